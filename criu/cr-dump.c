@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * criu dump: freeze the tree, collect every task's state from /proc,
+ * ptrace and remote syscalls, write the images, then kill the tree (or
+ * let it run on with --leave-running).  On any failure every task is
+ * put back exactly as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.pb-c.h"
+#include "cr_options.h"
+#include "files.h"
+#include "image.h"
+#include "infect.h"
+#include "inventory.pb-c.h"
+#include "magic.h"
+#include "mem.h"
+#include "mm.pb-c.h"
+#include "namespaces.h"
+#include "proc_parse.h"
+#include "pstree.h"
+#include "regs.h"
+#include "seize.h"
+#include "stats.pb-c.h"
+#include "task_state.h"
+#include "util.h"
+#include "vma.h"
+
+/* PTRACE_GET_RSEQ_CONFIGURATION (0x420f) fills this (linux/ptrace.h) */
+#define CR_PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+struct cr_rseq_configuration {
+	u64 rseq_abi_pointer;
+	u32 rseq_abi_size;
+	u32 signature;
+	u32 flags;
+	u32 pad;
+};
+
+#ifndef PR_GET_TID_ADDRESS
+#define PR_GET_TID_ADDRESS 40
+#endif
+
+struct task_dump {
+	struct pstree_item *it;
+	struct arena a;
+	struct proc_pid_stat stat;
+	struct proc_status status;
+	struct vm_area_list vmas;
+	struct remote_ctl rc;
+	TaskKobjIdsEntry ids;
+	CoreEntry **cores;	/* one per thread, leader first */
+	u64 brk;
+	long dumpable;
+	long subreaper;
+};
+
+static TaskKobjIdsEntry root_ids;
+static u64 freeze_start_us, frozen_us, freezing_us;
+
+/* ---- tree-wide checks ---- */
+
+static int fill_item_ids(struct pstree_item *it)
+{
+	struct proc_status st;
+	int i, last;
+
+	if (parse_pid_status(it->pid, 0, &st)) {
+		pr_perror("cannot read /proc/%d/status", it->pid);
+		return -1;
+	}
+	/* the innermost pid namespace is the tree's own view */
+	last = st.ns_levels ? st.ns_levels - 1 : 0;
+	it->vpid = st.ns_levels ? st.nspid[last] : it->pid;
+	it->pgid = st.nspgid[last];
+	it->sid = st.nssid[last];
+	it->ppid = it->parent ? it->parent->vpid : 0;
+	for (i = 0; i < it->nr_threads; i++) {
+		struct proc_status ts;
+
+		if (parse_pid_status(it->pid, it->threads[i].tid, &ts)) {
+			pr_perror("cannot read the status of tid %d", it->threads[i].tid);
+			return -1;
+		}
+		it->threads[i].vtid = ts.ns_levels ? ts.nspid[ts.ns_levels - 1] : ts.nspid[0];
+	}
+	return 0;
+}
+
+/* Sessions and groups must come from inside the tree, or be the shell's. */
+static int check_sessions(void)
+{
+	struct pstree_item *it;
+
+	for_each_item(it)
+		if (fill_item_ids(it))
+			return -1;
+
+	if (root_item->sid != root_item->vpid && !opts.shell_job) {
+		pr_err("pid %d is not a session leader (its session is %d); use --shell-job "
+		       "to dump a job of a shell\n", root_item->pid, root_item->sid);
+		return -1;
+	}
+	for_each_item(it) {
+		if (it == root_item)
+			continue;
+		if ((pstree_find_vpid(it->sid) || it->sid == root_item->sid) &&
+		    (pstree_find_vpid(it->pgid) || it->pgid == root_item->pgid))
+			continue;
+		pr_err("unsupported: pid %d is in session %d, group %d from outside the tree\n",
+		       it->pid, it->sid, it->pgid);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- one task ---- */
+
+static u64 exec_addr(struct vm_area_list *vl)
+{
+	struct vma_area *v;
+
+	list_for_each_entry(v, &vl->h, list)
+		if ((v->e.prot & PROT_EXEC) && (v->e.status & VMA_AREA_REGULAR) &&
+		    !(v->e.status & (VMA_AREA_VDSO | VMA_AREA_VVAR)) && vma_len(v) >= 8)
+			return v->e.start;
+	return 0;
+}
+
+static int dump_task_prctls(struct task_dump *td)
+{
+	struct remote_ctl *rc = &td->rc;
+	long ret;
+
+	if (remote_syscall(rc, rc->pid, &ret, __NR_brk, 0, 0, 0, 0, 0, 0))
+		return -1;
+	td->brk = ret;
+	if (remote_syscall(rc, rc->pid, &td->dumpable, __NR_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0))
+		return -1;
+	if (remote_syscall(rc, rc->pid, &ret, __NR_prctl, PR_GET_CHILD_SUBREAPER, rc->scratch, 0,
+			   0, 0, 0) ||
+	    remote_read(rc, rc->scratch, &td->subreaper, sizeof(int)))
+		return -1;
+	td->subreaper = (int)td->subreaper;
+	return 0;
+}
+
+static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *core)
+{
+	ThreadCoreEntry *tce = core->thread_core;
+	struct remote_ctl *rc = &td->rc;
+	struct cr_rseq_configuration rseq;
+	struct proc_pid_stat st;
+	ThreadSasEntry *sas;
+	stack_t ss;
+	long ret, head_len;
+	u64 tid_addr = 0, head = 0;
+	int pdeath = 0;
+
+	/* sigaltstack, clear_child_tid, pdeath signal: only the thread knows */
+	if (remote_syscall(rc, t->tid, &ret, __NR_sigaltstack, 0, rc->scratch, 0, 0, 0, 0) ||
+	    remote_read(rc, rc->scratch, &ss, sizeof(ss)))
+		return -1;
+	if (remote_syscall(rc, t->tid, &ret, __NR_prctl, PR_GET_TID_ADDRESS, rc->scratch, 0, 0,
+			   0, 0) ||
+	    remote_read(rc, rc->scratch, &tid_addr, sizeof(tid_addr)))
+		return -1;
+	if (remote_syscall(rc, t->tid, &ret, __NR_prctl, PR_GET_PDEATHSIG, rc->scratch, 0, 0, 0,
+			   0) ||
+	    remote_read(rc, rc->scratch, &pdeath, sizeof(pdeath)))
+		return -1;
+
+	sas = arena_new(&td->a, ThreadSasEntry);
+	if (!sas)
+		return -1;
+	thread_sas_entry__init(sas);
+	sas->ss_sp = (u64)(unsigned long)ss.ss_sp;
+	sas->ss_size = ss.ss_size;
+	sas->ss_flags = ss.ss_flags;
+	tce->sas = sas;
+	core->thread_info->clear_tid_addr = tid_addr;
+	tce->has_pdeath_sig = true;
+	tce->pdeath_sig = pdeath;
+
+	if (syscall(SYS_get_robust_list, t->tid, &head, &head_len)) {
+		pr_perror("cannot read the robust list of tid %d", t->tid);
+		return -1;
+	}
+	tce->futex_rla = head;
+	tce->futex_rla_len = head_len;
+
+	memset(&rseq, 0, sizeof(rseq));
+	if (ptrace(CR_PTRACE_GET_RSEQ_CONFIGURATION, t->tid, sizeof(rseq), &rseq) < 0) {
+		pr_perror("cannot read the rseq registration of tid %d", t->tid);
+		return -1;
+	}
+	if (rseq.rseq_abi_pointer) {
+		RseqEntry *re = arena_new(&td->a, RseqEntry);
+
+		if (!re)
+			return -1;
+		rseq_entry__init(re);
+		re->rseq_abi_pointer = rseq.rseq_abi_pointer;
+		re->rseq_abi_size = rseq.rseq_abi_size;
+		re->signature = rseq.signature;
+		tce->rseq_entry = re;
+	}
+
+	if (parse_pid_stat(td->it->pid, t->tid, &st)) {
+		pr_perror("cannot read the stat of tid %d", t->tid);
+		return -1;
+	}
+	tce->has_sched_nice = tce->has_sched_policy = tce->has_sched_prio = true;
+	tce->sched_nice = st.nice;
+	tce->sched_policy = st.policy;
+	tce->sched_prio = st.rt_priority;
+	tce->comm = arena_alloc(&td->a, sizeof(st.comm));
+	if (!tce->comm)
+		return -1;
+	strcpy(tce->comm, st.comm);
+	return 0;
+}
+
+static int dump_thread(struct task_dump *td, int idx)
+{
+	struct thread *t = &td->it->threads[idx];
+	struct proc_status st;
+	CoreEntry *core;
+	ThreadCoreEntry *tce;
+
+	core = arena_new(&td->a, CoreEntry);
+	tce = arena_new(&td->a, ThreadCoreEntry);
+	if (!core || !tce)
+		return -1;
+	core_entry__init(core);
+	thread_core_entry__init(tce);
+	core->mtype = CORE_ENTRY__MARCH__X86_64;
+	core->thread_core = tce;
+
+	if (dump_thread_cpu(t->tid, &td->a, &core->thread_info))
+		return -1;
+	if (parse_pid_status(td->it->pid, t->tid, &st)) {
+		pr_perror("cannot read the status of tid %d", t->tid);
+		return -1;
+	}
+	if (dump_seccomp_thread(t->tid, &st, tce))
+		return -1;
+	tce->has_blk_sigset = true;
+	tce->blk_sigset = t->orig_sigmask;
+	if (dump_creds(td->it->pid, t->tid, &td->rc, &td->a, &tce->creds))
+		return -1;
+	if (dump_pending_signals(t, false, &td->a, &tce->signals_p))
+		return -1;
+	if (dump_thread_misc(td, t, core))
+		return -1;
+	td->cores[idx] = core;
+	return 0;
+}
+
+static int read_personality(pid_t pid, u32 *pers)
+{
+	char path[64];
+	long long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	if (read_file_hex(path, &v)) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	*pers = v;
+	return 0;
+}
+
+static int dump_task_core(struct task_dump *td)
+{
+	struct pstree_item *it = td->it;
+	TaskCoreEntry *tc;
+	char path[64];
+	long long v;
+
+	tc = arena_new(&td->a, TaskCoreEntry);
+	if (!tc)
+		return -1;
+	task_core_entry__init(tc);
+	tc->task_state = it->state;
+	tc->exit_code = 0;
+	if (read_personality(it->pid, &tc->personality))
+		return -1;
+	tc->flags = td->stat.flags;
+	tc->blk_sigset = it->threads[0].orig_sigmask;
+	tc->comm = td->stat.comm;
+	if (dump_sigactions(&td->rc, &td->a, tc) || dump_timers(&td->rc, &td->a, tc) ||
+	    dump_rlimits(it->pid, &td->a, &tc->rlimits) ||
+	    dump_pending_signals(&it->threads[0], true, &td->a, &tc->signals_s))
+		return -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/loginuid", it->pid);
+	if (!read_int_file(path, &v)) {
+		tc->has_loginuid = true;
+		tc->loginuid = v;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", it->pid);
+	if (read_int_file(path, &v)) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	tc->has_oom_score_adj = true;
+	tc->oom_score_adj = v;
+	tc->has_child_subreaper = true;
+	tc->child_subreaper = td->subreaper;
+	td->cores[0]->tc = tc;
+	return 0;
+}
+
+static int dump_vma_files(struct task_dump *td)
+{
+	struct vma_area *v;
+	char path[96];
+
+	list_for_each_entry(v, &td->vmas.h, list) {
+		VmaEntry *e = &v->e;
+
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", td->it->pid,
+			 (unsigned long long)e->start, (unsigned long long)e->end);
+		if (e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
+			u32 id;
+			/* a shared writable mapping needs the file writable */
+			unsigned int fl = (e->status & VMA_FILE_SHARED) && (e->prot & PROT_WRITE) ?
+						  O_RDWR : O_RDONLY;
+
+			if (dump_file_link(td->it->pid, path, fl, &id))
+				return -1;
+			e->shmid = id;
+			e->has_fdflags = true;
+			e->fdflags = fl;
+		} else if (e->status & VMA_ANON_SHARED) {
+			if (dump_shared_anon(path, e->shmid, v->ino, e->pgoff + vma_len(v)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int dump_task_mm(struct task_dump *td)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	struct proc_pid_stat *s = &td->stat;
+	struct vma_area *v;
+	char path[64], *auxv;
+	ssize_t auxv_len;
+	int i = 0, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", td->it->pid);
+	if (dump_file_link(td->it->pid, path, O_RDONLY, &mm.exe_file_id))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", td->it->pid);
+	auxv_len = read_file(path, &auxv);
+	if (auxv_len < 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+
+	mm.mm_start_code = s->start_code;
+	mm.mm_end_code = s->end_code;
+	mm.mm_start_data = s->start_data;
+	mm.mm_end_data = s->end_data;
+	mm.mm_start_stack = s->start_stack;
+	mm.mm_start_brk = s->start_brk;
+	mm.mm_brk = td->brk;
+	mm.mm_arg_start = s->arg_start;
+	mm.mm_arg_end = s->arg_end;
+	mm.mm_env_start = s->env_start;
+	mm.mm_env_end = s->env_end;
+	mm.n_mm_saved_auxv = auxv_len / sizeof(u64);
+	mm.mm_saved_auxv = (uint64_t *)auxv;
+	mm.has_dumpable = true;
+	mm.dumpable = td->dumpable;
+	mm.has_thp_disabled = true;
+	mm.thp_disabled = td->status.thp_enabled == 0;
+
+	mm.vmas = xmalloc(sizeof(VmaEntry *) * td->vmas.nr);
+	if (!mm.vmas) {
+		free(auxv);
+		return -1;
+	}
+	list_for_each_entry(v, &td->vmas.h, list)
+		if (!(v->e.status & VMA_AREA_VSYSCALL))
+			mm.vmas[i++] = &v->e;
+	mm.n_vmas = i;
+	ret = pb_write_image(CR_FD_MM, &mm.base, td->it->vpid);
+	free(mm.vmas);
+	free(auxv);
+	return ret;
+}
+
+static int write_cores(struct task_dump *td)
+{
+	int i;
+
+	for (i = 0; i < td->it->nr_threads; i++)
+		if (pb_write_image(CR_FD_CORE, &td->cores[i]->base, td->it->threads[i].vtid))
+			return -1;
+	return 0;
+}
+
+static int dump_task_remote(struct task_dump *td)
+{
+	struct pstree_item *it = td->it;
+	u64 addr = exec_addr(&td->vmas);
+	int i, ret = -1;
+
+	if (!addr) {
+		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
+		return -1;
+	}
+	for (i = 0; i < it->nr_threads; i++) {
+		struct proc_status st;
+
+		if (parse_pid_status(it->pid, it->threads[i].tid, &st)) {
+			pr_perror("cannot read the status of tid %d", it->threads[i].tid);
+			return -1;
+		}
+		/* a remote syscall would kill a thread under seccomp */
+		if (dump_seccomp_thread(it->threads[i].tid, &st, &(ThreadCoreEntry){}))
+			return -1;
+	}
+	if (remote_start(&td->rc, it->pid, addr))
+		return -1;
+	if (dump_task_prctls(td))
+		goto out;
+	for (i = 0; i < it->nr_threads; i++)
+		if (dump_thread(td, i))
+			goto out;
+	if (dump_task_core(td))
+		goto out;
+	ret = 0;
+out:
+	if (remote_stop(&td->rc))
+		ret = -1;
+	return ret;
+}
+
+static int dump_one_task(struct pstree_item *it)
+{
+	struct task_dump td;
+	int ret = -1;
+
+	memset(&td, 0, sizeof(td));
+	td.it = it;
+	INIT_LIST_HEAD(&td.vmas.h);
+	pr_info("dumping pid %d (%d threads)\n", it->pid, it->nr_threads);
+
+	if (parse_pid_stat(it->pid, 0, &td.stat) || parse_pid_status(it->pid, 0, &td.status)) {
+		pr_perror("cannot read /proc/%d", it->pid);
+		goto out;
+	}
+	td.cores = arena_array(&td.a, CoreEntry *, it->nr_threads);
+	if (!td.cores)
+		goto out;
+	/* the VMAs are read before the scratch area of remote calls exists */
+	if (collect_vmas(it->pid, &td.vmas))
+		goto out;
+	if (dump_task_remote(&td))
+		goto out;
+
+	task_kobj_ids_entry__init(&td.ids);
+	td.ids.vm_id = new_kobj_id();
+	td.ids.files_id = new_kobj_id();
+	td.ids.fs_id = new_kobj_id();
+	td.ids.sighand_id = new_kobj_id();
+	if (dump_task_ns_ids(it->pid, &td.ids))
+		goto out;
+	if (it == root_item)
+		root_ids = td.ids;
+
+	if (dump_task_files(it, td.ids.files_id) || dump_fs(it, td.status.umask) ||
+	    dump_vma_files(&td) || dump_private_pages(it, &td.vmas) || dump_task_mm(&td) ||
+	    write_cores(&td) || pb_write_image(CR_FD_IDS, &td.ids.base, it->vpid))
+		goto out;
+	ret = 0;
+out:
+	free_vmas(&td.vmas);
+	arena_free(&td.a);
+	return ret;
+}
+
+/* ---- the images of the whole dump ---- */
+
+static int write_inventory(void)
+{
+	InventoryEntry ie = INVENTORY_ENTRY__INIT;
+
+	ie.img_version = CRTOOLS_IMAGES_V1_1;
+	ie.has_fdinfo_per_id = true;
+	ie.fdinfo_per_id = true;
+	ie.has_ns_per_id = true;
+	ie.ns_per_id = true;
+	ie.root_ids = &root_ids;
+	ie.has_lsmtype = true;
+	ie.lsmtype = LSMTYPE__NO_LSM;
+	return pb_write_image(CR_FD_INVENTORY, &ie.base, 0);
+}
+
+static int write_dump_stats(void)
+{
+	StatsEntry se = STATS_ENTRY__INIT;
+	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
+	struct cr_img *img;
+	int ret;
+
+	ds.freezing_time = freezing_us;
+	ds.frozen_time = frozen_us;
+	ds.memdump_time = dstats.memdump_us;
+	ds.memwrite_time = dstats.memwrite_us;
+	ds.pages_scanned = dstats.pages_scanned;
+	ds.pages_written = dstats.pages_written;
+	ds.has_shpages_scanned = ds.has_shpages_written = true;
+	ds.shpages_scanned = dstats.shpages_scanned;
+	ds.shpages_written = dstats.shpages_written;
+	se.dump = &ds;
+	img = open_image(CR_FD_STATS, O_DUMP, "dump");
+	if (!img)
+		return -1;
+	ret = pb_write(img, &se);
+	if (close_image(img))
+		ret = -1;
+	return ret;
+}
+
+static int dump_all_tasks(void)
+{
+	struct pstree_item *it;
+
+	if (check_sessions())
+		return -1;
+	if (files_dump_init())
+		return -1;
+	for_each_item(it)
+		if (dump_one_task(it))
+			return -1;
+	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
+	    dump_timens(root_item->pid) || write_inventory())
+		return -1;
+	return 0;
+}
+
+static void requeue_all_stolen(void)
+{
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		struct remote_ctl rc;
+		struct vm_area_list vl;
+		bool any = false;
+		int i;
+
+		for (i = 0; i < it->nr_threads; i++)
+			any |= it->threads[i].nr_stolen > 0;
+		if (!any || collect_vmas(it->pid, &vl))
+			continue;
+		if (!remote_start(&rc, it->pid, exec_addr(&vl))) {
+			requeue_stolen_signals(&rc, it);
+			remote_stop(&rc);
+		}
+		free_vmas(&vl);
+	}
+}
+
+int cr_dump_tasks(pid_t pid)
+{
+	int ret = -1;
+
+	if (open_image_dir(opts.imgs_dir, true))
+		return -1;
+	/* the big copy buffer is faulted in before the tree stops */
+	if (mem_dump_init())
+		goto out;
+	freeze_start_us = now_us();
+	if (seize_tree(pid))
+		goto unseize;
+	freezing_us = now_us() - freeze_start_us;
+	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);
+
+	ret = dump_all_tasks();
+unseize:
+	if (ret || opts.leave_running) {
+		requeue_all_stolen();
+		unseize_tree(UNSEIZE_RESUME);
+	} else {
+		unseize_tree(UNSEIZE_KILL);
+	}
+	frozen_us = now_us() - freeze_start_us;
+	if (!ret) {
+		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
+		ret = write_dump_stats();
+	}
+out:
+	files_dump_fini();
+	mem_dump_fini();
+	free_pstree();
+	close_image_dir();
+	if (ret)
+		pr_info("dump failed\n");
+	else
+		pr_info("dump finished successfully\n");
+	return ret;
+}

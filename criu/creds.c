@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Credentials: ids, groups and capabilities from /proc/PID/status;
+ * securebits by prctl(PR_GET_SECUREBITS) inside the task.
+ */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "task_state.h"
+
+static uint32_t *cap_words(struct arena *a, u64 caps)
+{
+	uint32_t *w = arena_array(a, uint32_t, 2);
+
+	if (w) {
+		w[0] = (u32)caps;
+		w[1] = (u32)(caps >> 32);
+	}
+	return w;
+}
+
+int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, CredsEntry **out)
+{
+	struct proc_status st;
+	CredsEntry *c;
+	long secbits;
+	int i;
+
+	if (parse_pid_status(pid, tid, &st)) {
+		pr_perror("cannot read the status of tid %d", tid);
+		return -1;
+	}
+	if (remote_syscall(rc, tid, &secbits, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0))
+		return -1;
+	if (secbits < 0) {
+		pr_err("PR_GET_SECUREBITS failed in tid %d: %ld\n", tid, secbits);
+		return -1;
+	}
+	c = arena_new(a, CredsEntry);
+	if (!c)
+		return -1;
+	creds_entry__init(c);
+	c->uid = st.uid[0];
+	c->euid = st.uid[1];
+	c->suid = st.uid[2];
+	c->fsuid = st.uid[3];
+	c->gid = st.gid[0];
+	c->egid = st.gid[1];
+	c->sgid = st.gid[2];
+	c->fsgid = st.gid[3];
+	c->n_cap_inh = c->n_cap_prm = c->n_cap_eff = c->n_cap_bnd = 2;
+	c->cap_inh = cap_words(a, st.cap_inh);
+	c->cap_prm = cap_words(a, st.cap_prm);
+	c->cap_eff = cap_words(a, st.cap_eff);
+	c->cap_bnd = cap_words(a, st.cap_bnd);
+	c->secbits = secbits;
+	c->groups = arena_array(a, uint32_t, st.ngroups);
+	if (!c->cap_inh || !c->cap_prm || !c->cap_eff || !c->cap_bnd || !c->groups)
+		return -1;
+	for (i = 0; i < st.ngroups; i++)
+		c->groups[i] = st.groups[i];
+	c->n_groups = st.ngroups;
+	if (st.cap_amb)
+		pr_warn("tid %d has ambient capabilities %#llx; the image cannot hold them\n",
+			tid, (unsigned long long)st.cap_amb);
+	*out = c;
+	return 0;
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Command line: CRIU's option names for what this tool implements.
+ * Anything else is refused by name, never silently ignored.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cr_options.h"
+#include "image.h"
+#include "log.h"
+#include "util.h"
+#include "version.h"
+
+struct cr_options opts = {
+	.verbosity = DEFAULT_LOGLEVEL,
+	.timeout = 10,
+};
+
+enum {
+	OPT_PIDFILE = 1000,
+	OPT_TIMEOUT,
+	OPT_NO_DEFAULT_CONFIG,
+};
+
+static const struct option long_opts[] = {
+	{ "tree",		required_argument, NULL, 't' },
+	{ "images-dir",		required_argument, NULL, 'D' },
+	{ "work-dir",		required_argument, NULL, 'W' },
+	{ "log-file",		required_argument, NULL, 'o' },
+	{ "verbosity",		optional_argument, NULL, 'v' },
+	{ "leave-running",	no_argument,	   NULL, 'R' },
+	{ "shell-job",		no_argument,	   NULL, 'j' },
+	{ "restore-detached",	no_argument,	   NULL, 'd' },
+	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage:\n"
+"  criu dump -t PID -D DIR [options]\n"
+"  criu restore -D DIR [options]\n"
+"  criu check\n"
+"\n"
+"An independent checkpoint/restore tool, compatible with CRIU's command line\n"
+"and image format; it is not CRIU.\n"
+"\n"
+"Commands:\n"
+"  dump           checkpoint the process tree rooted at PID\n"
+"  restore        restore the processes saved in DIR\n"
+"  check          report whether this kernel has what the tool needs\n"
+"\n"
+"Options:\n"
+"  -t, --tree PID            root of the tree to dump\n"
+"  -D, --images-dir DIR      directory of the image files\n"
+"  -W, --work-dir DIR        directory for logs and stats (default: -D)\n"
+"  -o, --log-file FILE       log to FILE (relative to the work dir)\n"
+"  -v[N], --verbosity[=N]    log level: 0 none, 1 errors, 2 warnings,\n"
+"                            3 info, 4 debug; -v alone raises it by one\n"
+"  -R, --leave-running       keep the tree running after dump\n"
+"  -j, --shell-job           the tree belongs to a shell session outside it\n"
+"  -d, --restore-detached    return once the tree is restored\n"
+"      --pidfile FILE        write the restored root's pid to FILE\n"
+"      --timeout N           seconds allowed to freeze the tree (default 10)\n"
+"      --no-default-config   accepted; no configuration file is read\n"
+"  -h, --help                this text\n"
+"  -V, --version             print the version\n");
+}
+
+static int parse_verbosity(const char *arg)
+{
+	char *end;
+	long v;
+
+	if (!arg)
+		return opts.verbosity + 1;
+	if (arg[0] == 'v') {
+		/* -vvv: one level per v (the first was the option itself) */
+		int n = opts.verbosity + 1;
+
+		for (; *arg == 'v'; arg++)
+			n++;
+		return *arg ? -1 : n;
+	}
+	v = strtol(arg, &end, 10);
+	if (*end || v < 0 || v > 4)
+		return -1;
+	return v;
+}
+
+static int parse_uint(const char *arg, const char *what, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || *out < 0 || *out > max) {
+		fprintf(stderr, "criu: bad %s: '%s'\n", what, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+	long val;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:D:W:o:v::RjdhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_uint(optarg, "pid", INT_MAX, &val) || val == 0) {
+				if (val == 0)
+					fprintf(stderr, "criu: bad pid: '%s'\n", optarg);
+				return -1;
+			}
+			opts.tree_pid = val;
+			break;
+		case 'D':
+			opts.imgs_dir = optarg;
+			break;
+		case 'W':
+			opts.work_dir = optarg;
+			break;
+		case 'o':
+			opts.log_file = optarg;
+			break;
+		case 'v':
+			opts.verbosity = parse_verbosity(optarg);
+			if (opts.verbosity < 0) {
+				fprintf(stderr, "criu: bad verbosity: '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'R':
+			opts.leave_running = true;
+			break;
+		case 'j':
+			opts.shell_job = true;
+			break;
+		case 'd':
+			opts.restore_detached = true;
+			break;
+		case OPT_PIDFILE:
+			opts.pidfile = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, "timeout", 3600, &val))
+				return -1;
+			opts.timeout = val;
+			break;
+		case OPT_NO_DEFAULT_CONFIG:
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("Version: %s (criu-cr, an independent CRIU-compatible tool)\n",
+			       CR_VERSION);
+			exit(0);
+		case ':':
+			fprintf(stderr, "criu: option %s needs an argument\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "criu: unsupported option: %s\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int setup_logging(const char *cmd)
+{
+	char path[PATH_MAX];
+	const char *dir = opts.work_dir ? opts.work_dir : opts.imgs_dir;
+
+	if (!opts.log_file)
+		return log_init(NULL, opts.verbosity);
+	if (opts.log_file[0] == '/' || !dir || !strcmp(opts.log_file, "-")) {
+		snprintf(path, sizeof(path), "%s", opts.log_file);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", dir, opts.log_file);
+	}
+	if (log_init(path, opts.verbosity))
+		return -1;
+	pr_info("criu-cr %s: %s\n", CR_VERSION, cmd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	int ret;
+
+	if (parse_options(argc, argv))
+		return 1;
+	if (optind >= argc) {
+		fprintf(stderr, "criu: no command given (dump, restore or check); see criu --help\n");
+		return 1;
+	}
+	cmd = argv[optind];
+	if (optind + 1 < argc) {
+		fprintf(stderr, "criu: unexpected argument: %s\n", argv[optind + 1]);
+		return 1;
+	}
+
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "restore")) {
+		if (!opts.imgs_dir)
+			opts.imgs_dir = ".";
+		if (opts.work_dir && access(opts.work_dir, W_OK)) {
+			fprintf(stderr, "criu: cannot use work dir %s: %s\n", opts.work_dir,
+				strerror(errno));
+			return 1;
+		}
+	}
+
+	if (!strcmp(cmd, "dump")) {
+		if (!opts.tree_pid) {
+			fprintf(stderr, "criu: dump needs the pid of the tree: -t PID\n");
+			return 1;
+		}
+		if (setup_logging(cmd))
+			return 1;
+		ret = cr_dump_tasks(opts.tree_pid);
+	} else if (!strcmp(cmd, "restore")) {
+		if (opts.tree_pid) {
+			fprintf(stderr, "criu: unsupported option for restore: -t/--tree\n");
+			return 1;
+		}
+		if (setup_logging(cmd))
+			return 1;
+		ret = cr_restore_tasks();
+	} else if (!strcmp(cmd, "check")) {
+		if (setup_logging(cmd))
+			return 1;
+		ret = cr_check();
+	} else {
+		fprintf(stderr, "criu: unsupported command: %s\n", cmd);
+		return 1;
+	}
+
+	log_fini();
+	return ret ? 1 : 0;
+}

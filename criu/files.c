@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Open files.  Each open file description gets one id and one entry in
+ * files.img; fdinfo-<files_id>.img maps a task's descriptor numbers to
+ * those ids.  Descriptors that share a description (dup, fork) are found
+ * with kcmp(KCMP_FILE) and share the id.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
+#include "cr_options.h"
+#include "files.h"
+#include "proc_parse.h"
+#include "util.h"
+
+struct dumped_file {
+	struct list_head list;
+	u32 id;
+	pid_t pid;
+	int fd;			/* -1: reached through a path link */
+	u64 dev, ino;
+	unsigned int flags;
+	int type;		/* FD_TYPES__* */
+};
+
+static LIST_HEAD(dumped_files);
+static struct cr_img *files_img;
+static u32 next_file_id = 1;
+
+u32 new_file_id(void)
+{
+	return next_file_id++;
+}
+
+int files_dump_init(void)
+{
+	files_img = open_image(CR_FD_FILES, O_DUMP);
+	return files_img ? 0 : -1;
+}
+
+int files_dump_fini(void)
+{
+	struct dumped_file *d, *n;
+	int ret = 0;
+
+	list_for_each_entry_safe(d, n, &dumped_files, list) {
+		list_del(&d->list);
+		free(d);
+	}
+	if (pipes_dump_fini() || reg_dump_fini() || memfd_dump_fini())
+		ret = -1;
+	if (files_img && close_image(files_img))
+		ret = -1;
+	files_img = NULL;
+	return ret;
+}
+
+int write_file_entry(FileEntry *fe)
+{
+	return pb_write(files_img, fe);
+}
+
+static int remember_file(u32 id, int type, pid_t pid, int fd, const struct stat *st,
+			 unsigned int flags)
+{
+	struct dumped_file *d = xzalloc(sizeof(*d));
+
+	if (!d)
+		return -1;
+	d->id = id;
+	d->pid = pid;
+	d->fd = fd;
+	d->dev = st->st_dev;
+	d->ino = st->st_ino;
+	d->flags = flags;
+	d->type = type;
+	list_add_tail(&d->list, &dumped_files);
+	return 0;
+}
+
+static long kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
+{
+	return syscall(SYS_kcmp, p1, p2, KCMP_FILE, fd1, fd2);
+}
+
+/* An already dumped description this fd refers to, or NULL. */
+static struct dumped_file *find_same_description(struct fd_parms *p)
+{
+	struct dumped_file *d;
+
+	list_for_each_entry(d, &dumped_files, list) {
+		if (d->fd < 0 || d->dev != p->st.st_dev || d->ino != p->st.st_ino)
+			continue;
+		if (kcmp_file(d->pid, p->pid, d->fd, p->fd) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static const char *anon_kind(const char *link)
+{
+	/* "anon_inode:[eventfd]" -> "eventfd", "anon_inode:inotify" -> "inotify" */
+	static char kind[64];
+	const char *k = link + strlen("anon_inode:");
+	size_t len;
+
+	if (*k == '[')
+		k++;
+	len = strcspn(k, "]");
+	snprintf(kind, sizeof(kind), "%.*s", (int)len, k);
+	return kind;
+}
+
+static bool is_tty(const struct stat *st)
+{
+	unsigned int maj = major(st->st_rdev);
+
+	/* ttys, /dev/tty and the console, pty masters and slaves */
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || maj == 136 || maj == 128);
+}
+
+/* Returns the FD_TYPES__* of the entry written, or -1. */
+static int dump_one_file(struct fd_parms *p, u32 id)
+{
+	mode_t m = p->st.st_mode;
+
+	if (!strncmp(p->link, "anon_inode:", 11)) {
+		pr_err("unsupported: pid %d fd %d is %s\n", p->pid, p->fd, anon_kind(p->link));
+		return -1;
+	}
+	if (S_ISSOCK(m)) {
+		pr_err("unsupported: pid %d fd %d is a socket (%s)\n", p->pid, p->fd, p->link);
+		return -1;
+	}
+	if (S_ISFIFO(m)) {
+		if (!strncmp(p->link, "pipe:", 5))
+			return dump_pipe(p, id) ? -1 : FD_TYPES__PIPE;
+		return dump_fifo(p, id) ? -1 : FD_TYPES__FIFO;
+	}
+	if (is_tty(&p->st) && !opts.shell_job) {
+		pr_err("unsupported: pid %d fd %d is a terminal (%s); try --shell-job\n",
+		       p->pid, p->fd, p->link);
+		return -1;
+	}
+	if (S_ISBLK(m)) {
+		pr_err("unsupported: pid %d fd %d is a block device (%s)\n", p->pid, p->fd,
+		       p->link);
+		return -1;
+	}
+	if (p->link[0] != '/') {
+		pr_err("unsupported: pid %d fd %d is %s\n", p->pid, p->fd, p->link);
+		return -1;
+	}
+	if (S_ISREG(m) && is_memfd_link(p->link))
+		return dump_memfd(p, id) ? -1 : FD_TYPES__MEMFD;
+	return dump_reg_file(p, id) ? -1 : FD_TYPES__REG;
+}
+
+static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
+{
+	struct proc_fdinfo fi;
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fd = fd;
+	snprintf(p->proc_path, sizeof(p->proc_path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(p->proc_path, p->link, sizeof(p->link) - 1);
+	if (n < 0) {
+		pr_perror("cannot read link %s", p->proc_path);
+		return -1;
+	}
+	p->link[n] = '\0';
+	if (stat(p->proc_path, &p->st)) {
+		pr_perror("cannot stat %s", p->proc_path);
+		return -1;
+	}
+	if (parse_fdinfo(pid, fd, &fi)) {
+		pr_perror("cannot read /proc/%d/fdinfo/%d", pid, fd);
+		return -1;
+	}
+	p->pos = fi.pos;
+	p->mnt_id = fi.mnt_id;
+	p->fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	p->flags = fi.flags & ~O_CLOEXEC;
+	return 0;
+}
+
+static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
+{
+	FdinfoEntry e = FDINFO_ENTRY__INIT;
+	struct dumped_file *same;
+	struct fd_parms p;
+	int type;
+	u32 id;
+
+	if (fill_fd_parms(it->pid, fd, &p))
+		return -1;
+
+	same = find_same_description(&p);
+	if (same) {
+		id = same->id;
+		type = same->type;
+		pr_debug("pid %d fd %d: the same open file as id %u\n", it->pid, fd, id);
+	} else {
+		id = new_file_id();
+		type = dump_one_file(&p, id);
+		if (type < 0 || remember_file(id, type, it->pid, fd, &p.st, p.flags))
+			return -1;
+		pr_debug("pid %d fd %d: %s id %u flags 0%o pos %llu\n", it->pid, fd, p.link, id,
+			 p.flags, (unsigned long long)p.pos);
+	}
+	e.id = id;
+	e.flags = p.fd_flags;
+	e.fd = fd;
+	e.type = type;
+	return pb_write(img, &e);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int list_fds(pid_t pid, int **fds, int *nr)
+{
+	char path[64];
+	struct dirent *de;
+	int *f = NULL, n = 0, cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			int *nf;
+
+			cap = cap ? cap * 2 : 32;
+			nf = xrealloc(f, cap * sizeof(*f));
+			if (!nf) {
+				free(f);
+				closedir(d);
+				return -1;
+			}
+			f = nf;
+		}
+		f[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	qsort(f, n, sizeof(*f), cmp_int);
+	*fds = f;
+	*nr = n;
+	return 0;
+}
+
+int dump_task_files(struct pstree_item *it, u32 files_id)
+{
+	struct cr_img *img;
+	int *fds, nr, i, ret = -1;
+
+	if (list_fds(it->pid, &fds, &nr))
+		return -1;
+	img = open_image(CR_FD_FDINFO, O_DUMP, (unsigned long)files_id);
+	if (!img)
+		goto out;
+	for (i = 0; i < nr; i++)
+		if (dump_fd(it, fds[i], img))
+			goto out;
+	ret = 0;
+out:
+	if (img && close_image(img))
+		ret = -1;
+	free(fds);
+	return ret;
+}
+
+int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id)
+{
+	struct dumped_file *d;
+	struct fd_parms p;
+	ssize_t n;
+	int type;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = pid;
+	p.fd = -1;
+	p.flags = flags;
+	p.mnt_id = -1;
+	snprintf(p.proc_path, sizeof(p.proc_path), "%s", proc_path);
+	n = readlink(proc_path, p.link, sizeof(p.link) - 1);
+	if (n < 0) {
+		pr_perror("cannot read link %s", proc_path);
+		return -1;
+	}
+	p.link[n] = '\0';
+	if (stat(proc_path, &p.st)) {
+		pr_perror("cannot stat %s", proc_path);
+		return -1;
+	}
+
+	list_for_each_entry(d, &dumped_files, list) {
+		if (d->fd < 0 && d->dev == p.st.st_dev && d->ino == p.st.st_ino &&
+		    d->flags == flags) {
+			*id = d->id;
+			return 0;
+		}
+	}
+	*id = new_file_id();
+	if (S_ISREG(p.st.st_mode) && is_memfd_link(p.link))
+		type = dump_memfd(&p, *id) ? -1 : FD_TYPES__MEMFD;
+	else
+		type = dump_reg_file(&p, *id) ? -1 : FD_TYPES__REG;
+	if (type < 0)
+		return -1;
+	pr_debug("pid %d: %s is %s, id %u\n", pid, proc_path, p.link, *id);
+	return remember_file(*id, type, pid, -1, &p.st, flags);
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Image files: a set magic (except inventory), the image magic, then
+ * entries, each a little-endian u32 length and a protobuf message.
+ * Pages images are raw.  Every read error names the file, the offset
+ * and what was expected there.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "magic.h"
+#include "util.h"
+
+#define IMG_BUF_SIZE (64 << 10)
+#define MAX_ENTRY_SIZE (64 << 20)
+
+struct img_desc {
+	const char *fmt;
+	u32 magic;
+	u32 set_magic;		/* 0: none, raw: no header at all */
+	bool raw;
+};
+
+static const struct img_desc img_descs[CR_FD_MAX] = {
+	[CR_FD_INVENTORY]	= { "inventory.img", INVENTORY_MAGIC, 0 },
+	[CR_FD_PSTREE]		= { "pstree.img", PSTREE_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_CORE]		= { "core-%lu.img", CORE_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IDS]		= { "ids-%lu.img", IDS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_MM]		= { "mm-%lu.img", MM_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_PAGEMAP]		= { "pagemap-%lu.img", PAGEMAP_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_SHMEM_PAGEMAP]	= { "pagemap-shmem-%lu.img", SHMEM_PAGEMAP_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_PAGES]		= { "pages-%lu.img", 0, 0, true },
+	[CR_FD_FILES]		= { "files.img", FILES_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_FDINFO]		= { "fdinfo-%lu.img", FDINFO_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_FS]		= { "fs-%lu.img", FS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_PIPES_DATA]	= { "pipes-data.img", PIPES_DATA_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_FIFO_DATA]	= { "fifo-data.img", FIFO_DATA_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_SECCOMP]		= { "seccomp.img", SECCOMP_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_TIMENS]		= { "timens-%lu.img", TIMENS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_STATS]		= { "stats-%s", STATS_MAGIC, IMG_SERVICE_MAGIC },
+	[CR_FD_USERNS]		= { "userns-%lu.img", USERNS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_UTSNS]		= { "utsns-%lu.img", UTSNS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_PIDNS]		= { "pidns-%lu.img", PIDNS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_GHOST_FILE]	= { "ghost-file-%lx.img", GHOST_FILE_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_REMAP_FPATH]	= { "remap-fpath.img", REMAP_FPATH_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_MEMFD_INODE]	= { "memfd.img", MEMFD_INODE_MAGIC, IMG_COMMON_MAGIC },
+};
+
+static int image_dir_fd = -1;
+
+int open_image_dir(const char *dir, bool create)
+{
+	if (create && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		pr_perror("cannot create image directory %s", dir);
+		return -1;
+	}
+	image_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (image_dir_fd < 0) {
+		pr_perror("cannot open image directory %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int get_image_dir_fd(void)
+{
+	return image_dir_fd;
+}
+
+void close_image_dir(void)
+{
+	close_safe(&image_dir_fd);
+}
+
+const char *image_name_fmt(int type)
+{
+	return img_descs[type].fmt;
+}
+
+static int write_header(struct cr_img *img)
+{
+	const struct img_desc *d = &img_descs[img->type];
+	u32 hdr[2];
+	int n = 0;
+
+	if (d->raw)
+		return 0;
+	if (d->set_magic)
+		hdr[n++] = d->set_magic;
+	hdr[n++] = d->magic;
+	return img_write_raw(img, hdr, n * sizeof(u32));
+}
+
+static int check_header(struct cr_img *img)
+{
+	const struct img_desc *d = &img_descs[img->type];
+	u32 m;
+
+	if (d->raw)
+		return 0;
+	if (d->set_magic) {
+		if (img_read_raw(img, &m, sizeof(m)))
+			return -1;
+		if (m != d->set_magic) {
+			pr_err("%s: bad set magic 0x%08x at offset 0, expected 0x%08x\n",
+			       img->name, m, d->set_magic);
+			return -1;
+		}
+	}
+	if (img_read_raw(img, &m, sizeof(m)))
+		return -1;
+	if (m != d->magic) {
+		pr_err("%s: bad magic 0x%08x at offset %ld, expected 0x%08x\n",
+		       img->name, m, (long)img->off - 4, d->magic);
+		return -1;
+	}
+	return 0;
+}
+
+struct cr_img *open_image(int type, int flags, ...)
+{
+	struct cr_img *img;
+	bool optional = flags & O_OPT;
+	va_list args;
+
+	img = xzalloc(sizeof(*img));
+	if (!img)
+		return NULL;
+	img->type = type;
+	img->writing = (flags & O_ACCMODE) != O_RDONLY;
+
+	va_start(args, flags);
+	vsnprintf(img->name, sizeof(img->name), img_descs[type].fmt, args);
+	va_end(args);
+
+	flags &= ~O_OPT;
+	img->fd = openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
+	if (img->fd < 0) {
+		if (optional && errno == ENOENT)
+			return img;
+		pr_perror("cannot open image %s", img->name);
+		goto err;
+	}
+
+	if (img->writing) {
+		if (write_header(img))
+			goto err;
+	} else if (check_header(img)) {
+		goto err;
+	}
+	return img;
+err:
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->buf);
+	free(img);
+	return NULL;
+}
+
+int img_raw_fd(struct cr_img *img)
+{
+	if (img_flush(img))
+		return -1;
+	return img->fd;
+}
+
+int img_flush(struct cr_img *img)
+{
+	if (!img->buf_len)
+		return 0;
+	if (write_all(img->fd, img->buf, img->buf_len) < 0) {
+		pr_perror("cannot write image %s at offset %ld", img->name,
+			  (long)(img->off - img->buf_len));
+		return -1;
+	}
+	img->buf_len = 0;
+	return 0;
+}
+
+int img_write_raw(struct cr_img *img, const void *data, size_t len)
+{
+	/* Big chunks go straight to the file, small ones are batched. */
+	if (len >= IMG_BUF_SIZE / 2) {
+		if (img_flush(img))
+			return -1;
+		if (write_all(img->fd, data, len) < 0) {
+			pr_perror("cannot write %zu bytes to image %s at offset %ld",
+				  len, img->name, (long)img->off);
+			return -1;
+		}
+		img->off += len;
+		return 0;
+	}
+	if (!img->buf) {
+		img->buf = xmalloc(IMG_BUF_SIZE);
+		if (!img->buf)
+			return -1;
+	}
+	if (img->buf_len + len > IMG_BUF_SIZE && img_flush(img))
+		return -1;
+	memcpy(img->buf + img->buf_len, data, len);
+	img->buf_len += len;
+	img->off += len;
+	return 0;
+}
+
+/* Returns 0, or -1 with a message (also on a short read). */
+int img_read_raw(struct cr_img *img, void *data, size_t len)
+{
+	ssize_t n = read_all(img->fd, data, len);
+
+	if (n < 0) {
+		pr_perror("cannot read image %s at offset %ld", img->name, (long)img->off);
+		return -1;
+	}
+	if ((size_t)n != len) {
+		pr_err("%s: truncated at offset %ld: expected %zu bytes, got %zd\n",
+		       img->name, (long)img->off, len, n);
+		return -1;
+	}
+	img->off += len;
+	return 0;
+}
+
+int close_image(struct cr_img *img)
+{
+	int ret = 0;
+
+	if (!img)
+		return 0;
+	if (img->fd >= 0) {
+		if (img->writing && img_flush(img))
+			ret = -1;
+		if (close(img->fd) && img->writing) {
+			pr_perror("cannot close image %s", img->name);
+			ret = -1;
+		}
+	}
+	free(img->buf);
+	free(img);
+	return ret;
+}
+
+int pb_write_one(struct cr_img *img, const ProtobufCMessage *msg)
+{
+	u8 stackbuf[1024];
+	size_t size = protobuf_c_message_get_packed_size(msg);
+	u8 *buf = stackbuf;
+	u32 len = size;
+	int ret;
+
+	if (size > sizeof(stackbuf)) {
+		buf = xmalloc(size);
+		if (!buf)
+			return -1;
+	}
+	protobuf_c_message_pack(msg, buf);
+	ret = img_write_raw(img, &len, sizeof(len));
+	if (!ret)
+		ret = img_write_raw(img, buf, size);
+	if (buf != stackbuf)
+		free(buf);
+	return ret;
+}
+
+int pb_read_one_eof(struct cr_img *img, void **msg, const ProtobufCMessageDescriptor *d)
+{
+	u32 len;
+	u8 *buf;
+	ssize_t n;
+	off_t start = img->off;
+
+	*msg = NULL;
+	if (empty_image(img))
+		return 0;
+
+	n = read_all(img->fd, &len, sizeof(len));
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		pr_perror("cannot read image %s at offset %ld", img->name, (long)start);
+		return -1;
+	}
+	if (n != sizeof(len)) {
+		pr_err("%s: truncated entry header at offset %ld: expected 4 bytes, got %zd\n",
+		       img->name, (long)start, n);
+		return -1;
+	}
+	img->off += n;
+	if (len > MAX_ENTRY_SIZE) {
+		pr_err("%s: entry at offset %ld claims %u bytes, more than a %s can be\n",
+		       img->name, (long)start, len, d->name);
+		return -1;
+	}
+	buf = xmalloc(len);
+	if (!buf)
+		return -1;
+	if (img_read_raw(img, buf, len)) {
+		free(buf);
+		return -1;
+	}
+	*msg = protobuf_c_message_unpack(d, NULL, len, buf);
+	free(buf);
+	if (!*msg) {
+		pr_err("%s: entry at offset %ld (%u bytes) does not decode as %s\n",
+		       img->name, (long)start, len, d->name);
+		return -1;
+	}
+	return 1;
+}
+
+int pb_read_one(struct cr_img *img, void **msg, const ProtobufCMessageDescriptor *d)
+{
+	int ret = pb_read_one_eof(img, msg, d);
+
+	if (ret == 0) {
+		pr_err("%s: no %s entry at offset %ld: the image ends there\n",
+		       img->name, d->name, (long)img->off);
+		return -1;
+	}
+	return ret;
+}
+
+void pb_free(void *msg)
+{
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+int pb_write_image(int type, const ProtobufCMessage *msg, unsigned long id)
+{
+	struct cr_img *img;
+	int ret;
+
+	img = open_image(type, O_DUMP, id);
+	if (!img)
+		return -1;
+	ret = pb_write_one(img, msg);
+	if (close_image(img))
+		ret = -1;
+	return ret;
+}
+
+int pb_read_image(int type, int flags, void **msg, const ProtobufCMessageDescriptor *d,
+		  unsigned long id)
+{
+	struct cr_img *img;
+	int ret;
+
+	*msg = NULL;
+	img = open_image(type, flags, id);
+	if (!img)
+		return -1;
+	if (empty_image(img)) {
+		close_image(img);
+		return 0;
+	}
+	ret = pb_read_one(img, msg, d);
+	close_image(img);
+	return ret < 0 ? -1 : 1;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CR_OPTIONS_H
+#define CR_OPTIONS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct cr_options {
+	pid_t tree_pid;
+	char *imgs_dir;
+	char *work_dir;
+	char *log_file;
+	char *pidfile;
+	int verbosity;
+	bool leave_running;
+	bool shell_job;
+	bool restore_detached;
+	unsigned int timeout;	/* seconds to wait for the tree to freeze */
+};
+
+extern struct cr_options opts;
+
+int cr_dump_tasks(pid_t pid);
+int cr_restore_tasks(void);
+int cr_check(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CR_MEM_H
+#define CR_MEM_H
+
+#include "pstree.h"
+#include "vma.h"
+
+struct dump_stats {
+	u64 pages_scanned;
+	u64 pages_written;
+	u64 shpages_scanned;
+	u64 shpages_written;
+	u64 memdump_us;
+	u64 memwrite_us;
+};
+extern struct dump_stats dstats;
+
+/* Read the VMAs of pid from /proc/PID/smaps. */
+int collect_vmas(pid_t pid, struct vm_area_list *vl);
+/* Write pagemap-PID.img and its pages image. */
+int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl);
+/* Write the contents of a shmem file (shared anon mapping, memfd). */
+int dump_shmem_file(int fd, u64 shmid, u64 size);
+/* A MAP_SHARED anonymous mapping, opened through /proc/PID/map_files. */
+int dump_shared_anon(const char *map_path, u64 shmid, u64 ino, u64 size);
+int mem_dump_init(void);
+void mem_dump_fini(void);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CR_PSTREE_H
+#define CR_PSTREE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "list.h"
+#include "util.h"
+
+/* task_core_entry.task_state values (format facts) */
+#define TASK_ALIVE	0x1
+#define TASK_DEAD	0x2
+#define TASK_STOPPED	0x3
+
+struct stolen_signal {
+	siginfo_t info;
+};
+
+struct thread {
+	pid_t tid;		/* as criu sees it */
+	pid_t vtid;		/* in the task's own pid namespace */
+	bool seized;
+	u64 orig_sigmask;	/* blocked mask before we blocked everything */
+	/* signals dequeued by a signal-delivery-stop while we froze it */
+	int nr_stolen;
+	struct stolen_signal *stolen;
+};
+
+struct pstree_item {
+	pid_t pid;		/* as criu sees it */
+	pid_t vpid, ppid, pgid, sid;	/* in the tree's pid namespace */
+	int state;
+
+	struct pstree_item *parent;
+	struct list_head children;
+	struct list_head sibling;
+	struct list_head all;		/* parents before children */
+
+	int nr_threads;
+	struct thread *threads;
+
+	void *dump;		/* per-command private state */
+	void *rst;
+};
+
+extern struct list_head all_items;
+extern struct pstree_item *root_item;
+
+struct pstree_item *alloc_pstree_item(pid_t pid, struct pstree_item *parent);
+void free_pstree(void);
+struct pstree_item *pstree_find(pid_t pid);
+struct pstree_item *pstree_find_vpid(pid_t vpid);
+int pstree_count(void);
+
+#define for_each_item(it) list_for_each_entry(it, &all_items, all)
+
+int dump_pstree(void);
+int read_pstree_image(void);
+
+#endif

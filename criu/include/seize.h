@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CR_SEIZE_H
+#define CR_SEIZE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pstree.h"
+
+/*
+ * Freeze every thread of every process of the tree rooted at pid with
+ * PTRACE_SEIZE + PTRACE_INTERRUPT, and block all signals in each thread
+ * so that remote syscalls run undisturbed.
+ */
+int seize_tree(pid_t pid);
+
+enum unseize_mode {
+	UNSEIZE_RESUME,		/* put every thread back as it was */
+	UNSEIZE_KILL,		/* the dump succeeded: kill the tree */
+};
+void unseize_tree(enum unseize_mode mode);
+
+/* Wait for a ptrace stop of tid; returns the status or -1. */
+int wait_stop(pid_t tid, int *status);
+
+#endif

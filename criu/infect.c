@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Remote syscalls through ptrace; see infect.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "infect.h"
+#include "seize.h"
+#include "util.h"
+
+#define SCRATCH_SIZE (64UL << 10)
+
+/* x86_64: syscall (0f 05), int3 (cc) */
+static const u8 syscall_code[] = { 0x0f, 0x05, 0xcc };
+
+static int poke_code(struct remote_ctl *ctl, pid_t tid, bool install)
+{
+	u64 word = ctl->saved_code;
+
+	if (install)
+		memcpy(&word, syscall_code, sizeof(syscall_code));
+	if (ptrace(PTRACE_POKEDATA, tid, (void *)ctl->code_addr, (void *)word)) {
+		pr_perror("cannot write code at 0x%llx in pid %d",
+			  (unsigned long long)ctl->code_addr, ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Continue tid into the injected code and catch it at the int3. */
+static int run_to_trap(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
+		pr_perror("cannot continue tid %d into a remote syscall", tid);
+		return -1;
+	}
+	for (;;) {
+		siginfo_t si;
+
+		if (wait_stop(tid, &status)) {
+			pr_perror("cannot wait for tid %d", tid);
+			return -1;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			pr_err("tid %d died during a remote syscall (status 0x%x)\n", tid, status);
+			errno = ESRCH;
+			return -1;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		if (WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)
+			return 0;
+		/* signals are blocked; anything else here is a fault */
+		memset(&si, 0, sizeof(si));
+		ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
+		pr_err("tid %d stopped by signal %d (code %d, addr %p) in a remote syscall\n",
+		       tid, WSTOPSIG(status), si.si_code, si.si_addr);
+		return -1;
+	}
+}
+
+int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,
+		   u64 a3, u64 a4, u64 a5, u64 a6)
+{
+	struct user_regs_struct saved, regs;
+	int err = -1;
+
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved)) {
+		pr_perror("cannot read registers of tid %d", tid);
+		return -1;
+	}
+	regs = saved;
+	regs.rip = ctl->code_addr;
+	regs.rax = nr;
+	regs.rdi = a1;
+	regs.rsi = a2;
+	regs.rdx = a3;
+	regs.r10 = a4;
+	regs.r8 = a5;
+	regs.r9 = a6;
+	/* not in a syscall: no restart logic may touch these registers */
+	regs.orig_rax = -1;
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs)) {
+		pr_perror("cannot set registers of tid %d", tid);
+		return -1;
+	}
+	if (run_to_trap(tid))
+		goto restore;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs)) {
+		pr_perror("cannot read registers of tid %d", tid);
+		goto restore;
+	}
+	*ret = regs.rax;
+	err = 0;
+restore:
+	/* back to the original stop; the kernel redoes an interrupted syscall */
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &saved) && errno != ESRCH) {
+		pr_perror("cannot restore registers of tid %d", tid);
+		err = -1;
+	}
+	return err;
+}
+
+int remote_write(struct remote_ctl *ctl, u64 addr, const void *buf, size_t len)
+{
+	if (pwrite(ctl->mem_fd, buf, len, addr) != (ssize_t)len) {
+		pr_perror("cannot write %zu bytes at 0x%llx in pid %d", len,
+			  (unsigned long long)addr, ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int remote_read(struct remote_ctl *ctl, u64 addr, void *buf, size_t len)
+{
+	if (pread(ctl->mem_fd, buf, len, addr) != (ssize_t)len) {
+		pr_perror("cannot read %zu bytes at 0x%llx in pid %d", len,
+			  (unsigned long long)addr, ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int remote_start(struct remote_ctl *ctl, pid_t pid, u64 exec_addr)
+{
+	char path[64];
+	long ret;
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->pid = pid;
+	ctl->code_addr = exec_addr;
+	ctl->mem_fd = -1;
+
+	errno = 0;
+	ctl->saved_code = ptrace(PTRACE_PEEKDATA, pid, (void *)exec_addr, NULL);
+	if (errno) {
+		pr_perror("cannot read code at 0x%llx in pid %d", (unsigned long long)exec_addr,
+			  pid);
+		return -1;
+	}
+	if (poke_code(ctl, pid, true))
+		return -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	ctl->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (ctl->mem_fd < 0) {
+		pr_perror("cannot open %s", path);
+		goto err;
+	}
+	if (remote_syscall(ctl, pid, &ret, __NR_mmap, 0, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+		goto err;
+	if (ret < 0 && ret > -4096) {
+		errno = -ret;
+		pr_perror("cannot map a scratch area in pid %d", pid);
+		goto err;
+	}
+	ctl->scratch = ret;
+	ctl->scratch_len = SCRATCH_SIZE;
+	pr_debug("pid %d: remote calls at 0x%llx, scratch at 0x%llx\n", pid,
+		 (unsigned long long)exec_addr, (unsigned long long)ctl->scratch);
+	return 0;
+err:
+	remote_stop(ctl);
+	return -1;
+}
+
+int remote_stop(struct remote_ctl *ctl)
+{
+	int ret = 0;
+	long r;
+
+	if (!ctl->code_addr)
+		return 0;
+	if (ctl->scratch) {
+		if (remote_syscall(ctl, ctl->pid, &r, __NR_munmap, ctl->scratch,
+				   ctl->scratch_len, 0, 0, 0, 0) || r) {
+			pr_err("cannot unmap the scratch area of pid %d\n", ctl->pid);
+			ret = -1;
+		}
+		ctl->scratch = 0;
+	}
+	if (poke_code(ctl, ctl->pid, false))
+		ret = -1;
+	close_safe(&ctl->mem_fd);
+	ctl->code_addr = 0;
+	return ret;
+}

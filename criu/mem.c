@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory: the VMAs of a task from /proc/PID/smaps and the contents of its
+ * private pages.  Pages are found through /proc/PID/pagemap and copied in
+ * large batches: many runs per process_vm_readv into one big buffer, then
+ * one write per buffer.  Never-touched pages and the zero page are not
+ * written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "mem.h"
+#include "pagemap.pb-c.h"
+#include "proc_parse.h"
+#include "util.h"
+
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+#define PM_EXCLUSIVE	(1ULL << 56)
+#define PM_FILE		(1ULL << 61)
+#define PM_SWAP		(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
+
+#define COPY_BUF_SIZE	(64UL << 20)
+#define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
+#define MAX_IOVS	1024
+
+struct dump_stats dstats;
+
+static u64 zero_pfn;		/* 0: unknown (PFNs hidden without CAP_SYS_ADMIN) */
+static u8 *copy_buf;
+static u64 *pm_buf;
+static unsigned int next_pages_id = 1;
+
+void free_vmas(struct vm_area_list *vl)
+{
+	struct vma_area *v, *n;
+
+	list_for_each_entry_safe(v, n, &vl->h, list) {
+		list_del(&v->list);
+		free(v->name);
+		free(v);
+	}
+	vl->nr = 0;
+}
+
+static void find_zero_pfn(void)
+{
+	volatile u8 *p;
+	u64 pm = 0;
+	int fd;
+
+	p = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	(void)p[0];	/* a read fault maps the shared zero page */
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread(fd, &pm, sizeof(pm), ((unsigned long)p >> PAGE_SHIFT) * 8) == 8 &&
+		    (pm & PM_PRESENT))
+			zero_pfn = pm & PM_PFN_MASK;
+		close(fd);
+	}
+	munmap((void *)p, PAGE_SIZE);
+	pr_debug("zero page pfn: %#llx%s\n", (unsigned long long)zero_pfn,
+		 zero_pfn ? "" : " (hidden: zero pages will be dumped)");
+}
+
+int mem_dump_init(void)
+{
+	/* populated now: first-touch faults are expensive on this machine */
+	copy_buf = mmap(NULL, COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (copy_buf == MAP_FAILED) {
+		copy_buf = NULL;
+		pr_perror("cannot allocate a %lu MiB copy buffer", COPY_BUF_SIZE >> 20);
+		return -1;
+	}
+	pm_buf = xmalloc(PAGEMAP_CHUNK * sizeof(u64));
+	if (!pm_buf)
+		return -1;
+	find_zero_pfn();
+	return 0;
+}
+
+void mem_dump_fini(void)
+{
+	if (copy_buf)
+		munmap(copy_buf, COPY_BUF_SIZE);
+	copy_buf = NULL;
+	free(pm_buf);
+	pm_buf = NULL;
+}
+
+/* ---- /proc/PID/smaps ---- */
+
+static int parse_prot(const char *perms, VmaEntry *e)
+{
+	if (strlen(perms) < 4)
+		return -1;
+	e->prot = 0;
+	if (perms[0] == 'r')
+		e->prot |= PROT_READ;
+	if (perms[1] == 'w')
+		e->prot |= PROT_WRITE;
+	if (perms[2] == 'x')
+		e->prot |= PROT_EXEC;
+	e->flags = perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE;
+	return 0;
+}
+
+struct vmflag_madv {
+	char name[3];
+	int advice;
+};
+
+/* VmFlags letters that stand for a madvise() state */
+static const struct vmflag_madv vmflag_madvs[] = {
+	{ "sr", MADV_SEQUENTIAL }, { "rr", MADV_RANDOM },
+	{ "dc", MADV_DONTFORK }, { "dd", MADV_DONTDUMP },
+	{ "wf", MADV_WIPEONFORK }, { "mg", MADV_MERGEABLE },
+	{ "hg", MADV_HUGEPAGE }, { "nh", MADV_NOHUGEPAGE },
+};
+
+static void parse_vmflags(char *flags, struct vma_area *v)
+{
+	char *tok, *save;
+	size_t i;
+
+	for (tok = strtok_r(flags, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "gd"))
+			v->e.flags |= MAP_GROWSDOWN;
+		else if (!strcmp(tok, "lo"))
+			v->e.flags |= MAP_LOCKED;
+		else if (!strcmp(tok, "nr"))
+			v->e.flags |= MAP_NORESERVE;
+		for (i = 0; i < ARRAY_SIZE(vmflag_madvs); i++)
+			if (!strcmp(tok, vmflag_madvs[i].name))
+				v->e.madv |= 1ULL << vmflag_madvs[i].advice;
+	}
+	v->e.has_madv = v->e.madv != 0;
+}
+
+/* What kind of mapping is it: sets status and flags from the name. */
+static int classify_vma(pid_t pid, struct vma_area *v)
+{
+	const char *n = v->name;
+	bool shared = v->e.flags & MAP_SHARED;
+
+	v->e.status = VMA_AREA_REGULAR;
+	if (!n) {
+		v->e.flags |= MAP_ANONYMOUS;
+		v->e.status |= VMA_ANON_PRIVATE;
+		return 0;
+	}
+	if (!strcmp(n, "[vsyscall]")) {
+		v->e.status = VMA_AREA_VSYSCALL;
+		return 0;
+	}
+	if (!strcmp(n, "[vdso]")) {
+		v->e.status |= VMA_AREA_VDSO | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+	if (!strcmp(n, "[vvar]") || !strcmp(n, "[vvar_vclock]")) {
+		v->e.status |= VMA_AREA_VVAR | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
+		v->vvar_vclock = n[5] == '_';
+		return 0;
+	}
+	if (!strcmp(n, "[heap]") || !strcmp(n, "[stack]")) {
+		v->e.status |= VMA_ANON_PRIVATE | (n[1] == 'h' ? VMA_AREA_HEAP : VMA_AREA_STACK);
+		v->e.flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+	if (n[0] == '[') {
+		if (!strncmp(n, "[anon:", 6)) {
+			v->e.flags |= MAP_ANONYMOUS;
+			v->e.status |= shared ? VMA_ANON_SHARED : VMA_ANON_PRIVATE;
+			pr_warn("pid %d: VMA %llx-%llx is named %s; the name is not kept\n", pid,
+				(unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
+			return 0;
+		}
+		pr_err("unsupported: pid %d VMA %llx-%llx is %s\n", pid,
+		       (unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
+		return -1;
+	}
+	if (!strncmp(n, "/SYSV", 5)) {
+		pr_err("unsupported: pid %d maps SysV shared memory at %llx\n", pid,
+		       (unsigned long long)v->e.start);
+		return -1;
+	}
+	if (shared && !strcmp(n, "/dev/zero") && v->deleted) {
+		v->e.flags |= MAP_ANONYMOUS;
+		v->e.status |= VMA_ANON_SHARED;
+		v->e.shmid = v->ino;
+		return 0;
+	}
+	if (!strncmp(n, "/memfd:", 7))
+		v->e.status |= VMA_AREA_MEMFD;
+	v->e.status |= shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
+	return 0;
+}
+
+/* "start-end perms offset maj:min inode   path" */
+static struct vma_area *parse_vma_line(const char *line)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned int maj, min;
+	char perms[8];
+	int off = 0;
+	struct vma_area *v;
+	const char *path;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj,
+		   &min, &ino, &off) < 7)
+		return NULL;
+	v = xzalloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	vma_entry__init(&v->e);
+	v->e.start = start;
+	v->e.end = end;
+	v->e.pgoff = pgoff;
+	v->e.fd = -1;
+	v->dev = makedev_u64(maj, min);
+	v->ino = ino;
+	parse_prot(perms, &v->e);
+
+	path = line + off;
+	if (*path) {
+		size_t len = strlen(path);
+		static const char del[] = " (deleted)";
+
+		v->name = xstrdup(path);
+		if (!v->name) {
+			free(v);
+			return NULL;
+		}
+		if (len > sizeof(del) - 1 && !strcmp(path + len - (sizeof(del) - 1), del)) {
+			v->deleted = true;
+			v->name[len - (sizeof(del) - 1)] = '\0';
+		}
+	}
+	return v;
+}
+
+static bool is_vma_header(const char *line)
+{
+	/* a header starts with a hex address followed by '-' */
+	const char *p = line;
+
+	while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+		p++;
+	return p != line && *p == '-';
+}
+
+int collect_vmas(pid_t pid, struct vm_area_list *vl)
+{
+	char path[64], *buf, *line, *save;
+	struct vma_area *cur = NULL;
+	int ret = -1;
+
+	INIT_LIST_HEAD(&vl->h);
+	vl->nr = 0;
+	vl->nr_priv_pages = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	if (read_file(path, &buf) < 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (is_vma_header(line)) {
+			cur = parse_vma_line(line);
+			if (!cur) {
+				pr_err("cannot parse a line of %s: %s\n", path, line);
+				goto out;
+			}
+			list_add_tail(&cur->list, &vl->h);
+			vl->nr++;
+			continue;
+		}
+		if (cur && !strncmp(line, "VmFlags:", 8))
+			parse_vmflags(line + 8, cur);
+	}
+
+	list_for_each_entry(cur, &vl->h, list) {
+		if (classify_vma(pid, cur))
+			goto out;
+		if (vma_is_priv(&cur->e))
+			vl->nr_priv_pages += vma_len(cur) / PAGE_SIZE;
+		pr_debug("pid %d vma %llx-%llx prot %x flags %x status %x %s%s\n", pid,
+			 (unsigned long long)cur->e.start, (unsigned long long)cur->e.end,
+			 cur->e.prot, cur->e.flags, cur->e.status, cur->name ? cur->name : "",
+			 cur->deleted ? " (deleted)" : "");
+	}
+	ret = 0;
+out:
+	free(buf);
+	if (ret)
+		free_vmas(vl);
+	return ret;
+}
+
+/* ---- page contents ---- */
+
+struct page_batch {
+	struct iovec riov[MAX_IOVS];
+	bool readable[MAX_IOVS];
+	int nr;
+	size_t bytes;
+	pid_t pid;
+	int mem_fd;
+	struct cr_img *pages;
+};
+
+static int read_batch(struct page_batch *b)
+{
+	struct iovec liov = { copy_buf, b->bytes };
+	bool all_readable = true;
+	u8 *dst = copy_buf;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < b->nr; i++)
+		all_readable &= b->readable[i];
+	if (all_readable) {
+		n = process_vm_readv(b->pid, &liov, 1, b->riov, b->nr, 0);
+		if (n == (ssize_t)b->bytes)
+			return 0;
+		pr_debug("pid %d: process_vm_readv gave %zd of %zu bytes; using /proc/PID/mem\n",
+			 b->pid, n, b->bytes);
+	}
+	/* not readable through the page tables' permissions: FOLL_FORCE path */
+	for (i = 0; i < b->nr; i++) {
+		n = pread_all(b->mem_fd, dst, b->riov[i].iov_len, (off_t)(unsigned long)b->riov[i].iov_base);
+		if (n != (ssize_t)b->riov[i].iov_len) {
+			pr_perror("cannot read %zu bytes at %p of pid %d", b->riov[i].iov_len,
+				  b->riov[i].iov_base, b->pid);
+			return -1;
+		}
+		dst += n;
+	}
+	return 0;
+}
+
+static int flush_batch(struct page_batch *b)
+{
+	u64 t0, t1;
+
+	if (!b->nr)
+		return 0;
+	t0 = now_us();
+	if (read_batch(b))
+		return -1;
+	t1 = now_us();
+	dstats.memdump_us += t1 - t0;
+	if (img_write_raw(b->pages, copy_buf, b->bytes))
+		return -1;
+	dstats.memwrite_us += now_us() - t1;
+	dstats.pages_written += b->bytes / PAGE_SIZE;
+	b->nr = 0;
+	b->bytes = 0;
+	return 0;
+}
+
+/* Queue pages [addr, addr + len) for copying; splits at the buffer size. */
+static int batch_add(struct page_batch *b, u64 addr, u64 len, bool readable)
+{
+	while (len) {
+		size_t room = COPY_BUF_SIZE - b->bytes;
+		size_t chunk = min(len, room);
+
+		if (b->nr && b->riov[b->nr - 1].iov_base + b->riov[b->nr - 1].iov_len ==
+		    (void *)(unsigned long)addr && b->readable[b->nr - 1] == readable) {
+			b->riov[b->nr - 1].iov_len += chunk;
+		} else {
+			b->riov[b->nr].iov_base = (void *)(unsigned long)addr;
+			b->riov[b->nr].iov_len = chunk;
+			b->readable[b->nr] = readable;
+			b->nr++;
+		}
+		b->bytes += chunk;
+		addr += chunk;
+		len -= chunk;
+		if (b->bytes == COPY_BUF_SIZE || b->nr == MAX_IOVS) {
+			if (flush_batch(b))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static bool page_wanted(const VmaEntry *e, u64 pm)
+{
+	if (pm & PM_SWAP)
+		return true;
+	if (!(pm & PM_PRESENT))
+		return false;
+	if (e->status & VMA_FILE_PRIVATE)
+		return !(pm & PM_FILE);	/* only pages copied on write */
+	if (zero_pfn && (pm & PM_PFN_MASK) == zero_pfn)
+		return false;
+	return true;
+}
+
+static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	while (nr_pages) {
+		u64 n = min(nr_pages, (u64)UINT32_MAX);
+
+		pe.vaddr = addr;
+		pe.nr_pages = n;
+		pe.has_flags = true;
+		pe.flags = PE_PRESENT;
+		if (pb_write(pm_img, &pe))
+			return -1;
+		addr += n * PAGE_SIZE;
+		nr_pages -= n;
+	}
+	return 0;
+}
+
+static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
+			  const VmaEntry *e)
+{
+	bool readable = e->prot & PROT_READ;
+	u64 addr = e->start, run_start = 0, run_len = 0;
+
+	while (addr < e->end) {
+		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
+		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
+
+		if (n != (ssize_t)(nr * 8)) {
+			pr_perror("cannot read the pagemap of pid %d at %llx", b->pid,
+				  (unsigned long long)addr);
+			return -1;
+		}
+		dstats.pages_scanned += nr;
+		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			if (page_wanted(e, pm_buf[i])) {
+				if (!run_len)
+					run_start = addr;
+				run_len++;
+				continue;
+			}
+			if (run_len && (write_run(pm_img, run_start, run_len) ||
+					batch_add(b, run_start, run_len * PAGE_SIZE, readable)))
+				return -1;
+			run_len = 0;
+		}
+	}
+	if (run_len && (write_run(pm_img, run_start, run_len) ||
+			batch_add(b, run_start, run_len * PAGE_SIZE, readable)))
+		return -1;
+	return 0;
+}
+
+int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
+{
+	PagemapHead ph = PAGEMAP_HEAD__INIT;
+	struct page_batch *b;
+	struct cr_img *pm_img = NULL;
+	struct vma_area *v;
+	char path[64];
+	int pm_fd = -1, ret = -1;
+
+	b = xzalloc(sizeof(*b));
+	if (!b)
+		return -1;
+	b->pid = it->pid;
+	b->mem_fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", it->pid);
+	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", it->pid);
+	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (b->mem_fd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+
+	ph.pages_id = next_pages_id++;
+	pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)it->vpid);
+	if (!pm_img || pb_write(pm_img, &ph))
+		goto out;
+	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
+	if (!b->pages)
+		goto out;
+
+	list_for_each_entry(v, &vl->h, list) {
+		if (!vma_is_priv(&v->e))
+			continue;
+		if (dump_vma_pages(b, pm_fd, pm_img, &v->e))
+			goto out;
+	}
+	if (flush_batch(b))
+		goto out;
+	ret = 0;
+out:
+	if (b->pages && close_image(b->pages))
+		ret = -1;
+	if (pm_img && close_image(pm_img))
+		ret = -1;
+	close_safe(&pm_fd);
+	close_safe(&b->mem_fd);
+	free(b);
+	return ret;
+}
+
+/* Shared memory: the pages present in the shmem file, found by SEEK_DATA. */
+int dump_shmem_file(int fd, u64 shmid, u64 size)
+{
+	PagemapHead ph = PAGEMAP_HEAD__INIT;
+	struct cr_img *pm_img, *pages = NULL;
+	off_t off = 0;
+	int ret = -1;
+
+	ph.pages_id = next_pages_id++;
+	pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
+	if (!pm_img || pb_write(pm_img, &ph))
+		goto out;
+	pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
+	if (!pages)
+		goto out;
+
+	size = PAGE_ALIGN(size);
+	while ((u64)off < size) {
+		off_t data = lseek(fd, off, SEEK_DATA), hole;
+
+		if (data < 0) {
+			if (errno == ENXIO)
+				break;
+			pr_perror("cannot find data in shmem %llu", (unsigned long long)shmid);
+			goto out;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0) {
+			pr_perror("cannot find holes in shmem %llu", (unsigned long long)shmid);
+			goto out;
+		}
+		data &= PAGE_MASK;
+		hole = min((u64)PAGE_ALIGN(hole), size);
+		dstats.shpages_scanned += (hole - data) / PAGE_SIZE;
+		if (write_run(pm_img, data, (hole - data) / PAGE_SIZE))
+			goto out;
+		for (off = data; off < hole;) {
+			size_t chunk = min((size_t)(hole - off), COPY_BUF_SIZE);
+			ssize_t n = pread_all(fd, copy_buf, chunk, off);
+
+			if (n < 0) {
+				pr_perror("cannot read shmem %llu at %lld", (unsigned long long)shmid,
+					  (long long)off);
+				goto out;
+			}
+			/* a file shorter than the mapping reads as zeros */
+			memset(copy_buf + n, 0, chunk - n);
+			if (img_write_raw(pages, copy_buf, chunk))
+				goto out;
+			dstats.shpages_written += chunk / PAGE_SIZE;
+			off += chunk;
+		}
+	}
+	ret = 0;
+out:
+	if (pages && close_image(pages))
+		ret = -1;
+	if (pm_img && close_image(pm_img))
+		ret = -1;
+	return ret;
+}
+
+struct shmem_seen {
+	struct list_head list;
+	u64 shmid;
+};
+static LIST_HEAD(shmem_seen);
+
+/* Shared anonymous memory: dump its contents once, whoever maps it. */
+int dump_shared_anon(const char *map_path, u64 shmid, u64 ino, u64 size)
+{
+	struct shmem_seen *s;
+	int fd, ret;
+
+	(void)ino;
+	list_for_each_entry(s, &shmem_seen, list)
+		if (s->shmid == shmid)
+			return 0;
+	s = xzalloc(sizeof(*s));
+	if (!s)
+		return -1;
+	s->shmid = shmid;
+	list_add(&s->list, &shmem_seen);
+
+	fd = open(map_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open shared memory through %s", map_path);
+		return -1;
+	}
+	ret = dump_shmem_file(fd, shmid, size);
+	close(fd);
+	return ret;
+}

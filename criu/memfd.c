@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memfd: the file entry says which inode; memfd.img holds each inode's
+ * name, size and seals; the contents are shared memory pages, in
+ * pagemap-shmem-<shmid>.img and its pages image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "image.h"
+#include "mem.h"
+#include "memfd.pb-c.h"
+#include "util.h"
+
+#define MEMFD_PREFIX "/memfd:"
+
+struct memfd_inode {
+	struct list_head list;
+	u64 dev, ino;
+	u32 inode_id;
+};
+
+static LIST_HEAD(memfd_inodes);
+static struct cr_img *memfd_img;
+static u32 next_inode_id = 1;
+
+bool is_memfd_link(const char *link)
+{
+	return !strncmp(link, MEMFD_PREFIX, strlen(MEMFD_PREFIX));
+}
+
+static int dump_memfd_inode(struct fd_parms *p, u32 *inode_id)
+{
+	MemfdInodeEntry ie = MEMFD_INODE_ENTRY__INIT;
+	struct memfd_inode *mi;
+	char name[PATH_MAX], *del;
+	int fd, seals, ret = -1;
+
+	list_for_each_entry(mi, &memfd_inodes, list)
+		if (mi->dev == p->st.st_dev && mi->ino == p->st.st_ino) {
+			*inode_id = mi->inode_id;
+			return 0;
+		}
+
+	fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open memfd %s of pid %d", p->link, p->pid);
+		return -1;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		seals = 0;
+
+	/* the name given to memfd_create(), without "/memfd:" and " (deleted)" */
+	snprintf(name, sizeof(name), "%s", p->link + strlen(MEMFD_PREFIX));
+	del = strstr(name, " (deleted)");
+	if (del && del[10] == '\0')
+		*del = '\0';
+
+	mi = xzalloc(sizeof(*mi));
+	if (!mi)
+		goto out;
+	mi->dev = p->st.st_dev;
+	mi->ino = p->st.st_ino;
+	mi->inode_id = next_inode_id++;
+	list_add_tail(&mi->list, &memfd_inodes);
+
+	ie.name = name;
+	ie.uid = p->st.st_uid;
+	ie.gid = p->st.st_gid;
+	ie.size = p->st.st_size;
+	ie.shmid = p->st.st_ino;
+	ie.seals = seals;
+	ie.inode_id = mi->inode_id;
+	if (!memfd_img) {
+		memfd_img = open_image(CR_FD_MEMFD_INODE, O_DUMP);
+		if (!memfd_img)
+			goto out;
+	}
+	if (pb_write(memfd_img, &ie))
+		goto out;
+	if (dump_shmem_file(fd, ie.shmid, ie.size))
+		goto out;
+	*inode_id = mi->inode_id;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+int dump_memfd(struct fd_parms *p, u32 id)
+{
+	MemfdFileEntry me = MEMFD_FILE_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	FileEntry fe = FILE_ENTRY__INIT;
+
+	if (dump_memfd_inode(p, &me.inode_id))
+		return -1;
+	me.id = id;
+	me.flags = p->flags;
+	me.pos = p->pos;
+	me.fown = &fown;
+	fe.type = FD_TYPES__MEMFD;
+	fe.id = id;
+	fe.memfd = &me;
+	return write_file_entry(&fe);
+}
+
+int memfd_dump_fini(void)
+{
+	struct memfd_inode *mi, *n;
+	int ret = 0;
+
+	list_for_each_entry_safe(mi, n, &memfd_inodes, list) {
+		list_del(&mi->list);
+		free(mi);
+	}
+	if (memfd_img && close_image(memfd_img))
+		ret = -1;
+	memfd_img = NULL;
+	return ret;
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86_64 thread state: general registers (PTRACE_GETREGS), the XSAVE
+ * area (PTRACE_GETREGSET NT_X86_XSTATE) split into the image's fields,
+ * and the three TLS descriptors of the GDT.
+ */
+#include <cpuid.h>
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <asm/ldt.h>
+
+#include "regs.h"
+#include "util.h"
+
+#define XSAVE_BUF_SIZE	(16 << 10)
+#define GDT_ENTRY_TLS_MIN 12
+#define GDT_ENTRY_TLS_ENTRIES 3
+
+/* XSAVE component numbers */
+enum {
+	XFEATURE_FP, XFEATURE_SSE, XFEATURE_YMM, XFEATURE_BNDREGS, XFEATURE_BNDCSR,
+	XFEATURE_OPMASK, XFEATURE_ZMM_HI256, XFEATURE_HI16_ZMM, XFEATURE_PT,
+	XFEATURE_PKRU,
+};
+
+/* the kernel's -ERESTART* codes, seen in ax of a thread stopped in a syscall */
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
+#define NR_restart_syscall	219
+
+static struct xsave_layout layout;
+
+const struct xsave_layout *xsave_layout(void)
+{
+	unsigned int eax, ebx, ecx, edx, lo, hi;
+	int i;
+
+	if (layout.size)
+		return &layout;
+	__cpuid_count(0xd, 0, eax, ebx, ecx, edx);
+	layout.size = ebx;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	layout.xfeatures = ((u64)hi << 32) | lo;
+	for (i = 2; i < 32; i++) {
+		if (!(layout.xfeatures & (1ULL << i)))
+			continue;
+		__cpuid_count(0xd, i, eax, ebx, ecx, edx);
+		layout.comp_size[i] = eax;
+		layout.offset[i] = ebx;
+	}
+	return &layout;
+}
+
+static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
+{
+	struct user_regs_struct r;
+	UserX86RegsEntry *g;
+
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r)) {
+		pr_perror("cannot read registers of tid %d", tid);
+		return -1;
+	}
+	g = arena_new(a, UserX86RegsEntry);
+	if (!g)
+		return -1;
+	user_x86_regs_entry__init(g);
+	g->r15 = r.r15; g->r14 = r.r14; g->r13 = r.r13; g->r12 = r.r12;
+	g->bp = r.rbp; g->bx = r.rbx; g->r11 = r.r11; g->r10 = r.r10;
+	g->r9 = r.r9; g->r8 = r.r8; g->ax = r.rax; g->cx = r.rcx;
+	g->dx = r.rdx; g->si = r.rsi; g->di = r.rdi; g->orig_ax = r.orig_rax;
+	g->ip = r.rip; g->cs = r.cs; g->flags = r.eflags; g->sp = r.rsp;
+	g->ss = r.ss; g->fs_base = r.fs_base; g->gs_base = r.gs_base;
+	g->ds = r.ds; g->es = r.es; g->fs = r.fs; g->gs = r.gs;
+	g->has_mode = true;
+	g->mode = USER_X86_REGS_MODE__NATIVE;
+
+	/*
+	 * A thread stopped inside a syscall shows -ERESTART* in ax; the
+	 * kernel would restart the call on resume.  Record the state the
+	 * restart would have produced, so the restored thread redoes it.
+	 */
+	if ((long)g->orig_ax >= 0) {
+		switch ((long)g->ax) {
+		case -ERESTARTSYS:
+		case -ERESTARTNOINTR:
+		case -ERESTARTNOHAND:
+			g->ax = g->orig_ax;
+			g->ip -= 2;
+			break;
+		case -ERESTART_RESTARTBLOCK:
+			g->ax = NR_restart_syscall;
+			g->ip -= 2;
+			break;
+		}
+	}
+	*out = g;
+	return 0;
+}
+
+static uint32_t *copy_u32s(struct arena *a, const void *src, size_t n)
+{
+	uint32_t *d = arena_array(a, uint32_t, n);
+
+	if (d)
+		memcpy(d, src, n * 4);
+	return d;
+}
+
+static uint64_t *copy_u64s(struct arena *a, const void *src, size_t n)
+{
+	uint64_t *d = arena_array(a, uint64_t, n);
+
+	if (d)
+		memcpy(d, src, n * 8);
+	return d;
+}
+
+#define XS_COPY(field, comp, type, count)                                          \
+	do {                                                                        \
+		if (l->offset[comp] && (l->xfeatures & (1ULL << (comp)))) {         \
+			x->n_##field = count;                                        \
+			x->field = copy_##type##s(a, buf + l->offset[comp], count);  \
+			if (!x->field)                                               \
+				return -1;                                           \
+		}                                                                   \
+	} while (0)
+
+static int dump_xsave_ext(const u8 *buf, size_t len, struct arena *a, UserX86XsaveEntry **out)
+{
+	const struct xsave_layout *l = xsave_layout();
+	UserX86XsaveEntry *x;
+
+	if (len < 576)
+		return 0;	/* legacy area only */
+	x = arena_new(a, UserX86XsaveEntry);
+	if (!x)
+		return -1;
+	user_x86_xsave_entry__init(x);
+	memcpy(&x->xstate_bv, buf + 512, 8);
+	XS_COPY(ymmh_space, XFEATURE_YMM, u32, 64);
+	XS_COPY(bndreg_state, XFEATURE_BNDREGS, u64, 8);
+	XS_COPY(bndcsr_state, XFEATURE_BNDCSR, u64, 2);
+	XS_COPY(opmask_reg, XFEATURE_OPMASK, u64, 8);
+	XS_COPY(zmm_upper, XFEATURE_ZMM_HI256, u64, 64);
+	XS_COPY(hi16_zmm, XFEATURE_HI16_ZMM, u64, 128);
+	XS_COPY(pkru, XFEATURE_PKRU, u32, 2);
+	*out = x;
+	return 0;
+}
+
+static int dump_fpregs(pid_t tid, struct arena *a, UserX86FpregsEntry **out)
+{
+	struct iovec iov;
+	UserX86FpregsEntry *f;
+	u8 *buf;
+	u16 w16;
+
+	buf = arena_alloc(a, XSAVE_BUF_SIZE);
+	if (!buf)
+		return -1;
+	iov.iov_base = buf;
+	iov.iov_len = XSAVE_BUF_SIZE;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+		pr_perror("cannot read the XSAVE state of tid %d", tid);
+		return -1;
+	}
+	f = arena_new(a, UserX86FpregsEntry);
+	if (!f)
+		return -1;
+	user_x86_fpregs_entry__init(f);
+	/* the FXSAVE layout: Intel SDM vol. 1, 10.5.1 */
+	memcpy(&w16, buf + 0, 2);
+	f->cwd = w16;
+	memcpy(&w16, buf + 2, 2);
+	f->swd = w16;
+	memcpy(&w16, buf + 4, 2);
+	f->twd = w16;
+	memcpy(&w16, buf + 6, 2);
+	f->fop = w16;
+	memcpy(&f->rip, buf + 8, 8);
+	memcpy(&f->rdp, buf + 16, 8);
+	memcpy(&f->mxcsr, buf + 24, 4);
+	memcpy(&f->mxcsr_mask, buf + 28, 4);
+	f->n_st_space = 32;
+	f->st_space = copy_u32s(a, buf + 32, 32);
+	f->n_xmm_space = 64;
+	f->xmm_space = copy_u32s(a, buf + 160, 64);
+	f->n_padding = 24;
+	f->padding = copy_u32s(a, buf + 416, 24);
+	if (!f->st_space || !f->xmm_space || !f->padding)
+		return -1;
+	if (dump_xsave_ext(buf, iov.iov_len, a, &f->xsave))
+		return -1;
+	*out = f;
+	return 0;
+}
+
+static int dump_tls(pid_t tid, struct arena *a, ThreadInfoX86 *ti)
+{
+	int i;
+
+	ti->tls = arena_array(a, UserDescT *, GDT_ENTRY_TLS_ENTRIES);
+	if (!ti->tls)
+		return -1;
+	for (i = 0; i < GDT_ENTRY_TLS_ENTRIES; i++) {
+		struct user_desc d = { .entry_number = GDT_ENTRY_TLS_MIN + i };
+		UserDescT *u = arena_new(a, UserDescT);
+
+		if (!u)
+			return -1;
+		user_desc_t__init(u);
+		if (ptrace(PTRACE_GET_THREAD_AREA, tid, (void *)(long)d.entry_number, &d)) {
+			pr_perror("cannot read TLS entry %u of tid %d", d.entry_number, tid);
+			return -1;
+		}
+		u->entry_number = d.entry_number;
+		u->base_addr = d.base_addr;
+		u->limit = d.limit;
+		u->seg_32bit = d.seg_32bit;
+		u->contents_h = !!(d.contents & 2);
+		u->contents_l = !!(d.contents & 1);
+		u->read_exec_only = d.read_exec_only;
+		u->limit_in_pages = d.limit_in_pages;
+		u->seg_not_present = d.seg_not_present;
+		u->usable = d.useable;
+		ti->tls[i] = u;
+	}
+	ti->n_tls = GDT_ENTRY_TLS_ENTRIES;
+	return 0;
+}
+
+int dump_thread_cpu(pid_t tid, struct arena *a, ThreadInfoX86 **out)
+{
+	ThreadInfoX86 *ti = arena_new(a, ThreadInfoX86);
+
+	if (!ti)
+		return -1;
+	thread_info_x86__init(ti);
+	if (dump_gpregs(tid, a, &ti->gpregs) || dump_fpregs(tid, a, &ti->fpregs) ||
+	    dump_tls(tid, a, ti))
+		return -1;
+	*out = ti;
+	return 0;
+}

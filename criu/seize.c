@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Freezing and thawing the tree with ptrace.  Every thread is seized
+ * and interrupted; children are found through /proc/PID/task/TID/children
+ * once their parent can no longer fork.  All signals are blocked in each
+ * stopped thread (PTRACE_SETSIGMASK) so that remote syscalls are never
+ * interrupted; the original mask is put back on thaw.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cr_options.h"
+#include "proc_parse.h"
+#include "pstree.h"
+#include "seize.h"
+#include "util.h"
+
+#ifndef PTRACE_GETSIGMASK
+#define PTRACE_GETSIGMASK 0x420a
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+
+static u64 freeze_deadline;
+
+int wait_stop(pid_t tid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return -1;
+	}
+}
+
+static int steal_signal(struct thread *t)
+{
+	struct stolen_signal *s;
+
+	s = xrealloc(t->stolen, (t->nr_stolen + 1) * sizeof(*s));
+	if (!s)
+		return -1;
+	t->stolen = s;
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &s[t->nr_stolen].info)) {
+		pr_perror("cannot read the signal that stopped tid %d", t->tid);
+		return -1;
+	}
+	pr_debug("tid %d: signal %d arrived while freezing; kept as pending\n",
+		 t->tid, s[t->nr_stolen].info.si_signo);
+	t->nr_stolen++;
+	return 0;
+}
+
+/*
+ * Wait until the thread reports the PTRACE_INTERRUPT (or group) stop.
+ * Returns 0 when stopped, 1 when the thread is gone, -1 on error.
+ */
+static int wait_frozen(struct pstree_item *it, struct thread *t)
+{
+	int status;
+
+	for (;;) {
+		if (wait_stop(t->tid, &status)) {
+			if (errno == ECHILD)
+				return 1;
+			pr_perror("cannot wait for tid %d", t->tid);
+			return -1;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return 1;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			int sig = WSTOPSIG(status);
+
+			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+				it->state = TASK_STOPPED;
+			return 0;
+		}
+		/* a signal-delivery-stop: keep the signal, let the stop come */
+		if (steal_signal(t))
+			return -1;
+		if (ptrace(PTRACE_CONT, t->tid, NULL, NULL)) {
+			if (errno == ESRCH)
+				return 1;
+			pr_perror("cannot resume tid %d", t->tid);
+			return -1;
+		}
+		if (now_us() > freeze_deadline) {
+			pr_err("timed out freezing tid %d (--timeout %u)\n", t->tid, opts.timeout);
+			return -1;
+		}
+	}
+}
+
+static int seize_thread(struct pstree_item *it, struct thread *t)
+{
+	u64 all = ~0ULL;
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD)) {
+		if (errno == ESRCH)
+			return 1;
+		pr_perror("cannot seize tid %d of pid %d", t->tid, it->pid);
+		return -1;
+	}
+	t->seized = true;
+	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL)) {
+		if (errno == ESRCH)
+			return 1;
+		pr_perror("cannot interrupt tid %d", t->tid);
+		return -1;
+	}
+	ret = wait_frozen(it, t);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask) ||
+	    ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &all)) {
+		pr_perror("cannot block signals of tid %d", t->tid);
+		return -1;
+	}
+	return 0;
+}
+
+static struct thread *find_thread(struct pstree_item *it, pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < it->nr_threads; i++)
+		if (it->threads[i].tid == tid)
+			return &it->threads[i];
+	return NULL;
+}
+
+static int check_task_state(pid_t pid)
+{
+	struct proc_pid_stat st;
+
+	if (parse_pid_stat(pid, 0, &st)) {
+		if (errno == ENOENT)
+			return 1;
+		pr_perror("cannot read /proc/%d/stat", pid);
+		return -1;
+	}
+	if (st.state == 'Z') {
+		pr_err("unsupported: pid %d is a zombie\n", pid);
+		return -1;
+	}
+	if (st.state == 'X')
+		return 1;
+	return 0;
+}
+
+/* Drop the entries of threads that exited while we were seizing. */
+static void forget_dead_threads(struct pstree_item *it)
+{
+	int i, j = 0;
+
+	for (i = 0; i < it->nr_threads; i++) {
+		if (it->threads[i].seized)
+			it->threads[j++] = it->threads[i];
+		else
+			free(it->threads[i].stolen);
+	}
+	it->nr_threads = j;
+}
+
+/*
+ * Seize all threads of a task; repeat until /proc/PID/task shows no
+ * thread we have not frozen, since running threads may clone more.
+ */
+static int seize_task(struct pstree_item *it)
+{
+	bool again = true;
+
+	while (again) {
+		pid_t *tids;
+		int nr, i;
+
+		again = false;
+		if (read_tids(it->pid, &tids, &nr)) {
+			if (errno == ENOENT)
+				return 1;
+			pr_perror("cannot list threads of pid %d", it->pid);
+			return -1;
+		}
+		for (i = 0; i < nr; i++) {
+			struct thread *t;
+			int ret;
+
+			if (find_thread(it, tids[i]))
+				continue;
+			t = xrealloc(it->threads, (it->nr_threads + 1) * sizeof(*t));
+			if (!t) {
+				free(tids);
+				return -1;
+			}
+			it->threads = t;
+			t = &it->threads[it->nr_threads++];
+			memset(t, 0, sizeof(*t));
+			t->tid = t->vtid = tids[i];
+			ret = seize_thread(it, t);
+			if (ret < 0) {
+				free(tids);
+				return -1;
+			}
+			if (ret == 0)
+				again = true;
+		}
+		free(tids);
+	}
+	forget_dead_threads(it);
+	if (!it->nr_threads || it->threads[0].tid != it->pid)
+		return 1;	/* the leader is gone: the process is exiting */
+	return 0;
+}
+
+static int seize_children(struct pstree_item *it)
+{
+	pid_t *kids, *tids;
+	int nr, i;
+
+	tids = xmalloc(sizeof(*tids) * it->nr_threads);
+	if (!tids)
+		return -1;
+	for (i = 0; i < it->nr_threads; i++)
+		tids[i] = it->threads[i].tid;
+	if (read_children(it->pid, tids, it->nr_threads, &kids, &nr)) {
+		pr_perror("cannot list children of pid %d", it->pid);
+		free(tids);
+		return -1;
+	}
+	free(tids);
+
+	for (i = 0; i < nr; i++) {
+		struct pstree_item *c;
+		int ret;
+
+		if (pstree_find(kids[i]))
+			continue;
+		ret = check_task_state(kids[i]);
+		if (ret < 0)
+			goto err;
+		if (ret)
+			continue;
+		c = alloc_pstree_item(kids[i], it);
+		if (!c)
+			goto err;
+		ret = seize_task(c);
+		if (ret < 0)
+			goto err;
+		if (ret) {
+			pr_debug("child %d of %d exited while freezing\n", kids[i], it->pid);
+			continue;	/* stays in the list with no threads; pruned later */
+		}
+		pr_info("seized pid %d (%d threads), child of %d\n", c->pid, c->nr_threads,
+			it->pid);
+	}
+	free(kids);
+	return 0;
+err:
+	free(kids);
+	return -1;
+}
+
+static void prune_dead_items(void)
+{
+	struct pstree_item *it, *n;
+
+	list_for_each_entry_safe(it, n, &all_items, all) {
+		if (it->nr_threads)
+			continue;
+		list_del(&it->all);
+		list_del(&it->sibling);
+		free(it->threads);
+		free(it);
+	}
+}
+
+int seize_tree(pid_t pid)
+{
+	struct pstree_item *it;
+	int ret;
+
+	freeze_deadline = now_us() + (u64)opts.timeout * 1000000;
+	if (pid == getpid()) {
+		pr_err("cannot dump pid %d: that is criu itself\n", pid);
+		return -1;
+	}
+	ret = check_task_state(pid);
+	if (ret) {
+		if (ret > 0)
+			pr_err("no process with pid %d\n", pid);
+		return -1;
+	}
+	root_item = alloc_pstree_item(pid, NULL);
+	if (!root_item)
+		return -1;
+	ret = seize_task(root_item);
+	if (ret) {
+		if (ret > 0)
+			pr_err("pid %d exited while being frozen\n", pid);
+		else if (errno == ESRCH)
+			pr_err("no process with pid %d\n", pid);
+		return -1;
+	}
+	pr_info("seized pid %d (%d threads)\n", pid, root_item->nr_threads);
+
+	/* items are appended while we walk: children come after parents */
+	for_each_item(it) {
+		if (!it->nr_threads)
+			continue;
+		if (seize_children(it))
+			return -1;
+		if (now_us() > freeze_deadline) {
+			pr_err("timed out freezing the tree of pid %d (--timeout %u)\n", pid,
+			       opts.timeout);
+			return -1;
+		}
+	}
+	prune_dead_items();
+	return 0;
+}
+
+static void thaw_thread(struct thread *t, bool kill_it)
+{
+	if (!t->seized)
+		return;
+	if (!kill_it && ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
+		pr_perror("cannot restore the signal mask of tid %d", t->tid);
+	if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) && errno != ESRCH)
+		pr_perror("cannot detach from tid %d", t->tid);
+	t->seized = false;
+}
+
+void unseize_tree(enum unseize_mode mode)
+{
+	struct pstree_item *it;
+	int i;
+
+	if (mode == UNSEIZE_KILL) {
+		/* while still stopped: nothing can run between kill and detach */
+		for_each_item(it)
+			if (kill(it->pid, SIGKILL) && errno != ESRCH)
+				pr_perror("cannot kill pid %d", it->pid);
+	}
+	for_each_item(it) {
+		for (i = 0; i < it->nr_threads; i++)
+			thaw_thread(&it->threads[i], mode == UNSEIZE_KILL);
+	}
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Signal dispositions.  /proc shows only which signals are caught or
+ * ignored, so the handlers, flags, masks and restorers are read by
+ * running rt_sigaction(sig, NULL, &old) inside the stopped task.
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "task_state.h"
+
+/* the kernel's struct sigaction for rt_sigaction(2) on x86_64 */
+struct kernel_sigaction {
+	u64 handler;
+	u64 flags;
+	u64 restorer;
+	u64 mask;
+};
+
+#define NSIG_MAX 64
+
+int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc)
+{
+	int sig, n = 0;
+
+	tc->sigactions = arena_array(a, SaEntry *, NSIG_MAX);
+	if (!tc->sigactions)
+		return -1;
+	for (sig = 1; sig <= NSIG_MAX; sig++) {
+		struct kernel_sigaction ksa;
+		SaEntry *sa;
+		long ret;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (remote_syscall(rc, rc->pid, &ret, __NR_rt_sigaction, sig, 0, rc->scratch, 8,
+				   0, 0))
+			return -1;
+		if (ret) {
+			pr_err("rt_sigaction(%d) failed in pid %d: %ld\n", sig, rc->pid, ret);
+			return -1;
+		}
+		if (remote_read(rc, rc->scratch, &ksa, sizeof(ksa)))
+			return -1;
+		sa = arena_new(a, SaEntry);
+		if (!sa)
+			return -1;
+		sa_entry__init(sa);
+		sa->sigaction = ksa.handler;
+		sa->flags = ksa.flags;
+		sa->restorer = ksa.restorer;
+		sa->mask = ksa.mask;
+		sa->has_compat_sigaction = true;
+		sa->compat_sigaction = false;
+		tc->sigactions[n++] = sa;
+		if (ksa.handler)
+			pr_debug("pid %d sig %d: handler %#llx flags %#llx mask %#llx\n", rc->pid,
+				 sig, (unsigned long long)ksa.handler,
+				 (unsigned long long)ksa.flags, (unsigned long long)ksa.mask);
+	}
+	tc->n_sigactions = n;
+	return 0;
+}

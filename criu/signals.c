@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pending signals, read with PTRACE_PEEKSIGINFO without dequeuing them:
+ * each thread's private queue and the process's shared queue.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <linux/ptrace.h>
+
+#include "task_state.h"
+
+#define PEEK_BATCH 32
+
+static int add_siginfo(struct arena *a, SignalQueueEntry *q, const siginfo_t *si)
+{
+	SiginfoEntry *e, **ns;
+
+	ns = arena_array(a, SiginfoEntry *, q->n_signals + 1);
+	e = arena_new(a, SiginfoEntry);
+	if (!ns || !e)
+		return -1;
+	siginfo_entry__init(e);
+	e->siginfo.len = sizeof(*si);
+	e->siginfo.data = arena_alloc(a, sizeof(*si));
+	if (!e->siginfo.data)
+		return -1;
+	memcpy(e->siginfo.data, si, sizeof(*si));
+	memcpy(ns, q->signals, q->n_signals * sizeof(*ns));
+	ns[q->n_signals++] = e;
+	q->signals = ns;
+	return 0;
+}
+
+int dump_pending_signals(struct thread *t, bool shared, struct arena *a,
+			 SignalQueueEntry **out)
+{
+	struct ptrace_peeksiginfo_args args = {
+		.off = 0,
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+		.nr = PEEK_BATCH,
+	};
+	siginfo_t si[PEEK_BATCH];
+	SignalQueueEntry *q;
+	int i;
+
+	q = arena_new(a, SignalQueueEntry);
+	if (!q)
+		return -1;
+	signal_queue_entry__init(q);
+	for (;;) {
+		long n = ptrace(PTRACE_PEEKSIGINFO, t->tid, &args, si);
+
+		if (n < 0) {
+			pr_perror("cannot peek at pending signals of tid %d", t->tid);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			if (add_siginfo(a, q, &si[i]))
+				return -1;
+		if (n < PEEK_BATCH)
+			break;
+		args.off += n;
+	}
+	/* what we took off the queue while freezing comes after */
+	if (!shared)
+		for (i = 0; i < t->nr_stolen; i++)
+			if (add_siginfo(a, q, &t->stolen[i].info))
+				return -1;
+	if (q->n_signals)
+		pr_debug("tid %d: %zu %s signals pending\n", t->tid, q->n_signals,
+			 shared ? "shared" : "private");
+	*out = q;
+	return 0;
+}
+
+int requeue_stolen_signals(struct remote_ctl *rc, struct pstree_item *it)
+{
+	int i, j;
+
+	for (i = 0; i < it->nr_threads; i++) {
+		struct thread *t = &it->threads[i];
+
+		for (j = 0; j < t->nr_stolen; j++) {
+			siginfo_t *si = &t->stolen[j].info;
+			long ret;
+
+			/* sent by the task to itself: any si_code is allowed */
+			if (remote_write(rc, rc->scratch, si, sizeof(*si)) ||
+			    remote_syscall(rc, t->tid, &ret, __NR_rt_tgsigqueueinfo, it->pid,
+					   t->tid, si->si_signo, rc->scratch, 0, 0))
+				return -1;
+			if (ret)
+				pr_err("cannot requeue signal %d to tid %d: %ld\n", si->si_signo,
+				       t->tid, ret);
+		}
+		t->nr_stolen = 0;
+	}
+	return 0;
+}

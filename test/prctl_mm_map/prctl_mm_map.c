@@ -223,7 +223,7 @@ static void expect_exe(const char *what, int err, int got)
 	char name[192];
 	int want = exe_err(err);
 
-	snprintf(name, sizeof(name), "rule 7: %s %s %s%s", what, want ? "is" : "succeeds",
+	snprintf(name, sizeof(name), "rule 7: %s %s%s%s", what, want ? "is " : "succeeds",
 		 want ? err_name(want) : "",
 		 env.cr_cap ? "" : " (no CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE)");
 	expect_err(name, want, got);

@@ -1,0 +1,1444 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""zdtm: run the static test programs under checkpoint/restore.
+
+Each test program (test/zdtm/static/NAME.c, built into
+<build>/test/zdtm/static/NAME) sets up one piece of state, writes its
+pidfile and waits for SIGTERM; then it checks the state and writes PASS
+or FAIL into its outfile.  For each test and flavor this runner:
+
+  1. starts the test in a fresh work dir, test/zdtm/out/NAME/FLAVOR/,
+     as uid/gid 65534 unless the test's NAME.desc says "root": true;
+  2. captures /proc of every process of the tree (maps, stat, auxv, exe,
+     cmdline, environ, status, comm, threads) and its memory;
+  3. runs `criu dump`;
+  4. checks the images: each one must decode with crit, and what they say
+     must match the capture (pstree, core, mm, vmas, auxv, creds, pages);
+  5. in dump-only mode (criu dump --leave-running) checks the tree was
+     left as it was; in full mode restores it and checks /proc again;
+  6. sends SIGTERM and requires PASS.
+
+Flavors:
+  h         the host: the test runs in the runner's namespaces.
+  ns        `unshare -pf --mount-proc -m -u -i`: the test is the init
+            (pid 1) of new pid, mount, UTS and IPC namespaces.  The test
+            library does not fork when it is pid 1, so the dumped tree's
+            root is the namespace's init.
+  uns       the same plus a new user namespace (unshare -Urpf ...), set up
+            by root; the test runs as the namespace's root (host root).
+  rootless  everything, criu included, runs as uid 65534 inside a user
+            (and pid, mount, UTS, IPC) namespace that uid created itself:
+            the runner starts itself as the init of that namespace
+            (setpriv + unshare -Urpf, with /usr/bin/python3) and that inner
+            runner starts the test, runs criu and does the checks.
+
+The runner is a child subreaper: daemonized tests and trees restored with
+`criu restore -d` become its children, so it can reap them and read their
+exit status, and nothing is left behind.
+"""
+
+import argparse
+import bisect
+import ctypes
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZDTM_DIR = os.path.join(REPO, 'test', 'zdtm')
+STATIC_DIR = os.path.join(ZDTM_DIR, 'static')
+OUT_DIR = os.path.join(ZDTM_DIR, 'out')
+
+ALL_FLAVORS = ('h', 'ns', 'uns', 'rootless')
+# Flavors run when --flavor is not given.  Add 'ns', 'uns' and 'rootless'
+# here once criu has namespace support.
+DEFAULT_FLAVORS = ('h',)
+# Mode when neither --dump-only nor --full is given: dump-only until
+# `criu restore` works.
+DEFAULT_DUMP_ONLY = True
+
+# Extra criu options per flavor (added to both dump and restore).
+FLAVOR_CRIU_OPTS = {
+    'h': [],
+    'ns': [],
+    'uns': [],
+    'rootless': ['--unprivileged'],
+}
+
+TEST_UID = 65534
+TEST_GID = 65534
+CRIT = '/usr/bin/crit'
+# Debian's python: crit needs it, and uid 65534 can run it (the rootless
+# flavor's inner runner runs on it).
+SYS_PYTHON = '/usr/bin/python3'
+PAGE = 4096
+ZERO_PAGE = bytes(PAGE)
+
+TEST_ENV = {
+    'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
+    'LANG': 'C',
+    'HOME': '/',
+}
+
+START_TIMEOUT = 10.0
+CRIU_TIMEOUT = 120.0
+EXIT_TIMEOUT = 10.0
+ROOTLESS_TIMEOUT = 300.0
+SIGTERM_REPEAT = 1.0
+
+# Images stored without a CRIU header: not for crit.
+RAW_IMAGES = re.compile(r'^pages-\d+\.img$')
+
+# Pagemap entry flags (images/pagemap.proto).
+PE_PARENT = 1 << 0
+PE_LAZY = 1 << 1
+PE_PRESENT = 1 << 2
+
+# /proc/PID/pagemap bits.
+PM_PRESENT = 1 << 63
+PM_SWAPPED = 1 << 62
+PM_FILE = 1 << 61
+
+# /proc/PID/stat fields (1-based) that criu's mm image must reproduce.
+MM_STAT_FIELDS = {
+    'mm_start_code': 26,
+    'mm_end_code': 27,
+    'mm_start_stack': 28,
+    'mm_start_data': 45,
+    'mm_end_data': 46,
+    'mm_start_brk': 47,
+    'mm_arg_start': 48,
+    'mm_arg_end': 49,
+    'mm_env_start': 50,
+    'mm_env_end': 51,
+}
+STAT_FIELDS = sorted(MM_STAT_FIELDS.values())
+
+# /proc/PID/status lines compared after a restore.
+STATUS_KEYS = ('SigBlk', 'SigCgt', 'SigIgn', 'CapInh', 'CapPrm', 'CapEff',
+               'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Uid', 'Gid',
+               'Groups')
+
+# VMAs never read or compared by content.
+NO_CONTENT = ('[vsyscall]', '[vvar]', '[vvar_vclock]')
+
+VERBOSE = False
+
+
+class TestFailure(Exception):
+    """A test failed; the message says why, log names the log to read."""
+
+    def __init__(self, msg, log=None):
+        super().__init__(msg)
+        self.log = log
+
+
+def vlog(msg):
+    if VERBOSE:
+        print('  [%8.3f] %s' % (time.monotonic() % 100000, msg),
+              file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------
+# Tests and their descriptions
+
+def list_tests():
+    return sorted(f[:-2] for f in os.listdir(STATIC_DIR) if f.endswith('.c'))
+
+
+def load_desc(name):
+    desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
+            'reason': '', 'restore_mem': True}
+    path = os.path.join(STATIC_DIR, name + '.desc')
+    if os.path.exists(path):
+        with open(path) as f:
+            desc.update(json.load(f))
+    return desc
+
+
+# ---------------------------------------------------------------------
+# Reading /proc
+
+def read_bytes(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def read_text(path):
+    return read_bytes(path).decode('utf-8', 'replace')
+
+
+def parse_status(text):
+    st = {}
+    for line in text.splitlines():
+        key, _, val = line.partition(':')
+        st[key] = val.strip()
+    return st
+
+
+def parse_stat(text):
+    """Returns {field number: int} for fields 3 and up (see proc(5))."""
+    rest = text[text.rindex(')') + 2:].split()
+    fields = {}
+    for i, v in enumerate(rest):
+        try:
+            fields[i + 3] = int(v)
+        except ValueError:
+            fields[i + 3] = v
+    return fields
+
+
+MAPS_RE = re.compile(r'^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) '
+                     r'(\S+) (\d+)\s*(.*)$')
+
+
+def parse_maps(text):
+    vmas = []
+    for line in text.splitlines():
+        m = MAPS_RE.match(line)
+        if not m:
+            raise TestFailure('odd maps line: %r' % line)
+        vmas.append({
+            'start': int(m.group(1), 16),
+            'end': int(m.group(2), 16),
+            'perms': m.group(3),
+            'offset': int(m.group(4), 16),
+            'dev': m.group(5),
+            'inode': int(m.group(6)),
+            'path': m.group(7),
+        })
+    return vmas
+
+
+def prot_of(perms):
+    return ((1 if perms[0] == 'r' else 0) | (2 if perms[1] == 'w' else 0) |
+            (4 if perms[2] == 'x' else 0))
+
+
+def last_id(st, key, fallback):
+    """The innermost namespace's id from NSpid-style status lines."""
+    val = st.get(key)
+    if not val:
+        return fallback
+    return int(val.split()[-1])
+
+
+def children_of_all():
+    kids = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            stat = parse_stat(read_text('/proc/%s/stat' % d))
+        except (OSError, ValueError):
+            continue
+        kids.setdefault(stat[4], []).append(int(d))
+    return kids
+
+
+def tree_pids(root):
+    kids = children_of_all()
+    order, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        order.append(pid)
+        todo.extend(sorted(kids.get(pid, [])))
+    return order
+
+
+def thread_activity(root):
+    """{tid: (state, context switches)} for every thread of the tree."""
+    act = {}
+    for pid in tree_pids(root):
+        try:
+            tids = os.listdir('/proc/%d/task' % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                st = parse_status(read_text('/proc/%d/task/%s/status' %
+                                            (pid, tid)))
+            except OSError:
+                continue
+            act[int(tid)] = (st['State'][0], st['voluntary_ctxt_switches'],
+                             st['nonvoluntary_ctxt_switches'])
+    return act
+
+
+def wait_idle(root, timeout=5.0):
+    """Waits until every thread of the tree sleeps and stays asleep.
+
+    A test is ready once it has written its pidfile, but it may still run
+    a little (and a restored one returns into its wait); its memory must
+    not change while it is captured and dumped.
+    """
+    deadline = time.monotonic() + timeout
+    prev = None
+    while time.monotonic() < deadline:
+        act = thread_activity(root)
+        if act == prev and all(a[0] in 'SD' for a in act.values()):
+            return True
+        prev = act
+        time.sleep(0.03)
+    vlog('the tree of %d did not settle: %s' % (root, prev))
+    return False
+
+
+def proc_state(pid):
+    """The state letter of pid, or None if it is gone."""
+    try:
+        return parse_stat(read_text('/proc/%d/stat' % pid))[3]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------------
+# Memory capture
+#
+# A VMA's content is kept as {page address: bytes} for its non-zero
+# pages; zero pages are left out, so a never-touched anonymous page and a
+# present page of zeroes compare equal.  Anonymous private pages are read
+# only where pagemap says present (reading the others would fault pages
+# in and change what criu sees); everything else readable is read whole.
+
+class Masks:
+    """Bytes the kernel itself rewrites, left out of comparisons.
+
+    glibc registers an rseq area for every thread, and the kernel writes
+    the current CPU (and node and memory-map concurrency id) into it
+    whenever the thread returns to user space after moving: running the
+    dumper's code in the task is enough.  The areas are found through the
+    rseq registrations criu recorded.
+    """
+
+    def __init__(self):
+        self.ranges = {}    # page address -> [(offset, length)]
+
+    def add(self, addr, length):
+        while length > 0:
+            page = addr & ~(PAGE - 1)
+            n = min(length, page + PAGE - addr)
+            self.ranges.setdefault(page, []).append((addr - page, n))
+            addr += n
+            length -= n
+
+    def add_rseq(self, ptr, size):
+        self.add(ptr, 8)                # cpu_id_start, cpu_id
+        if size > 20:
+            self.add(ptr + 20, size - 20)   # node_id, mm_cid, ...
+
+    def apply(self, addr, data):
+        r = self.ranges.get(addr)
+        if not r or data is None:
+            return data
+        b = bytearray(data)
+        for off, n in r:
+            b[off:off + n] = bytes(n)
+        return bytes(b)
+
+
+NO_MASKS = Masks()
+
+
+class VmaMem:
+    def __init__(self, vma):
+        self.vma = vma
+        self.pages = {}
+        self.unreadable = set()
+        self.anon_present = set()   # private pages with their own copy
+
+    def sha256(self):
+        h = hashlib.sha256()
+        for addr in sorted(self.pages):
+            h.update(struct.pack('<Q', addr))
+            h.update(self.pages[addr])
+        for addr in sorted(self.unreadable):
+            h.update(struct.pack('<Qx', addr))
+        return h.hexdigest()
+
+    def content(self, addr, masks=NO_MASKS):
+        if addr in self.unreadable:
+            return None
+        return masks.apply(addr, self.pages.get(addr, ZERO_PAGE))
+
+
+def read_pagemap(fd, start, end):
+    n = (end - start) // PAGE
+    data = os.pread(fd, n * 8, (start // PAGE) * 8)
+    if len(data) != n * 8:
+        raise OSError('short pagemap read')
+    return struct.unpack('<%dQ' % n, data)
+
+
+def read_pages(fd, mem, addr, n):
+    """Reads n pages at addr into mem, page by page after an error."""
+    try:
+        data = os.pread(fd, n * PAGE, addr)
+    except OSError:
+        data = b''
+    if len(data) == n * PAGE:
+        for i in range(n):
+            page = data[i * PAGE:(i + 1) * PAGE]
+            if page != ZERO_PAGE:
+                mem.pages[addr + i * PAGE] = page
+        return
+    for i in range(n):
+        a = addr + i * PAGE
+        try:
+            page = os.pread(fd, PAGE, a)
+        except OSError:
+            page = b''
+        if len(page) != PAGE:
+            mem.unreadable.add(a)
+        elif page != ZERO_PAGE:
+            mem.pages[a] = page
+
+
+def capture_vma(memfd, pmfd, vma):
+    mem = VmaMem(vma)
+    private = vma['perms'][3] == 'p'
+    anon = private and vma['inode'] == 0
+    start, end = vma['start'], vma['end']
+    pm = read_pagemap(pmfd, start, end)
+    if private:
+        for i, e in enumerate(pm):
+            if e & (PM_PRESENT | PM_SWAPPED) and not e & PM_FILE:
+                mem.anon_present.add(start + i * PAGE)
+    if not anon:
+        chunk = 256
+        for a in range(start, end, chunk * PAGE):
+            read_pages(memfd, mem, a, min(chunk, (end - a) // PAGE))
+        return mem
+    # Anonymous: read runs of present pages only.
+    i, n = 0, len(pm)
+    while i < n:
+        if not pm[i] & (PM_PRESENT | PM_SWAPPED):
+            i += 1
+            continue
+        j = i
+        while j < n and pm[j] & (PM_PRESENT | PM_SWAPPED):
+            j += 1
+        read_pages(memfd, mem, start + i * PAGE, j - i)
+        i = j
+    return mem
+
+
+def capture_mem(pid, maps):
+    mems = []
+    memfd = os.open('/proc/%d/mem' % pid, os.O_RDONLY)
+    pmfd = os.open('/proc/%d/pagemap' % pid, os.O_RDONLY)
+    try:
+        for vma in maps:
+            if vma['path'] in NO_CONTENT:
+                continue
+            readable = vma['perms'][0] == 'r'
+            anon_private = vma['perms'][3] == 'p' and vma['inode'] == 0
+            if not readable and not anon_private:
+                continue
+            mems.append(capture_vma(memfd, pmfd, vma))
+    finally:
+        os.close(memfd)
+        os.close(pmfd)
+    return mems
+
+
+# ---------------------------------------------------------------------
+# Process tree capture
+
+def capture_thread(pid, tid):
+    base = '/proc/%d/task/%d' % (pid, tid)
+    st = parse_status(read_text(base + '/status'))
+    return {
+        'tid': tid,
+        'vtid': last_id(st, 'NSpid', tid),
+        'SigBlk': st.get('SigBlk'),
+        'comm': read_text(base + '/comm').rstrip('\n'),
+    }
+
+
+def capture_proc(pid, with_mem):
+    base = '/proc/%d' % pid
+    st = parse_status(read_text(base + '/status'))
+    auxv = read_bytes(base + '/auxv')
+    p = {
+        'pid': pid,
+        'ppid': int(st['PPid']),
+        'vpid': last_id(st, 'NSpid', pid),
+        'vpgid': last_id(st, 'NSpgid', None),
+        'vsid': last_id(st, 'NSsid', None),
+        'status': {k: st.get(k) for k in STATUS_KEYS + ('State',
+                                                        'TracerPid')},
+        'stat': parse_stat(read_text(base + '/stat')),
+        'maps': parse_maps(read_text(base + '/maps')),
+        'auxv': list(struct.unpack('<%dQ' % (len(auxv) // 8), auxv)),
+        'exe': os.readlink(base + '/exe'),
+        'cmdline': read_bytes(base + '/cmdline'),
+        'environ': read_bytes(base + '/environ'),
+        'comm': read_text(base + '/comm').rstrip('\n'),
+    }
+    if p['vpgid'] is None:
+        p['vpgid'] = p['stat'][5]
+        p['vsid'] = p['stat'][6]
+    tids = sorted(int(t) for t in os.listdir(base + '/task'))
+    p['threads'] = [capture_thread(pid, t) for t in tids]
+    p['mem'] = capture_mem(pid, p['maps']) if with_mem else []
+    return p
+
+
+def capture_tree(root, with_mem=True):
+    try:
+        procs = [capture_proc(pid, with_mem) for pid in tree_pids(root)]
+    except (OSError, KeyError, ValueError) as e:
+        raise TestFailure('cannot capture the tree of %d: %s' % (root, e))
+    vpids = {p['pid']: p['vpid'] for p in procs}
+    for p in procs:
+        p['vppid'] = vpids.get(p['ppid'], 0)
+    return {'root': root, 'procs': procs}
+
+
+def capture_summary(cap):
+    """A JSON-friendly view of a capture, for the work dir."""
+    out = []
+    for p in cap['procs']:
+        q = {k: v for k, v in p.items() if k not in ('mem', 'cmdline',
+                                                     'environ')}
+        q['cmdline'] = p['cmdline'].decode('utf-8', 'replace')
+        q['environ'] = p['environ'].decode('utf-8', 'replace')
+        q['mem'] = [{'start': '%x' % m.vma['start'],
+                     'end': '%x' % m.vma['end'],
+                     'path': m.vma['path'],
+                     'pages': len(m.pages),
+                     'sha256': m.sha256()} for m in p['mem']]
+        out.append(q)
+    return {'root': cap['root'], 'procs': out}
+
+
+def save_capture(cap, path):
+    with open(path, 'w') as f:
+        json.dump(capture_summary(cap), f, indent=1, default=str)
+
+
+# ---------------------------------------------------------------------
+# Comparing two captures (before the dump, and after --leave-running or
+# after the restore)
+
+def vma_key(v, deleted_ok=True):
+    inode = v['inode']
+    if deleted_ok and v['path'].endswith('(deleted)'):
+        inode = None    # a restored deleted file is a new inode
+    return (v['start'], v['end'], v['perms'], v['offset'], v['dev'], inode,
+            v['path'])
+
+
+def fmt_vma(v):
+    return '%x-%x %s %x %s %s %s' % (v['start'], v['end'], v['perms'],
+                                     v['offset'], v['dev'], v['inode'],
+                                     v['path'])
+
+
+def diff_maps(a, b, errs, who):
+    ka = [vma_key(v) for v in a]
+    kb = [vma_key(v) for v in b]
+    if ka == kb:
+        return
+    sa, sb = set(ka), set(kb)
+    gone = [fmt_vma(v) for v in a if vma_key(v) not in sb]
+    new = [fmt_vma(v) for v in b if vma_key(v) not in sa]
+    errs.append('%s: maps differ; before only: %s; after only: %s' %
+                (who, gone[:4], new[:4]))
+
+
+def diff_mem(a, b, errs, who, masks):
+    bm = {(m.vma['start'], m.vma['end']): m for m in b}
+    for ma in a:
+        key = (ma.vma['start'], ma.vma['end'])
+        mb = bm.get(key)
+        if mb is None:
+            continue    # the maps comparison reports it
+        addrs = sorted(set(ma.pages) | set(mb.pages) | ma.unreadable |
+                       mb.unreadable)
+        bad = [x for x in addrs
+               if ma.content(x, masks) != mb.content(x, masks)]
+        if not bad:
+            continue
+        errs.append('%s: memory of %x-%x %s differs in %d pages, first %s' %
+                    (who, key[0], key[1], ma.vma['path'] or '[anon]',
+                     len(bad), ['%x' % x for x in bad[:4]]))
+
+
+def compare_captures(pre, post, what, masks, mem=True):
+    errs = []
+    a = {p['vpid']: p for p in pre['procs']}
+    b = {p['vpid']: p for p in post['procs']}
+    if sorted(a) != sorted(b):
+        raise TestFailure('%s: the tree is %s, was %s' %
+                          (what, sorted(b), sorted(a)))
+    for vpid, pa in sorted(a.items()):
+        pb = b[vpid]
+        who = '%s: pid %d' % (what, vpid)
+        for k in ('vppid', 'vpgid', 'vsid', 'exe', 'comm', 'cmdline',
+                  'environ', 'auxv'):
+            if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] ==
+                                       pre['root']):
+                errs.append('%s: %s %r -> %r' % (who, k, pa[k], pb[k]))
+        ta = [(t['vtid'], t['SigBlk'], t['comm']) for t in pa['threads']]
+        tb = [(t['vtid'], t['SigBlk'], t['comm']) for t in pb['threads']]
+        if ta != tb:
+            errs.append('%s: threads %s -> %s' % (who, ta, tb))
+        for n in STAT_FIELDS:
+            if pa['stat'].get(n) != pb['stat'].get(n):
+                errs.append('%s: stat field %d %s -> %s' %
+                            (who, n, pa['stat'].get(n), pb['stat'].get(n)))
+        for k in STATUS_KEYS:
+            if pa['status'].get(k) != pb['status'].get(k):
+                errs.append('%s: status %s %r -> %r' %
+                            (who, k, pa['status'].get(k),
+                             pb['status'].get(k)))
+        diff_maps(pa['maps'], pb['maps'], errs, who)
+        if mem:
+            diff_mem(pa['mem'], pb['mem'], errs, who, masks)
+    if errs:
+        raise TestFailure('; '.join(errs[:6]) +
+                          ('; ...' if len(errs) > 6 else ''))
+
+
+# ---------------------------------------------------------------------
+# Checking the images against a capture
+
+def decode_images(imgdir):
+    """Decodes every image but the raw ones with crit, in parallel."""
+    procs = {}
+    for name in sorted(os.listdir(imgdir)):
+        if not name.endswith('.img') or RAW_IMAGES.match(name):
+            continue
+        procs[name] = subprocess.Popen(
+            [CRIT, 'decode', '-i', os.path.join(imgdir, name)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    imgs, errs = {}, []
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=120)
+        if p.returncode:
+            lines = err.decode('utf-8', 'replace').strip().splitlines()
+            errs.append('crit cannot decode %s: %s' %
+                        (name, lines[-1] if lines else 'exit %d' %
+                         p.returncode))
+            continue
+        try:
+            imgs[name] = json.loads(out)
+        except ValueError as e:
+            errs.append('crit output for %s is not JSON: %s' % (name, e))
+    if errs:
+        raise TestFailure('; '.join(errs[:4]))
+    return imgs
+
+
+def entries(imgs, name, magic=None):
+    img = imgs.get(name)
+    if img is None:
+        raise TestFailure('no %s in the images' % name)
+    if magic and img.get('magic') != magic:
+        raise TestFailure('%s has magic %s, not %s' %
+                          (name, img.get('magic'), magic))
+    return img.get('entries', [])
+
+
+def as_int(v):
+    if isinstance(v, str):
+        return int(v, 0)
+    return v
+
+
+def status_ids(st, key):
+    return [int(x) for x in st[key].split()]
+
+
+def check_pstree(imgs, cap, errs):
+    pst = entries(imgs, 'pstree.img', 'PSTREE')
+    by_pid = {e.get('pid'): e for e in pst}
+    want = {p['vpid']: p for p in cap['procs']}
+    if sorted(by_pid) != sorted(want):
+        errs.append('pstree has pids %s, the tree is %s' %
+                    (sorted(by_pid), sorted(want)))
+    for vpid, p in want.items():
+        e = by_pid.get(vpid)
+        if e is None:
+            continue
+        ppid = e.get('ppid', 0)
+        if p['pid'] == cap['root']:
+            if ppid not in (0, p['vppid']):
+                errs.append('pstree: root %d has ppid %d' % (vpid, ppid))
+        elif ppid != p['vppid']:
+            errs.append('pstree: %d has ppid %d, not %d' %
+                        (vpid, ppid, p['vppid']))
+        for k, want_v in (('pgid', p['vpgid']), ('sid', p['vsid'])):
+            if e.get(k, 0) != want_v:
+                errs.append('pstree: %d has %s %s, not %s' %
+                            (vpid, k, e.get(k), want_v))
+        threads = sorted(e.get('threads', []))
+        vtids = sorted(t['vtid'] for t in p['threads'])
+        if threads != vtids:
+            errs.append('pstree: %d has threads %s, not %s' %
+                        (vpid, threads, vtids))
+
+
+def check_creds(creds, st, who, errs):
+    uids = status_ids(st, 'Uid')
+    gids = status_ids(st, 'Gid')
+    for i, k in enumerate(('uid', 'euid', 'suid', 'fsuid')):
+        if k in creds and creds[k] != uids[i]:
+            errs.append('%s: creds %s %d, /proc says %d' %
+                        (who, k, creds[k], uids[i]))
+    for i, k in enumerate(('gid', 'egid', 'sgid', 'fsgid')):
+        if k in creds and creds[k] != gids[i]:
+            errs.append('%s: creds %s %d, /proc says %d' %
+                        (who, k, creds[k], gids[i]))
+    if 'uid' not in creds or 'gid' not in creds:
+        errs.append('%s: creds without uid/gid' % who)
+
+
+def check_sigset(val, sigblk, who, errs):
+    if val is None:
+        return False
+    if as_int(val) != int(sigblk, 16):
+        errs.append('%s: blk_sigset %x, SigBlk %s' %
+                    (who, as_int(val), sigblk))
+    return True
+
+
+def check_core(imgs, p, errs):
+    for t in p['threads']:
+        name = 'core-%d.img' % t['vtid']
+        who = name
+        core = entries(imgs, name, 'CORE')
+        if len(core) != 1:
+            errs.append('%s has %d entries' % (name, len(core)))
+            continue
+        core = core[0]
+        tc = core.get('tc')
+        thc = core.get('thread_core', {})
+        is_main = t['tid'] == p['pid']
+        found = check_sigset(thc.get('blk_sigset'), t['SigBlk'], who, errs)
+        if is_main:
+            if tc is None:
+                errs.append('%s: no task core' % who)
+                continue
+            if tc.get('comm') != p['comm']:
+                errs.append('%s: comm %r, /proc says %r' %
+                            (who, tc.get('comm'), p['comm']))
+            state = tc.get('task_state')
+            if state not in (1, 'Alive', None):
+                errs.append('%s: task_state %s' % (who, state))
+            found |= check_sigset(tc.get('blk_sigset'), t['SigBlk'], who,
+                                  errs)
+        elif 'comm' in thc and thc['comm'] != t['comm']:
+            errs.append('%s: comm %r, /proc says %r' %
+                        (who, thc['comm'], t['comm']))
+        if not found:
+            errs.append('%s: no blk_sigset' % who)
+        creds = thc.get('creds')
+        if creds is None and is_main and 'creds-%d.img' % p['vpid'] in imgs:
+            creds = entries(imgs, 'creds-%d.img' % p['vpid'])[0]
+        if creds is not None:
+            check_creds(creds, p['status'], who, errs)
+        elif is_main:
+            errs.append('%s: no creds' % who)
+
+
+def norm_auxv(words):
+    """Up to and including the AT_NULL pair."""
+    for i in range(0, len(words) - 1, 2):
+        if words[i] == 0:
+            return list(words[:i + 2])
+    return list(words)
+
+
+def page_align(x):
+    return (x + PAGE - 1) & ~(PAGE - 1)
+
+
+def check_mm(imgs, p, errs):
+    name = 'mm-%d.img' % p['vpid']
+    mm = entries(imgs, name, 'MM')
+    if len(mm) != 1:
+        errs.append('%s has %d entries' % (name, len(mm)))
+        return
+    mm = mm[0]
+    for k, n in MM_STAT_FIELDS.items():
+        if as_int(mm.get(k, 0)) != p['stat'][n]:
+            errs.append('%s: %s %x, stat field %d is %x' %
+                        (name, k, as_int(mm.get(k, 0)), n, p['stat'][n]))
+    brk = as_int(mm.get('mm_brk', 0))
+    heap = [v for v in p['maps'] if v['path'] == '[heap]']
+    if heap and page_align(brk) != heap[0]['end']:
+        errs.append('%s: mm_brk %x, [heap] ends at %x' %
+                    (name, brk, heap[0]['end']))
+    if brk < as_int(mm.get('mm_start_brk', 0)):
+        errs.append('%s: mm_brk %x below mm_start_brk' % (name, brk))
+    auxv = [as_int(x) for x in mm.get('mm_saved_auxv', [])]
+    if norm_auxv(auxv) != norm_auxv(p['auxv']):
+        errs.append('%s: mm_saved_auxv differs from /proc/PID/auxv' % name)
+    check_vmas(name, mm.get('vmas', []), p['maps'], errs)
+
+
+def check_vmas(name, img_vmas, maps, errs):
+    want = [(v['start'], v['end'], prot_of(v['perms']), v['perms'][3] == 's')
+            for v in maps if v['path'] != '[vsyscall]']
+    have = []
+    for v in img_vmas:
+        flags = as_int(v.get('flags', 0))
+        have.append((as_int(v.get('start', 0)), as_int(v.get('end', 0)),
+                     as_int(v.get('prot', 0)), bool(flags & 1)))
+    if sorted(have) == want:
+        return
+    sw, sh = set(want), set(have)
+    fmt = lambda x: '%x-%x prot %d%s' % (x[0], x[1], x[2],
+                                         ' shared' if x[3] else '')
+    errs.append('%s: vmas differ from maps; missing %s; extra %s' %
+                (name, [fmt(x) for x in want if x not in sh][:4],
+                 [fmt(x) for x in sorted(have) if x not in sw][:4]))
+
+
+class MemIndex:
+    """Finds the captured VMA holding an address."""
+
+    def __init__(self, mems):
+        self.mems = sorted(mems, key=lambda m: m.vma['start'])
+        self.starts = [m.vma['start'] for m in self.mems]
+
+    def find(self, addr):
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0 and addr < self.mems[i].vma['end']:
+            return self.mems[i]
+        return None
+
+
+def in_maps(maps, addr):
+    return any(v['start'] <= addr < v['end'] for v in maps)
+
+
+def check_pages(imgs, imgdir, p, errs, masks):
+    name = 'pagemap-%d.img' % p['vpid']
+    pm = entries(imgs, name, 'PAGEMAP')
+    if not pm or 'pages_id' not in pm[0]:
+        errs.append('%s: no header with pages_id' % name)
+        return
+    pages_name = 'pages-%d.img' % pm[0]['pages_id']
+    try:
+        with open(os.path.join(imgdir, pages_name), 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        errs.append('%s: %s' % (pages_name, e))
+        return
+    index = MemIndex(p['mem'])
+    pos, last_end, dumped = 0, 0, set()
+    bad, unverified = [], 0
+    for e in pm[1:]:
+        vaddr, nr = as_int(e.get('vaddr', 0)), e.get('nr_pages', 0)
+        flags = e.get('flags')
+        if flags is None:
+            has_data = not e.get('in_parent', False)
+        else:
+            has_data = bool(flags & PE_PRESENT)
+        if vaddr % PAGE or nr <= 0 or vaddr < last_end:
+            errs.append('%s: entry %x+%d out of order or odd' %
+                        (name, vaddr, nr))
+            return
+        last_end = vaddr + nr * PAGE
+        if not has_data:
+            continue
+        for i in range(nr):
+            addr = vaddr + i * PAGE
+            dumped.add(addr)
+            got = data[pos:pos + PAGE]
+            pos += PAGE
+            if len(got) != PAGE:
+                errs.append('%s ends before page %x' % (pages_name, addr))
+                return
+            if not in_maps(p['maps'], addr):
+                bad.append('%x (not in any vma)' % addr)
+                continue
+            m = index.find(addr)
+            want = m.content(addr, masks) if m else None
+            got = masks.apply(addr, got)
+            if want is None:
+                unverified += 1
+            elif got != want:
+                off = next(j for j in range(PAGE) if got[j] != want[j])
+                bad.append('%x+%x (%s): %s, was %s' %
+                           (addr, off, m.vma['path'] or 'anon',
+                            got[off:off + 8].hex(), want[off:off + 8].hex()))
+    if pos != len(data):
+        errs.append('%s has %d bytes, pagemap accounts for %d' %
+                    (pages_name, len(data), pos))
+    if bad:
+        errs.append('%s: %d dumped pages differ from memory: %s' %
+                    (pages_name, len(bad), bad[:4]))
+    missing = []
+    for m in p['mem']:
+        for addr in sorted(m.anon_present):
+            if addr not in dumped and m.content(addr) not in (None,
+                                                             ZERO_PAGE):
+                missing.append('%x (%s)' % (addr, m.vma['path'] or 'anon'))
+    if missing:
+        errs.append('%s: %d pages with data were not dumped: %s' %
+                    (name, len(missing), missing[:4]))
+    vlog('%s: %d pages checked, %d not verifiable' %
+         (name, len(dumped), unverified))
+
+
+def rseq_masks(imgs):
+    masks = Masks()
+    for name, img in imgs.items():
+        if not name.startswith('core-'):
+            continue
+        for e in img.get('entries', []):
+            rs = e.get('thread_core', {}).get('rseq_entry')
+            if rs and as_int(rs.get('rseq_abi_pointer', 0)):
+                masks.add_rseq(as_int(rs['rseq_abi_pointer']),
+                               rs.get('rseq_abi_size', 32))
+    return masks
+
+
+def check_images(imgdir, cap):
+    """Checks the images against the capture; returns the masks."""
+    imgs = decode_images(imgdir)
+    vlog('decoded %d images' % len(imgs))
+    masks = rseq_masks(imgs)
+    errs = []
+    entries(imgs, 'inventory.img', 'INVENTORY')
+    check_pstree(imgs, cap, errs)
+    for p in cap['procs']:
+        try:
+            check_core(imgs, p, errs)
+            check_mm(imgs, p, errs)
+            check_pages(imgs, imgdir, p, errs, masks)
+        except TestFailure as e:
+            errs.append(str(e))
+    if errs:
+        raise TestFailure('images: ' + '; '.join(errs[:6]) +
+                          ('; ...' if len(errs) > 6 else ''))
+    return masks
+
+
+# ---------------------------------------------------------------------
+# Processes
+
+def set_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
+        print('warning: cannot become a child subreaper', file=sys.stderr)
+
+
+def try_reap(pid):
+    """Returns the wait status, None while running, -1 if gone unseen."""
+    try:
+        ret, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        state = proc_state(pid)
+        return -1 if state in (None, 'Z', 'X') else None
+    return status if ret == pid else None
+
+
+def kill_quiet(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def reap_orphans():
+    """Kills and reaps whatever was left to the runner."""
+    me = os.getpid()
+    for _ in range(50):
+        kids = children_of_all().get(me, [])
+        for pid in kids:
+            kill_quiet(pid, signal.SIGKILL)
+        while True:
+            try:
+                ret, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if ret == 0:
+                break
+        if not kids:
+            return
+        time.sleep(0.02)
+
+
+class Run:
+    """One test in one flavor: paths, processes, and the result."""
+
+    def __init__(self, name, flavor, opts, inner=False):
+        self.name = name
+        self.flavor = flavor
+        self.opts = opts
+        self.inner = inner
+        self.desc = load_desc(name)
+        self.wd = os.path.join(OUT_DIR, name, flavor)
+        self.imgdir = os.path.join(self.wd, 'img')
+        self.pidfile = os.path.join(self.wd, 'test.pid')
+        self.outfile = os.path.join(self.wd, 'test.out')
+        self.scratch = os.path.join(self.wd, 'test.file')
+        self.binary = os.path.join(opts.build, 'test', 'zdtm', 'static',
+                                   name)
+        self.launcher = None
+        self.root = None
+        self.known = set()
+        self.log = self.wd
+
+    def criu_opts(self):
+        return FLAVOR_CRIU_OPTS.get(self.flavor, []) + self.desc['opts']
+
+    # -- work dir
+
+    def setup_wd(self):
+        if not self.inner:
+            shutil.rmtree(self.wd, ignore_errors=True)
+            os.makedirs(self.imgdir)
+            # The test's host uid: the uns flavor's test is its namespace's
+            # root, which is host root.
+            as_root = self.desc['root'] or self.flavor == 'uns'
+            uid = 0 if as_root else TEST_UID
+            gid = 0 if as_root else TEST_GID
+            for d in (self.wd, self.imgdir):
+                os.chown(d, uid, gid)
+        elif not os.path.isdir(self.imgdir):
+            os.makedirs(self.imgdir)
+
+    # -- starting the test
+
+    def test_argv(self):
+        return [self.binary, '--pidfile=' + self.pidfile,
+                '--outfile=' + self.outfile, '--filename=' + self.scratch]
+
+    def launch_cmd(self):
+        drop = ['setpriv', '--reuid=%d' % TEST_UID,
+                '--regid=%d' % TEST_GID, '--clear-groups', '--']
+        if self.inner or self.desc['root']:
+            drop = []
+        ns = ['unshare', '--pid', '--fork', '--mount-proc', '--mount',
+              '--uts', '--ipc']
+        if self.flavor == 'ns':
+            return ns + drop + self.test_argv()
+        if self.flavor == 'uns':
+            return ns[:1] + ['--user', '--map-root-user'] + ns[1:] + \
+                self.test_argv()
+        return drop + self.test_argv()
+
+    def ns_init(self):
+        """Whether the test is a pid namespace's init (ns, uns)."""
+        return self.flavor in ('ns', 'uns') and not self.inner
+
+    def start(self):
+        env = dict(TEST_ENV, ZDTM_TEST=self.name, ZDTM_FLAVOR=self.flavor)
+        cmd = self.launch_cmd()
+        vlog('start: ' + ' '.join(cmd))
+        with open(os.path.join(self.wd, 'launch.log'), 'wb') as log:
+            self.launcher = subprocess.Popen(
+                cmd, cwd=self.wd, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            rc = self.launcher.poll()
+            if rc is not None and rc != 0:
+                raise TestFailure('test did not start (exit %d): %s%s' %
+                                  (rc, self.outfile_text(),
+                                   self.launch_log_tail()),
+                                  self.outfile + '.log')
+            ready = os.path.exists(self.pidfile)
+            if ready and (rc == 0 or self.ns_init()):
+                break
+            time.sleep(0.005)
+        else:
+            raise TestFailure('test did not get ready in %ds' %
+                              START_TIMEOUT)
+        self.root = self.find_root()
+        self.known.update(tree_pids(self.root))
+        vlog('test ready, root pid %d' % self.root)
+
+    def find_root(self):
+        with open(self.pidfile) as f:
+            pid = int(f.read().strip())
+        if not self.ns_init():
+            return pid
+        kids = children_of_all().get(self.launcher.pid, [])
+        if len(kids) != 1:
+            raise TestFailure('unshare has children %s' % kids)
+        st = parse_status(read_text('/proc/%d/status' % kids[0]))
+        if last_id(st, 'NSpid', 0) != pid:
+            raise TestFailure('pid %d is %s inside, the pidfile says %d' %
+                              (kids[0], st.get('NSpid'), pid))
+        return kids[0]
+
+    def launch_log_tail(self):
+        try:
+            with open(os.path.join(self.wd, 'launch.log'),
+                      errors='replace') as f:
+                lines = [l.strip() for l in f if l.strip()]
+        except OSError:
+            return ''
+        return ' [launch.log: %s]' % lines[-1][:200] if lines else ''
+
+    def outfile_text(self):
+        try:
+            with open(self.outfile) as f:
+                return f.read().strip().replace('\n', ' | ')
+        except OSError:
+            return '(no outfile)'
+
+    # -- criu
+
+    def criu(self, action, args, log):
+        cmd = [self.opts.criu, action] + args + \
+            ['-o', log, '-v4'] + self.criu_opts()
+        self.log = os.path.join(self.imgdir, log)
+        vlog(' '.join(cmd))
+        with open(os.path.join(self.wd, 'criu-%s.out' % action), 'wb') as o:
+            p = subprocess.Popen(cmd, cwd=self.wd, stdin=subprocess.DEVNULL,
+                                 stdout=o, stderr=subprocess.STDOUT)
+            try:
+                rc = p.wait(timeout=CRIU_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise TestFailure('criu %s timed out' % action, self.log)
+        if rc:
+            raise TestFailure('criu %s failed (exit %d)%s' %
+                              (action, rc, self.log_tail()), self.log)
+
+    def log_tail(self):
+        """The last error line of the current log, if there is one."""
+        for path in (self.log, os.path.join(self.wd, 'criu-dump.out'),
+                     os.path.join(self.wd, 'criu-restore.out')):
+            try:
+                with open(path, errors='replace') as f:
+                    lines = [l.strip() for l in f if l.strip()]
+            except OSError:
+                continue
+            errs = [l for l in lines if 'rror' in l]
+            errs = errs or [l for l in lines if 'fail' in l] or lines
+            if errs:
+                return ': ' + errs[-1][:300]
+        return ''
+
+    def dump(self):
+        args = ['-t', str(self.root), '-D', self.imgdir]
+        if self.opts.dump_only:
+            args.append('--leave-running')
+        self.criu('dump', args, 'dump.log')
+
+    def restore(self):
+        pidfile = os.path.join(self.wd, 'restore.pid')
+        self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile],
+                  'restore.log')
+        try:
+            with open(pidfile) as f:
+                self.root = int(f.read().strip())
+        except (OSError, ValueError) as e:
+            raise TestFailure('no pid from criu restore: %s' % e, self.log)
+        self.known.update(tree_pids(self.root))
+        vlog('restored, root pid %d' % self.root)
+
+    # -- waiting
+
+    def wait_gone(self, pids, what):
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while time.monotonic() < deadline:
+            alive = [p for p in pids if try_reap(p) is None]
+            if not alive:
+                return
+            time.sleep(0.01)
+        raise TestFailure('%s: processes %s still there' % (what, alive))
+
+    def check_running(self, cap):
+        for p in cap['procs']:
+            st = p['status']
+            if st['State'][0] in 'tTZX' or st['TracerPid'] != '0':
+                raise TestFailure('after dump: pid %d is %s, tracer %s' %
+                                  (p['pid'], st['State'], st['TracerPid']))
+
+    def finish(self):
+        """SIGTERM the test until it exits; require PASS."""
+        self.log = self.outfile + '.log'
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        next_kill, status = 0.0, None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if now >= next_kill:
+                kill_quiet(self.root, signal.SIGTERM)
+                next_kill = now + SIGTERM_REPEAT
+            status = try_reap(self.root)
+            if status is not None:
+                break
+            time.sleep(0.005)
+        else:
+            raise TestFailure('test did not exit after SIGTERM', self.log)
+        if status == -1 and self.launcher and self.ns_init():
+            # The namespace's init was unshare's child: ask unshare.
+            try:
+                rc = self.launcher.wait(timeout=EXIT_TIMEOUT)
+                status = -rc if rc < 0 else rc << 8
+            except subprocess.TimeoutExpired:
+                pass
+        out = self.outfile_text()
+        if out != 'PASS':
+            raise TestFailure('test says: %s' % out, self.log)
+        if status > 0:
+            raise TestFailure('test exit status %#x' % status, self.log)
+
+    def cleanup(self):
+        pids = set(self.known)
+        if self.root and proc_state(self.root):
+            pids.update(tree_pids(self.root))
+        for pid in pids:
+            kill_quiet(pid, signal.SIGKILL)
+        if self.launcher and self.launcher.poll() is None:
+            self.launcher.kill()
+        if self.launcher:
+            try:
+                self.launcher.wait(timeout=EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        reap_orphans()
+
+    # -- the sequence
+
+    def run(self):
+        self.setup_wd()
+        self.start()
+        wait_idle(self.root)
+        pre = capture_tree(self.root)
+        save_capture(pre, os.path.join(self.wd, 'capture-pre.json'))
+        self.dump()
+        if self.opts.dump_only:
+            post = capture_tree(self.root, with_mem=False)
+            self.check_running(post)
+        else:
+            self.wait_gone([p['pid'] for p in pre['procs']], 'after dump')
+            if self.launcher and self.ns_init():
+                self.launcher.wait(timeout=EXIT_TIMEOUT)
+            self.restore()
+        wait_idle(self.root)
+        post = capture_tree(self.root)
+        save_capture(post, os.path.join(self.wd, 'capture-post.json'))
+        self.log = os.path.join(self.imgdir, 'dump.log')
+        masks = check_images(self.imgdir, pre)
+        if self.opts.dump_only:
+            compare_captures(pre, post, 'after dump', masks)
+        else:
+            compare_captures(pre, post, 'after restore', masks,
+                             self.desc['restore_mem'])
+        self.finish()
+
+
+def run_rootless(r):
+    """Starts the inner runner as the init of a user-owned namespace."""
+    r.setup_wd()
+    result = os.path.join(r.wd, 'result.json')
+    cmd = ['setpriv', '--reuid=%d' % TEST_UID, '--regid=%d' % TEST_GID,
+           '--clear-groups', '--',
+           'unshare', '--user', '--map-root-user', '--pid', '--fork',
+           '--kill-child', '--mount-proc', '--mount', '--uts', '--ipc',
+           SYS_PYTHON, os.path.abspath(__file__), '_inner',
+           '-t', r.name, '--criu', r.opts.criu, '--build', r.opts.build]
+    if r.opts.dump_only:
+        cmd.append('--dump-only')
+    if VERBOSE:
+        cmd.append('-v')
+    vlog('rootless: ' + ' '.join(cmd))
+    with open(os.path.join(r.wd, 'inner.log'), 'wb') as log:
+        p = subprocess.Popen(cmd, cwd=r.wd, env=dict(TEST_ENV),
+                             stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT)
+        try:
+            p.wait(timeout=ROOTLESS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise TestFailure('the rootless runner timed out',
+                              os.path.join(r.wd, 'inner.log'))
+    try:
+        with open(result) as f:
+            res = json.load(f)
+    except (OSError, ValueError):
+        raise TestFailure('the rootless runner left no result (exit %d)' %
+                          p.returncode, os.path.join(r.wd, 'inner.log'))
+    if not res['ok']:
+        raise TestFailure(res['reason'], res.get('log'))
+
+
+def run_one(name, flavor, opts, inner=False):
+    """Returns (ok, reason, log)."""
+    r = Run(name, flavor, opts, inner)
+    try:
+        if flavor == 'rootless' and not inner:
+            run_rootless(r)
+        else:
+            r.run()
+        return True, '', None
+    except TestFailure as e:
+        return False, str(e), e.log or r.log
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, '%s: %s' % (type(e).__name__, e), r.log
+    finally:
+        if not (flavor == 'rootless' and not inner):
+            r.cleanup()
+        else:
+            reap_orphans()
+
+
+# ---------------------------------------------------------------------
+# Command line
+
+def parse_list(values, allowed=None):
+    out = []
+    for v in values or []:
+        for x in v.split(','):
+            x = x.strip()
+            if not x:
+                continue
+            if allowed is not None and x not in allowed:
+                raise SystemExit('unknown value %r (choose from %s)' %
+                                 (x, ', '.join(allowed)))
+            out.append(x)
+    return out
+
+
+def check_setup(opts):
+    if os.geteuid() != 0:
+        raise SystemExit('zdtm.py must run as root')
+    if not os.access(opts.criu, os.X_OK):
+        raise SystemExit('no criu at %s (build it, or pass --criu)' %
+                         opts.criu)
+    if not os.access(CRIT, os.X_OK):
+        raise SystemExit('no %s (Debian package criu)' % CRIT)
+
+
+def cmd_run(opts):
+    tests = parse_list(opts.test) or list_tests()
+    known = set(list_tests())
+    for t in tests:
+        if t not in known:
+            raise SystemExit('no such test: %s' % t)
+    excl = set(parse_list(opts.exclude))
+    tests = [t for t in tests if t not in excl]
+    flavors = parse_list(opts.flavor, ALL_FLAVORS) or list(DEFAULT_FLAVORS)
+    check_setup(opts)
+    for t in tests:
+        b = os.path.join(opts.build, 'test', 'zdtm', 'static', t)
+        if not os.access(b, os.X_OK):
+            raise SystemExit('%s is not built (ninja -C %s)' %
+                             (b, opts.build))
+    set_subreaper()
+    passed = failed = skipped = 0
+    print('zdtm: %s mode, criu %s' %
+          ('dump-only' if opts.dump_only else 'full', opts.criu), flush=True)
+    for t in tests:
+        desc = load_desc(t)
+        for fl in flavors:
+            if fl not in desc['flavors']:
+                skipped += 1
+                print('SKIP %s %s: %s' % (t, fl, desc['reason'] or
+                                          'flavor excluded'), flush=True)
+                continue
+            t0 = time.monotonic()
+            ok, reason, log = run_one(t, fl, opts)
+            dt = time.monotonic() - t0
+            if ok:
+                passed += 1
+                print('PASS %s %s (%.1fs)' % (t, fl, dt), flush=True)
+                continue
+            failed += 1
+            print('FAIL %s %s: %s (log: %s)' % (t, fl, reason, log),
+                  flush=True)
+            if not opts.keep_going:
+                break
+        if failed and not opts.keep_going:
+            break
+    line = '%d passed, %d failed' % (passed, failed)
+    if skipped:
+        line += ', %d skipped' % skipped
+    print(line, flush=True)
+    return 1 if failed else 0
+
+
+def cmd_inner(opts):
+    """The rootless flavor's runner, inside the user's own namespaces."""
+    name = parse_list(opts.test)[0]
+    ok, reason, log = run_one(name, 'rootless', opts, inner=True)
+    wd = os.path.join(OUT_DIR, name, 'rootless')
+    with open(os.path.join(wd, 'result.json'), 'w') as f:
+        json.dump({'ok': ok, 'reason': reason, 'log': log}, f)
+    print('%s %s rootless: %s' % ('PASS' if ok else 'FAIL', name, reason))
+    return 0
+
+
+def cmd_list(opts):
+    for t in list_tests():
+        desc = load_desc(t)
+        print('%-20s %s%s' % (t, ','.join(desc['flavors']),
+                              ' (root)' if desc['root'] else ''))
+    return 0
+
+
+def main(argv):
+    global VERBOSE
+    ap = argparse.ArgumentParser(description='Run zdtm tests under criu.')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+
+    def common(p):
+        p.add_argument('-t', '--test', action='append',
+                       help='test name(s), comma-separated or repeated; '
+                       'default: all')
+        p.add_argument('--criu', default=os.path.join(REPO, 'build', 'criu',
+                                                      'criu'),
+                       help='the criu binary (default: build/criu/criu)')
+        p.add_argument('--build', default=os.path.join(REPO, 'build'),
+                       help='the meson build dir (default: build)')
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument('--dump-only', dest='dump_only',
+                          action='store_true', default=DEFAULT_DUMP_ONLY,
+                          help='dump with --leave-running, check images, '
+                          'no restore%s' %
+                          (' (default)' if DEFAULT_DUMP_ONLY else ''))
+        mode.add_argument('--full', dest='dump_only', action='store_false',
+                          help='dump, restore and compare%s' %
+                          ('' if DEFAULT_DUMP_ONLY else ' (default)'))
+        p.add_argument('-v', '--verbose', action='store_true')
+
+    run = sub.add_parser('run', help='run tests')
+    common(run)
+    run.add_argument('-x', '--exclude', action='append',
+                     help='test name(s) to leave out')
+    run.add_argument('-f', '--flavor', action='append',
+                     help='flavors, comma-separated, from %s (default: %s)' %
+                     (','.join(ALL_FLAVORS), ','.join(DEFAULT_FLAVORS)))
+    run.add_argument('-k', '--keep-going', action='store_true',
+                     help='go on after a failure')
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser('list', help='list tests and their flavors')
+    lst.set_defaults(func=cmd_list)
+
+    inner = sub.add_parser('_inner', help=argparse.SUPPRESS)
+    common(inner)
+    inner.set_defaults(func=cmd_inner)
+
+    opts = ap.parse_args(argv)
+    VERBOSE = getattr(opts, 'verbose', False)
+    if hasattr(opts, 'criu'):
+        opts.criu = os.path.abspath(opts.criu)
+        opts.build = os.path.abspath(opts.build)
+    return opts.func(opts)
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

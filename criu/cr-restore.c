@@ -1,9 +1,905 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * criu restore.  criu reads every image first, opens every file and
+ * creates the shared memory of the tree, then forks the root task with
+ * its old pid (clone3 set_tid); each task forks its children the same
+ * way, installs its descriptors, prepares its memory and the restorer's
+ * arguments, and waits.  criu seizes all tasks and lets them into the
+ * restorer; each thread stops at an int3 just before its rt_sigreturn.
+ * When all are there, criu steps them through rt_sigreturn, unmaps the
+ * restorer from outside, sets the signal masks and detaches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "cr_options.h"
-#include "log.h"
+#include "files.h"
+#include "image.h"
+#include "inventory.pb-c.h"
+#include "magic.h"
+#include "pstree.h"
+#include "restore.h"
+#include "restorer-blob.h"
+#include "seize.h"
+#include "util.h"
+#include "vma.h"
+
+#ifndef PTRACE_SETSIGMASK
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+
+#define MAX_AUXV_BYTES 448	/* sizeof(mm->saved_auxv) on x86_64 */
+
+struct restore_sync *rsync;
+static size_t rsync_len;
+
+/* ---- reading the images ---- */
+
+static int read_inventory(void)
+{
+	InventoryEntry *ie;
+	int ret;
+
+	if (pb_read_image(CR_FD_INVENTORY, O_RSTR, (void **)&ie, &inventory_entry__descriptor, 0) < 0)
+		return -1;
+	ret = 0;
+	if (ie->img_version != CRTOOLS_IMAGES_V1_1) {
+		pr_err("inventory.img: image version %u, only %u is supported\n", ie->img_version,
+		       CRTOOLS_IMAGES_V1_1);
+		ret = -1;
+	} else if (ie->has_fdinfo_per_id && !ie->fdinfo_per_id) {
+		pr_err("unsupported: images without per-id fdinfo files\n");
+		ret = -1;
+	}
+	pb_free(ie);
+	return ret;
+}
+
+static int check_core(struct pstree_item *it, int i, CoreEntry *c)
+{
+	if (c->mtype != CORE_ENTRY__MARCH__X86_64) {
+		pr_err("core-%d.img: architecture %d, only x86_64 is supported\n",
+		       it->threads[i].vtid, c->mtype);
+		return -1;
+	}
+	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs ||
+	    !c->thread_core) {
+		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
+		return -1;
+	}
+	if (i == 0 && !c->tc) {
+		pr_err("core-%d.img: the leader has no task state\n", it->vpid);
+		return -1;
+	}
+	if (i == 0 && c->tc->task_state != TASK_ALIVE) {
+		pr_err("unsupported: pid %d was dumped in state %u\n", it->vpid, c->tc->task_state);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_fdinfo(struct pstree_item *it, struct task_restore *tr)
+{
+	struct cr_img *img = open_image(CR_FD_FDINFO, O_RSTR, (unsigned long)tr->ids->files_id);
+	int ret;
+
+	if (!img)
+		return -1;
+	for (;;) {
+		FdinfoEntry *e, **n;
+
+		ret = pb_read_one_eof(img, (void **)&e, &fdinfo_entry__descriptor);
+		if (ret <= 0)
+			break;
+		n = xrealloc(tr->fds, (tr->nr_fds + 1) * sizeof(*n));
+		if (!n) {
+			pb_free(e);
+			ret = -1;
+			break;
+		}
+		tr->fds = n;
+		tr->fds[tr->nr_fds++] = e;
+		if (e->fd > INT_MAX / 2) {
+			pr_err("%s: fd %u of pid %d is out of range\n", img->name, e->fd, it->vpid);
+			ret = -1;
+			break;
+		}
+	}
+	close_image(img);
+	return ret < 0 ? -1 : 0;
+}
+
+static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
+{
+	struct cr_img *img = open_image(CR_FD_PAGEMAP, O_RSTR, (unsigned long)it->vpid);
+	PagemapHead *ph;
+	u64 last_end = 0;
+	int ret = -1;
+
+	if (!img)
+		return -1;
+	if (pb_read_one(img, (void **)&ph, &pagemap_head__descriptor) < 0)
+		goto out;
+	tr->pages_id = ph->pages_id;
+	pb_free(ph);
+	for (;;) {
+		PagemapEntry *pe, **n;
+		int r = pb_read_one_eof(img, (void **)&pe, &pagemap_entry__descriptor);
+
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
+		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
+			pr_err("%s: bad or unsupported entry at %llx (%u pages, flags %#x)\n",
+			       img->name, (unsigned long long)pe->vaddr, pe->nr_pages, pe->flags);
+			pb_free(pe);
+			goto out;
+		}
+		last_end = pe->vaddr + (u64)pe->nr_pages * PAGE_SIZE;
+		n = xrealloc(tr->pmes, (tr->nr_pmes + 1) * sizeof(*n));
+		if (!n) {
+			pb_free(pe);
+			goto out;
+		}
+		tr->pmes = n;
+		tr->pmes[tr->nr_pmes++] = pe;
+	}
+	ret = 0;
+out:
+	close_image(img);
+	return ret;
+}
+
+static int read_task_images(struct pstree_item *it)
+{
+	struct task_restore *tr = xzalloc(sizeof(*tr));
+	int i;
+
+	if (!tr)
+		return -1;
+	it->rst = tr;
+	tr->cores = xzalloc(sizeof(*tr->cores) * it->nr_threads);
+	if (!tr->cores)
+		return -1;
+	for (i = 0; i < it->nr_threads; i++) {
+		if (pb_read_image(CR_FD_CORE, O_RSTR, (void **)&tr->cores[i], &core_entry__descriptor,
+				  it->threads[i].vtid) < 0 ||
+		    check_core(it, i, tr->cores[i]))
+			return -1;
+	}
+	if (pb_read_image(CR_FD_MM, O_RSTR, (void **)&tr->mm, &mm_entry__descriptor, it->vpid) < 0 ||
+	    pb_read_image(CR_FD_IDS, O_RSTR, (void **)&tr->ids, &task_kobj_ids_entry__descriptor,
+			  it->vpid) < 0 ||
+	    pb_read_image(CR_FD_FS, O_RSTR, (void **)&tr->fs, &fs_entry__descriptor, it->vpid) < 0)
+		return -1;
+	if (tr->mm->n_mm_saved_auxv * 8 > MAX_AUXV_BYTES) {
+		pr_err("mm-%d.img: auxv of %zu words is larger than the kernel keeps\n", it->vpid,
+		       tr->mm->n_mm_saved_auxv);
+		return -1;
+	}
+	return read_fdinfo(it, tr) || read_pagemap(it, tr) ? -1 : 0;
+}
+
+static int check_sessions(void)
+{
+	struct pstree_item *it;
+
+	if (root_item->sid != root_item->vpid && !opts.shell_job) {
+		pr_err("pid %d was dumped as a job of a shell session; restore it with --shell-job\n",
+		       root_item->vpid);
+		return -1;
+	}
+	for_each_item(it) {
+		if (it == root_item)
+			continue;
+		if (it->sid != it->vpid && it->sid != it->parent->sid) {
+			pr_err("unsupported: pid %d is in session %d, its parent in %d\n", it->vpid,
+			       it->sid, it->parent->sid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_pids_free(void)
+{
+	struct pstree_item *it;
+	int i;
+
+	for_each_item(it)
+		for (i = 0; i < it->nr_threads; i++)
+			if (kill(it->threads[i].vtid, 0) == 0 || errno != ESRCH) {
+				pr_err("pid %d is already in use\n", it->threads[i].vtid);
+				return -1;
+			}
+	return 0;
+}
+
+/* ---- inside a new task ---- */
+
+static long futex(int *uaddr, int op, int val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static void task_failed(void)
+{
+	__atomic_store_n(&rsync->error, 1, __ATOMIC_SEQ_CST);
+	futex(&rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL);
+	_exit(1);
+}
+
+static int restore_task_body(struct pstree_item *it);
+
+static pid_t item_index(struct pstree_item *it)
+{
+	struct pstree_item *p;
+	int i = 0;
+
+	for_each_item(p) {
+		if (p == it)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+static int fork_task(struct pstree_item *it)
+{
+	struct clone_args ca;
+	pid_t tid = it->vpid;
+	long pid;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.exit_signal = SIGCHLD;
+	ca.set_tid = (u64)(unsigned long)&tid;
+	ca.set_tid_size = 1;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is already in use\n", it->vpid);
+		else
+			pr_perror("cannot create pid %d (clone3 with set_tid)", it->vpid);
+		return -1;
+	}
+	if (pid == 0) {
+		if (restore_task_body(it))
+			task_failed();
+		_exit(1);	/* not reached: the body jumps into the restorer */
+	}
+	if (pid != it->vpid) {
+		pr_err("clone3 gave pid %ld instead of %d\n", pid, it->vpid);
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	rsync->tasks[item_index(it)].pid = pid;
+	pr_info("created pid %d\n", it->vpid);
+	return 0;
+}
+
+static int restore_session(struct pstree_item *it)
+{
+	if (it->sid == it->vpid) {
+		if (setsid() < 0) {
+			pr_perror("cannot make pid %d a session leader", it->vpid);
+			return -1;
+		}
+	}
+	if (it == root_item && it->sid != it->vpid)
+		return 0;	/* a shell job: criu's session and group */
+	if (it->pgid == it->vpid) {
+		if (getpgid(0) != it->vpid && setpgid(0, 0)) {
+			pr_perror("cannot make pid %d a group leader", it->vpid);
+			return -1;
+		}
+	} else if (getpgid(0) != it->pgid && setpgid(0, it->pgid)) {
+		pr_perror("cannot move pid %d into group %d", it->vpid, it->pgid);
+		return -1;
+	}
+	return 0;
+}
+
+static size_t args_size(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	TaskCoreEntry *tc = tr->cores[0]->tc;
+	size_t sz = sizeof(struct rst_args) + 4096;
+	int i;
+
+	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
+	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
+	for (i = 0; i < it->nr_threads; i++) {
+		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
+		sz += siginfo_size(tr->cores[i]->thread_core->signals_p);
+	}
+	return sz;
+}
+
+static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	MmEntry *mm = rst_of(it)->mm;
+	struct rst_mm_map *p = &a->mm;
+	unsigned int size = 0;
+	u64 *auxv;
+
+	if (prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, (unsigned long)&size, 0, 0) ||
+	    size != sizeof(struct rst_mm_map)) {
+		pr_perror("PR_SET_MM_MAP_SIZE says %u, we know %zu", size,
+			  sizeof(struct rst_mm_map));
+		return -1;
+	}
+	a->mm_map_size = size;
+	auxv = bump_alloc(&m->args, MAX_AUXV_BYTES, 16);
+	if (!auxv)
+		return -1;
+	memcpy(auxv, mm->mm_saved_auxv, mm->n_mm_saved_auxv * 8);
+	p->start_code = mm->mm_start_code;
+	p->end_code = mm->mm_end_code;
+	p->start_data = mm->mm_start_data;
+	p->end_data = mm->mm_end_data;
+	p->start_brk = mm->mm_start_brk;
+	p->brk = mm->mm_brk;
+	p->start_stack = mm->mm_start_stack;
+	p->arg_start = mm->mm_arg_start;
+	p->arg_end = mm->mm_arg_end;
+	p->env_start = mm->mm_env_start;
+	p->env_end = mm->mm_env_end;
+	p->auxv = (u64)(unsigned long)auxv;
+	p->auxv_size = mm->n_mm_saved_auxv * 8;
+	p->exe_fd = anchor_fd(mm->exe_file_id);
+	if ((int)p->exe_fd < 0) {
+		pr_err("pid %d: its executable was not opened\n", it->vpid);
+		return -1;
+	}
+	a->dumpable = mm->has_dumpable ? mm->dumpable : -1;
+	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	return 0;
+}
+
+static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_args *a, int i,
+			  struct rst_thread *t)
+{
+	CoreEntry *core = rst_of(it)->cores[i];
+	ThreadCoreEntry *tce = core->thread_core;
+	ThreadInfoX86 *ti = core->thread_info;
+	void *frame, *si;
+	size_t k;
+
+	t->args = (u64)(unsigned long)a;
+	t->tid = it->threads[i].vtid;
+	t->fs_base = ti->gpregs->fs_base;
+	t->gs_base = ti->gpregs->gs_base;
+	t->clear_tid = ti->clear_tid_addr;
+	t->robust_head = tce->futex_rla;
+	t->robust_len = tce->futex_rla_len;
+	if (tce->rseq_entry) {
+		t->rseq_ptr = tce->rseq_entry->rseq_abi_pointer;
+		t->rseq_len = tce->rseq_entry->rseq_abi_size;
+		t->rseq_sig = tce->rseq_entry->signature;
+	}
+	t->pdeath_sig = tce->has_pdeath_sig ? tce->pdeath_sig : 0;
+	t->nice = tce->has_sched_nice ? tce->sched_nice : 0;
+	t->sched_policy = tce->has_sched_policy ? tce->sched_policy : 0;
+	t->sched_prio = tce->has_sched_prio ? tce->sched_prio : 0;
+	snprintf(t->comm, sizeof(t->comm), "%s",
+		 tce->comm ? tce->comm : (i == 0 ? core->tc->comm : ""));
+	/* only TLS descriptors that are in use: 64-bit tasks rarely have any */
+	for (k = 0; k < ti->n_tls && t->nr_tls < 3; k++) {
+		UserDescT *u = ti->tls[k];
+		struct rst_tls *d = &t->tls[t->nr_tls];
+
+		if (u->seg_not_present && u->read_exec_only && !u->base_addr && !u->limit)
+			continue;
+		d->entry_number = u->entry_number;
+		d->base_addr = u->base_addr;
+		d->limit = u->limit;
+		d->flags = u->seg_32bit | (u->contents_l << 1) | (u->contents_h << 2) |
+			   (u->read_exec_only << 3) | (u->limit_in_pages << 4) |
+			   (u->seg_not_present << 5) | (u->usable << 6);
+		t->nr_tls++;
+	}
+	if (prepare_creds(&t->creds, tce->creds, t->tid))
+		return -1;
+	si = bump_alloc(&m->args, siginfo_size(tce->signals_p) + 8, 8);
+	if (!si || prepare_siginfo(tce->signals_p, si, &t->nr_siginfo))
+		return -1;
+	t->siginfo = (u64)(unsigned long)si;
+	frame = bump_alloc(&m->args, sigframe_size(), 64);
+	if (!frame || build_sigframe(frame, core, &t->frame))
+		return -1;
+	t->stack_top = m->stacks + (u64)(i + 1) * RST_THREAD_STACK;
+	return 0;
+}
+
+static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
+{
+	struct task_restore *tr = rst_of(it);
+	TaskCoreEntry *tc = tr->cores[0]->tc;
+	struct rst_thread *threads;
+	struct rst_args *a;
+	void *room;
+	int i;
+
+	if (map_bootstrap(it, args_size(it), m))
+		return -1;
+	a = bump_alloc(&m->args, sizeof(*a), 64);
+	if (!a)
+		return -1;
+	a->bootstrap_start = m->bootstrap;
+	a->bootstrap_end = m->bootstrap + m->bootstrap_len;
+	a->pid = it->vpid;
+	a->svc_fd_base = svc_fd_base;
+	a->log_fd = log_get_fd();
+	a->err_fd = log_get_err_fd();
+	a->log_level = log_level();
+	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
+
+	if (prepare_vmas(it, m, a) || prepare_mm_map(it, m, a) || prepare_sigactions(a, tc) ||
+	    prepare_itimers(a, tc) || prepare_rlimits(a, tc))
+		return -1;
+	room = bump_alloc(&m->args, posix_timers_size(tc) + 8, 8);
+	if (!room || prepare_posix_timers(a, tc, room))
+		return -1;
+	room = bump_alloc(&m->args, siginfo_size(tc->signals_s) + 8, 8);
+	if (!room || prepare_siginfo(tc->signals_s, room, &a->nr_shared_siginfo))
+		return -1;
+	a->shared_siginfo = (u64)(unsigned long)room;
+
+	threads = bump_alloc(&m->args, sizeof(*threads) * it->nr_threads, 64);
+	if (!threads)
+		return -1;
+	for (i = 0; i < it->nr_threads; i++)
+		if (prepare_thread(it, m, a, i, &threads[i]))
+			return -1;
+	a->threads = (u64)(unsigned long)threads;
+	a->nr_threads = it->nr_threads;
+	*out = a;
+	return 0;
+}
+
+static void __attribute__((noreturn)) jump_to_restorer(struct rst_mem *m, struct rst_args *a)
+{
+	struct rst_thread *leader = (struct rst_thread *)(unsigned long)a->threads;
+	u64 entry = m->blob + RESTORER_MAIN_OFF;
+
+	asm volatile("movq %0, %%rsp\n\t"
+		     "movq %1, %%rdi\n\t"
+		     "xorl %%ebp, %%ebp\n\t"
+		     "callq *%2\n\t"
+		     "hlt\n\t"
+		     :
+		     : "r"(leader->stack_top), "r"(a), "r"(entry)
+		     : "memory");
+	__builtin_unreachable();
+}
+
+/*
+ * fork() kept glibc's rseq registration of criu's thread; the kernel
+ * refuses a second one, so drop it before the restorer registers the
+ * dumped one.  The length glibc used is __rseq_size or the full area.
+ */
+static int drop_rseq(void)
+{
+	void *area;
+
+	if (!__rseq_size)
+		return 0;
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	if (syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) &&
+	    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG)) {
+		pr_perror("cannot unregister criu's rseq area");
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_for_go(void)
+{
+	int go;
+
+	__atomic_add_fetch(&rsync->nr_ready, 1, __ATOMIC_SEQ_CST);
+	futex(&rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL);
+	while ((go = __atomic_load_n(&rsync->go, __ATOMIC_SEQ_CST)) == 0)
+		futex(&rsync->go, FUTEX_WAIT, 0, NULL);
+	return go > 0 ? 0 : -1;
+}
+
+static int restore_task_body(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	struct pstree_item *c;
+	struct rst_args *a;
+	struct rst_mem m;
+	sigset_t all;
+
+	log_set_pid();
+	memset(&m, 0, sizeof(m));
+	/* until the restorer sets the real one: die with criu */
+	if (it == root_item && prctl(PR_SET_PDEATHSIG, SIGKILL))
+		return -1;
+	if (restore_session(it) || restore_task_fds(it))
+		return -1;
+	list_for_each_entry(c, &it->children, sibling)
+		if (fork_task(c))
+			return -1;
+	if (restore_fs(it))
+		return -1;
+	if (personality(tr->cores[0]->tc->personality) < 0) {
+		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
+		return -1;
+	}
+	if (prepare_args(it, &m, &a))
+		return -1;
+	rsync->tasks[item_index(it)].bootstrap = m.bootstrap;
+	rsync->tasks[item_index(it)].bootstrap_len = m.bootstrap_len;
+	rsync->tasks[item_index(it)].premap = m.premap;
+	rsync->tasks[item_index(it)].premap_len = m.premap_len;
+	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (wait_for_go() || drop_rseq())
+		return -1;
+	jump_to_restorer(&m, a);
+}
+
+/* ---- criu's side ---- */
+
+static pid_t root_pid;
+
+/* Kill only what this restore created: a pid may belong to someone else. */
+static void kill_created(void)
+{
+	int i, n = pstree_count();
+
+	for (i = 0; i < n; i++)
+		if (rsync->tasks[i].pid > 0)
+			kill(rsync->tasks[i].pid, SIGKILL);
+	if (root_pid > 0)
+		kill(root_pid, SIGKILL);
+}
+
+static int wait_ready(int nr_tasks, u64 deadline)
+{
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		int ready = __atomic_load_n(&rsync->nr_ready, __ATOMIC_SEQ_CST), status;
+
+		if (__atomic_load_n(&rsync->error, __ATOMIC_SEQ_CST))
+			return -1;
+		if (ready == nr_tasks)
+			return 0;
+		if (waitpid(root_pid, &status, WNOHANG) == root_pid) {
+			pr_err("pid %d exited while being prepared (status 0x%x)\n", root_pid,
+			       status);
+			root_pid = 0;
+			return -1;
+		}
+		if (now_us() > deadline) {
+			pr_err("timed out waiting for %d of %d tasks to get ready\n",
+			       nr_tasks - ready, nr_tasks);
+			return -1;
+		}
+		futex(&rsync->nr_ready, FUTEX_WAIT, ready, &ts);
+	}
+}
+
+static int seize_tasks(void)
+{
+	struct pstree_item *it;
+	long o = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+
+	for_each_item(it)
+		if (ptrace(PTRACE_SEIZE, it->vpid, NULL, (void *)o)) {
+			pr_perror("cannot seize restored pid %d", it->vpid);
+			return -1;
+		}
+	return 0;
+}
+
+static bool is_restored_tid(pid_t tid)
+{
+	struct pstree_item *it;
+	int i;
+
+	for_each_item(it)
+		for (i = 0; i < it->nr_threads; i++)
+			if (it->threads[i].vtid == tid)
+				return true;
+	return false;
+}
+
+/* A stop we did not expect: a fault inside the restorer. */
+static void report_stop(pid_t pid, int sig)
+{
+	struct user_regs_struct r;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	memset(&r, 0, sizeof(r));
+	ptrace(PTRACE_GETSIGINFO, pid, NULL, &si);
+	ptrace(PTRACE_GETREGS, pid, NULL, &r);
+	pr_err("pid %d got signal %d (code %d, address %p) at ip %llx during restore\n", pid, sig,
+	       si.si_code, si.si_addr, (unsigned long long)r.rip);
+}
+
+/* Run every thread to its trap before rt_sigreturn. */
+static int wait_traps(int nr_threads, u64 deadline)
+{
+	int trapped = 0;
+
+	while (trapped < nr_threads) {
+		int status, sig, event;
+		pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
+
+		if (pid < 0) {
+			pr_perror("cannot wait for the restored tasks");
+			return -1;
+		}
+		if (pid == 0) {
+			if (now_us() > deadline) {
+				pr_err("timed out: %d of %d threads reached the end of the restorer\n",
+				       trapped, nr_threads);
+				return -1;
+			}
+			usleep(500);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (WIFSIGNALED(status))
+				pr_err("pid %d was killed by signal %d during restore\n", pid,
+				       WTERMSIG(status));
+			else
+				pr_err_logged("pid %d exited with %d during restore\n", pid,
+					      WEXITSTATUS(status));
+			if (pid == root_pid)
+				root_pid = 0;
+			return -1;
+		}
+		sig = WSTOPSIG(status);
+		event = status >> 16;
+		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_STOP) {
+			if (ptrace(PTRACE_CONT, pid, NULL, NULL)) {
+				pr_perror("cannot resume restored tid %d", pid);
+				return -1;
+			}
+			continue;
+		}
+		if (sig == SIGTRAP && is_restored_tid(pid)) {
+			trapped++;
+			continue;
+		}
+		report_stop(pid, sig);
+		return -1;
+	}
+	return 0;
+}
+
+static int step_syscall(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_stop(tid, &status)) {
+		pr_perror("cannot step tid %d through a syscall", tid);
+		return -1;
+	}
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+		if (WIFSTOPPED(status))
+			report_stop(tid, WSTOPSIG(status));
+		else
+			pr_err("tid %d ended (status 0x%x) in its last syscall\n", tid, status);
+		return -1;
+	}
+	return 0;
+}
+
+/* munmap in the restored task, through the syscall insn of the blob. */
+static int remote_munmap(pid_t tid, u64 blob, u64 addr, u64 len)
+{
+	struct user_regs_struct saved, r;
+
+	if (!len)
+		return 0;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved))
+		return -1;
+	r = saved;
+	r.rip = blob + RESTORER_SYSCALL_OFF;
+	r.rax = __NR_munmap;
+	r.rdi = addr;
+	r.rsi = len;
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &r) || step_syscall(tid) || step_syscall(tid) ||
+	    ptrace(PTRACE_GETREGS, tid, NULL, &r))
+		return -1;
+	if (r.rax) {
+		pr_err("munmap of the restorer in pid %d failed: %lld\n", tid, (long long)r.rax);
+		return -1;
+	}
+	return ptrace(PTRACE_SETREGS, tid, NULL, &saved);
+}
+
+static int finish_task(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	struct task_sync *ts = &rsync->tasks[item_index(it)];
+	int i;
+
+	/* rt_sigreturn: entry, then exit with the dumped registers */
+	for (i = 0; i < it->nr_threads; i++)
+		if (step_syscall(it->threads[i].vtid) || step_syscall(it->threads[i].vtid))
+			return -1;
+	/* the restorer cannot unmap itself: do it from here */
+	if (remote_munmap(it->vpid, ts->bootstrap, ts->premap, ts->premap_len) ||
+	    remote_munmap(it->vpid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
+		return -1;
+	for (i = 0; i < it->nr_threads; i++) {
+		ThreadCoreEntry *tce = tr->cores[i]->thread_core;
+		u64 mask = tce->has_blk_sigset ? tce->blk_sigset : tr->cores[0]->tc->blk_sigset;
+
+		if (ptrace(PTRACE_SETSIGMASK, it->threads[i].vtid, sizeof(mask), &mask)) {
+			pr_perror("cannot set the signal mask of tid %d", it->threads[i].vtid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void detach_all(void)
+{
+	struct pstree_item *it;
+	int i;
+
+	for_each_item(it)
+		for (i = 0; i < it->nr_threads; i++)
+			if (ptrace(PTRACE_DETACH, it->threads[i].vtid, NULL, NULL) && errno != ESRCH)
+				pr_perror("cannot detach from tid %d", it->threads[i].vtid);
+}
+
+static int write_pidfile(pid_t pid)
+{
+	char buf[32];
+	int fd, len;
+
+	if (!opts.pidfile)
+		return 0;
+	fd = open(opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pr_perror("cannot create pidfile %s", opts.pidfile);
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%d", pid);
+	if (write_all(fd, buf, len) != len) {
+		pr_perror("cannot write pidfile %s", opts.pidfile);
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int prepare_restore(void)
+{
+	struct pstree_item *it;
+	int n;
+
+	if (read_inventory() || read_pstree_image() || check_sessions())
+		return -1;
+	for_each_item(it)
+		if (read_task_images(it))
+			return -1;
+	if (check_pids_free() || prepare_files())
+		return -1;
+	if (log_move_fds(svc_fd_base)) {
+		pr_perror("cannot move the log above fd %d", svc_fd_base);
+		return -1;
+	}
+	if (move_image_dir_fd(svc_fd_base))
+		return -1;
+	if (open_all_anchors() || prepare_shared_memory())
+		return -1;
+	close_pipe_holders();
+
+	n = pstree_count();
+	rsync_len = PAGE_ALIGN(sizeof(*rsync) + n * sizeof(struct task_sync));
+	rsync = mmap(NULL, rsync_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rsync == MAP_FAILED) {
+		rsync = NULL;
+		pr_perror("cannot map the restore sync area");
+		return -1;
+	}
+	return 0;
+}
+
+static int total_threads(void)
+{
+	struct pstree_item *it;
+	int n = 0;
+
+	for_each_item(it)
+		n += it->nr_threads;
+	return n;
+}
+
+static int run_restore(void)
+{
+	u64 deadline = now_us() + (u64)opts.timeout * 1000000;
+	struct pstree_item *it;
+
+	if (fork_task(root_item))
+		return -1;
+	root_pid = root_item->vpid;
+	if (wait_ready(pstree_count(), deadline) || seize_tasks())
+		return -1;
+	/* everything the tasks needed from criu is in their hands now */
+	close_anchors();
+	__atomic_store_n(&rsync->go, 1, __ATOMIC_SEQ_CST);
+	futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
+	if (wait_traps(total_threads(), deadline))
+		return -1;
+	for_each_item(it)
+		if (finish_task(it))
+			return -1;
+	detach_all();
+	pr_info("restored %d processes, root pid %d\n", pstree_count(), root_pid);
+	return 0;
+}
+
+static int wait_root(void)
+{
+	int status;
+
+	while (waitpid(root_pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			pr_perror("cannot wait for pid %d", root_pid);
+			return 1;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		pr_info("pid %d was killed by signal %d\n", root_pid, WTERMSIG(status));
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
+}
 
 int cr_restore_tasks(void)
 {
-	pr_err("restore is not implemented yet\n");
-	return -1;
+	int ret = -1;
+
+	if (open_image_dir(opts.imgs_dir, false))
+		return -1;
+	if (prepare_restore())
+		goto out;
+	if (run_restore()) {
+		if (rsync) {
+			__atomic_store_n(&rsync->go, -1, __ATOMIC_SEQ_CST);
+			futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
+			kill_created();
+		}
+		if (root_pid > 0)
+			waitpid(root_pid, NULL, 0);
+		pr_err_logged("restore failed\n");
+		goto out;
+	}
+	if (write_pidfile(root_pid))
+		goto out;
+	ret = opts.restore_detached ? 0 : wait_root();
+out:
+	close_image_dir();
+	return ret;
 }

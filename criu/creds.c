@@ -54,6 +54,8 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 	c->cap_eff = cap_words(a, st.cap_eff);
 	c->cap_bnd = cap_words(a, st.cap_bnd);
 	c->secbits = secbits;
+	c->has_no_new_privs = true;
+	c->no_new_privs = st.nnp;
 	c->groups = arena_array(a, uint32_t, st.ngroups);
 	if (!c->cap_inh || !c->cap_prm || !c->cap_eff || !c->cap_bnd || !c->groups)
 		return -1;
@@ -64,5 +66,47 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 		pr_warn("tid %d has ambient capabilities %#llx; the image cannot hold them\n",
 			tid, (unsigned long long)st.cap_amb);
 	*out = c;
+	return 0;
+}
+
+/* ---- restore ---- */
+
+#include "restore.h"
+
+static u64 cap_u64(const uint32_t *w, size_t n)
+{
+	return (n > 0 ? w[0] : 0) | (n > 1 ? (u64)w[1] << 32 : 0);
+}
+
+int prepare_creds(struct rst_creds *rc, CredsEntry *ce, pid_t tid)
+{
+	size_t i;
+
+	if (!ce) {
+		pr_err("core image of tid %d has no credentials\n", tid);
+		return -1;
+	}
+	if (ce->n_groups > RST_NGROUPS_MAX) {
+		pr_err("unsupported: tid %d has %zu supplementary groups (at most %d)\n", tid,
+		       ce->n_groups, RST_NGROUPS_MAX);
+		return -1;
+	}
+	rc->uid = ce->uid;
+	rc->euid = ce->euid;
+	rc->suid = ce->suid;
+	rc->fsuid = ce->fsuid;
+	rc->gid = ce->gid;
+	rc->egid = ce->egid;
+	rc->sgid = ce->sgid;
+	rc->fsgid = ce->fsgid;
+	rc->secbits = ce->secbits;
+	rc->no_new_privs = ce->has_no_new_privs && ce->no_new_privs;
+	rc->cap_inh = cap_u64(ce->cap_inh, ce->n_cap_inh);
+	rc->cap_prm = cap_u64(ce->cap_prm, ce->n_cap_prm);
+	rc->cap_eff = cap_u64(ce->cap_eff, ce->n_cap_eff);
+	rc->cap_bnd = cap_u64(ce->cap_bnd, ce->n_cap_bnd);
+	rc->ngroups = ce->n_groups;
+	for (i = 0; i < ce->n_groups; i++)
+		rc->groups[i] = ce->groups[i];
 	return 0;
 }

@@ -240,7 +240,10 @@ int main(int argc, char **argv)
 		}
 		if (setup_logging(cmd))
 			return 1;
+		/* without -d criu exits with the status of the restored root */
 		ret = cr_restore_tasks();
+		log_fini();
+		return ret < 0 ? 1 : ret;
 	} else if (!strcmp(cmd, "check")) {
 		if (setup_logging(cmd))
 			return 1;

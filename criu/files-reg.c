@@ -178,3 +178,193 @@ int reg_dump_fini(void)
 	remap_img = NULL;
 	return ret;
 }
+
+/* ---- restore ---- */
+
+struct remap {
+	struct list_head list;
+	u32 orig_id;
+	u32 ghost_id;
+};
+
+static LIST_HEAD(remaps);
+
+int read_remaps(void)
+{
+	struct cr_img *img = open_image(CR_FD_REMAP_FPATH, O_RSTR | O_OPT);
+	int ret;
+
+	if (!img)
+		return -1;
+	for (;;) {
+		RemapFilePathEntry *re;
+		struct remap *r;
+
+		ret = pb_read_one_eof(img, (void **)&re, &remap_file_path_entry__descriptor);
+		if (ret <= 0)
+			break;
+		if (re->has_remap_type && re->remap_type != REMAP_TYPE__GHOST) {
+			pr_err("%s: unsupported remap type %d for file %u\n", img->name,
+			       re->remap_type, re->orig_id);
+			pb_free(re);
+			ret = -1;
+			break;
+		}
+		r = xzalloc(sizeof(*r));
+		if (!r) {
+			pb_free(re);
+			ret = -1;
+			break;
+		}
+		r->orig_id = re->orig_id;
+		r->ghost_id = re->remap_id;
+		list_add_tail(&r->list, &remaps);
+		pb_free(re);
+	}
+	close_image(img);
+	return ret < 0 ? -1 : 0;
+}
+
+static struct remap *find_remap(u32 id)
+{
+	struct remap *r;
+
+	list_for_each_entry(r, &remaps, list)
+		if (r->orig_id == id)
+			return r;
+	return NULL;
+}
+
+static int copy_ghost_chunks(struct cr_img *img, int fd, const char *path)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	int ret;
+
+	for (;;) {
+		GhostChunkEntry *ce;
+
+		ret = pb_read_one_eof(img, (void **)&ce, &ghost_chunk_entry__descriptor);
+		if (ret <= 0)
+			break;
+		if (ce->len > cap) {
+			char *nb = xrealloc(buf, ce->len);
+
+			if (!nb) {
+				pb_free(ce);
+				ret = -1;
+				break;
+			}
+			buf = nb;
+			cap = ce->len;
+		}
+		ret = img_read_raw(img, buf, ce->len);
+		if (!ret && pwrite(fd, buf, ce->len, ce->off) != (ssize_t)ce->len) {
+			pr_perror("cannot write to ghost file %s", path);
+			ret = -1;
+		}
+		pb_free(ce);
+		if (ret)
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Recreate a deleted file at its old path, so /proc shows the same name. */
+static int create_ghost(struct remap *r, RegFileEntry *re, char *path, size_t len)
+{
+	GhostFileEntry *ge;
+	struct cr_img *img;
+	struct timespec ts[2];
+	int fd = -1, ret = -1;
+
+	img = open_image(CR_FD_GHOST_FILE, O_RSTR, (unsigned long)r->ghost_id);
+	if (!img)
+		return -1;
+	if (pb_read_one(img, (void **)&ge, &ghost_file_entry__descriptor) < 0)
+		goto out;
+	if (!ge->chunks) {
+		pr_err("%s: only chunked ghost files are supported\n", img->name);
+		goto out_free;
+	}
+	snprintf(path, len, "%s", re->name);
+	fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, ge->mode & 07777);
+	if (fd < 0) {
+		/* the name is taken again: keep the contents under another one */
+		snprintf(path, len, "%s.cr-ghost.%u", re->name, r->ghost_id);
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, ge->mode & 07777);
+		if (fd < 0) {
+			pr_perror("cannot recreate deleted file %s", re->name);
+			goto out_free;
+		}
+		pr_warn("deleted file %s restored under %s\n", re->name, path);
+	}
+	if (copy_ghost_chunks(img, fd, path) || ftruncate(fd, ge->size)) {
+		pr_perror("cannot fill ghost file %s", path);
+		goto out_unlink;
+	}
+	if (fchown(fd, ge->uid, ge->gid) && errno != EPERM && errno != EINVAL) {
+		pr_perror("cannot chown ghost file %s", path);
+		goto out_unlink;
+	}
+	if (ge->atim && ge->mtim) {
+		ts[0].tv_sec = ge->atim->tv_sec;
+		ts[0].tv_nsec = ge->atim->tv_usec * 1000;
+		ts[1].tv_sec = ge->mtim->tv_sec;
+		ts[1].tv_nsec = ge->mtim->tv_usec * 1000;
+		futimens(fd, ts);
+	}
+	ret = 0;
+	goto out_close;
+out_unlink:
+	unlink(path);
+out_close:
+	close(fd);
+out_free:
+	pb_free(ge);
+out:
+	close_image(img);
+	return ret;
+}
+
+int open_reg_anchor(FileEntry *fe, unsigned int flags, int *fd)
+{
+	RegFileEntry *re = fe->reg;
+	struct remap *r = find_remap(fe->id);
+	unsigned int oflags;
+	char ghost[PATH_MAX];
+	int f;
+
+	(void)flags;
+	if (!re) {
+		pr_err("files.img: file %u of type REG has no reg entry\n", fe->id);
+		return -1;
+	}
+	oflags = re->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	if (r && create_ghost(r, re, ghost, sizeof(ghost)))
+		return -1;
+	f = open(r ? ghost : re->name, oflags | O_CLOEXEC);
+	if (r)
+		unlink(ghost);	/* deleted again, as it was */
+	if (f < 0) {
+		pr_perror("cannot open %s (file %u)", re->name, fe->id);
+		return -1;
+	}
+	if (re->pos && lseek(f, re->pos, SEEK_SET) < 0) {
+		pr_perror("cannot seek %s to %llu", re->name, (unsigned long long)re->pos);
+		close(f);
+		return -1;
+	}
+	if (re->has_size && S_ISREG(re->mode) && !r) {
+		struct stat st;
+
+		if (!fstat(f, &st) && (u64)st.st_size != re->size)
+			pr_warn("%s has %lld bytes now, %llu when dumped\n", re->name,
+				(long long)st.st_size, (unsigned long long)re->size);
+	}
+	pr_debug("opened %s as file %u (flags 0%o)%s\n", re->name, fe->id, oflags,
+		 r ? " from its ghost" : "");
+	*fd = f;
+	return 0;
+}

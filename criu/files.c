@@ -19,7 +19,9 @@
 #include "cr_options.h"
 #include "files.h"
 #include "proc_parse.h"
+#include "restore.h"
 #include "util.h"
+#include "vma.h"
 
 struct dumped_file {
 	struct list_head list;
@@ -328,4 +330,216 @@ int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id
 		return -1;
 	pr_debug("pid %d: %s is %s, id %u\n", pid, proc_path, p.link, *id);
 	return remember_file(*id, type, pid, -1, &p.st, flags);
+}
+
+/* ---- restore ---- */
+
+int svc_fd_base = 3;
+
+struct file_desc {
+	FileEntry *fe;
+	int anchor;		/* -1 until opened */
+};
+
+static struct file_desc *fdescs;
+static u32 nr_fdescs;
+
+int move_to_svc(int fd)
+{
+	int nfd;
+
+	if (fd < 0 || fd >= svc_fd_base)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD, svc_fd_base);
+	if (nfd < 0)
+		pr_perror("cannot move fd %d above %d", fd, svc_fd_base);
+	close(fd);
+	return nfd;
+}
+
+static int add_file_entry(FileEntry *fe)
+{
+	if (fe->id == 0 || fe->id > 1000000) {
+		pr_err("files.img: file id %u is out of range\n", fe->id);
+		return -1;
+	}
+	if (fe->id >= nr_fdescs) {
+		u32 n = fe->id + 64;
+		struct file_desc *nd = xrealloc(fdescs, n * sizeof(*nd));
+
+		if (!nd)
+			return -1;
+		memset(nd + nr_fdescs, 0, (n - nr_fdescs) * sizeof(*nd));
+		fdescs = nd;
+		nr_fdescs = n;
+	}
+	if (fdescs[fe->id].fe) {
+		pr_err("files.img: file id %u appears twice\n", fe->id);
+		return -1;
+	}
+	fdescs[fe->id].fe = fe;
+	fdescs[fe->id].anchor = -1;
+	return 0;
+}
+
+FileEntry *find_file_entry(u32 id)
+{
+	return id < nr_fdescs ? fdescs[id].fe : NULL;
+}
+
+static int max_image_fd(void)
+{
+	struct pstree_item *it;
+	int max_fd = 2;
+	size_t i;
+
+	for_each_item(it) {
+		struct task_restore *tr = rst_of(it);
+
+		for (i = 0; i < tr->nr_fds; i++)
+			max_fd = max(max_fd, (int)tr->fds[i]->fd);
+	}
+	return max_fd;
+}
+
+int prepare_files(void)
+{
+	struct cr_img *img;
+	int ret;
+
+	img = open_image(CR_FD_FILES, O_RSTR);
+	if (!img)
+		return -1;
+	for (;;) {
+		FileEntry *fe;
+
+		ret = pb_read_one_eof(img, (void **)&fe, &file_entry__descriptor);
+		if (ret <= 0)
+			break;
+		ret = add_file_entry(fe);
+		if (ret) {
+			pb_free(fe);
+			break;
+		}
+	}
+	close_image(img);
+	if (ret < 0)
+		return -1;
+	if (read_remaps() || read_pipes_data() || read_memfd_inodes())
+		return -1;
+	/* a little room above the largest descriptor the tree uses */
+	svc_fd_base = max_image_fd() + 1;
+	return 0;
+}
+
+int anchor_fd(u32 id)
+{
+	return id < nr_fdescs && fdescs[id].fe ? fdescs[id].anchor : -1;
+}
+
+int open_anchor(u32 id, unsigned int flags, int *fd)
+{
+	struct file_desc *d;
+	FileEntry *fe = find_file_entry(id);
+	int ret;
+
+	if (!fe) {
+		pr_err("no file with id %u in files.img\n", id);
+		return -1;
+	}
+	d = &fdescs[id];
+	if (d->anchor >= 0) {
+		*fd = d->anchor;
+		return 0;
+	}
+	switch (fe->type) {
+	case FD_TYPES__REG:
+		ret = open_reg_anchor(fe, flags, fd);
+		break;
+	case FD_TYPES__PIPE:
+		ret = open_pipe_anchor(fe, fd);
+		break;
+	case FD_TYPES__FIFO:
+		ret = open_fifo_anchor(fe, fd);
+		break;
+	case FD_TYPES__MEMFD:
+		ret = open_memfd_anchor(fe, fd);
+		break;
+	default:
+		pr_err("unsupported: file id %u of type %d in the images\n", id, fe->type);
+		return -1;
+	}
+	if (ret)
+		return -1;
+	*fd = move_to_svc(*fd);
+	if (*fd < 0)
+		return -1;
+	d->anchor = *fd;
+	return 0;
+}
+
+int open_all_anchors(void)
+{
+	struct pstree_item *it;
+	size_t i;
+	int fd;
+
+	for_each_item(it) {
+		struct task_restore *tr = rst_of(it);
+
+		for (i = 0; i < tr->nr_fds; i++)
+			if (open_anchor(tr->fds[i]->id, 0, &fd))
+				return -1;
+		for (i = 0; i < tr->mm->n_vmas; i++) {
+			VmaEntry *v = tr->mm->vmas[i];
+
+			if ((v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
+			    open_anchor(v->shmid, v->fdflags, &fd))
+				return -1;
+		}
+		if (open_anchor(tr->mm->exe_file_id, O_RDONLY, &fd) ||
+		    open_anchor(tr->fs->cwd_id, O_PATH | O_DIRECTORY, &fd) ||
+		    open_anchor(tr->fs->root_id, O_PATH | O_DIRECTORY, &fd))
+			return -1;
+	}
+	return 0;
+}
+
+void close_anchors(void)
+{
+	u32 i;
+
+	for (i = 0; i < nr_fdescs; i++)
+		if (fdescs[i].fe && fdescs[i].anchor >= 0) {
+			close(fdescs[i].anchor);
+			fdescs[i].anchor = -1;
+		}
+}
+
+int restore_task_fds(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+
+	/* criu's own low descriptors and anything else not ours go away */
+	if (close_range(0, svc_fd_base - 1, 0)) {
+		pr_perror("cannot close inherited descriptors of pid %d", it->vpid);
+		return -1;
+	}
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		int a = anchor_fd(e->id);
+		int fl = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+
+		if (a < 0) {
+			pr_err("pid %d fd %u: file id %u was not opened\n", it->vpid, e->fd, e->id);
+			return -1;
+		}
+		if (e->fd >= (u32)svc_fd_base || dup3(a, e->fd, fl) != (int)e->fd) {
+			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
+			return -1;
+		}
+		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
+	}
+	return 0;
 }

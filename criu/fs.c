@@ -22,3 +22,39 @@ int dump_fs(struct pstree_item *it, unsigned int umask)
 	fe.umask = umask;
 	return pb_write_image(CR_FD_FS, &fe.base, it->vpid);
 }
+
+/* ---- restore ---- */
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+int restore_fs(struct pstree_item *it)
+{
+	FsEntry *fe = rst_of(it)->fs;
+	int cwd = anchor_fd(fe->cwd_id), root = anchor_fd(fe->root_id);
+	struct stat a, b;
+
+	if (cwd < 0 || root < 0) {
+		pr_err("pid %d: its cwd or root was not opened\n", it->vpid);
+		return -1;
+	}
+	/* a root other than ours needs chroot, which needs CAP_SYS_CHROOT */
+	if (fstat(root, &a) || stat("/", &b)) {
+		pr_perror("cannot stat the root of pid %d", it->vpid);
+		return -1;
+	}
+	if ((a.st_dev != b.st_dev || a.st_ino != b.st_ino) &&
+	    (fchdir(root) || chroot("."))) {
+		pr_perror("cannot change the root of pid %d", it->vpid);
+		return -1;
+	}
+	if (fchdir(cwd)) {
+		pr_perror("cannot change the cwd of pid %d", it->vpid);
+		return -1;
+	}
+	if (fe->has_umask)
+		umask(fe->umask);
+	return 0;
+}

@@ -67,6 +67,19 @@ int open_image_dir(const char *dir, bool create)
 	return 0;
 }
 
+int move_image_dir_fd(int base)
+{
+	int fd = fcntl(image_dir_fd, F_DUPFD_CLOEXEC, base);
+
+	if (fd < 0) {
+		pr_perror("cannot move the image directory fd above %d", base);
+		return -1;
+	}
+	close(image_dir_fd);
+	image_dir_fd = fd;
+	return 0;
+}
+
 int get_image_dir_fd(void)
 {
 	return image_dir_fd;

@@ -14,6 +14,7 @@
 #include "log.h"
 
 static int log_fd = STDERR_FILENO;
+static int err_fd = STDERR_FILENO;	/* where the first error is echoed */
 static int cur_level = DEFAULT_LOGLEVEL;
 static int nr_errors;
 static pid_t log_pid;
@@ -38,14 +39,45 @@ int log_init(const char *path, int level)
 
 void log_fini(void)
 {
-	if (log_fd != STDERR_FILENO)
+	if (log_fd != err_fd)
 		close(log_fd);
-	log_fd = STDERR_FILENO;
+	log_fd = err_fd;
 }
 
 int log_get_fd(void)
 {
 	return log_fd;
+}
+
+int log_get_err_fd(void)
+{
+	return err_fd;
+}
+
+/*
+ * Restored tasks get new descriptors 0, 1, 2...: move the log and our
+ * stderr to numbers from base up, where they survive until the end.
+ */
+int log_move_fds(int base)
+{
+	int nerr = fcntl(err_fd, F_DUPFD, base);
+
+	if (nerr < 0)
+		return -1;
+	if (log_fd == err_fd) {
+		log_fd = nerr;
+	} else {
+		int nlog = fcntl(log_fd, F_DUPFD, base);
+
+		if (nlog < 0) {
+			close(nerr);
+			return -1;
+		}
+		close(log_fd);
+		log_fd = nlog;
+	}
+	err_fd = nerr;
+	return 0;
 }
 
 int log_level(void)
@@ -104,10 +136,10 @@ void print_on_level(int level, const char *fmt, ...)
 
 	write_all(log_fd, buf, len);
 
-	if (level == LOG_ERROR && nr_errors++ == 0 && log_fd != STDERR_FILENO) {
+	if (level == LOG_ERROR && nr_errors++ == 0 && log_fd != err_fd) {
 		/* the one line a user sees: no timestamp */
-		write_all(STDERR_FILENO, "criu: ", 6);
-		write_all(STDERR_FILENO, buf + off + 7, len - off - 7);
+		write_all(err_fd, "criu: ", 6);
+		write_all(err_fd, buf + off, len - off);
 	}
 	errno = saved_errno;
 }

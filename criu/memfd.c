@@ -124,3 +124,116 @@ int memfd_dump_fini(void)
 	memfd_img = NULL;
 	return ret;
 }
+
+/* ---- restore ---- */
+
+#include <sys/mman.h>
+
+#include "restore.h"
+
+struct memfd_rst {
+	struct list_head list;
+	MemfdInodeEntry *ie;
+	int fd;			/* the memfd itself, -1 until made */
+};
+
+static LIST_HEAD(memfd_rsts);
+
+int read_memfd_inodes(void)
+{
+	struct cr_img *img = open_image(CR_FD_MEMFD_INODE, O_RSTR | O_OPT);
+	int ret;
+
+	if (!img)
+		return -1;
+	for (;;) {
+		MemfdInodeEntry *ie;
+		struct memfd_rst *mr;
+
+		ret = pb_read_one_eof(img, (void **)&ie, &memfd_inode_entry__descriptor);
+		if (ret <= 0)
+			break;
+		mr = xzalloc(sizeof(*mr));
+		if (!mr) {
+			pb_free(ie);
+			ret = -1;
+			break;
+		}
+		mr->ie = ie;
+		mr->fd = -1;
+		list_add_tail(&mr->list, &memfd_rsts);
+	}
+	close_image(img);
+	return ret < 0 ? -1 : 0;
+}
+
+static int create_memfd(struct memfd_rst *mr)
+{
+	MemfdInodeEntry *ie = mr->ie;
+	void *p = NULL;
+	int fd;
+
+	fd = memfd_create(ie->name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot create memfd %s", ie->name);
+		return -1;
+	}
+	if (ftruncate(fd, ie->size)) {
+		pr_perror("cannot size memfd %s to %llu", ie->name, (unsigned long long)ie->size);
+		goto err;
+	}
+	if (ie->size) {
+		p = mmap(NULL, ie->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			pr_perror("cannot map memfd %s", ie->name);
+			goto err;
+		}
+		if (fill_shmem(ie->shmid, p, ie->size)) {
+			munmap(p, ie->size);
+			goto err;
+		}
+		munmap(p, ie->size);
+	}
+	if (ie->seals && fcntl(fd, F_ADD_SEALS, ie->seals)) {
+		pr_perror("cannot seal memfd %s with %#x", ie->name, ie->seals);
+		goto err;
+	}
+	mr->fd = move_to_svc(fd);
+	return mr->fd < 0 ? -1 : 0;
+err:
+	close(fd);
+	return -1;
+}
+
+int open_memfd_anchor(FileEntry *fe, int *fd)
+{
+	MemfdFileEntry *me = fe->memfd;
+	struct memfd_rst *mr;
+	char path[64];
+
+	if (!me) {
+		pr_err("files.img: file %u of type MEMFD has no memfd entry\n", fe->id);
+		return -1;
+	}
+	list_for_each_entry(mr, &memfd_rsts, list)
+		if (mr->ie->inode_id == me->inode_id)
+			goto found;
+	pr_err("memfd.img: no inode %u for file %u\n", me->inode_id, fe->id);
+	return -1;
+found:
+	if (mr->fd < 0 && create_memfd(mr))
+		return -1;
+	/* every description of the memfd is a reopening of the inode */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mr->fd);
+	*fd = open(path, (me->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	if (*fd < 0) {
+		pr_perror("cannot reopen memfd %s", mr->ie->name);
+		return -1;
+	}
+	if (me->pos && lseek(*fd, me->pos, SEEK_SET) < 0) {
+		pr_perror("cannot seek memfd %s", mr->ie->name);
+		close(*fd);
+		return -1;
+	}
+	return 0;
+}

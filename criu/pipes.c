@@ -161,3 +161,200 @@ int pipes_dump_fini(void)
 	pipes_data_img = fifo_data_img = NULL;
 	return ret;
 }
+
+/* ---- restore ---- */
+
+struct pipe_data {
+	struct list_head list;
+	bool fifo;
+	u32 pipe_id;
+	u32 size;		/* 0: leave the default */
+	u32 bytes;
+	char *data;
+};
+
+/* a pipe made for the restore; its two ends anchor every description */
+struct pipe_obj {
+	struct list_head list;
+	u32 pipe_id;
+	int ends[2];
+};
+
+static LIST_HEAD(pipe_datas);
+static LIST_HEAD(pipe_objs);
+
+static int read_data_image(int type, bool fifo)
+{
+	struct cr_img *img = open_image(type, O_RSTR | O_OPT);
+	int ret;
+
+	if (!img)
+		return -1;
+	for (;;) {
+		PipeDataEntry *pde;
+		struct pipe_data *pd;
+
+		ret = pb_read_one_eof(img, (void **)&pde, &pipe_data_entry__descriptor);
+		if (ret <= 0)
+			break;
+		pd = xzalloc(sizeof(*pd));
+		if (!pd || (pde->bytes && !(pd->data = xmalloc(pde->bytes)))) {
+			pb_free(pde);
+			free(pd);
+			ret = -1;
+			break;
+		}
+		pd->fifo = fifo;
+		pd->pipe_id = pde->pipe_id;
+		pd->size = pde->has_size ? pde->size : 0;
+		pd->bytes = pde->bytes;
+		pb_free(pde);
+		list_add_tail(&pd->list, &pipe_datas);
+		if (pd->bytes && img_read_raw(img, pd->data, pd->bytes)) {
+			ret = -1;
+			break;
+		}
+	}
+	close_image(img);
+	return ret < 0 ? -1 : 0;
+}
+
+int read_pipes_data(void)
+{
+	return read_data_image(CR_FD_PIPES_DATA, false) || read_data_image(CR_FD_FIFO_DATA, true);
+}
+
+static struct pipe_data *find_pipe_data(u32 pipe_id, bool fifo)
+{
+	struct pipe_data *pd;
+
+	list_for_each_entry(pd, &pipe_datas, list)
+		if (pd->pipe_id == pipe_id && pd->fifo == fifo)
+			return pd;
+	return NULL;
+}
+
+/* Size the pipe and put back what was buffered in it. */
+static int fill_pipe(int wfd, struct pipe_data *pd, const char *what)
+{
+	if (!pd)
+		return 0;
+	if (pd->size && fcntl(wfd, F_SETPIPE_SZ, pd->size) < 0) {
+		pr_perror("cannot size %s %u to %u bytes", what, pd->pipe_id, pd->size);
+		return -1;
+	}
+	if (pd->bytes && write_all(wfd, pd->data, pd->bytes) != pd->bytes) {
+		pr_perror("cannot refill %s %u with %u bytes", what, pd->pipe_id, pd->bytes);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new description of the same pipe: reopening through /proc never
+ * blocks here, since both ends are held open. */
+static int reopen_end(int fd, unsigned int flags, int *out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	*out = open(path, (flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC);
+	if (*out < 0) {
+		pr_perror("cannot reopen %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int open_pipe_anchor(FileEntry *fe, int *fd)
+{
+	PipeEntry *pe = fe->pipe;
+	struct pipe_obj *po;
+	int end;
+
+	if (!pe) {
+		pr_err("files.img: file %u of type PIPE has no pipe entry\n", fe->id);
+		return -1;
+	}
+	list_for_each_entry(po, &pipe_objs, list)
+		if (po->pipe_id == pe->pipe_id)
+			goto found;
+
+	po = xzalloc(sizeof(*po));
+	if (!po)
+		return -1;
+	if (pipe2(po->ends, O_CLOEXEC)) {
+		pr_perror("cannot create pipe %u", pe->pipe_id);
+		free(po);
+		return -1;
+	}
+	po->pipe_id = pe->pipe_id;
+	list_add(&po->list, &pipe_objs);
+	po->ends[0] = move_to_svc(po->ends[0]);
+	po->ends[1] = move_to_svc(po->ends[1]);
+	if (po->ends[0] < 0 || po->ends[1] < 0 ||
+	    fill_pipe(po->ends[1], find_pipe_data(pe->pipe_id, false), "pipe"))
+		return -1;
+found:
+	end = (pe->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
+	return reopen_end(po->ends[end], pe->flags, fd);
+}
+
+int open_fifo_anchor(FileEntry *fe, int *fd)
+{
+	FifoEntry *fi = fe->fifo;
+	FileEntry *rfe = fi && fi->has_regf_id ? find_file_entry(fi->regf_id) : NULL;
+	struct pipe_obj *po;
+	unsigned int flags;
+	const char *name;
+	int f;
+
+	if (!rfe || !rfe->reg) {
+		pr_err("files.img: FIFO file %u has no path entry\n", fe->id);
+		return -1;
+	}
+	name = rfe->reg->name;
+	flags = rfe->reg->flags;
+	list_for_each_entry(po, &pipe_objs, list)
+		if (po->pipe_id == fi->pipe_id)
+			goto found;
+
+	/* read-write and non-blocking: opening a FIFO this way never waits */
+	po = xzalloc(sizeof(*po));
+	if (!po)
+		return -1;
+	po->pipe_id = fi->pipe_id;
+	po->ends[0] = po->ends[1] = move_to_svc(open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+	list_add(&po->list, &pipe_objs);
+	if (po->ends[0] < 0) {
+		pr_perror("cannot open FIFO %s", name);
+		return -1;
+	}
+	if (fill_pipe(po->ends[1], find_pipe_data(fi->pipe_id, true), "FIFO"))
+		return -1;
+found:
+	f = open(name, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+	if (f < 0) {
+		pr_perror("cannot open FIFO %s", name);
+		return -1;
+	}
+	if (!(flags & O_NONBLOCK) && fcntl(f, F_SETFL, flags & ~(O_ACCMODE | O_NONBLOCK))) {
+		pr_perror("cannot set the flags of FIFO %s", name);
+		close(f);
+		return -1;
+	}
+	*fd = f;
+	return 0;
+}
+
+void close_pipe_holders(void)
+{
+	struct pipe_obj *po, *n;
+
+	list_for_each_entry_safe(po, n, &pipe_objs, list) {
+		close(po->ends[0]);
+		if (po->ends[1] != po->ends[0])
+			close(po->ends[1]);
+		list_del(&po->list);
+		free(po);
+	}
+}

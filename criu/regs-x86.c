@@ -249,3 +249,166 @@ int dump_thread_cpu(pid_t tid, struct arena *a, ThreadInfoX86 **out)
 	*out = ti;
 	return 0;
 }
+
+/* ---- restore: the frame rt_sigreturn reads ---- */
+
+#include "restore.h"
+
+/* the kernel's x86_64 struct sigcontext (asm/sigcontext.h) */
+struct k_sigcontext {
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 di, si, bp, bx, dx, ax, cx, sp, ip, flags;
+	u16 cs, gs, fs, ss;
+	u64 err, trapno, oldmask, cr2;
+	u64 fpstate;
+	u64 reserved1[8];
+};
+
+struct k_stack {
+	u64 ss_sp;
+	s32 ss_flags;
+	s32 pad;
+	u64 ss_size;
+};
+
+struct k_ucontext {
+	u64 uc_flags;
+	u64 uc_link;
+	struct k_stack uc_stack;
+	struct k_sigcontext uc_mcontext;
+	u64 uc_sigmask;
+};
+
+struct k_rt_sigframe {
+	u64 pretcode;
+	struct k_ucontext uc;
+	u8 info[128];
+};
+
+/* uc_flags: an XSAVE frame follows; trust the saved ss */
+#define UC_FP_XSTATE		0x1
+#define UC_SIGCONTEXT_SS	0x2
+#define UC_STRICT_RESTORE_SS	0x4
+
+#define FP_XSTATE_MAGIC1	0x46505853U
+#define FP_XSTATE_MAGIC2	0x46505845U
+#define FX_SW_BYTES_OFF		464
+
+struct fpx_sw_bytes {
+	u32 magic1;
+	u32 extended_size;
+	u64 xfeatures;
+	u32 xstate_size;
+	u32 padding[7];
+};
+
+size_t sigframe_size(void)
+{
+	return sizeof(struct k_rt_sigframe) + 64 + xsave_layout()->size + 4;
+}
+
+#define XS_PUT(field, comp, unit)                                                   \
+	do {                                                                         \
+		if (x->n_##field && l->offset[comp] &&                               \
+		    x->n_##field * (unit) <= l->comp_size[comp])                     \
+			memcpy(buf + l->offset[comp], x->field, x->n_##field * (unit)); \
+	} while (0)
+
+static int build_xsave(u8 *buf, UserX86FpregsEntry *f)
+{
+	const struct xsave_layout *l = xsave_layout();
+	struct fpx_sw_bytes sw = {
+		.magic1 = FP_XSTATE_MAGIC1,
+		.extended_size = l->size + 4,
+		.xfeatures = l->xfeatures,
+		.xstate_size = l->size,
+	};
+	u32 magic2 = FP_XSTATE_MAGIC2;
+	UserX86XsaveEntry *x = f->xsave;
+	u16 w;
+
+	if (f->n_st_space != 32 || f->n_xmm_space != 64) {
+		pr_err("core image: FPU state has %zu/%zu words, expected 32/64\n", f->n_st_space,
+		       f->n_xmm_space);
+		return -1;
+	}
+	memset(buf, 0, l->size + 4);
+	w = f->cwd;
+	memcpy(buf + 0, &w, 2);
+	w = f->swd;
+	memcpy(buf + 2, &w, 2);
+	w = f->twd;
+	memcpy(buf + 4, &w, 2);
+	w = f->fop;
+	memcpy(buf + 6, &w, 2);
+	memcpy(buf + 8, &f->rip, 8);
+	memcpy(buf + 16, &f->rdp, 8);
+	memcpy(buf + 24, &f->mxcsr, 4);
+	memcpy(buf + 28, &f->mxcsr_mask, 4);
+	memcpy(buf + 32, f->st_space, 128);
+	memcpy(buf + 160, f->xmm_space, 256);
+	memcpy(buf + FX_SW_BYTES_OFF, &sw, sizeof(sw));
+	memcpy(buf + l->size, &magic2, 4);
+	if (!x) {
+		/* legacy state only: x87 and SSE are valid */
+		u64 bv = 3;
+
+		memcpy(buf + 512, &bv, 8);
+		return 0;
+	}
+	memcpy(buf + 512, &x->xstate_bv, 8);
+	XS_PUT(ymmh_space, XFEATURE_YMM, 4);
+	XS_PUT(bndreg_state, XFEATURE_BNDREGS, 8);
+	XS_PUT(bndcsr_state, XFEATURE_BNDCSR, 8);
+	XS_PUT(opmask_reg, XFEATURE_OPMASK, 8);
+	XS_PUT(zmm_upper, XFEATURE_ZMM_HI256, 8);
+	XS_PUT(hi16_zmm, XFEATURE_HI16_ZMM, 8);
+	XS_PUT(pkru, XFEATURE_PKRU, 4);
+	return 0;
+}
+
+int build_sigframe(void *area, CoreEntry *core, u64 *rsp)
+{
+	struct k_rt_sigframe *fr = area;
+	ThreadInfoX86 *ti = core->thread_info;
+	UserX86RegsEntry *g;
+	struct k_sigcontext *sc;
+	ThreadSasEntry *sas = core->thread_core ? core->thread_core->sas : NULL;
+	u8 *fpstate;
+
+	if (!ti || !ti->gpregs || !ti->fpregs) {
+		pr_err("core image: no x86_64 registers\n");
+		return -1;
+	}
+	g = ti->gpregs;
+	if (g->has_mode && g->mode != USER_X86_REGS_MODE__NATIVE) {
+		pr_err("unsupported: a 32-bit (compat) task\n");
+		return -1;
+	}
+	memset(fr, 0, sizeof(*fr));
+	fpstate = (u8 *)(((unsigned long)(fr + 1) + 63) & ~63UL);
+	if (build_xsave(fpstate, ti->fpregs))
+		return -1;
+
+	fr->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	/* everything stays blocked; criu sets the real mask with ptrace */
+	fr->uc.uc_sigmask = ~0ULL;
+	if (sas) {
+		fr->uc.uc_stack.ss_sp = sas->ss_sp;
+		fr->uc.uc_stack.ss_size = sas->ss_size;
+		fr->uc.uc_stack.ss_flags = sas->ss_flags;
+	} else {
+		fr->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE */
+	}
+	sc = &fr->uc.uc_mcontext;
+	sc->r8 = g->r8; sc->r9 = g->r9; sc->r10 = g->r10; sc->r11 = g->r11;
+	sc->r12 = g->r12; sc->r13 = g->r13; sc->r14 = g->r14; sc->r15 = g->r15;
+	sc->di = g->di; sc->si = g->si; sc->bp = g->bp; sc->bx = g->bx;
+	sc->dx = g->dx; sc->ax = g->ax; sc->cx = g->cx; sc->sp = g->sp;
+	sc->ip = g->ip; sc->flags = g->flags;
+	sc->cs = g->cs;
+	sc->ss = g->ss;
+	sc->fpstate = (u64)(unsigned long)fpstate;
+	*rsp = (u64)(unsigned long)&fr->uc;
+	return 0;
+}

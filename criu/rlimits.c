@@ -37,3 +37,52 @@ int dump_rlimits(pid_t pid, struct arena *a, TaskRlimitsEntry **out)
 	*out = re;
 	return 0;
 }
+
+/* ---- restore ---- */
+
+#include <sys/resource.h>
+
+#include "restore.h"
+
+/*
+ * Lowering a limit is always allowed; raising a hard one needs
+ * CAP_SYS_RESOURCE.  Check now, while the error can still be reported
+ * cleanly, instead of failing in the restorer.
+ */
+int prepare_rlimits(struct rst_args *a, TaskCoreEntry *tc)
+{
+	size_t i;
+
+	if (!tc->rlimits)
+		return 0;
+	if (tc->rlimits->n_rlimits > RST_NR_RLIMITS) {
+		pr_err("core image: %zu rlimits, at most %d\n", tc->rlimits->n_rlimits,
+		       RST_NR_RLIMITS);
+		return -1;
+	}
+	for (i = 0; i < tc->rlimits->n_rlimits; i++) {
+		RlimitEntry *e = tc->rlimits->rlimits[i];
+		struct rlimit cur;
+
+		if (e->cur > e->max) {
+			pr_err("core image: rlimit %zu has soft %llu above hard %llu\n", i,
+			       (unsigned long long)e->cur, (unsigned long long)e->max);
+			return -1;
+		}
+		if (getrlimit(i, &cur))
+			return -1;
+		if (e->max > cur.rlim_max) {
+			struct rlimit want = { e->cur, e->max };
+
+			if (setrlimit(i, &want)) {
+				pr_perror("cannot raise hard rlimit %zu to %llu (needs CAP_SYS_RESOURCE)",
+					  i, (unsigned long long)e->max);
+				return -1;
+			}
+		}
+		a->rlimits[i].cur = e->cur;
+		a->rlimits[i].max = e->max;
+	}
+	a->nr_rlimits = tc->rlimits->n_rlimits;
+	return 0;
+}

@@ -61,3 +61,36 @@ int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc)
 	tc->n_sigactions = n;
 	return 0;
 }
+
+/* ---- restore ---- */
+
+#include "restore.h"
+
+int prepare_sigactions(struct rst_args *a, TaskCoreEntry *tc)
+{
+	size_t i;
+	int sig = 0;
+
+	for (i = 0; i < tc->n_sigactions; i++) {
+		SaEntry *sa = tc->sigactions[i];
+
+		/* entries are for signals 1..64 minus SIGKILL and SIGSTOP, in order */
+		do
+			sig++;
+		while (sig == SIGKILL || sig == SIGSTOP);
+		if (sig > RST_NSIG) {
+			pr_err("core image: %zu sigactions, more than there are signals\n",
+			       tc->n_sigactions);
+			return -1;
+		}
+		if (sa->has_compat_sigaction && sa->compat_sigaction) {
+			pr_err("unsupported: a compat sigaction for signal %d\n", sig);
+			return -1;
+		}
+		a->sigactions[sig - 1].handler = sa->sigaction;
+		a->sigactions[sig - 1].flags = sa->flags;
+		a->sigactions[sig - 1].restorer = sa->restorer;
+		a->sigactions[sig - 1].mask = sa->mask;
+	}
+	return 0;
+}

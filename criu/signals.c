@@ -100,3 +100,39 @@ int requeue_stolen_signals(struct remote_ctl *rc, struct pstree_item *it)
 	}
 	return 0;
 }
+
+/* ---- restore ---- */
+
+#include "restore.h"
+
+size_t siginfo_size(SignalQueueEntry *q)
+{
+	return q ? q->n_signals * RST_SIGINFO_SIZE : 0;
+}
+
+int prepare_siginfo(SignalQueueEntry *q, void *room, u32 *nr)
+{
+	size_t i;
+
+	*nr = 0;
+	if (!q)
+		return 0;
+	for (i = 0; i < q->n_signals; i++) {
+		SiginfoEntry *e = q->signals[i];
+		int signo;
+
+		if (e->siginfo.len != RST_SIGINFO_SIZE) {
+			pr_err("core image: a pending signal of %zu bytes, expected %d\n",
+			       e->siginfo.len, RST_SIGINFO_SIZE);
+			return -1;
+		}
+		memcpy(&signo, e->siginfo.data, sizeof(signo));
+		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
+			pr_err("core image: pending signal %d cannot be queued\n", signo);
+			return -1;
+		}
+		memcpy((u8 *)room + i * RST_SIGINFO_SIZE, e->siginfo.data, RST_SIGINFO_SIZE);
+	}
+	*nr = q->n_signals;
+	return 0;
+}

@@ -111,3 +111,70 @@ out:
 	free(pts);
 	return ret;
 }
+
+/* ---- restore ---- */
+
+#include "restore.h"
+
+int prepare_itimers(struct rst_args *a, TaskCoreEntry *tc)
+{
+	ItimerEntry *it[3];
+	int i;
+
+	if (!tc->timers)
+		return 0;
+	it[0] = tc->timers->real;
+	it[1] = tc->timers->virt;
+	it[2] = tc->timers->prof;
+	for (i = 0; i < 3; i++) {
+		if (!it[i])
+			continue;
+		if (it[i]->iusec >= 1000000 || it[i]->vusec >= 1000000) {
+			pr_err("core image: itimer %d has %llu/%llu microseconds\n", i,
+			       (unsigned long long)it[i]->iusec, (unsigned long long)it[i]->vusec);
+			return -1;
+		}
+		a->itimers[i].isec = it[i]->isec;
+		a->itimers[i].iusec = it[i]->iusec;
+		a->itimers[i].vsec = it[i]->vsec;
+		a->itimers[i].vusec = it[i]->vusec;
+	}
+	return 0;
+}
+
+size_t posix_timers_size(TaskCoreEntry *tc)
+{
+	return tc->timers ? tc->timers->n_posix * sizeof(struct rst_posix_timer) : 0;
+}
+
+int prepare_posix_timers(struct rst_args *a, TaskCoreEntry *tc, void *room)
+{
+	struct rst_posix_timer *pt = room;
+	size_t i;
+
+	if (!tc->timers || !tc->timers->n_posix)
+		return 0;
+	for (i = 0; i < tc->timers->n_posix; i++) {
+		PosixTimerEntry *e = tc->timers->posix[i];
+
+		if (e->insec >= 1000000000 || e->vnsec >= 1000000000) {
+			pr_err("core image: POSIX timer %u has bad nanoseconds\n", e->it_id);
+			return -1;
+		}
+		pt[i].id = e->it_id;
+		pt[i].clock_id = e->clock_id;
+		pt[i].notify = e->it_sigev_notify;
+		pt[i].signo = e->si_signo;
+		pt[i].notify_tid = e->has_notify_thread_id ? e->notify_thread_id : 0;
+		pt[i].sival = e->sival_ptr;
+		pt[i].overrun = e->overrun;
+		pt[i].interval.sec = e->isec;
+		pt[i].interval.nsec = e->insec;
+		pt[i].value.sec = e->vsec;
+		pt[i].value.nsec = e->vnsec;
+		/* an expired one-shot timer has value 0: it stays disarmed */
+	}
+	a->nr_posix_timers = tc->timers->n_posix;
+	a->posix_timers = (u64)(unsigned long)pt;
+	return 0;
+}

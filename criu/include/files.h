@@ -50,4 +50,40 @@ bool is_memfd_link(const char *link);
 int dump_memfd(struct fd_parms *p, u32 id);
 int memfd_dump_fini(void);
 
+/*
+ * Restore.  criu opens every file description of the whole tree itself,
+ * before any task exists, at "anchor" descriptors numbered from
+ * svc_fd_base up; tasks inherit them through fork and dup3() them into
+ * place, so descriptions shared in the dump are shared again.
+ */
+extern int svc_fd_base;
+
+/* Move fd to the service range (>= svc_fd_base); returns the new fd. */
+int move_to_svc(int fd);
+/* Read files.img and friends, and compute svc_fd_base. */
+int prepare_files(void);
+/* Open the anchor of file id (flags for files reached by path). */
+int open_anchor(u32 id, unsigned int flags, int *fd);
+FileEntry *find_file_entry(u32 id);
+/* The anchor of a file id that has one, or -1. */
+int anchor_fd(u32 id);
+/* Open every file the tree uses (fds, VMAs, exe, cwd, root). */
+int open_all_anchors(void);
+/* In a task: install its descriptor table from the anchors. */
+int restore_task_fds(struct pstree_item *it);
+void close_anchors(void);
+
+/* pipes.c */
+int open_pipe_anchor(FileEntry *fe, int *fd);
+int open_fifo_anchor(FileEntry *fe, int *fd);
+int read_pipes_data(void);
+/* Drop criu's own ends once every anchor is open. */
+void close_pipe_holders(void);
+/* files-reg.c */
+int open_reg_anchor(FileEntry *fe, unsigned int flags, int *fd);
+int read_remaps(void);
+/* memfd.c */
+int open_memfd_anchor(FileEntry *fe, int *fd);
+int read_memfd_inodes(void);
+
 #endif

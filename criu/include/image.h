@@ -52,6 +52,8 @@ struct cr_img {
 /* The image directory: all images are opened relative to it. */
 int open_image_dir(const char *dir, bool create);
 int get_image_dir_fd(void);
+/* Keep it out of the way of the descriptors of restored tasks. */
+int move_image_dir_fd(int base);
 void close_image_dir(void);
 
 struct cr_img *open_image(int type, int flags, ...);

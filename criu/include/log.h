@@ -18,6 +18,10 @@ enum {
 int log_init(const char *path, int level);
 void log_fini(void);
 int log_get_fd(void);
+int log_get_err_fd(void);
+int log_move_fds(int base);
+/* An error that was already shown to the user: into the log only. */
+#define pr_err_logged(fmt, ...) print_on_level(LOG_INFO, "Error: " fmt, ##__VA_ARGS__)
 int log_level(void);
 /* After fork(): tag lines with the new pid. */
 void log_set_pid(void);

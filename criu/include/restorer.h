@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What criu hands to the restorer blob.  The arguments are built in
+ * place, inside the bootstrap area at the address where the blob will
+ * read them, so pointers in them stay valid; the area is never moved.
+ * Shared by criu and the freestanding code in criu/pie/: fixed-size
+ * types only.
+ */
+#ifndef CR_RESTORER_H
+#define CR_RESTORER_H
+
+#include <stdint.h>
+
+#define RST_TASK_SIZE		0x7ffffffff000ULL	/* 4-level paging */
+#define RST_THREAD_STACK	(64UL << 10)
+#define RST_NSIG		64
+#define RST_NR_RLIMITS		16
+#define RST_NGROUPS_MAX		256
+#define RST_SIGINFO_SIZE	128
+
+/* vma flags for the blob */
+#define RST_VMA_PREMAPPED	(1 << 0)	/* move from .premap with mremap */
+#define RST_VMA_VDSO		(1 << 1)	/* one of [vvar], [vvar_vclock], [vdso] */
+
+struct rst_vma {
+	uint64_t start, end;
+	uint64_t pgoff;
+	uint64_t premap;	/* where it was prepared, if RST_VMA_PREMAPPED */
+	uint64_t madv;		/* bit n set: madvise(advice n) */
+	uint32_t prot, flags;	/* PROT_*, MAP_* */
+	uint32_t rst_flags;	/* RST_VMA_* */
+	int32_t fd;		/* file to map, -1 for anonymous memory */
+};
+
+struct rst_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct rst_timespec {
+	int64_t sec, nsec;
+};
+
+struct rst_posix_timer {
+	int32_t id;
+	int32_t clock_id;
+	int32_t notify;		/* SIGEV_* */
+	int32_t signo;
+	int32_t notify_tid;
+	uint32_t overrun;
+	uint64_t sival;
+	struct rst_timespec interval, value;
+};
+
+struct rst_itimer {
+	int64_t isec, iusec, vsec, vusec;
+};
+
+struct rst_creds {
+	int32_t no_new_privs;
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint32_t secbits;
+	uint32_t ngroups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd;
+	uint32_t groups[RST_NGROUPS_MAX];
+};
+
+struct rst_tls {
+	uint32_t entry_number, base_addr, limit, flags;	/* struct user_desc */
+};
+
+struct rst_thread {
+	uint64_t args;		/* -> struct rst_args */
+	int32_t tid;
+	int32_t pdeath_sig;
+	uint64_t fs_base, gs_base;
+	uint64_t clear_tid;
+	uint64_t robust_head;
+	uint64_t robust_len;
+	uint64_t rseq_ptr;
+	uint32_t rseq_len, rseq_sig;
+	int32_t nice;
+	uint32_t sched_policy, sched_prio;
+	uint32_t nr_tls;
+	struct rst_tls tls[3];
+	char comm[16];
+	struct rst_creds creds;
+	uint32_t nr_siginfo;	/* private pending signals */
+	uint64_t siginfo;	/* -> nr_siginfo raw siginfo_t */
+	uint64_t stack_top;	/* the blob's stack for this thread */
+	uint64_t frame;		/* rsp for rt_sigreturn: &rt_sigframe.uc */
+};
+
+/* the kernel's struct prctl_mm_map (linux/prctl.h) */
+struct rst_mm_map {
+	uint64_t start_code, end_code;
+	uint64_t start_data, end_data;
+	uint64_t start_brk, brk;
+	uint64_t start_stack;
+	uint64_t arg_start, arg_end;
+	uint64_t env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+struct rst_rlimit {
+	uint64_t cur, max;
+};
+
+struct rst_args {
+	/* what must survive the unmapping of the old address space */
+	uint64_t bootstrap_start, bootstrap_end;
+	uint64_t premap_start, premap_end;
+	uint64_t vdso_park;		/* spare room the size of the vDSO set */
+
+	/* the vDSO set as the kernel gave it to us, and where it must go */
+	uint64_t cur_vdso_start, cur_vdso_end;
+	uint32_t nr_cur_vdso;
+	struct {
+		uint64_t start, end;
+	} cur_vdso[4];			/* its VMAs: [vvar], [vvar_vclock], [vdso] */
+	int64_t vdso_delta;		/* target - current */
+	int32_t has_vdso;		/* 0: the image has none, unmap ours */
+
+	uint32_t nr_vmas;
+	uint64_t vmas;			/* -> struct rst_vma[], by address */
+
+	struct rst_mm_map mm;
+	uint32_t mm_map_size;		/* what PR_SET_MM_MAP_SIZE said */
+	int32_t dumpable;
+	int32_t thp_disabled;
+	int32_t child_subreaper;
+
+	struct rst_sigaction sigactions[RST_NSIG];	/* [sig - 1] */
+	struct rst_itimer itimers[3];			/* real, virtual, prof */
+	uint32_t nr_posix_timers;
+	uint64_t posix_timers;		/* -> struct rst_posix_timer[] */
+	uint32_t nr_shared_siginfo;
+	uint64_t shared_siginfo;	/* -> raw siginfo_t[] of the process */
+	struct rst_rlimit rlimits[RST_NR_RLIMITS];
+	uint32_t nr_rlimits;
+
+	int32_t pid;
+	uint32_t nr_threads;
+	uint64_t threads;		/* -> struct rst_thread[], leader first */
+
+	int32_t svc_fd_base;		/* criu's fds are all from here up */
+	int32_t log_fd;
+	int32_t err_fd;			/* criu's stderr: errors go there too */
+	int32_t log_level;
+
+	/* set by the blob: how far it got, for criu's error message */
+	volatile int32_t stage;
+	volatile int32_t threads_done;
+};
+
+#endif

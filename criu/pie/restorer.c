@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The restorer: runs in the task being restored, from the bootstrap
+ * area, after criu's C code has prepared everything it could while libc
+ * still existed.  It removes the old address space, puts every VMA in
+ * place, sets all mm fields with one PR_SET_MM_MAP call, restores the
+ * per-process and per-thread kernel state, and returns into the dumped
+ * registers with rt_sigreturn.  Freestanding: no libc, no relocations,
+ * no global variables; everything it needs is in struct rst_args.
+ */
+#include <stdint.h>
+#include <linux/capability.h>
+#include <linux/futex.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <linux/securebits.h>
+#include <asm/prctl.h>
+
+#include "restorer.h"
+#include "syscalls.h"
+#include "pie-util.h"
+
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#endif
+
+#define SIGKILL 9
+#define SIGSTOP 19
+#define SIGEV_THREAD_ID 4
+#define PAGE_SZ 4096UL
+
+enum {
+	STAGE_START = 1,
+	STAGE_UNMAP,
+	STAGE_VDSO,
+	STAGE_VMAS,
+	STAGE_MM,
+	STAGE_PROCESS,
+	STAGE_THREADS,
+	STAGE_TIMERS,
+	STAGE_CREDS,
+	STAGE_DONE,
+};
+
+/* The last steps: in assembly, since no stack may be used after them. */
+void rst_sigreturn(uint64_t frame_sp) __attribute__((noreturn));
+long rst_clone3(struct clone_args *ca, size_t size, void (*fn)(void *), void *arg);
+
+asm(".text\n"
+    ".type rst_sigreturn, @function\n"
+    "rst_sigreturn:\n"
+    "	movq %rdi, %rsp\n"
+    /* criu waits for every thread at this trap, then lets it through */
+    "	int3\n"
+    "	movl $15, %eax\n"	/* rt_sigreturn */
+    /* criu also runs its remote munmap of this area through this insn */
+    ".globl rst_syscall_insn\n"
+    ".type rst_syscall_insn, @function\n"
+    "rst_syscall_insn:\n"
+    "	syscall\n"
+    "	hlt\n"
+    ".type rst_clone3, @function\n"
+    "rst_clone3:\n"
+    "	movq %rdx, %r8\n"
+    "	movq %rcx, %r9\n"
+    "	movl $435, %eax\n"	/* clone3 */
+    "	syscall\n"
+    "	testq %rax, %rax\n"
+    "	jnz 1f\n"
+    /* the new thread, on its own stack */
+    "	xorl %ebp, %ebp\n"
+    "	andq $-16, %rsp\n"
+    "	movq %r9, %rdi\n"
+    "	call *%r8\n"
+    "	movl $60, %eax\n"	/* exit */
+    "	syscall\n"
+    "1:	ret\n");
+
+static void fail(struct rst_args *a, const char *what, long err)
+{
+	rst_log(a->log_fd, "Error: restorer of pid %d: %s failed: %s (%ld)\n", a->pid, what,
+		rst_strerror(err), -err);
+	if (a->err_fd != a->log_fd)
+		rst_log(a->err_fd, "criu: restorer of pid %d: %s failed: %s (%ld)\n", a->pid,
+			what, rst_strerror(err), -err);
+	sys_exit_group(1);
+}
+
+#define CHECK(a, call, what)                 \
+	do {                                  \
+		long __r = (call);            \
+		if (__r < 0 && __r > -4096)   \
+			fail(a, what, __r);   \
+	} while (0)
+
+static void dbg(struct rst_args *a, const char *msg)
+{
+	if (a->log_level >= 4)
+		rst_log(a->log_fd, "restorer of pid %d: %s\n", a->pid, msg);
+}
+
+/* ---- memory ---- */
+
+static void unmap_range(struct rst_args *a, uint64_t from, uint64_t to)
+{
+	if (to > from)
+		CHECK(a, sys_munmap(from, to - from), "munmap of the old address space");
+}
+
+/* Unmap all but the bootstrap and premap areas and the vDSO set. */
+static void unmap_old(struct rst_args *a)
+{
+	uint64_t keep[3][2] = {
+		{ a->bootstrap_start, a->bootstrap_end },
+		{ a->premap_start, a->premap_end },
+		{ a->cur_vdso_start, a->cur_vdso_end },
+	};
+	uint64_t pos = 0;
+	int i, j;
+
+	/* sort the three ranges by start */
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (keep[j][0] < keep[i][0]) {
+				uint64_t s = keep[i][0], e = keep[i][1];
+
+				keep[i][0] = keep[j][0];
+				keep[i][1] = keep[j][1];
+				keep[j][0] = s;
+				keep[j][1] = e;
+			}
+	for (i = 0; i < 3; i++) {
+		if (keep[i][0] == keep[i][1])
+			continue;
+		unmap_range(a, pos, keep[i][0]);
+		pos = keep[i][1];
+	}
+	unmap_range(a, pos, RST_TASK_SIZE);
+}
+
+static void move_vdso_set(struct rst_args *a, int64_t delta)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->nr_cur_vdso; i++) {
+		uint64_t s = a->cur_vdso[i].start, len = a->cur_vdso[i].end - s;
+
+		CHECK(a, sys_mremap(s, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, s + delta),
+		      "mremap of the vDSO");
+		a->cur_vdso[i].start += delta;
+		a->cur_vdso[i].end += delta;
+	}
+	a->cur_vdso_start += delta;
+	a->cur_vdso_end += delta;
+}
+
+/* Put [vvar], [vvar_vclock] and [vdso] where the image had them. */
+static void restore_vdso(struct rst_args *a)
+{
+	uint64_t span = a->cur_vdso_end - a->cur_vdso_start;
+	uint64_t target = a->cur_vdso_start + a->vdso_delta;
+
+	if (!a->nr_cur_vdso)
+		return;
+	if (!a->has_vdso) {
+		unmap_range(a, a->cur_vdso_start, a->cur_vdso_end);
+		return;
+	}
+	if (!a->vdso_delta)
+		return;
+	/* moving within an overlapping range is not allowed: park first */
+	if (target < a->cur_vdso_end && a->cur_vdso_start < target + span)
+		move_vdso_set(a, (int64_t)(a->vdso_park - a->cur_vdso_start));
+	move_vdso_set(a, (int64_t)(target - a->cur_vdso_start));
+}
+
+static void advise_vma(struct rst_args *a, const struct rst_vma *v)
+{
+	uint64_t len = v->end - v->start;
+	int adv;
+
+	for (adv = 0; adv < 64; adv++)
+		if (v->madv & (1ULL << adv))
+			CHECK(a, sys_madvise(v->start, len, adv), "madvise of a VMA");
+	if (v->flags & MAP_LOCKED)
+		CHECK(a, sys_mlock(v->start, len), "mlock of a VMA");
+}
+
+static void map_vmas(struct rst_args *a)
+{
+	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
+	uint32_t i;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+		uint64_t len = v->end - v->start;
+		long r;
+
+		if (v->rst_flags & RST_VMA_VDSO)
+			continue;
+		if (v->rst_flags & RST_VMA_PREMAPPED) {
+			r = sys_mremap(v->premap, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start);
+			if (r != (long)v->start)
+				fail(a, "mremap of a premapped VMA", r < 0 ? r : -14);
+		} else {
+			uint32_t flags = (v->flags & ~(MAP_LOCKED | MAP_FIXED_NOREPLACE)) | MAP_FIXED;
+
+			r = sys_mmap(v->start, len, v->prot, flags, v->fd, v->pgoff);
+			if (r != (long)v->start)
+				fail(a, "mmap of a VMA", r < 0 ? r : -14);
+		}
+		advise_vma(a, v);
+	}
+}
+
+/* ---- process-wide state ---- */
+
+static void restore_sigactions(struct rst_args *a)
+{
+	int sig;
+
+	for (sig = 1; sig <= RST_NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		CHECK(a, sys_rt_sigaction(sig, &a->sigactions[sig - 1], 0, 8), "rt_sigaction");
+	}
+}
+
+struct k_itimerval {
+	int64_t isec, iusec, vsec, vusec;
+};
+
+static void restore_itimers(struct rst_args *a)
+{
+	int which;
+
+	for (which = 0; which < 3; which++) {
+		struct rst_itimer *t = &a->itimers[which];
+		struct k_itimerval v = { t->isec, t->iusec, t->vsec, t->vusec };
+
+		CHECK(a, sys_setitimer(which, &v, 0), "setitimer");
+	}
+}
+
+/* struct sigevent on x86_64: 64 bytes */
+struct k_sigevent {
+	uint64_t value;
+	int32_t signo;
+	int32_t notify;
+	int32_t tid;
+	int32_t pad[11];
+};
+
+static void restore_posix_timers(struct rst_args *a)
+{
+	struct rst_posix_timer *pt = (struct rst_posix_timer *)a->posix_timers;
+	uint32_t i;
+
+	if (!a->nr_posix_timers)
+		return;
+	/* with this on, timer_create() takes the id to use from *timerid */
+	CHECK(a, sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0),
+	      "prctl(PR_TIMER_CREATE_RESTORE_IDS)");
+	for (i = 0; i < a->nr_posix_timers; i++) {
+		struct k_sigevent ev;
+		int32_t id = pt[i].id;
+		struct rst_timespec its[2] = { pt[i].interval, pt[i].value };
+
+		rst_memset(&ev, 0, sizeof(ev));
+		ev.value = pt[i].sival;
+		ev.signo = pt[i].signo;
+		ev.notify = pt[i].notify;
+		ev.tid = pt[i].notify_tid;
+		CHECK(a, sys_timer_create(pt[i].clock_id, &ev, &id), "timer_create");
+		if (id != pt[i].id)
+			fail(a, "timer_create with the old id", -22);
+		CHECK(a, sys_timer_settime(id, 0, its, 0), "timer_settime");
+	}
+	CHECK(a, sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0),
+	      "prctl(PR_TIMER_CREATE_RESTORE_IDS, off)");
+}
+
+static void restore_process(struct rst_args *a)
+{
+	const uint8_t *si = (const uint8_t *)a->shared_siginfo;
+	uint32_t i;
+
+	restore_sigactions(a);
+	restore_itimers(a);
+	for (i = 0; i < a->nr_rlimits; i++)
+		CHECK(a, sys_prlimit64(0, i, &a->rlimits[i], 0), "setrlimit");
+	/* blocked until criu lets the task go: they stay queued */
+	for (i = 0; i < a->nr_shared_siginfo; i++, si += RST_SIGINFO_SIZE)
+		CHECK(a, sys_rt_sigqueueinfo(a->pid, *(const int32_t *)si, si),
+		      "rt_sigqueueinfo");
+	if (a->dumpable == 0 || a->dumpable == 1)
+		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
+	if (a->thp_disabled)
+		CHECK(a, sys_prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), "PR_SET_THP_DISABLE");
+	if (a->child_subreaper)
+		CHECK(a, sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0),
+		      "PR_SET_CHILD_SUBREAPER");
+}
+
+/* ---- per thread ---- */
+
+static void restore_creds(struct rst_args *a, const struct rst_creds *c)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	/* keep our capabilities across the uid change, until capset below */
+	CHECK(a, sys_prctl(PR_SET_SECUREBITS, 1 << SECURE_NO_SETUID_FIXUP, 0, 0, 0),
+	      "PR_SET_SECUREBITS");
+	CHECK(a, sys_setgroups(c->ngroups, c->groups), "setgroups");
+	CHECK(a, sys_setresgid(c->gid, c->egid, c->sgid), "setresgid");
+	sys_setfsgid(c->fsgid);
+	CHECK(a, sys_setresuid(c->uid, c->euid, c->suid), "setresuid");
+	sys_setfsuid(c->fsuid);
+
+	for (cap = 0; cap < 64; cap++) {
+		long r;
+
+		if (c->cap_bnd & (1ULL << cap))
+			continue;
+		r = sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+		if (r == -22)	/* EINVAL: no such capability on this kernel */
+			break;
+		CHECK(a, r, "PR_CAPBSET_DROP");
+	}
+	CHECK(a, sys_prctl(PR_SET_SECUREBITS, c->secbits, 0, 0, 0), "PR_SET_SECUREBITS");
+
+	data[0].effective = (uint32_t)c->cap_eff;
+	data[1].effective = (uint32_t)(c->cap_eff >> 32);
+	data[0].permitted = (uint32_t)c->cap_prm;
+	data[1].permitted = (uint32_t)(c->cap_prm >> 32);
+	data[0].inheritable = (uint32_t)c->cap_inh;
+	data[1].inheritable = (uint32_t)(c->cap_inh >> 32);
+	CHECK(a, sys_capset(&hdr, data), "capset");
+	if (c->no_new_privs)
+		CHECK(a, sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
+}
+
+struct k_sched_param {
+	int32_t prio;
+};
+
+static void restore_thread(struct rst_args *a, struct rst_thread *t)
+{
+	const uint8_t *si = (const uint8_t *)t->siginfo;
+	struct k_sched_param sp = { (int32_t)t->sched_prio };
+	uint32_t i;
+
+	CHECK(a, sys_prctl(PR_SET_NAME, t->comm, 0, 0, 0), "PR_SET_NAME");
+	CHECK(a, sys_arch_prctl(ARCH_SET_FS, t->fs_base), "arch_prctl(ARCH_SET_FS)");
+	CHECK(a, sys_arch_prctl(ARCH_SET_GS, t->gs_base), "arch_prctl(ARCH_SET_GS)");
+	for (i = 0; i < t->nr_tls; i++)
+		CHECK(a, sys_set_thread_area(&t->tls[i]), "set_thread_area");
+	CHECK(a, sys_set_robust_list(t->robust_head, t->robust_len), "set_robust_list");
+	sys_set_tid_address(t->clear_tid);
+	if (t->rseq_ptr)
+		CHECK(a, sys_rseq(t->rseq_ptr, t->rseq_len, 0, t->rseq_sig), "rseq");
+	CHECK(a, sys_prctl(PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0), "PR_SET_PDEATHSIG");
+	if (t->sched_policy || t->sched_prio)
+		CHECK(a, sys_sched_setscheduler(0, t->sched_policy, &sp), "sched_setscheduler");
+	CHECK(a, sys_setpriority(0 /* PRIO_PROCESS */, 0, t->nice), "setpriority");
+	for (i = 0; i < t->nr_siginfo; i++, si += RST_SIGINFO_SIZE)
+		CHECK(a, sys_rt_tgsigqueueinfo(a->pid, t->tid, *(const int32_t *)si, si),
+		      "rt_tgsigqueueinfo");
+	restore_creds(a, &t->creds);
+}
+
+static void thread_main(void *arg)
+{
+	struct rst_thread *t = arg;
+	struct rst_args *a = (struct rst_args *)t->args;
+
+	restore_thread(a, t);
+	__atomic_add_fetch(&a->threads_done, 1, __ATOMIC_SEQ_CST);
+	sys_futex(&a->threads_done, FUTEX_WAKE, 1, 0, 0, 0);
+	rst_sigreturn(t->frame);
+}
+
+static void create_threads(struct rst_args *a)
+{
+	struct rst_thread *th = (struct rst_thread *)a->threads;
+	uint32_t i;
+
+	for (i = 1; i < a->nr_threads; i++) {
+		struct clone_args ca;
+		int64_t tid = th[i].tid;
+		long r;
+
+		rst_memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			   CLONE_SYSVSEM;
+		ca.stack = th[i].stack_top - RST_THREAD_STACK;
+		ca.stack_size = RST_THREAD_STACK;
+		ca.set_tid = (uint64_t)&tid;
+		ca.set_tid_size = 1;
+		r = rst_clone3(&ca, sizeof(ca), thread_main, &th[i]);
+		if (r != tid)
+			fail(a, "clone3 of a thread with its old tid", r < 0 ? r : -17);
+	}
+}
+
+static void wait_threads(struct rst_args *a)
+{
+	int32_t want = a->nr_threads - 1, done;
+
+	while ((done = __atomic_load_n(&a->threads_done, __ATOMIC_SEQ_CST)) != want)
+		sys_futex(&a->threads_done, FUTEX_WAIT, done, 0, 0, 0);
+}
+
+void restorer_main(struct rst_args *a)
+{
+	struct rst_thread *leader = (struct rst_thread *)a->threads;
+
+	a->stage = STAGE_UNMAP;
+	dbg(a, "unmapping the old address space");
+	unmap_old(a);
+	a->stage = STAGE_VDSO;
+	restore_vdso(a);
+	a->stage = STAGE_VMAS;
+	map_vmas(a);
+	dbg(a, "all VMAs in place");
+
+	a->stage = STAGE_MM;
+	CHECK(a, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm, a->mm_map_size, 0),
+	      "prctl(PR_SET_MM, PR_SET_MM_MAP)");
+	dbg(a, "mm set with PR_SET_MM_MAP");
+
+	a->stage = STAGE_PROCESS;
+	restore_process(a);
+	a->stage = STAGE_THREADS;
+	create_threads(a);
+	a->stage = STAGE_TIMERS;
+	restore_posix_timers(a);
+	wait_threads(a);
+
+	a->stage = STAGE_CREDS;
+	dbg(a, "threads ready; restoring the leader's creds");
+	restore_thread(a, leader);
+	a->stage = STAGE_DONE;
+	/* criu's descriptors, the log among them, are the last thing to go */
+	sys_close_range(a->svc_fd_base, ~0U, 0);
+	rst_sigreturn(leader->frame);
+}

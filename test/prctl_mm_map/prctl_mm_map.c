@@ -14,7 +14,9 @@
  * before, and nothing between the change and the undo may allocate
  * memory (the brk fields may be wrong meanwhile).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

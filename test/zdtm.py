@@ -463,6 +463,20 @@ def capture_thread(pid, tid):
     }
 
 
+def capture_fds(pid):
+    fds = {}
+    base = '/proc/%d' % pid
+    for name in os.listdir(base + '/fd'):
+        try:
+            target = os.readlink('%s/fd/%s' % (base, name))
+            info = parse_status(read_text('%s/fdinfo/%s' % (base, name)))
+        except OSError:
+            continue    # closed meanwhile
+        fds[int(name)] = {'target': target, 'pos': int(info['pos']),
+                          'flags': int(info['flags'], 8)}
+    return fds
+
+
 def capture_proc(pid, with_mem):
     base = '/proc/%d' % pid
     st = parse_status(read_text(base + '/status'))
@@ -482,6 +496,10 @@ def capture_proc(pid, with_mem):
         'cmdline': read_bytes(base + '/cmdline'),
         'environ': read_bytes(base + '/environ'),
         'comm': read_text(base + '/comm').rstrip('\n'),
+        'cwd': os.readlink(base + '/cwd'),
+        'root': os.readlink(base + '/root'),
+        'umask': int(st['Umask'], 8),
+        'fds': capture_fds(pid),
     }
     if p['vpgid'] is None:
         p['vpgid'] = p['stat'][5]
@@ -573,6 +591,26 @@ def diff_mem(a, b, errs, who, masks):
                      len(bad), ['%x' % x for x in bad[:4]]))
 
 
+ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*)(?::)?\[(\d+)\]$')
+
+
+def fd_view(fds):
+    """fds with pipe and socket inode numbers replaced by labels in order
+    of appearance: a restored pipe is a new inode, but the fds that shared
+    one must still share one."""
+    labels, view = {}, {}
+    for fd in sorted(fds):
+        f = fds[fd]
+        target = f['target']
+        m = ANON_OBJ.match(target)
+        if m:
+            key = (m.group(1), m.group(2))
+            labels.setdefault(key, len(labels))
+            target = '%s#%d' % (m.group(1), labels[key])
+        view[fd] = (target, f['pos'], '%o' % f['flags'])
+    return view
+
+
 def compare_captures(pre, post, what, masks, mem=True):
     errs = []
     a = {p['vpid']: p for p in pre['procs']}
@@ -584,10 +622,16 @@ def compare_captures(pre, post, what, masks, mem=True):
         pb = b[vpid]
         who = '%s: pid %d' % (what, vpid)
         for k in ('vppid', 'vpgid', 'vsid', 'exe', 'comm', 'cmdline',
-                  'environ', 'auxv'):
+                  'environ', 'auxv', 'cwd', 'root', 'umask'):
             if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] ==
                                        pre['root']):
                 errs.append('%s: %s %r -> %r' % (who, k, pa[k], pb[k]))
+        fa, fb = fd_view(pa['fds']), fd_view(pb['fds'])
+        if fa != fb:
+            diff = sorted(set(fa) | set(fb))
+            errs.append('%s: fds differ: %s' % (who, [
+                (fd, fa.get(fd), fb.get(fd)) for fd in diff
+                if fa.get(fd) != fb.get(fd)][:4]))
         ta = [(t['vtid'], t['SigBlk'], t['comm']) for t in pa['threads']]
         tb = [(t['vtid'], t['SigBlk'], t['comm']) for t in pb['threads']]
         if ta != tb:
@@ -616,7 +660,8 @@ def decode_images(imgdir):
     """Decodes every image but the raw ones with crit, in parallel."""
     procs = {}
     for name in sorted(os.listdir(imgdir)):
-        if not name.endswith('.img') or RAW_IMAGES.match(name):
+        if not (name.endswith('.img') or name.startswith('stats-')) or \
+                RAW_IMAGES.match(name):
             continue
         procs[name] = subprocess.Popen(
             [CRIT, 'decode', '-i', os.path.join(imgdir, name)],
@@ -751,6 +796,86 @@ def check_core(imgs, p, errs):
             errs.append('%s: no creds' % who)
 
 
+O_CLOEXEC = 0o2000000
+
+
+def file_entries(imgs):
+    return {e['id']: e for e in entries(imgs, 'files.img', 'FILES')}
+
+
+def file_name(files, fid):
+    f = files.get(fid)
+    if f is None:
+        return None
+    return f.get('reg', {}).get('name')
+
+
+def check_files(imgs, p, errs):
+    """fds, cwd, root, umask and exe against the files images."""
+    ids = entries(imgs, 'ids-%d.img' % p['vpid'], 'IDS')[0]
+    files = file_entries(imgs)
+    name = 'fdinfo-%d.img' % ids.get('files_id', 0)
+    fdinfo = {e['fd']: e for e in entries(imgs, name, 'FDINFO')}
+    if sorted(fdinfo) != sorted(p['fds']):
+        errs.append('%s: fds %s, /proc says %s' %
+                    (name, sorted(fdinfo), sorted(p['fds'])))
+    for fd, e in sorted(fdinfo.items()):
+        pf = p['fds'].get(fd)
+        f = files.get(e.get('id'))
+        if pf is None:
+            continue
+        who = '%s: fd %d' % (name, fd)
+        if f is None:
+            errs.append('%s: file id %s not in files.img' %
+                        (who, e.get('id')))
+            continue
+        if bool(e.get('flags', 0) & 1) != bool(pf['flags'] & O_CLOEXEC):
+            errs.append('%s: close-on-exec differs' % who)
+        check_file(f, pf, who, errs)
+    fs = entries(imgs, 'fs-%d.img' % p['vpid'], 'FS')[0]
+    for k, want in (('cwd_id', p['cwd']), ('root_id', p['root'])):
+        got = file_name(files, fs.get(k))
+        if got != want:
+            errs.append('fs-%d.img: %s names %r, /proc says %r' %
+                        (p['vpid'], k, got, want))
+    if fs.get('umask') != p['umask']:
+        errs.append('fs-%d.img: umask %s, /proc says %o' %
+                    (p['vpid'], fs.get('umask'), p['umask']))
+
+
+def check_file(f, pf, who, errs):
+    flags = pf['flags'] & ~O_CLOEXEC
+    kind = f.get('type')
+    if kind == 'REG':
+        r = f.get('reg', {})
+        if not pf['target'].endswith(' (deleted)') and \
+                r.get('name') != pf['target']:
+            errs.append('%s: name %r, /proc says %r' %
+                        (who, r.get('name'), pf['target']))
+        if r.get('pos', 0) != pf['pos'] or r.get('flags', 0) != flags:
+            errs.append('%s: pos %s flags %o, /proc says %d %o' %
+                        (who, r.get('pos'), r.get('flags', 0), pf['pos'],
+                         flags))
+    elif kind == 'PIPE':
+        pe = f.get('pipe', {})
+        m = ANON_OBJ.match(pf['target'])
+        if not m or int(m.group(2)) != pe.get('pipe_id'):
+            errs.append('%s: pipe_id %s, /proc says %s' %
+                        (who, pe.get('pipe_id'), pf['target']))
+        if pe.get('flags', 0) != flags:
+            errs.append('%s: flags %o, /proc says %o' %
+                        (who, pe.get('flags', 0), flags))
+
+
+def check_exe(imgs, mm, p, errs):
+    if p['exe'].endswith(' (deleted)'):
+        return
+    got = file_name(file_entries(imgs), mm.get('exe_file_id'))
+    if got != p['exe']:
+        errs.append('mm-%d.img: exe_file_id names %r, /proc says %r' %
+                    (p['vpid'], got, p['exe']))
+
+
 def norm_auxv(words):
     """Up to and including the AT_NULL pair."""
     for i in range(0, len(words) - 1, 2):
@@ -785,6 +910,7 @@ def check_mm(imgs, p, errs):
     if norm_auxv(auxv) != norm_auxv(p['auxv']):
         errs.append('%s: mm_saved_auxv differs from /proc/PID/auxv' % name)
     check_vmas(name, mm.get('vmas', []), p['maps'], errs)
+    check_exe(imgs, mm, p, errs)
 
 
 def check_vmas(name, img_vmas, maps, errs):
@@ -918,6 +1044,7 @@ def check_images(imgdir, cap):
         try:
             check_core(imgs, p, errs)
             check_mm(imgs, p, errs)
+            check_files(imgs, p, errs)
             check_pages(imgs, imgdir, p, errs, masks)
         except TestFailure as e:
             errs.append(str(e))

@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 {
 	pid_t group_kid, session_kid, me = getpid();
 	char buf[3];
-	int status;
+	int status, ret;
 
 	test_init(argc, argv);
 	me = getpid();
@@ -107,20 +107,22 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	if (check_from_outside(me, me, me) ||
-	    check_from_outside(group_kid, group_kid, me) ||
-	    check_from_outside(session_kid, session_kid, session_kid))
-		return 1;
+	ret = check_from_outside(me, me, me) ||
+	      check_from_outside(group_kid, group_kid, me) ||
+	      check_from_outside(session_kid, session_kid, session_kid);
+	/* Stop both children whatever the checks said. */
 	status = stop_child(group_kid, 5000);
 	if (status) {
 		fail("the group leader child ended with %#x", status);
-		return 1;
+		ret = 1;
 	}
 	status = stop_child(session_kid, 5000);
 	if (status) {
 		fail("the session leader child ended with %#x", status);
-		return 1;
+		ret = 1;
 	}
+	if (ret)
+		return 1;
 	pass();
 	return 0;
 }

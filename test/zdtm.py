@@ -32,6 +32,12 @@ Flavors:
             (setpriv + unshare -Urpf, with /usr/bin/python3) and that inner
             runner starts the test, runs criu and does the checks.
 
+A test's optional test/zdtm/static/NAME.desc holds JSON: "flavors" (where
+it runs, default all four), "root" (run it as root, default false),
+"opts" (extra criu options), "restore_mem" (false: no memory comparison
+after a restore, for tests that run code when their restored syscall
+returns EINTR) and "reason" (why).  See test/zdtm/README.md.
+
 The runner is a child subreaper: daemonized tests and trees restored with
 `criu restore -d` become its children, so it can reap them and read their
 exit status, and nothing is left behind.

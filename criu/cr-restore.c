@@ -641,12 +641,70 @@ static void report_stop(pid_t pid, int sig)
 	       si.si_code, si.si_addr, (unsigned long long)r.rip);
 }
 
-/* Run every thread to its trap before rt_sigreturn. */
-static int wait_traps(int nr_threads, u64 deadline)
-{
-	int trapped = 0;
+#ifndef PTRACE_GET_SYSCALL_INFO
+#define PTRACE_GET_SYSCALL_INFO 0x420e
+#endif
+#define SYSCALL_INFO_ENTRY 1
 
-	while (trapped < nr_threads) {
+/* the start of struct ptrace_syscall_info, enough for an entry stop */
+struct syscall_info_entry {
+	u8 op;
+	u8 pad[3];
+	u32 arch;
+	u64 ip, sp;
+	u64 nr;
+};
+
+static bool at_sigreturn(pid_t tid)
+{
+	struct syscall_info_entry si;
+
+	memset(&si, 0, sizeof(si));
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(si), &si) < 0)
+		return false;
+	return si.op == SYSCALL_INFO_ENTRY && si.nr == __NR_rt_sigreturn;
+}
+
+/* Stop every task where it waits for the go; from there we trace it. */
+static int interrupt_tasks(void)
+{
+	struct pstree_item *it;
+	int status;
+
+	for_each_item(it) {
+		if (ptrace(PTRACE_INTERRUPT, it->vpid, NULL, NULL) || wait_stop(it->vpid, &status)) {
+			pr_perror("cannot stop restored pid %d", it->vpid);
+			return -1;
+		}
+		if (!WIFSTOPPED(status)) {
+			pr_err("pid %d ended before the restorer (status 0x%x)\n", it->vpid, status);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int syscall_all(void)
+{
+	struct pstree_item *it;
+
+	for_each_item(it)
+		if (ptrace(PTRACE_SYSCALL, it->vpid, NULL, NULL)) {
+			pr_perror("cannot resume restored pid %d", it->vpid);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Let every thread run through the restorer, syscall by syscall, until
+ * it enters its final rt_sigreturn: there it waits for all the others.
+ */
+static int run_to_sigreturn(int nr_threads, u64 deadline)
+{
+	int held = 0;
+
+	while (held < nr_threads) {
 		int status, sig, event;
 		pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
 
@@ -657,10 +715,10 @@ static int wait_traps(int nr_threads, u64 deadline)
 		if (pid == 0) {
 			if (now_us() > deadline) {
 				pr_err("timed out: %d of %d threads reached the end of the restorer\n",
-				       trapped, nr_threads);
+				       held, nr_threads);
 				return -1;
 			}
-			usleep(500);
+			usleep(200);
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -676,19 +734,19 @@ static int wait_traps(int nr_threads, u64 deadline)
 		}
 		sig = WSTOPSIG(status);
 		event = status >> 16;
-		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_STOP) {
-			if (ptrace(PTRACE_CONT, pid, NULL, NULL)) {
-				pr_perror("cannot resume restored tid %d", pid);
-				return -1;
-			}
+		if (sig == (SIGTRAP | 0x80) && is_restored_tid(pid) && at_sigreturn(pid)) {
+			held++;
 			continue;
 		}
-		if (sig == SIGTRAP && is_restored_tid(pid)) {
-			trapped++;
-			continue;
+		if (sig != (SIGTRAP | 0x80) && event != PTRACE_EVENT_CLONE &&
+		    event != PTRACE_EVENT_STOP) {
+			report_stop(pid, sig);
+			return -1;
 		}
-		report_stop(pid, sig);
-		return -1;
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
+			pr_perror("cannot resume restored tid %d", pid);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -741,9 +799,9 @@ static int finish_task(struct pstree_item *it)
 	struct task_sync *ts = &rsync->tasks[item_index(it)];
 	int i;
 
-	/* rt_sigreturn: entry, then exit with the dumped registers */
+	/* from the entry of rt_sigreturn to its exit: the dumped registers */
 	for (i = 0; i < it->nr_threads; i++)
-		if (step_syscall(it->threads[i].vtid) || step_syscall(it->threads[i].vtid))
+		if (step_syscall(it->threads[i].vtid))
 			return -1;
 	/* the restorer cannot unmap itself: do it from here */
 	if (remote_munmap(it->vpid, ts->bootstrap, ts->premap, ts->premap_len) ||
@@ -844,13 +902,13 @@ static int run_restore(void)
 	if (fork_task(root_item))
 		return -1;
 	root_pid = root_item->vpid;
-	if (wait_ready(pstree_count(), deadline) || seize_tasks())
+	if (wait_ready(pstree_count(), deadline) || seize_tasks() || interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */
 	close_anchors();
 	__atomic_store_n(&rsync->go, 1, __ATOMIC_SEQ_CST);
 	futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
-	if (wait_traps(total_threads(), deadline))
+	if (syscall_all() || run_to_sigreturn(total_threads(), deadline))
 		return -1;
 	for_each_item(it)
 		if (finish_task(it))

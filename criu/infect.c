@@ -17,8 +17,13 @@
 
 #define SCRATCH_SIZE (64UL << 10)
 
-/* x86_64: syscall (0f 05), int3 (cc) */
-static const u8 syscall_code[] = { 0x0f, 0x05, 0xcc };
+/* x86_64: syscall (0f 05); we stop at its entry and exit, never after */
+static const u8 syscall_code[] = { 0x0f, 0x05 };
+
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
 
 static int poke_code(struct remote_ctl *ctl, pid_t tid, bool install)
 {
@@ -34,37 +39,60 @@ static int poke_code(struct remote_ctl *ctl, pid_t tid, bool install)
 	return 0;
 }
 
-/* Continue tid into the injected code and catch it at the int3. */
-static int run_to_trap(pid_t tid)
+/*
+ * Continue tid to its next syscall stop (entry or exit).  No int3 here:
+ * a trap signal forced on a thread whose signals are all blocked would
+ * reset its SIGTRAP handler.
+ */
+int remote_syscall_stop(pid_t tid)
 {
 	int status;
 
-	if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
-		pr_perror("cannot continue tid %d into a remote syscall", tid);
+	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL)) {
+		pr_perror("cannot continue tid %d to a syscall", tid);
 		return -1;
 	}
-	for (;;) {
+	if (wait_stop(tid, &status)) {
+		pr_perror("cannot wait for tid %d", tid);
+		return -1;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		pr_err("tid %d died during a remote syscall (status 0x%x)\n", tid, status);
+		errno = ESRCH;
+		return -1;
+	}
+	if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80))
+		return 0;
+	{
 		siginfo_t si;
 
-		if (wait_stop(tid, &status)) {
-			pr_perror("cannot wait for tid %d", tid);
-			return -1;
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			pr_err("tid %d died during a remote syscall (status 0x%x)\n", tid, status);
-			errno = ESRCH;
-			return -1;
-		}
-		if (!WIFSTOPPED(status))
-			continue;
-		if (WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)
-			return 0;
-		/* signals are blocked; anything else here is a fault */
 		memset(&si, 0, sizeof(si));
 		ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
-		pr_err("tid %d stopped by signal %d (code %d, addr %p) in a remote syscall\n",
-		       tid, WSTOPSIG(status), si.si_code, si.si_addr);
-		return -1;
+		pr_err("tid %d stopped by signal %d (code %d, addr %p) in a remote syscall\n", tid,
+		       WSTOPSIG(status), si.si_code, si.si_addr);
+	}
+	return -1;
+}
+
+/*
+ * We leave the thread at a syscall-exit stop, where the kernel no longer
+ * restarts an interrupted syscall by itself: do what it would have done.
+ */
+void fixup_syscall_restart(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		r->rax = __NR_restart_syscall;
+		r->rip -= 2;
+		break;
 	}
 }
 
@@ -93,7 +121,7 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 		pr_perror("cannot set registers of tid %d", tid);
 		return -1;
 	}
-	if (run_to_trap(tid))
+	if (remote_syscall_stop(tid) || remote_syscall_stop(tid))
 		goto restore;
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs)) {
 		pr_perror("cannot read registers of tid %d", tid);
@@ -102,7 +130,7 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 	*ret = regs.rax;
 	err = 0;
 restore:
-	/* back to the original stop; the kernel redoes an interrupted syscall */
+	fixup_syscall_restart(&saved);
 	if (ptrace(PTRACE_SETREGS, tid, NULL, &saved) && errno != ESRCH) {
 		pr_perror("cannot restore registers of tid %d", tid);
 		err = -1;

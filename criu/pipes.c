@@ -178,6 +178,7 @@ struct pipe_obj {
 	struct list_head list;
 	u32 pipe_id;
 	int ends[2];
+	bool used[2];		/* an end's own description is taken */
 };
 
 static LIST_HEAD(pipe_datas);
@@ -296,7 +297,23 @@ int open_pipe_anchor(FileEntry *fe, int *fd)
 		return -1;
 found:
 	end = (pe->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
-	return reopen_end(po->ends[end], pe->flags, fd);
+	if (po->used[end])
+		return reopen_end(po->ends[end], pe->flags, fd);
+	/*
+	 * The first description of each end is the one pipe2() made: a
+	 * reopened one would carry O_LARGEFILE, which pipes never have.
+	 */
+	po->used[end] = true;
+	if (fcntl(po->ends[end], F_SETFL, pe->flags & O_NONBLOCK)) {
+		pr_perror("cannot set the flags of pipe %u", pe->pipe_id);
+		return -1;
+	}
+	*fd = fcntl(po->ends[end], F_DUPFD, svc_fd_base);
+	if (*fd < 0) {
+		pr_perror("cannot duplicate pipe %u", pe->pipe_id);
+		return -1;
+	}
+	return 0;
 }
 
 int open_fifo_anchor(FileEntry *fe, int *fd)

@@ -116,6 +116,31 @@ out:
 
 #include "restore.h"
 
+/*
+ * setitimer() adds one tick to a CPU-time timer (ITIMER_VIRTUAL, _PROF)
+ * for the tick in progress; measure that tick once and take it off, so
+ * that a restored timer is not later than the dumped one.
+ */
+static long cpu_timer_tick_us(void)
+{
+	static long tick = -1;
+	struct itimerval v = { { 0, 0 }, { 100, 0 } }, got, off = { { 0, 0 }, { 0, 0 } };
+
+	if (tick >= 0)
+		return tick;
+	tick = 0;
+	if (setitimer(ITIMER_PROF, &v, NULL) || getitimer(ITIMER_PROF, &got))
+		return 0;
+	setitimer(ITIMER_PROF, &off, NULL);
+	if (got.it_value.tv_sec >= 100)
+		tick = (got.it_value.tv_sec - 100) * 1000000 + got.it_value.tv_usec;
+	/* a CPU tick is at least 1 ms (HZ <= 1000); round to one */
+	if (tick > 0)
+		tick = (tick + 500) / 1000 * 1000;
+	pr_debug("CPU timer tick: %ld us\n", tick);
+	return tick;
+}
+
 int prepare_itimers(struct rst_args *a, TaskCoreEntry *tc)
 {
 	ItimerEntry *it[3];
@@ -138,6 +163,16 @@ int prepare_itimers(struct rst_args *a, TaskCoreEntry *tc)
 		a->itimers[i].iusec = it[i]->iusec;
 		a->itimers[i].vsec = it[i]->vsec;
 		a->itimers[i].vusec = it[i]->vusec;
+		if (i != ITIMER_REAL) {
+			long long v = (long long)it[i]->vsec * 1000000 + it[i]->vusec;
+			long tick = cpu_timer_tick_us();
+
+			if (v > tick && tick > 0) {
+				v -= tick;
+				a->itimers[i].vsec = v / 1000000;
+				a->itimers[i].vusec = v % 1000000;
+			}
+		}
 	}
 	return 0;
 }

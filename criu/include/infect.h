@@ -10,9 +10,9 @@
 
 /*
  * Running syscalls inside a stopped thread: its registers are saved, a
- * `syscall; int3` is written over a few bytes of an executable mapping,
- * the thread is continued into it and caught at the trap, and in the
- * end code and registers are put back.  A scratch mapping made in the
+ * `syscall` is written over two bytes of an executable mapping, the
+ * thread is run into it with PTRACE_SYSCALL and caught at its entry and
+ * exit, and in the end code and registers are put back.  A scratch mapping made in the
  * task carries arguments and results.
  */
 struct remote_ctl {
@@ -36,6 +36,11 @@ int remote_stop(struct remote_ctl *ctl);
  */
 int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,
 		   u64 a3, u64 a4, u64 a5, u64 a6);
+
+/* Continue tid to its next syscall-entry or -exit stop. */
+int remote_syscall_stop(pid_t tid);
+/* Redo an interrupted syscall by hand (see infect.c). */
+void fixup_syscall_restart(struct user_regs_struct *r);
 
 int remote_write(struct remote_ctl *ctl, u64 addr, const void *buf, size_t len);
 int remote_read(struct remote_ctl *ctl, u64 addr, void *buf, size_t len);

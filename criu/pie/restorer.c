@@ -55,8 +55,7 @@ asm(".text\n"
     ".type rst_sigreturn, @function\n"
     "rst_sigreturn:\n"
     "	movq %rdi, %rsp\n"
-    /* criu waits for every thread at this trap, then lets it through */
-    "	int3\n"
+    /* criu holds every thread at the entry of this syscall, then lets it through */
     "	movl $15, %eax\n"	/* rt_sigreturn */
     /* criu also runs its remote munmap of this area through this insn */
     ".globl rst_syscall_insn\n"
@@ -298,8 +297,6 @@ static void restore_process(struct rst_args *a)
 	for (i = 0; i < a->nr_shared_siginfo; i++, si += RST_SIGINFO_SIZE)
 		CHECK(a, sys_rt_sigqueueinfo(a->pid, *(const int32_t *)si, si),
 		      "rt_sigqueueinfo");
-	if (a->dumpable == 0 || a->dumpable == 1)
-		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
 	if (a->thp_disabled)
 		CHECK(a, sys_prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), "PR_SET_THP_DISABLE");
 	if (a->child_subreaper)
@@ -447,6 +444,9 @@ void restorer_main(struct rst_args *a)
 	a->stage = STAGE_CREDS;
 	dbg(a, "threads ready; restoring the leader's creds");
 	restore_thread(a, leader);
+	/* after every thread's creds: a uid change resets it */
+	if (a->dumpable == 0 || a->dumpable == 1)
+		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
 	a->stage = STAGE_DONE;
 	/* criu's descriptors, the log among them, are the last thing to go */
 	sys_close_range(a->svc_fd_base, ~0U, 0);

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install what the build and the tests need (Debian 12), then build.
+# Usage: scripts/setup.sh   (as root; safe to run again)
+set -eu
+cd "$(dirname "$0")/.."
+
+PKGS="build-essential meson ninja-build pkg-config python3 \
+	protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev \
+	libcap-dev criu util-linux procps binutils"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ ! -f build/build.ninja ]; then
+	meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+echo "setup: built build/criu/criu"

@@ -407,10 +407,17 @@ def read_pages(fd, mem, addr, n):
             mem.pages[a] = page
 
 
+def zero_fill(vma):
+    """Whether pages of the VMA that are not present read as zeroes."""
+    path = vma['path']
+    return vma['perms'][3] == 'p' and vma['inode'] == 0 and \
+        (path in ('', '[heap]', '[stack]') or path.startswith('[anon:'))
+
+
 def capture_vma(memfd, pmfd, vma):
     mem = VmaMem(vma)
     private = vma['perms'][3] == 'p'
-    anon = private and vma['inode'] == 0
+    anon = zero_fill(vma)
     start, end = vma['start'], vma['end']
     pm = read_pagemap(pmfd, start, end)
     if private:
@@ -444,9 +451,7 @@ def capture_mem(pid, maps):
         for vma in maps:
             if vma['path'] in NO_CONTENT:
                 continue
-            readable = vma['perms'][0] == 'r'
-            anon_private = vma['perms'][3] == 'p' and vma['inode'] == 0
-            if not readable and not anon_private:
+            if vma['perms'][0] != 'r' and not zero_fill(vma):
                 continue
             mems.append(capture_vma(memfd, pmfd, vma))
     finally:
@@ -505,6 +510,8 @@ def capture_proc(pid, with_mem):
         'cwd': os.readlink(base + '/cwd'),
         'root': os.readlink(base + '/root'),
         'umask': int(st['Umask'], 8),
+        # /proc/PID belongs to root while the task is not dumpable.
+        'proc_owner': '%d:%d' % (os.stat(base).st_uid, os.stat(base).st_gid),
         'fds': capture_fds(pid),
     }
     if p['vpgid'] is None:
@@ -579,6 +586,16 @@ def diff_maps(a, b, errs, who):
                 (who, gone[:4], new[:4]))
 
 
+def describe_diff(addr, was, now):
+    """'ADDR+OFF: NOW, was WAS' for the first differing bytes."""
+    if was is None or now is None:
+        return '%x (%s)' % (addr, 'unreadable before' if was is None
+                            else 'unreadable now')
+    off = next(j for j in range(PAGE) if was[j] != now[j])
+    return '%x+%x: %s, was %s' % (addr, off, now[off:off + 8].hex(),
+                                  was[off:off + 8].hex())
+
+
 def diff_mem(a, b, errs, who, masks):
     bm = {(m.vma['start'], m.vma['end']): m for m in b}
     for ma in a:
@@ -592,9 +609,11 @@ def diff_mem(a, b, errs, who, masks):
                if ma.content(x, masks) != mb.content(x, masks)]
         if not bad:
             continue
+        first = describe_diff(bad[0], ma.content(bad[0], masks),
+                              mb.content(bad[0], masks))
         errs.append('%s: memory of %x-%x %s differs in %d pages, first %s' %
                     (who, key[0], key[1], ma.vma['path'] or '[anon]',
-                     len(bad), ['%x' % x for x in bad[:4]]))
+                     len(bad), first))
 
 
 ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*)(?::)?\[(\d+)\]$')
@@ -628,7 +647,7 @@ def compare_captures(pre, post, what, masks, mem=True):
         pb = b[vpid]
         who = '%s: pid %d' % (what, vpid)
         for k in ('vppid', 'vpgid', 'vsid', 'exe', 'comm', 'cmdline',
-                  'environ', 'auxv', 'cwd', 'root', 'umask'):
+                  'environ', 'auxv', 'cwd', 'root', 'umask', 'proc_owner'):
             if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] ==
                                        pre['root']):
                 errs.append('%s: %s %r -> %r' % (who, k, pa[k], pb[k]))
@@ -1002,10 +1021,8 @@ def check_pages(imgs, imgdir, p, errs, masks):
             if want is None:
                 unverified += 1
             elif got != want:
-                off = next(j for j in range(PAGE) if got[j] != want[j])
-                bad.append('%x+%x (%s): %s, was %s' %
-                           (addr, off, m.vma['path'] or 'anon',
-                            got[off:off + 8].hex(), want[off:off + 8].hex()))
+                bad.append('%s (%s)' % (describe_diff(addr, want, got),
+                                        m.vma['path'] or 'anon'))
     if pos != len(data):
         errs.append('%s has %d bytes, pagemap accounts for %d' %
                     (pages_name, len(data), pos))

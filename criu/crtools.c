@@ -3,11 +3,13 @@
  * Command line: CRIU's option names for what this tool implements.
  * Anything else is refused by name, never silently ignored.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cr_options.h"
@@ -228,6 +230,12 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "dump")) {
 		if (!opts.tree_pid) {
 			fprintf(stderr, "criu: dump needs the pid of the tree: -t PID\n");
+			return 1;
+		}
+		/* the log usually lives in the image directory: make it first */
+		if (mkdir(opts.imgs_dir, 0755) && errno != EEXIST) {
+			fprintf(stderr, "criu: cannot create image directory %s: %s\n",
+				opts.imgs_dir, strerror(errno));
 			return 1;
 		}
 		if (setup_logging(cmd))

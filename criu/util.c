@@ -154,15 +154,14 @@ ssize_t read_file(const char *path, char **buf)
 	return read_file_at(AT_FDCWD, path, buf);
 }
 
-int read_int_file(const char *path, long long *val)
+static int read_num_file(const char *path, long long *val, int base)
 {
-	char *buf;
-	char *end;
+	char *buf, *end;
 
 	if (read_file(path, &buf) < 0)
 		return -1;
 	errno = 0;
-	*val = strtoll(buf, &end, 0);
+	*val = strtoll(buf, &end, base);
 	if (errno || end == buf) {
 		free(buf);
 		errno = EINVAL;
@@ -170,6 +169,16 @@ int read_int_file(const char *path, long long *val)
 	}
 	free(buf);
 	return 0;
+}
+
+int read_int_file(const char *path, long long *val)
+{
+	return read_num_file(path, val, 0);
+}
+
+int read_file_hex(const char *path, long long *val)
+{
+	return read_num_file(path, val, 16);
 }
 
 int write_file(const char *path, const char *buf, size_t len)
@@ -233,21 +242,4 @@ void arena_free(struct arena *a)
 		a->head = b->next;
 		free(b);
 	}
-}
-
-int read_file_hex(const char *path, long long *val)
-{
-	char *buf, *end;
-
-	if (read_file(path, &buf) < 0)
-		return -1;
-	errno = 0;
-	*val = strtoll(buf, &end, 16);
-	if (errno || end == buf) {
-		free(buf);
-		errno = EINVAL;
-		return -1;
-	}
-	free(buf);
-	return 0;
 }

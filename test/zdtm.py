@@ -289,7 +289,7 @@ def wait_idle(root, timeout=5.0):
     prev = None
     while time.monotonic() < deadline:
         act = thread_activity(root)
-        if act == prev and all(a[0] in 'SD' for a in act.values()):
+        if act == prev and all(a[0] in 'SDZ' for a in act.values()):
             return True
         prev = act
         time.sleep(0.03)
@@ -491,7 +491,6 @@ def capture_fds(pid):
 def capture_proc(pid, with_mem):
     base = '/proc/%d' % pid
     st = parse_status(read_text(base + '/status'))
-    auxv = read_bytes(base + '/auxv')
     p = {
         'pid': pid,
         'ppid': int(st['PPid']),
@@ -501,24 +500,30 @@ def capture_proc(pid, with_mem):
         'status': {k: st.get(k) for k in STATUS_KEYS + ('State',
                                                         'TracerPid')},
         'stat': parse_stat(read_text(base + '/stat')),
-        'maps': parse_maps(read_text(base + '/maps')),
-        'auxv': list(struct.unpack('<%dQ' % (len(auxv) // 8), auxv)),
-        'exe': os.readlink(base + '/exe'),
-        'cmdline': read_bytes(base + '/cmdline'),
-        'environ': read_bytes(base + '/environ'),
         'comm': read_text(base + '/comm').rstrip('\n'),
-        'cwd': os.readlink(base + '/cwd'),
-        'root': os.readlink(base + '/root'),
-        'umask': int(st['Umask'], 8),
-        # /proc/PID belongs to root while the task is not dumpable.
-        'proc_owner': '%d:%d' % (os.stat(base).st_uid, os.stat(base).st_gid),
-        'fds': capture_fds(pid),
+        'zombie': st['State'][0] == 'Z',
     }
     if p['vpgid'] is None:
         p['vpgid'] = p['stat'][5]
         p['vsid'] = p['stat'][6]
     tids = sorted(int(t) for t in os.listdir(base + '/task'))
     p['threads'] = [capture_thread(pid, t) for t in tids]
+    if p['zombie']:
+        return p    # nothing else is left of it
+    auxv = read_bytes(base + '/auxv')
+    p.update({
+        'maps': parse_maps(read_text(base + '/maps')),
+        'auxv': list(struct.unpack('<%dQ' % (len(auxv) // 8), auxv)),
+        'exe': os.readlink(base + '/exe'),
+        'cmdline': read_bytes(base + '/cmdline'),
+        'environ': read_bytes(base + '/environ'),
+        'cwd': os.readlink(base + '/cwd'),
+        'root': os.readlink(base + '/root'),
+        'umask': int(st['Umask'], 8),
+        # /proc/PID belongs to root while the task is not dumpable.
+        'proc_owner': '%d:%d' % (os.stat(base).st_uid, os.stat(base).st_gid),
+        'fds': capture_fds(pid),
+    })
     p['mem'] = capture_mem(pid, p['maps']) if with_mem else []
     return p
 
@@ -540,6 +545,9 @@ def capture_summary(cap):
     for p in cap['procs']:
         q = {k: v for k, v in p.items() if k not in ('mem', 'cmdline',
                                                      'environ')}
+        if p['zombie']:
+            out.append(q)
+            continue
         q['cmdline'] = p['cmdline'].decode('utf-8', 'replace')
         q['environ'] = p['environ'].decode('utf-8', 'replace')
         q['mem'] = [{'start': '%x' % m.vma['start'],
@@ -636,6 +644,24 @@ def fd_view(fds):
     return view
 
 
+# /proc/PID/stat field 52: the exit code, in waitpid()'s encoding.
+STAT_EXIT_CODE = 52
+
+
+def compare_zombies(pa, pb, root, who, errs):
+    if not (pa['zombie'] and pb['zombie']):
+        errs.append('%s: state %s -> %s' %
+                    (who, pa['status']['State'], pb['status']['State']))
+        return
+    for k in ('vppid', 'vpgid', 'vsid', 'comm'):
+        if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] == root):
+            errs.append('%s: %s %r -> %r' % (who, k, pa[k], pb[k]))
+    ea = pa['stat'].get(STAT_EXIT_CODE)
+    eb = pb['stat'].get(STAT_EXIT_CODE)
+    if ea != eb:
+        errs.append('%s: zombie exit code %s -> %s' % (who, ea, eb))
+
+
 def compare_captures(pre, post, what, masks, mem=True):
     errs = []
     a = {p['vpid']: p for p in pre['procs']}
@@ -646,6 +672,9 @@ def compare_captures(pre, post, what, masks, mem=True):
     for vpid, pa in sorted(a.items()):
         pb = b[vpid]
         who = '%s: pid %d' % (what, vpid)
+        if pa['zombie'] or pb['zombie']:
+            compare_zombies(pa, pb, pre['root'], who, errs)
+            continue
         for k in ('vppid', 'vpgid', 'vsid', 'exe', 'comm', 'cmdline',
                   'environ', 'auxv', 'cwd', 'root', 'umask', 'proc_owner'):
             if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] ==
@@ -782,7 +811,23 @@ def check_sigset(val, sigblk, who, errs):
     return True
 
 
+def check_zombie_core(imgs, p, errs):
+    name = 'core-%d.img' % p['vpid']
+    core = entries(imgs, name, 'CORE')
+    tc = core[0].get('tc', {}) if core else {}
+    if tc.get('task_state') not in (3, 'Zombie'):
+        errs.append('%s: task_state %s for a zombie' %
+                    (name, tc.get('task_state')))
+    if tc.get('exit_code', 0) != p['stat'].get(STAT_EXIT_CODE):
+        errs.append('%s: exit_code %s, stat says %s' %
+                    (name, tc.get('exit_code'),
+                     p['stat'].get(STAT_EXIT_CODE)))
+
+
 def check_core(imgs, p, errs):
+    if p['zombie']:
+        check_zombie_core(imgs, p, errs)
+        return
     for t in p['threads']:
         name = 'core-%d.img' % t['vtid']
         who = name
@@ -1066,6 +1111,8 @@ def check_images(imgdir, cap):
     for p in cap['procs']:
         try:
             check_core(imgs, p, errs)
+            if p['zombie']:
+                continue
             check_mm(imgs, p, errs)
             check_files(imgs, p, errs)
             check_pages(imgs, imgdir, p, errs, masks)
@@ -1311,6 +1358,8 @@ class Run:
     def check_running(self, cap):
         for p in cap['procs']:
             st = p['status']
+            if p['zombie']:
+                continue
             if st['State'][0] in 'tTZX' or st['TracerPid'] != '0':
                 raise TestFailure('after dump: pid %d is %s, tracer %s' %
                                   (p['pid'], st['State'], st['TracerPid']))

@@ -66,9 +66,9 @@ ALL_FLAVORS = ('h', 'ns', 'uns', 'rootless')
 # Flavors run when --flavor is not given.  Add 'ns', 'uns' and 'rootless'
 # here once criu has namespace support.
 DEFAULT_FLAVORS = ('h',)
-# Mode when neither --dump-only nor --full is given: dump-only until
-# `criu restore` works.
-DEFAULT_DUMP_ONLY = True
+# Mode when neither --dump-only nor --full is given: full (dump, restore,
+# compare) since `criu restore` works; True makes dump-only the default.
+DEFAULT_DUMP_ONLY = False
 
 # Extra criu options per flavor (added to both dump and restore).
 FLAVOR_CRIU_OPTS = {

@@ -322,26 +322,24 @@ static int dump_task_core(struct task_dump *td)
 static int dump_vma_files(struct task_dump *td)
 {
 	struct vma_area *v;
-	char path[96];
 
 	list_for_each_entry(v, &td->vmas.h, list) {
 		VmaEntry *e = &v->e;
 
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", td->it->pid,
-			 (unsigned long long)e->start, (unsigned long long)e->end);
 		if (e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
-			u32 id;
 			/* a shared writable mapping needs the file writable */
 			unsigned int fl = (e->status & VMA_FILE_SHARED) && (e->prot & PROT_WRITE) ?
 						  O_RDWR : O_RDONLY;
+			u32 id;
 
-			if (dump_file_link(td->it->pid, path, fl, &id))
+			if (dump_vma_file(td->it->pid, v, fl, &id))
 				return -1;
 			e->shmid = id;
 			e->has_fdflags = true;
 			e->fdflags = fl;
 		} else if (e->status & VMA_ANON_SHARED) {
-			if (dump_shared_anon(path, e->shmid, v->ino, e->pgoff + vma_len(v)))
+			if (dump_shared_anon(td->it->pid, e->start, e->end, e->shmid,
+					     e->pgoff + vma_len(v)))
 				return -1;
 		}
 	}

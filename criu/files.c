@@ -290,18 +290,15 @@ out:
 	return ret;
 }
 
+static int dump_file_parms(struct fd_parms *p, unsigned int flags, u32 *id);
+
 int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id)
 {
-	struct dumped_file *d;
 	struct fd_parms p;
 	ssize_t n;
-	int type;
 
 	memset(&p, 0, sizeof(p));
 	p.pid = pid;
-	p.fd = -1;
-	p.flags = flags;
-	p.mnt_id = -1;
 	snprintf(p.proc_path, sizeof(p.proc_path), "%s", proc_path);
 	n = readlink(proc_path, p.link, sizeof(p.link) - 1);
 	if (n < 0) {
@@ -309,6 +306,32 @@ int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id
 		return -1;
 	}
 	p.link[n] = '\0';
+	return dump_file_parms(&p, flags, id);
+}
+
+/* A file reached by its path in criu's own view of the filesystem. */
+int dump_path_file(pid_t pid, const char *path, unsigned int flags, u32 *id)
+{
+	struct fd_parms p;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = pid;
+	snprintf(p.proc_path, sizeof(p.proc_path), "%s", path);
+	snprintf(p.link, sizeof(p.link), "%s", path);
+	return dump_file_parms(&p, flags, id);
+}
+
+static int dump_file_parms(struct fd_parms *pp, unsigned int flags, u32 *id)
+{
+	struct fd_parms p = *pp;
+	struct dumped_file *d;
+	pid_t pid = p.pid;
+	const char *proc_path = p.proc_path;
+	int type;
+
+	p.fd = -1;
+	p.flags = flags;
+	p.mnt_id = -1;
 	if (stat(proc_path, &p.st)) {
 		pr_perror("cannot stat %s", proc_path);
 		return -1;
@@ -330,6 +353,52 @@ int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id
 		return -1;
 	pr_debug("pid %d: %s is %s, id %u\n", pid, proc_path, p.link, *id);
 	return remember_file(*id, type, pid, -1, &p.st, flags);
+}
+
+/* A /proc/PID/fd/N link of pid to the inode dev:ino, if it has one. */
+static int find_fd_of_inode(pid_t pid, u64 dev, u64 ino, char *path, size_t len)
+{
+	int *fds, nr, i, ret = -1;
+
+	if (list_fds(pid, &fds, &nr))
+		return -1;
+	for (i = 0; i < nr; i++) {
+		struct stat st;
+
+		snprintf(path, len, "/proc/%d/fd/%d", pid, fds[i]);
+		if (!stat(path, &st) && st.st_dev == dev && st.st_ino == ino) {
+			ret = 0;
+			break;
+		}
+	}
+	free(fds);
+	return ret;
+}
+
+int dump_vma_file(pid_t pid, struct vma_area *v, unsigned int flags, u32 *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->e.start, (unsigned long long)v->e.end);
+	if (!stat(path, &st))
+		return dump_file_link(pid, path, flags, id);
+	if (errno != EPERM && errno != EACCES) {
+		pr_perror("cannot stat %s", path);
+		return -1;
+	}
+	/* map_files is closed to us: another way to the same inode */
+	if (!find_fd_of_inode(pid, v->dev, v->ino, path, sizeof(path)))
+		return dump_file_link(pid, path, flags, id);
+	if (!v->deleted && v->name && !stat(v->name, &st) && st.st_ino == v->ino &&
+	    st.st_dev == v->dev)
+		return dump_path_file(pid, v->name, flags, id);
+	pr_err("unsupported: pid %d maps %s%s at %llx, which only /proc/PID/map_files reaches "
+	       "(needs CAP_CHECKPOINT_RESTORE in the initial user namespace)\n", pid,
+	       v->name ? v->name : "a file", v->deleted ? " (deleted)" : "",
+	       (unsigned long long)v->e.start);
+	return -1;
 }
 
 /* ---- restore ---- */

@@ -583,6 +583,62 @@ out:
 	return ret;
 }
 
+/*
+ * Without map_files, the shared memory is read through the mapping: all
+ * of it, since pages other processes wrote need not be in our page
+ * tables; the pages that are all zeros are left out of the image.
+ */
+static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 shmid)
+{
+	PagemapHead ph = PAGEMAP_HEAD__INIT;
+	struct cr_img *pm_img, *pages = NULL;
+	char path[64];
+	int fd, ret = -1;
+	u64 off;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	ph.pages_id = next_pages_id++;
+	pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
+	if (!pm_img || pb_write(pm_img, &ph))
+		goto out;
+	pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
+	if (!pages)
+		goto out;
+	for (off = 0; off < end - start; off += COPY_BUF_SIZE) {
+		size_t chunk = min(end - start - off, (u64)COPY_BUF_SIZE), i;
+
+		if (pread_all(fd, copy_buf, chunk, start + off) != (ssize_t)chunk) {
+			pr_perror("cannot read shared memory at %llx in pid %d",
+				  (unsigned long long)(start + off), pid);
+			goto out;
+		}
+		for (i = 0; i < chunk; i += PAGE_SIZE) {
+			static const u8 zero[PAGE_SIZE];
+
+			dstats.shpages_scanned++;
+			if (!memcmp(copy_buf + i, zero, PAGE_SIZE))
+				continue;
+			if (write_run(pm_img, off + i, 1) ||
+			    img_write_raw(pages, copy_buf + i, PAGE_SIZE))
+				goto out;
+			dstats.shpages_written++;
+		}
+	}
+	ret = 0;
+out:
+	if (pages && close_image(pages))
+		ret = -1;
+	if (pm_img && close_image(pm_img))
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
 struct shmem_seen {
 	struct list_head list;
 	u64 shmid;
@@ -590,12 +646,12 @@ struct shmem_seen {
 static LIST_HEAD(shmem_seen);
 
 /* Shared anonymous memory: dump its contents once, whoever maps it. */
-int dump_shared_anon(const char *map_path, u64 shmid, u64 ino, u64 size)
+int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 shmid, u64 size)
 {
 	struct shmem_seen *s;
+	char path[96];
 	int fd, ret;
 
-	(void)ino;
 	list_for_each_entry(s, &shmem_seen, list)
 		if (s->shmid == shmid)
 			return 0;
@@ -605,9 +661,13 @@ int dump_shared_anon(const char *map_path, u64 shmid, u64 ino, u64 size)
 	s->shmid = shmid;
 	list_add(&s->list, &shmem_seen);
 
-	fd = open(map_path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)start, (unsigned long long)end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		pr_perror("cannot open shared memory through %s", map_path);
+		if (errno == EPERM || errno == EACCES)
+			return dump_shmem_through_mapping(pid, start, end, shmid);
+		pr_perror("cannot open shared memory through %s", path);
 		return -1;
 	}
 	ret = dump_shmem_file(fd, shmid, size);

@@ -20,7 +20,7 @@ struct fd_parms {
 	u64 pos;
 	int mnt_id;
 	char link[PATH_MAX];	/* what readlink said */
-	char proc_path[64];	/* /proc/PID/fd/N or /proc/PID/map_files/A-B */
+	char proc_path[PATH_MAX];	/* /proc/PID/fd/N, map_files/A-B or a path */
 	struct stat st;
 };
 
@@ -37,6 +37,14 @@ int dump_task_files(struct pstree_item *it, u32 files_id);
  * map_files entry); the same file with the same flags gets one id.
  */
 int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id);
+int dump_path_file(pid_t pid, const char *path, unsigned int flags, u32 *id);
+struct vma_area;
+/*
+ * The file a VMA maps: through /proc/PID/map_files when we may open it
+ * (CAP_CHECKPOINT_RESTORE in the initial user namespace), else through
+ * one of the task's fds for the same inode, else by its path.
+ */
+int dump_vma_file(pid_t pid, struct vma_area *v, unsigned int flags, u32 *id);
 
 /* files-reg.c */
 int dump_reg_file(struct fd_parms *p, u32 id);

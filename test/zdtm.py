@@ -1418,8 +1418,7 @@ class Run:
         save_capture(pre, os.path.join(self.wd, 'capture-pre.json'))
         self.dump()
         if self.opts.dump_only:
-            post = capture_tree(self.root, with_mem=False)
-            self.check_running(post)
+            self.check_running(capture_tree(self.root, with_mem=False))
         else:
             self.wait_gone([p['pid'] for p in pre['procs']], 'after dump')
             if self.launcher and self.ns_init():
@@ -1433,6 +1432,7 @@ class Run:
         if self.opts.dump_only:
             compare_captures(pre, post, 'after dump', masks)
         else:
+            self.log = os.path.join(self.imgdir, 'restore.log')
             compare_captures(pre, post, 'after restore', masks,
                              self.desc['restore_mem'])
         self.finish()

@@ -63,6 +63,12 @@ struct task_dump {
 };
 
 static TaskKobjIdsEntry root_ids;
+static u32 tree_ns_flags, tree_proc_mount;
+
+TaskKobjIdsEntry *dump_root_ids(void)
+{
+	return &root_ids;
+}
 static u64 freeze_start_us, frozen_us, freezing_us;
 
 /* ---- tree-wide checks ---- */
@@ -103,7 +109,11 @@ static int check_sessions(void)
 		if (fill_item_ids(it))
 			return -1;
 
-	if (root_item->sid != root_item->vpid && !opts.shell_job) {
+	/* a session led from outside the tree's pid namespace shows as 0 */
+	if (root_item->sid == 0 && root_item->vpid == 1)
+		pr_info("pid %d: its session leader is outside its pid namespace; it will lead "
+			"its own session after restore\n", root_item->pid);
+	else if (root_item->sid != root_item->vpid && !opts.shell_job) {
 		pr_err("pid %d is not a session leader (its session is %d); use --shell-job "
 		       "to dump a job of a shell\n", root_item->pid, root_item->sid);
 		return -1;
@@ -112,7 +122,7 @@ static int check_sessions(void)
 		if (it == root_item)
 			continue;
 		if ((pstree_find_vpid(it->sid) || it->sid == root_item->sid) &&
-		    (pstree_find_vpid(it->pgid) || it->pgid == root_item->pgid))
+		    (pstree_find_vpid(it->pgid) || it->pgid == root_item->pgid || it->pgid == 0))
 			continue;
 		pr_err("unsupported: pid %d is in session %d, group %d from outside the tree\n",
 		       it->pid, it->sid, it->pgid);
@@ -503,6 +513,10 @@ static int write_inventory(void)
 	ie.root_ids = &root_ids;
 	ie.has_lsmtype = true;
 	ie.lsmtype = LSMTYPE__NO_LSM;
+	ie.has_ns_flags = true;
+	ie.ns_flags = tree_ns_flags;
+	ie.has_proc_mount_flags = tree_proc_mount != 0;
+	ie.proc_mount_flags = tree_proc_mount;
 	return pb_write_image(CR_FD_INVENTORY, &ie.base, 0);
 }
 
@@ -538,11 +552,13 @@ static int dump_all_tasks(void)
 
 	if (check_sessions())
 		return -1;
-	if (files_dump_init())
+	if (files_dump_init() || prepare_id_translation(root_item->pid))
 		return -1;
 	for_each_item(it)
 		if (dump_one_task(it))
 			return -1;
+	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
+		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
 	    dump_timens(root_item->pid) || write_inventory())
 		return -1;

@@ -34,6 +34,8 @@
 #include "image.h"
 #include "inventory.pb-c.h"
 #include "magic.h"
+#include "namespaces.h"
+#include "proc_parse.h"
 #include "pstree.h"
 #include "restore.h"
 #include "restorer-blob.h"
@@ -49,8 +51,11 @@
 
 struct restore_sync *rsync;
 static size_t rsync_len;
+static pid_t root_pid;		/* as criu sees it */
 
 /* ---- reading the images ---- */
+
+static u32 inv_ns_flags, inv_proc_mount;
 
 static int read_inventory(void)
 {
@@ -68,6 +73,8 @@ static int read_inventory(void)
 		pr_err("unsupported: images without per-id fdinfo files\n");
 		ret = -1;
 	}
+	inv_ns_flags = ie->has_ns_flags ? ie->ns_flags : 0;
+	inv_proc_mount = ie->has_proc_mount_flags ? ie->proc_mount_flags : 0;
 	pb_free(ie);
 	return ret;
 }
@@ -203,7 +210,10 @@ static int check_sessions(void)
 {
 	struct pstree_item *it;
 
-	if (root_item->sid != root_item->vpid && !opts.shell_job) {
+	if (root_item->sid == 0 && (inv_ns_flags & CLONE_NEWPID))
+		pr_info("pid 1 had its session leader outside its pid namespace: it leads its "
+			"own session now\n");
+	else if (root_item->sid != root_item->vpid && !opts.shell_job) {
 		pr_err("pid %d was dumped as a job of a shell session; restore it with --shell-job\n",
 		       root_item->vpid);
 		return -1;
@@ -211,7 +221,8 @@ static int check_sessions(void)
 	for_each_item(it) {
 		if (it == root_item)
 			continue;
-		if (it->sid != it->vpid && it->sid != it->parent->sid) {
+		if (it->sid != it->vpid && it->sid != it->parent->sid &&
+		    !(it->sid == 0 && root_item->sid == 0)) {
 			pr_err("unsupported: pid %d is in session %d, its parent in %d\n", it->vpid,
 			       it->sid, it->parent->sid);
 			return -1;
@@ -270,7 +281,11 @@ static int fork_task(struct pstree_item *it)
 	long pid;
 
 	memset(&ca, 0, sizeof(ca));
+	if (it == root_item)
+		ca.flags = restore_ns_flags();
 	ca.exit_signal = SIGCHLD;
+	if (ca.flags & CLONE_NEWPID)
+		tid = 1;
 	ca.set_tid = (u64)(unsigned long)&tid;
 	ca.set_tid_size = 1;
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
@@ -286,11 +301,31 @@ static int fork_task(struct pstree_item *it)
 			task_failed();
 		_exit(1);	/* not reached: the body jumps into the restorer */
 	}
+	if (it == root_item && (ca.flags & CLONE_NEWPID)) {
+		/* pid 1 of a new namespace; on the host it gets what is free */
+		root_pid = pid;
+		it->pid = pid;
+		pr_info("created pid %d in new namespaces %#llx, host pid %ld\n", it->vpid,
+			(unsigned long long)ca.flags, pid);
+		if ((ca.flags & CLONE_NEWUSER) && write_userns_maps(pid))
+			return -1;
+		__atomic_store_n(&rsync->maps_ready, 1, __ATOMIC_SEQ_CST);
+		futex(&rsync->maps_ready, FUTEX_WAKE, INT_MAX, NULL);
+		return 0;
+	}
 	if (pid != it->vpid) {
 		pr_err("clone3 gave pid %ld instead of %d\n", pid, it->vpid);
 		kill(pid, SIGKILL);
 		return -1;
 	}
+	if (it == root_item) {
+		root_pid = pid;
+		if ((ca.flags & CLONE_NEWUSER) && write_userns_maps(pid))
+			return -1;
+		__atomic_store_n(&rsync->maps_ready, 1, __ATOMIC_SEQ_CST);
+		futex(&rsync->maps_ready, FUTEX_WAKE, INT_MAX, NULL);
+	}
+	it->pid = pid;
 	rsync->tasks[item_index(it)].pid = pid;
 	pr_info("created pid %d\n", it->vpid);
 	return 0;
@@ -298,6 +333,15 @@ static int fork_task(struct pstree_item *it)
 
 static int restore_session(struct pstree_item *it)
 {
+	if (it == root_item && it->sid == 0) {
+		if (setsid() < 0) {
+			pr_perror("cannot start a session for pid %d", it->vpid);
+			return -1;
+		}
+		return 0;
+	}
+	if (it->sid == 0 || it->pgid == 0)
+		return 0;	/* the session of the root, inherited */
 	if (it->sid == it->vpid) {
 		if (setsid() < 0) {
 			pr_perror("cannot make pid %d a session leader", it->vpid);
@@ -536,6 +580,12 @@ static int restore_task_body(struct pstree_item *it)
 	/* until the restorer sets the real one: die with criu */
 	if (it == root_item && prctl(PR_SET_PDEATHSIG, SIGKILL))
 		return -1;
+	if (it == root_item) {
+		while (!__atomic_load_n(&rsync->maps_ready, __ATOMIC_SEQ_CST))
+			futex(&rsync->maps_ready, FUTEX_WAIT, 0, NULL);
+		if (restore_root_namespaces())
+			return -1;
+	}
 	if (restore_session(it) || restore_task_fds(it))
 		return -1;
 	list_for_each_entry(c, &it->children, sibling)
@@ -563,13 +613,16 @@ static int restore_task_body(struct pstree_item *it)
 
 /* ---- criu's side ---- */
 
-static pid_t root_pid;
-
 /* Kill only what this restore created: a pid may belong to someone else. */
 static void kill_created(void)
 {
 	int i, n = pstree_count();
 
+	if (restore_ns_flags() & CLONE_NEWPID) {
+		if (root_pid > 0)
+			kill(root_pid, SIGKILL);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		if (rsync->tasks[i].pid > 0)
 			kill(rsync->tasks[i].pid, SIGKILL);
@@ -608,23 +661,89 @@ static int seize_tasks(void)
 	long o = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
 	for_each_item(it)
-		if (ptrace(PTRACE_SEIZE, it->vpid, NULL, (void *)o)) {
-			pr_perror("cannot seize restored pid %d", it->vpid);
+		if (ptrace(PTRACE_SEIZE, it->pid, NULL, (void *)o)) {
+			pr_perror("cannot seize restored pid %d", it->pid);
 			return -1;
 		}
 	return 0;
 }
 
-static bool is_restored_tid(pid_t tid)
+/*
+ * The thread of the tree that criu sees as host tid, or NULL: its process
+ * is found by Tgid, the thread by its id in the tree's pid namespace.
+ */
+static struct thread *host_thread(pid_t tid)
 {
 	struct pstree_item *it;
+	struct proc_status st;
+	pid_t vtid;
+	int i, tgid;
+	char path[64], *buf, *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (read_file(path, &buf) < 0)
+		return NULL;
+	p = strstr(buf, "\nTgid:");
+	tgid = p ? atoi(p + 6) : -1;
+	free(buf);
+	if (parse_pid_status(tid, 0, &st))
+		return NULL;
+	vtid = st.ns_levels ? st.nspid[st.ns_levels - 1] : tid;
+	for_each_item(it) {
+		if (it->pid != tgid)
+			continue;
+		for (i = 0; i < it->nr_threads; i++)
+			if (it->threads[i].vtid == vtid) {
+				it->threads[i].tid = tid;
+				return &it->threads[i];
+			}
+	}
+	return NULL;
+}
+
+/* The pids criu sees of the tasks that the root created in its pid namespace. */
+static int resolve_host_pids(void)
+{
+	struct pstree_item *it, *c;
 	int i;
 
-	for_each_item(it)
-		for (i = 0; i < it->nr_threads; i++)
-			if (it->threads[i].vtid == tid)
-				return true;
-	return false;
+	root_item->pid = root_pid;
+	for_each_item(it) {
+		pid_t *kids, self = it->pid;
+		int nr;
+
+		it->threads[0].tid = it->pid;
+		if (list_empty(&it->children))
+			continue;
+		if (!(restore_ns_flags() & CLONE_NEWPID)) {
+			list_for_each_entry(c, &it->children, sibling)
+				c->pid = c->vpid;
+			continue;
+		}
+		if (read_children(it->pid, &self, 1, &kids, &nr)) {
+			pr_perror("cannot list the children of pid %d", it->pid);
+			return -1;
+		}
+		list_for_each_entry(c, &it->children, sibling) {
+			c->pid = 0;
+			for (i = 0; i < nr && !c->pid; i++) {
+				struct proc_status st;
+
+				if (!parse_pid_status(kids[i], 0, &st) && st.ns_levels &&
+				    st.nspid[st.ns_levels - 1] == c->vpid)
+					c->pid = kids[i];
+			}
+			if (!c->pid) {
+				pr_err("cannot find restored pid %d among the children of %d\n",
+				       c->vpid, it->pid);
+				free(kids);
+				return -1;
+			}
+			pr_debug("pid %d is host pid %d\n", c->vpid, c->pid);
+		}
+		free(kids);
+	}
+	return 0;
 }
 
 /* A stop we did not expect: a fault inside the restorer. */
@@ -672,12 +791,12 @@ static int interrupt_tasks(void)
 	int status;
 
 	for_each_item(it) {
-		if (ptrace(PTRACE_INTERRUPT, it->vpid, NULL, NULL) || wait_stop(it->vpid, &status)) {
-			pr_perror("cannot stop restored pid %d", it->vpid);
+		if (ptrace(PTRACE_INTERRUPT, it->pid, NULL, NULL) || wait_stop(it->pid, &status)) {
+			pr_perror("cannot stop restored pid %d", it->pid);
 			return -1;
 		}
 		if (!WIFSTOPPED(status)) {
-			pr_err("pid %d ended before the restorer (status 0x%x)\n", it->vpid, status);
+			pr_err("pid %d ended before the restorer (status 0x%x)\n", it->pid, status);
 			return -1;
 		}
 	}
@@ -689,8 +808,8 @@ static int syscall_all(void)
 	struct pstree_item *it;
 
 	for_each_item(it)
-		if (ptrace(PTRACE_SYSCALL, it->vpid, NULL, NULL)) {
-			pr_perror("cannot resume restored pid %d", it->vpid);
+		if (ptrace(PTRACE_SYSCALL, it->pid, NULL, NULL)) {
+			pr_perror("cannot resume restored pid %d", it->pid);
 			return -1;
 		}
 	return 0;
@@ -734,7 +853,7 @@ static int run_to_sigreturn(int nr_threads, u64 deadline)
 		}
 		sig = WSTOPSIG(status);
 		event = status >> 16;
-		if (sig == (SIGTRAP | 0x80) && is_restored_tid(pid) && at_sigreturn(pid)) {
+		if (sig == (SIGTRAP | 0x80) && at_sigreturn(pid) && host_thread(pid)) {
 			held++;
 			continue;
 		}
@@ -801,18 +920,18 @@ static int finish_task(struct pstree_item *it)
 
 	/* from the entry of rt_sigreturn to its exit: the dumped registers */
 	for (i = 0; i < it->nr_threads; i++)
-		if (step_syscall(it->threads[i].vtid))
+		if (step_syscall(it->threads[i].tid))
 			return -1;
 	/* the restorer cannot unmap itself: do it from here */
-	if (remote_munmap(it->vpid, ts->bootstrap, ts->premap, ts->premap_len) ||
-	    remote_munmap(it->vpid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
+	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||
+	    remote_munmap(it->pid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
 		return -1;
 	for (i = 0; i < it->nr_threads; i++) {
 		ThreadCoreEntry *tce = tr->cores[i]->thread_core;
 		u64 mask = tce->has_blk_sigset ? tce->blk_sigset : tr->cores[0]->tc->blk_sigset;
 
-		if (ptrace(PTRACE_SETSIGMASK, it->threads[i].vtid, sizeof(mask), &mask)) {
-			pr_perror("cannot set the signal mask of tid %d", it->threads[i].vtid);
+		if (ptrace(PTRACE_SETSIGMASK, it->threads[i].tid, sizeof(mask), &mask)) {
+			pr_perror("cannot set the signal mask of tid %d", it->threads[i].tid);
 			return -1;
 		}
 	}
@@ -826,8 +945,8 @@ static void detach_all(void)
 
 	for_each_item(it)
 		for (i = 0; i < it->nr_threads; i++)
-			if (ptrace(PTRACE_DETACH, it->threads[i].vtid, NULL, NULL) && errno != ESRCH)
-				pr_perror("cannot detach from tid %d", it->threads[i].vtid);
+			if (ptrace(PTRACE_DETACH, it->threads[i].tid, NULL, NULL) && errno != ESRCH)
+				pr_perror("cannot detach from tid %d", it->threads[i].tid);
 }
 
 static int write_pidfile(pid_t pid)
@@ -861,7 +980,16 @@ static int prepare_restore(void)
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
-	if (check_pids_free() || prepare_files())
+	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
+		return -1;
+	if ((inv_ns_flags & CLONE_NEWPID) && root_item->vpid != 1) {
+		pr_err("pstree.img: the root of a new pid namespace must be pid 1, not %d\n",
+		       root_item->vpid);
+		return -1;
+	}
+	if (!(inv_ns_flags & CLONE_NEWPID) && check_pids_free())
+		return -1;
+	if (prepare_files())
 		return -1;
 	if (log_move_fds(svc_fd_base)) {
 		pr_perror("cannot move the log above fd %d", svc_fd_base);
@@ -901,8 +1029,8 @@ static int run_restore(void)
 
 	if (fork_task(root_item))
 		return -1;
-	root_pid = root_item->vpid;
-	if (wait_ready(pstree_count(), deadline) || seize_tasks() || interrupt_tasks())
+	if (wait_ready(pstree_count(), deadline) || resolve_host_pids() || seize_tasks() ||
+	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */
 	close_anchors();
@@ -914,6 +1042,9 @@ static int run_restore(void)
 		if (finish_task(it))
 			return -1;
 	detach_all();
+	if (root_pid != root_item->vpid)
+		printf("restored pid %d of a new pid namespace as host pid %d\n", root_item->vpid,
+		       root_pid);
 	pr_info("restored %d processes, root pid %d\n", pstree_count(), root_pid);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "namespaces.h"
 #include "task_state.h"
 
 static uint32_t *cap_words(struct arena *a, u64 caps)
@@ -40,14 +41,15 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 	if (!c)
 		return -1;
 	creds_entry__init(c);
-	c->uid = st.uid[0];
-	c->euid = st.uid[1];
-	c->suid = st.uid[2];
-	c->fsuid = st.uid[3];
-	c->gid = st.gid[0];
-	c->egid = st.gid[1];
-	c->sgid = st.gid[2];
-	c->fsgid = st.gid[3];
+	/* as the tree's user namespace sees them */
+	c->uid = tree_uid(st.uid[0]);
+	c->euid = tree_uid(st.uid[1]);
+	c->suid = tree_uid(st.uid[2]);
+	c->fsuid = tree_uid(st.uid[3]);
+	c->gid = tree_gid(st.gid[0]);
+	c->egid = tree_gid(st.gid[1]);
+	c->sgid = tree_gid(st.gid[2]);
+	c->fsgid = tree_gid(st.gid[3]);
 	c->n_cap_inh = c->n_cap_prm = c->n_cap_eff = c->n_cap_bnd = 2;
 	c->cap_inh = cap_words(a, st.cap_inh);
 	c->cap_prm = cap_words(a, st.cap_prm);
@@ -60,7 +62,7 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 	if (!c->cap_inh || !c->cap_prm || !c->cap_eff || !c->cap_bnd || !c->groups)
 		return -1;
 	for (i = 0; i < st.ngroups; i++)
-		c->groups[i] = st.groups[i];
+		c->groups[i] = tree_gid(st.groups[i]);
 	c->n_groups = st.ngroups;
 	if (st.cap_amb)
 		pr_warn("tid %d has ambient capabilities %#llx; the image cannot hold them\n",

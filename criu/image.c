@@ -49,6 +49,8 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_GHOST_FILE]	= { "ghost-file-%lx.img", GHOST_FILE_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_REMAP_FPATH]	= { "remap-fpath.img", REMAP_FPATH_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_MEMFD_INODE]	= { "memfd.img", MEMFD_INODE_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_NETDEV]		= { "netdev-%lu.img", NETDEV_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_NETNS]		= { "netns-%lu.img", NETNS_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

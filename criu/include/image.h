@@ -30,6 +30,8 @@ enum cr_img_type {
 	CR_FD_GHOST_FILE,
 	CR_FD_REMAP_FPATH,
 	CR_FD_MEMFD_INODE,
+	CR_FD_NETDEV,
+	CR_FD_NETNS,
 	CR_FD_MAX
 };
 

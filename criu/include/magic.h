@@ -30,6 +30,8 @@
 #define GHOST_FILE_MAGIC	0x52583605
 #define REMAP_FPATH_MAGIC	0x59133954
 #define MEMFD_INODE_MAGIC	0x48453499
+#define NETDEV_MAGIC		0x57373951
+#define NETNS_MAGIC		0x55933752
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

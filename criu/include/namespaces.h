@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "core.pb-c.h"
+#include "pstree.h"
 #include "util.h"
 
 /* Fill the namespace ids of a task (one id per namespace inode). */
@@ -13,5 +14,26 @@ int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids);
 u32 new_kobj_id(void);
 /* timens-0.img: the time namespace offsets of the root task. */
 int dump_timens(pid_t pid);
+
+/*
+ * Check and write the namespaces the tree has of its own; ns_flags gets
+ * their CLONE_NEW* bits, proc_mount the flags of a fresh /proc (bit 31
+ * set when there is one).
+ */
+int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount);
+/* the root's ids, from cr-dump.c */
+TaskKobjIdsEntry *dump_root_ids(void);
+/* Ids as the tree's own user namespace sees them. */
+int prepare_id_translation(pid_t root_pid);
+u32 tree_uid(u32 uid);
+u32 tree_gid(u32 gid);
+
+/* restore */
+int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *root_ids);
+u32 restore_ns_flags(void);
+/* From criu, once the root exists: its uid_map, gid_map and setgroups. */
+int write_userns_maps(pid_t pid);
+/* In the root, in its new namespaces: /proc, host names, loopback. */
+int restore_root_namespaces(void);
 
 #endif

@@ -40,6 +40,7 @@ struct restore_sync {
 	int nr_ready;		/* tasks waiting for the go */
 	int go;			/* 1: jump into the restorer; -1: give up */
 	int error;		/* a task failed before the restorer */
+	int maps_ready;		/* criu wrote the root's user namespace maps */
 	struct task_sync tasks[];	/* in pstree order */
 };
 extern struct restore_sync *rsync;

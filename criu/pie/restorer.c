@@ -306,6 +306,20 @@ static void restore_process(struct rst_args *a)
 
 /* ---- per thread ---- */
 
+static int same_groups(const struct rst_creds *c)
+{
+	uint32_t cur[RST_NGROUPS_MAX];
+	long n = sys_getgroups(RST_NGROUPS_MAX, cur);
+	uint32_t i;
+
+	if (n != (long)c->ngroups)
+		return 0;
+	for (i = 0; i < c->ngroups; i++)
+		if (cur[i] != c->groups[i])
+			return 0;
+	return 1;
+}
+
 static void restore_creds(struct rst_args *a, const struct rst_creds *c)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -315,7 +329,9 @@ static void restore_creds(struct rst_args *a, const struct rst_creds *c)
 	/* keep our capabilities across the uid change, until capset below */
 	CHECK(a, sys_prctl(PR_SET_SECUREBITS, 1 << SECURE_NO_SETUID_FIXUP, 0, 0, 0),
 	      "PR_SET_SECUREBITS");
-	CHECK(a, sys_setgroups(c->ngroups, c->groups), "setgroups");
+	/* with setgroups denied in a user namespace, only leave them alone */
+	if (!same_groups(c))
+		CHECK(a, sys_setgroups(c->ngroups, c->groups), "setgroups");
 	CHECK(a, sys_setresgid(c->gid, c->egid, c->sgid), "setresgid");
 	sys_setfsgid(c->fsgid);
 	CHECK(a, sys_setresuid(c->uid, c->euid, c->suid), "setresuid");

@@ -342,7 +342,7 @@ static int dump_vma_files(struct task_dump *td)
 						  O_RDWR : O_RDONLY;
 			u32 id;
 
-			if (dump_vma_file(td->it->pid, v, fl, &id))
+			if (dump_vma_file(td->it->pid, &td->vmas, v, fl, &id))
 				return -1;
 			e->shmid = id;
 			e->has_fdflags = true;
@@ -455,10 +455,33 @@ out:
 	return ret;
 }
 
+/* A zombie: a core with its state, exit status and name, nothing else. */
+static int dump_zombie(struct pstree_item *it)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	struct proc_pid_stat st;
+
+	if (parse_pid_stat(it->pid, 0, &st)) {
+		pr_perror("cannot read the stat of zombie %d", it->pid);
+		return -1;
+	}
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	core.tc = &tc;
+	tc.task_state = TASK_DEAD;
+	tc.exit_code = st.exit_code;
+	tc.comm = st.comm;
+	pr_info("zombie %d: exit status %#x\n", it->pid, st.exit_code);
+	return pb_write_image(CR_FD_CORE, &core.base, it->vpid);
+}
+
 static int dump_one_task(struct pstree_item *it)
 {
 	struct task_dump td;
 	int ret = -1;
+
+	if (it->state == TASK_DEAD)
+		return dump_zombie(it);
 
 	memset(&td, 0, sizeof(td));
 	td.it = it;

@@ -86,6 +86,10 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		       it->threads[i].vtid, c->mtype);
 		return -1;
 	}
+	if (c->tc && c->tc->task_state == TASK_DEAD) {
+		it->state = TASK_DEAD;
+		return 0;
+	}
 	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs ||
 	    !c->thread_core) {
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
@@ -193,6 +197,8 @@ static int read_task_images(struct pstree_item *it)
 		    check_core(it, i, tr->cores[i]))
 			return -1;
 	}
+	if (it->state == TASK_DEAD)
+		return 0;	/* a zombie has nothing more */
 	if (pb_read_image(CR_FD_MM, O_RSTR, (void **)&tr->mm, &mm_entry__descriptor, it->vpid) < 0 ||
 	    pb_read_image(CR_FD_IDS, O_RSTR, (void **)&tr->ids, &task_kobj_ids_entry__descriptor,
 			  it->vpid) < 0 ||
@@ -567,6 +573,28 @@ static int wait_for_go(void)
 	return go > 0 ? 0 : -1;
 }
 
+/* Become the zombie we were: end the way the dumped task ended. */
+static void become_zombie(struct pstree_item *it)
+{
+	u32 status = rst_of(it)->cores[0]->tc->exit_code;
+	struct rlimit no_core = { 0, 0 };
+
+	if (restore_session(it))
+		task_failed();
+	prctl(PR_SET_NAME, rst_of(it)->cores[0]->tc->comm);
+	pr_info("pid %d ends as a zombie with status %#x\n", it->vpid, status);
+	if (WIFSIGNALED(status)) {
+		sigset_t none;
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(WTERMSIG(status), SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		kill(getpid(), WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
 static int restore_task_body(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -576,6 +604,8 @@ static int restore_task_body(struct pstree_item *it)
 	sigset_t all;
 
 	log_set_pid();
+	if (it->state == TASK_DEAD)
+		become_zombie(it);
 	memset(&m, 0, sizeof(m));
 	/* until the restorer sets the real one: die with criu */
 	if (it == root_item && prctl(PR_SET_PDEATHSIG, SIGKILL))
@@ -661,7 +691,7 @@ static int seize_tasks(void)
 	long o = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
 	for_each_item(it)
-		if (ptrace(PTRACE_SEIZE, it->pid, NULL, (void *)o)) {
+		if (it->state != TASK_DEAD && ptrace(PTRACE_SEIZE, it->pid, NULL, (void *)o)) {
 			pr_perror("cannot seize restored pid %d", it->pid);
 			return -1;
 		}
@@ -791,6 +821,8 @@ static int interrupt_tasks(void)
 	int status;
 
 	for_each_item(it) {
+		if (it->state == TASK_DEAD)
+			continue;
 		if (ptrace(PTRACE_INTERRUPT, it->pid, NULL, NULL) || wait_stop(it->pid, &status)) {
 			pr_perror("cannot stop restored pid %d", it->pid);
 			return -1;
@@ -808,7 +840,7 @@ static int syscall_all(void)
 	struct pstree_item *it;
 
 	for_each_item(it)
-		if (ptrace(PTRACE_SYSCALL, it->pid, NULL, NULL)) {
+		if (it->state != TASK_DEAD && ptrace(PTRACE_SYSCALL, it->pid, NULL, NULL)) {
 			pr_perror("cannot resume restored pid %d", it->pid);
 			return -1;
 		}
@@ -918,6 +950,8 @@ static int finish_task(struct pstree_item *it)
 	struct task_sync *ts = &rsync->tasks[item_index(it)];
 	int i;
 
+	if (it->state == TASK_DEAD)
+		return 0;
 	/* from the entry of rt_sigreturn to its exit: the dumped registers */
 	for (i = 0; i < it->nr_threads; i++)
 		if (step_syscall(it->threads[i].tid))
@@ -944,7 +978,7 @@ static void detach_all(void)
 	int i;
 
 	for_each_item(it)
-		for (i = 0; i < it->nr_threads; i++)
+		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
 			if (ptrace(PTRACE_DETACH, it->threads[i].tid, NULL, NULL) && errno != ESRCH)
 				pr_perror("cannot detach from tid %d", it->threads[i].tid);
 }
@@ -980,6 +1014,10 @@ static int prepare_restore(void)
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (root_item->state == TASK_DEAD) {
+		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
+		return -1;
+	}
 	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
 		return -1;
 	if ((inv_ns_flags & CLONE_NEWPID) && root_item->vpid != 1) {
@@ -1018,7 +1056,18 @@ static int total_threads(void)
 	int n = 0;
 
 	for_each_item(it)
-		n += it->nr_threads;
+		if (it->state != TASK_DEAD)
+			n += it->nr_threads;
+	return n;
+}
+
+static int alive_tasks(void)
+{
+	struct pstree_item *it;
+	int n = 0;
+
+	for_each_item(it)
+		n += it->state != TASK_DEAD;
 	return n;
 }
 
@@ -1029,7 +1078,7 @@ static int run_restore(void)
 
 	if (fork_task(root_item))
 		return -1;
-	if (wait_ready(pstree_count(), deadline) || resolve_host_pids() || seize_tasks() ||
+	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || seize_tasks() ||
 	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */

@@ -27,6 +27,7 @@ enum {
 	OPT_PIDFILE = 1000,
 	OPT_TIMEOUT,
 	OPT_NO_DEFAULT_CONFIG,
+	OPT_UNPRIVILEGED,
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
+	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -75,6 +77,8 @@ static void usage(FILE *f)
 "      --pidfile FILE        write the restored root's pid to FILE\n"
 "      --timeout N           seconds allowed to freeze the tree (default 10)\n"
 "      --no-default-config   accepted; no configuration file is read\n"
+"      --unprivileged        accepted; the tool never needs more than the\n"
+"                            caller's capabilities in its user namespace\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -163,6 +167,9 @@ static int parse_options(int argc, char **argv)
 			opts.timeout = val;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
+		case OPT_UNPRIVILEGED:
+			/* nothing to do: no config file is read, and nothing we do
+			 * asks for more privilege than the caller has */
 			break;
 		case 'h':
 			usage(stdout);

@@ -16,6 +16,7 @@
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
 #include "util.h"
+#include "vma.h"
 
 #define DELETED_SUFFIX " (deleted)"
 #define GHOST_CHUNK (1UL << 20)
@@ -167,6 +168,101 @@ int dump_reg_file(struct fd_parms *p, u32 id)
 	if (deleted && dump_ghost(p, id))
 		return -1;
 	return write_file_entry(&fe);
+}
+
+/*
+ * A deleted file we may not open: what the task's mappings show of it
+ * is all we can save.  Shared mappings show the file; private ones may
+ * show pages the task changed, which are dumped as such anyway.  The
+ * file ends where the last mapping of it ends.
+ */
+int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area *v,
+			     unsigned int flags, u32 id)
+{
+	GhostFileEntry ge = GHOST_FILE_ENTRY__INIT;
+	RemapFilePathEntry rme = REMAP_FILE_PATH_ENTRY__INIT;
+	RegFileEntry re = REG_FILE_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	FileEntry fe = FILE_ENTRY__INIT;
+	struct cr_img *img = NULL;
+	struct vma_area *m;
+	u32 gid = next_ghost_id++;
+	char path[64], *buf = NULL;
+	u64 size = 0;
+	int fd, ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	list_for_each_entry(m, &vl->h, list)
+		if (m->dev == v->dev && m->ino == v->ino)
+			size = max(size, m->e.pgoff + vma_len(m));
+	ge.uid = getuid();
+	ge.gid = getgid();
+	ge.mode = S_IFREG | 0600;
+	ge.has_dev = ge.has_ino = ge.has_size = ge.has_chunks = true;
+	ge.dev = v->dev;
+	ge.ino = v->ino;
+	ge.size = size;
+	ge.chunks = true;
+	img = open_image(CR_FD_GHOST_FILE, O_DUMP, (unsigned long)gid);
+	buf = xmalloc(GHOST_CHUNK);
+	if (!img || !buf || pb_write(img, &ge))
+		goto out;
+	list_for_each_entry(m, &vl->h, list) {
+		u64 off;
+
+		if (m->dev != v->dev || m->ino != v->ino)
+			continue;
+		for (off = 0; off < vma_len(m); off += GHOST_CHUNK) {
+			GhostChunkEntry ce = GHOST_CHUNK_ENTRY__INIT;
+			size_t n = min(vma_len(m) - off, (u64)GHOST_CHUNK);
+
+			if (pread_all(fd, buf, n, m->e.start + off) != (ssize_t)n) {
+				pr_perror("cannot read the mapping of %s at %llx", v->name,
+					  (unsigned long long)(m->e.start + off));
+				goto out;
+			}
+			ce.off = m->e.pgoff + off;
+			ce.len = n;
+			if (pb_write(img, &ce) || img_write_raw(img, buf, n))
+				goto out;
+		}
+	}
+	if (close_image(img))
+		goto out_noclose;
+	img = NULL;
+	if (!remap_img && !(remap_img = open_image(CR_FD_REMAP_FPATH, O_DUMP)))
+		goto out;
+	rme.orig_id = id;
+	rme.remap_id = gid;
+	rme.has_remap_type = true;
+	rme.remap_type = REMAP_TYPE__GHOST;
+	re.id = id;
+	re.flags = flags;
+	re.fown = &fown;
+	re.name = v->name;
+	re.has_size = re.has_mode = true;
+	re.size = size;
+	re.mode = ge.mode;
+	fe.type = FD_TYPES__REG;
+	fe.id = id;
+	fe.reg = &re;
+	if (pb_write(remap_img, &rme) || write_file_entry(&fe))
+		goto out;
+	pr_info("deleted file %s saved as ghost %u from its mappings (%llu bytes)\n", v->name,
+		gid, (unsigned long long)size);
+	ret = 0;
+out:
+	if (img)
+		close_image(img);
+out_noclose:
+	free(buf);
+	close(fd);
+	return ret;
 }
 
 int reg_dump_fini(void)

@@ -375,8 +375,10 @@ static int find_fd_of_inode(pid_t pid, u64 dev, u64 ino, char *path, size_t len)
 	return ret;
 }
 
-int dump_vma_file(pid_t pid, struct vma_area *v, unsigned int flags, u32 *id)
+int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsigned int flags,
+		  u32 *id)
 {
+	struct dumped_file *d;
 	char path[PATH_MAX];
 	struct stat st;
 
@@ -394,6 +396,21 @@ int dump_vma_file(pid_t pid, struct vma_area *v, unsigned int flags, u32 *id)
 	if (!v->deleted && v->name && !stat(v->name, &st) && st.st_ino == v->ino &&
 	    st.st_dev == v->dev)
 		return dump_path_file(pid, v->name, flags, id);
+	if (v->deleted && v->name && v->name[0] == '/') {
+		/* one ghost for all of this task's mappings of the inode */
+		list_for_each_entry(d, &dumped_files, list)
+			if (d->fd < 0 && d->pid == pid && d->dev == v->dev &&
+			    d->ino == v->ino && d->flags == flags) {
+				*id = d->id;
+				return 0;
+			}
+		*id = new_file_id();
+		st.st_dev = v->dev;
+		st.st_ino = v->ino;
+		if (dump_ghost_from_mappings(pid, vl, v, flags, *id))
+			return -1;
+		return remember_file(*id, FD_TYPES__REG, pid, -1, &st, flags);
+	}
 	pr_err("unsupported: pid %d maps %s%s at %llx, which only /proc/PID/map_files reaches "
 	       "(needs CAP_CHECKPOINT_RESTORE in the initial user namespace)\n", pid,
 	       v->name ? v->name : "a file", v->deleted ? " (deleted)" : "",
@@ -556,6 +573,8 @@ int open_all_anchors(void)
 	for_each_item(it) {
 		struct task_restore *tr = rst_of(it);
 
+		if (it->state == TASK_DEAD)
+			continue;
 		for (i = 0; i < tr->nr_fds; i++)
 			if (open_anchor(tr->fds[i]->id, 0, &fd))
 				return -1;

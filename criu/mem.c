@@ -1203,7 +1203,7 @@ int prepare_shared_memory(void)
 	for_each_item(it) {
 		MmEntry *mm = rst_of(it)->mm;
 
-		for (i = 0; i < mm->n_vmas; i++) {
+		for (i = 0; mm && i < mm->n_vmas; i++) {
 			VmaEntry *v = mm->vmas[i];
 
 			if (!(v->status & VMA_ANON_SHARED))

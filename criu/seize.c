@@ -139,22 +139,40 @@ static struct thread *find_thread(struct pstree_item *it, pid_t tid)
 	return NULL;
 }
 
+#define TASK_IS_GONE	1
+#define TASK_IS_ZOMBIE	2
+
 static int check_task_state(pid_t pid)
 {
 	struct proc_pid_stat st;
 
 	if (parse_pid_stat(pid, 0, &st)) {
 		if (errno == ENOENT)
-			return 1;
+			return TASK_IS_GONE;
 		pr_perror("cannot read /proc/%d/stat", pid);
 		return -1;
 	}
-	if (st.state == 'Z') {
-		pr_err("unsupported: pid %d is a zombie\n", pid);
-		return -1;
-	}
+	if (st.state == 'Z')
+		return TASK_IS_ZOMBIE;
 	if (st.state == 'X')
-		return 1;
+		return TASK_IS_GONE;
+	return 0;
+}
+
+/* A zombie is not seized: its pid, ids and exit status are all it has. */
+static int add_zombie(pid_t pid, struct pstree_item *parent)
+{
+	struct pstree_item *z = alloc_pstree_item(pid, parent);
+
+	if (!z)
+		return -1;
+	z->threads = xzalloc(sizeof(*z->threads));
+	if (!z->threads)
+		return -1;
+	z->state = TASK_DEAD;
+	z->nr_threads = 1;
+	z->threads[0].tid = z->threads[0].vtid = pid;
+	pr_info("pid %d, child of %d, is a zombie\n", pid, parent->pid);
 	return 0;
 }
 
@@ -248,6 +266,11 @@ static int seize_children(struct pstree_item *it)
 		ret = check_task_state(kids[i]);
 		if (ret < 0)
 			goto err;
+		if (ret == TASK_IS_ZOMBIE) {
+			if (add_zombie(kids[i], it))
+				goto err;
+			continue;
+		}
 		if (ret)
 			continue;
 		c = alloc_pstree_item(kids[i], it);
@@ -296,7 +319,9 @@ int seize_tree(pid_t pid)
 	}
 	ret = check_task_state(pid);
 	if (ret) {
-		if (ret > 0)
+		if (ret == TASK_IS_ZOMBIE)
+			pr_err("unsupported: pid %d, the root of the tree, is a zombie\n", pid);
+		else if (ret > 0)
 			pr_err("no process with pid %d\n", pid);
 		return -1;
 	}
@@ -315,7 +340,7 @@ int seize_tree(pid_t pid)
 
 	/* items are appended while we walk: children come after parents */
 	for_each_item(it) {
-		if (!it->nr_threads)
+		if (!it->nr_threads || it->state == TASK_DEAD)
 			continue;
 		if (seize_children(it))
 			return -1;

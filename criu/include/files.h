@@ -39,12 +39,17 @@ int dump_task_files(struct pstree_item *it, u32 files_id);
 int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id);
 int dump_path_file(pid_t pid, const char *path, unsigned int flags, u32 *id);
 struct vma_area;
+struct vm_area_list;
 /*
  * The file a VMA maps: through /proc/PID/map_files when we may open it
  * (CAP_CHECKPOINT_RESTORE in the initial user namespace), else through
- * one of the task's fds for the same inode, else by its path.
+ * one of the task's fds for the same inode, else by its path, and for a
+ * deleted file, from what the task's mappings of it show.
  */
-int dump_vma_file(pid_t pid, struct vma_area *v, unsigned int flags, u32 *id);
+int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsigned int flags,
+		  u32 *id);
+int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area *v,
+			     unsigned int flags, u32 id);
 
 /* files-reg.c */
 int dump_reg_file(struct fd_parms *p, u32 id);

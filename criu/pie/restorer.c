@@ -284,11 +284,27 @@ static void restore_posix_timers(struct rst_args *a)
 	      "prctl(PR_TIMER_CREATE_RESTORE_IDS, off)");
 }
 
+/*
+ * Signals that came while we were being restored (a zombie child's
+ * SIGCHLD, say) are not the dumped task's: drop them before the dumped
+ * pending signals are queued.
+ */
+static void drop_pending_signals(void)
+{
+	uint64_t all = ~0ULL;
+	struct rst_timespec zero = { 0, 0 };
+	uint8_t info[RST_SIGINFO_SIZE];
+
+	while (sys_rt_sigtimedwait(&all, info, &zero, 8) > 0)
+		;
+}
+
 static void restore_process(struct rst_args *a)
 {
 	const uint8_t *si = (const uint8_t *)a->shared_siginfo;
 	uint32_t i;
 
+	drop_pending_signals();
 	restore_sigactions(a);
 	restore_itimers(a);
 	for (i = 0; i < a->nr_rlimits; i++)

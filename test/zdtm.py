@@ -46,6 +46,7 @@ exit status, and nothing is left behind.
 import argparse
 import bisect
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
@@ -815,7 +816,8 @@ def check_zombie_core(imgs, p, errs):
     name = 'core-%d.img' % p['vpid']
     core = entries(imgs, name, 'CORE')
     tc = core[0].get('tc', {}) if core else {}
-    if tc.get('task_state') not in (3, 'Zombie'):
+    # CRIU's images call a zombie's state TASK_DEAD (2).
+    if tc.get('task_state') != 2:
         errs.append('%s: task_state %s for a zombie' %
                     (name, tc.get('task_state')))
     if tc.get('exit_code', 0) != p['stat'].get(STAT_EXIT_CODE):
@@ -1179,7 +1181,7 @@ class Run:
         self.opts = opts
         self.inner = inner
         self.desc = load_desc(name)
-        self.wd = os.path.join(OUT_DIR, name, flavor)
+        self.wd = os.path.join(opts.out, name, flavor)
         self.imgdir = os.path.join(self.wd, 'img')
         self.pidfile = os.path.join(self.wd, 'test.pid')
         self.outfile = os.path.join(self.wd, 'test.out')
@@ -1447,7 +1449,8 @@ def run_rootless(r):
            'unshare', '--user', '--map-root-user', '--pid', '--fork',
            '--kill-child', '--mount-proc', '--mount', '--uts', '--ipc',
            SYS_PYTHON, os.path.abspath(__file__), '_inner',
-           '-t', r.name, '--criu', r.opts.criu, '--build', r.opts.build]
+           '-t', r.name, '--criu', r.opts.criu, '--build', r.opts.build,
+           '--out', r.opts.out]
     if r.opts.dump_only:
         cmd.append('--dump-only')
     if VERBOSE:
@@ -1521,6 +1524,20 @@ def check_setup(opts):
         raise SystemExit('no %s (Debian package criu)' % CRIT)
 
 
+def lock_out_dir(out):
+    """One run per out dir: a second one would remove the first one's
+    work dirs under it.  Waits for the other run to finish."""
+    os.makedirs(out, exist_ok=True)
+    fd = os.open(os.path.join(out, '.lock'), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print('zdtm: another run uses %s; waiting for it (or use --out)' %
+              out, file=sys.stderr, flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
 def cmd_run(opts):
     tests = parse_list(opts.test) or list_tests()
     known = set(list_tests())
@@ -1536,6 +1553,7 @@ def cmd_run(opts):
         if not os.access(b, os.X_OK):
             raise SystemExit('%s is not built (ninja -C %s)' %
                              (b, opts.build))
+    lock_out_dir(opts.out)
     set_subreaper()
     passed = failed = skipped = 0
     print('zdtm: %s mode, criu %s' %
@@ -1573,7 +1591,7 @@ def cmd_inner(opts):
     """The rootless flavor's runner, inside the user's own namespaces."""
     name = parse_list(opts.test)[0]
     ok, reason, log = run_one(name, 'rootless', opts, inner=True)
-    wd = os.path.join(OUT_DIR, name, 'rootless')
+    wd = os.path.join(opts.out, name, 'rootless')
     with open(os.path.join(wd, 'result.json'), 'w') as f:
         json.dump({'ok': ok, 'reason': reason, 'log': log}, f)
     print('%s %s rootless: %s' % ('PASS' if ok else 'FAIL', name, reason))
@@ -1611,6 +1629,9 @@ def main(argv):
         mode.add_argument('--full', dest='dump_only', action='store_false',
                           help='dump, restore and compare%s' %
                           ('' if DEFAULT_DUMP_ONLY else ' (default)'))
+        p.add_argument('--out', default=OUT_DIR,
+                       help='where the work dirs go (default: '
+                       'test/zdtm/out)')
         p.add_argument('-v', '--verbose', action='store_true')
 
     run = sub.add_parser('run', help='run tests')
@@ -1636,6 +1657,7 @@ def main(argv):
     if hasattr(opts, 'criu'):
         opts.criu = os.path.abspath(opts.criu)
         opts.build = os.path.abspath(opts.build)
+        opts.out = os.path.abspath(opts.out)
     return opts.func(opts)
 
 

@@ -13,10 +13,11 @@ run() {
 
 run build/criu/criu check
 run meson test -C build --print-errorlogs
-run python3 test/zdtm.py run --full --keep-going
-if [ -x test/failures/run.py ]; then
-	run python3 test/failures/run.py --criu build/criu/criu
-fi
+run python3 test/zdtm.py run --full --keep-going -f h -f ns -f uns -f rootless
+run python3 test/zdtm.py run --dump-only --keep-going -f h
+for t in test/failures/run.py test/ns/run.py; do
+	[ -x "$t" ] && run python3 "$t" --criu build/criu/criu
+done
 
 if [ $rc -eq 0 ]; then
 	echo "== all tests passed"

@@ -121,19 +121,17 @@ static void make_abs(char *dst, size_t size, const char *path)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: %s --pidfile=FILE --outfile=FILE [--filename=PATH]\n",
-		test_name);
+	fprintf(stderr, "usage: %s --pidfile=FILE --outfile=FILE [--filename=PATH]\n", test_name);
 	exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "outfile", required_argument, NULL, 'o' },
-		{ "filename", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+		{"pidfile", required_argument, NULL, 'p'},
+		{"outfile", required_argument, NULL, 'o'},
+		{"filename", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *pid = NULL, *out = NULL, *file = NULL;
 	int c;
@@ -172,7 +170,7 @@ static void parse_args(int argc, char **argv)
  */
 static void __attribute__((noreturn)) wait_ready(pid_t child)
 {
-	const struct timespec tick = { 0, 1000 * 1000 };
+	const struct timespec tick = {0, 1000 * 1000};
 	int status;
 	pid_t ret;
 
@@ -213,7 +211,7 @@ static void sigterm_handler(int sig)
 
 int test_init(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = sigterm_handler };
+	struct sigaction sa = {.sa_handler = sigterm_handler};
 	const char *slash = strrchr(argv[0], '/');
 	pid_t pid;
 
@@ -248,7 +246,7 @@ int test_init(int argc, char **argv)
 
 void test_daemon(void)
 {
-	const struct timespec tick = { 0, 1000 * 1000 };
+	const struct timespec tick = {0, 1000 * 1000};
 	char tmp[PATH_MAX + 8], buf[32];
 	int fd, len;
 

@@ -138,8 +138,8 @@ ssize_t read_file(const char *path, void *buf, size_t size)
 
 static char maps_buf[1 << 18];
 
-int find_vma(unsigned long addr, unsigned long *start, unsigned long *end,
-	     char perms[5], char *path, size_t pathlen)
+int find_vma(unsigned long addr, unsigned long *start, unsigned long *end, char perms[5],
+	     char *path, size_t pathlen)
 {
 	ssize_t len;
 	char *line, *nl;
@@ -156,8 +156,7 @@ int find_vma(unsigned long addr, unsigned long *start, unsigned long *end,
 		if (!nl)
 			break;
 		*nl = '\0';
-		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &s, &e, perms,
-			   &off) < 3)
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &s, &e, perms, &off) < 3)
 			return -1;
 		if (addr < s || addr >= e)
 			continue;
@@ -184,7 +183,7 @@ int proc_stat_field(int n, unsigned long long *val)
 	p = strrchr(buf, ')');
 	if (!p || n < 3)
 		return -1;
-	p += 2;		/* field 3 starts here */
+	p += 2; /* field 3 starts here */
 	for (i = 3; i < n; i++) {
 		p = strchr(p, ' ');
 		if (!p)
@@ -211,7 +210,7 @@ static void probe_fault(int sig)
 
 static int probe(volatile char *addr, int write)
 {
-	struct sigaction sa = { .sa_handler = probe_fault }, old_segv, old_bus;
+	struct sigaction sa = {.sa_handler = probe_fault}, old_segv, old_bus;
 	int ok = 0;
 
 	sigemptyset(&sa.sa_mask);
@@ -242,7 +241,7 @@ int probe_write(volatile void *addr)
 
 int stop_child(pid_t pid, int timeout_ms)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	const struct timespec tick = {0, 10 * 1000 * 1000};
 	int status, i;
 	pid_t ret;
 

@@ -71,8 +71,8 @@ int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
 
 /* The /proc/self/maps line covering addr: fills perms ("rwxp") and path. */
-int find_vma(unsigned long addr, unsigned long *start, unsigned long *end,
-	     char perms[5], char *path, size_t pathlen);
+int find_vma(unsigned long addr, unsigned long *start, unsigned long *end, char perms[5],
+	     char *path, size_t pathlen);
 
 /* Field n (1-based, as in proc(5)) of /proc/self/stat, or -1 on error. */
 int proc_stat_field(int n, unsigned long long *val);

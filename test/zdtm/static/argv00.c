@@ -41,8 +41,7 @@ static int check_cmdline(const struct area *a)
 		return 1;
 	}
 	if ((size_t)ret != len || memcmp(buf, a->bytes, len)) {
-		fail("cmdline (%zd bytes) differs from the area (%zu bytes)",
-		     ret, len);
+		fail("cmdline (%zd bytes) differs from the area (%zu bytes)", ret, len);
 		return 1;
 	}
 	return 0;
@@ -67,8 +66,8 @@ int main(int argc, char **argv)
 	if (read_area(&after))
 		return 1;
 	if (after.start != before.start || after.end != before.end) {
-		fail("argument area moved: %llx-%llx -> %llx-%llx",
-		     before.start, before.end, after.start, after.end);
+		fail("argument area moved: %llx-%llx -> %llx-%llx", before.start, before.end,
+		     after.start, after.end);
 		return 1;
 	}
 	if (memcmp(after.bytes, before.bytes, before.end - before.start)) {

@@ -16,10 +16,9 @@
 #endif
 
 static const unsigned long types[] = {
-	AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY,
-	AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK,
-	AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_SYSINFO_EHDR,
-	AT_MINSIGSTKSZ,
+	AT_PHDR,   AT_PHENT,  AT_PHNUM,	 AT_PAGESZ, AT_BASE,	     AT_FLAGS,	     AT_ENTRY,
+	AT_UID,	   AT_EUID,   AT_GID,	 AT_EGID,   AT_PLATFORM,     AT_HWCAP,	     AT_CLKTCK,
+	AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_SYSINFO_EHDR, AT_MINSIGSTKSZ,
 };
 
 struct snap {
@@ -67,8 +66,8 @@ static int check_vdso(const struct snap *s)
 	unsigned long ehdr = proc_value(s, AT_SYSINFO_EHDR), start, end;
 	char perms[5], path[64];
 
-	if (find_vma(ehdr, &start, &end, perms, path, sizeof(path)) ||
-	    start != ehdr || strcmp(path, "[vdso]")) {
+	if (find_vma(ehdr, &start, &end, perms, path, sizeof(path)) || start != ehdr ||
+	    strcmp(path, "[vdso]")) {
 		fail("AT_SYSINFO_EHDR %lx is not the vDSO", ehdr);
 		return 1;
 	}
@@ -83,22 +82,18 @@ static int compare(const struct snap *a, const struct snap *b)
 {
 	unsigned int i;
 
-	if (a->proc_len != b->proc_len ||
-	    memcmp(a->proc, b->proc, a->proc_len)) {
-		fail("/proc/self/auxv changed (%zd -> %zd bytes)", a->proc_len,
-		     b->proc_len);
+	if (a->proc_len != b->proc_len || memcmp(a->proc, b->proc, a->proc_len)) {
+		fail("/proc/self/auxv changed (%zd -> %zd bytes)", a->proc_len, b->proc_len);
 		return 1;
 	}
-	if (a->prctl_len != b->prctl_len ||
-	    memcmp(a->prctl, b->prctl, sizeof(a->prctl))) {
+	if (a->prctl_len != b->prctl_len || memcmp(a->prctl, b->prctl, sizeof(a->prctl))) {
 		fail("PR_GET_AUXV changed");
 		return 1;
 	}
 	for (i = 0; i < ARRAY_SIZE(types); i++) {
 		if (a->libc[i] == b->libc[i])
 			continue;
-		fail("getauxval(%lu) changed: %lx -> %lx", types[i],
-		     a->libc[i], b->libc[i]);
+		fail("getauxval(%lu) changed: %lx -> %lx", types[i], a->libc[i], b->libc[i]);
 		return 1;
 	}
 	if (memcmp(a->random, b->random, 16)) {

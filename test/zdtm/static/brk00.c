@@ -38,8 +38,7 @@ static int check_heap(char *base, char *cur)
 		fail("second part differs at byte %zu", off);
 		return 1;
 	}
-	if (find_vma((unsigned long)base, &start, &end, perms, path,
-		     sizeof(path))) {
+	if (find_vma((unsigned long)base, &start, &end, perms, path, sizeof(path))) {
 		pr_perror("no vma for the heap");
 		return 1;
 	}
@@ -109,8 +108,7 @@ int main(int argc, char **argv)
 	test_waitsig();
 
 	if (sbrk(0) != cur || kernel_brk() != (unsigned long)cur) {
-		fail("break moved: %p -> %p (kernel %lx)", cur, sbrk(0),
-		     kernel_brk());
+		fail("break moved: %p -> %p (kernel %lx)", cur, sbrk(0), kernel_brk());
 		return 1;
 	}
 	if (proc_stat_field(47, &start_brk2) || start_brk2 != start_brk) {

@@ -45,13 +45,11 @@ int main(int argc, char **argv)
 	if (check_dev(null, makedev(1, 3), O_RDWR, "/dev/null") ||
 	    check_dev(zero, makedev(1, 5), O_RDONLY, "/dev/zero"))
 		return 1;
-	if (write(null, buf, sizeof(buf)) != sizeof(buf) ||
-	    read(null, buf, sizeof(buf)) != 0) {
+	if (write(null, buf, sizeof(buf)) != sizeof(buf) || read(null, buf, sizeof(buf)) != 0) {
 		fail("/dev/null does not behave");
 		return 1;
 	}
-	if (read(zero, buf, sizeof(buf)) != sizeof(buf) ||
-	    !is_zero(buf, sizeof(buf))) {
+	if (read(zero, buf, sizeof(buf)) != sizeof(buf) || !is_zero(buf, sizeof(buf))) {
 		fail("/dev/zero does not behave");
 		return 1;
 	}

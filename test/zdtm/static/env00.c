@@ -18,13 +18,12 @@ static void get_ids(struct ids *ids)
 	ids->sid = getsid(0);
 }
 
-#define CHECK(field)                                                     \
-	do {                                                             \
-		if (a.field != b.field) {                                \
-			fail(#field " changed: %d -> %d", a.field,       \
-			     b.field);                                   \
-			ret = 1;                                         \
-		}                                                        \
+#define CHECK(field)                                                         \
+	do {                                                                 \
+		if (a.field != b.field) {                                    \
+			fail(#field " changed: %d -> %d", a.field, b.field); \
+			ret = 1;                                             \
+		}                                                            \
 	} while (0)
 
 int main(int argc, char **argv)
@@ -36,8 +35,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	get_ids(&a);
 	if (a.sid != a.pid || a.pgid != a.pid) {
-		fail("not a session leader: pid %d pgid %d sid %d", a.pid,
-		     a.pgid, a.sid);
+		fail("not a session leader: pid %d pgid %d sid %d", a.pid, a.pgid, a.sid);
 		return 1;
 	}
 	test_waitsig();

@@ -42,8 +42,7 @@ static int check_environ(const struct area *a)
 		return 1;
 	}
 	if ((size_t)ret != len || memcmp(buf, a->bytes, len)) {
-		fail("environ (%zd bytes) differs from the area (%zu bytes)",
-		     ret, len);
+		fail("environ (%zd bytes) differs from the area (%zu bytes)", ret, len);
 		return 1;
 	}
 	return 0;
@@ -87,8 +86,8 @@ int main(int argc, char **argv)
 	if (read_area(&after))
 		return 1;
 	if (after.start != before.start || after.end != before.end) {
-		fail("environment area moved: %llx-%llx -> %llx-%llx",
-		     before.start, before.end, after.start, after.end);
+		fail("environment area moved: %llx-%llx -> %llx-%llx", before.start, before.end,
+		     after.start, after.end);
 		return 1;
 	}
 	if (memcmp(after.bytes, before.bytes, before.end - before.start)) {

@@ -46,9 +46,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (a.st.st_dev != b.st.st_dev || a.st.st_ino != b.st.st_ino) {
-		fail("exe file changed: %lx:%lu -> %lx:%lu",
-		     (unsigned long)a.st.st_dev, (unsigned long)a.st.st_ino,
-		     (unsigned long)b.st.st_dev, (unsigned long)b.st.st_ino);
+		fail("exe file changed: %lx:%lu -> %lx:%lu", (unsigned long)a.st.st_dev,
+		     (unsigned long)a.st.st_ino, (unsigned long)b.st.st_dev,
+		     (unsigned long)b.st.st_ino);
 		return 1;
 	}
 	pass();

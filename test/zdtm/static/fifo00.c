@@ -22,8 +22,8 @@ static int check(int rfd, int wfd)
 		pr_perror("stat");
 		return 1;
 	}
-	if (!S_ISFIFO(st.st_mode) || r.st_ino != st.st_ino ||
-	    w.st_ino != st.st_ino || r.st_dev != st.st_dev) {
+	if (!S_ISFIFO(st.st_mode) || r.st_ino != st.st_ino || w.st_ino != st.st_ino ||
+	    r.st_dev != st.st_dev) {
 		fail("the fds are not the FIFO at %s any more", test_filename);
 		return 1;
 	}
@@ -32,8 +32,7 @@ static int check(int rfd, int wfd)
 		fail("access modes changed");
 		return 1;
 	}
-	if (read_all(rfd, buf, DATA_LEN) ||
-	    datachk(buf, DATA_LEN, 4) != (size_t)-1) {
+	if (read_all(rfd, buf, DATA_LEN) || datachk(buf, DATA_LEN, 4) != (size_t)-1) {
 		fail("the queued data changed");
 		return 1;
 	}

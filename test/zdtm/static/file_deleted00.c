@@ -40,11 +40,9 @@ int main(int argc, char **argv)
 		pr_perror("fstat");
 		return 1;
 	}
-	if (st.st_nlink != 0 || st.st_size != FILE_SIZE ||
-	    (st.st_mode & 07777) != 0600) {
-		fail("file now has %lu links, %ld bytes, mode %o",
-		     (unsigned long)st.st_nlink, (long)st.st_size,
-		     st.st_mode & 07777);
+	if (st.st_nlink != 0 || st.st_size != FILE_SIZE || (st.st_mode & 07777) != 0600) {
+		fail("file now has %lu links, %ld bytes, mode %o", (unsigned long)st.st_nlink,
+		     (long)st.st_size, st.st_mode & 07777);
 		return 1;
 	}
 	if (lseek(fd, 0, SEEK_CUR) != OFFSET) {

@@ -20,7 +20,7 @@ struct fdesc {
 	off_t pos;
 };
 
-static struct fdesc fds[4];	/* ro, rw|append, wo|cloexec, dup of ro */
+static struct fdesc fds[4]; /* ro, rw|append, wo|cloexec, dup of ro */
 
 static int snap(struct fdesc *d)
 {
@@ -60,9 +60,9 @@ static int check_fds(void)
 		}
 		if ((now.flags & STATUS_FLAGS) != (fds[i].flags & STATUS_FLAGS) ||
 		    now.fdflags != fds[i].fdflags || now.pos != fds[i].pos) {
-			fail("fd %d: flags %#x fd flags %#x pos %ld, was %#x %#x %ld",
-			     now.fd, now.flags, now.fdflags, (long)now.pos,
-			     fds[i].flags, fds[i].fdflags, (long)fds[i].pos);
+			fail("fd %d: flags %#x fd flags %#x pos %ld, was %#x %#x %ld", now.fd,
+			     now.flags, now.fdflags, (long)now.pos, fds[i].flags, fds[i].fdflags,
+			     (long)fds[i].pos);
 			return 1;
 		}
 		if (fst.st_ino != st.st_ino || fst.st_dev != st.st_dev) {
@@ -80,8 +80,7 @@ static int check_io(void)
 
 	datagen(want, sizeof(want), 5);
 	/* The read-only fd reads on from its offset... */
-	if (read_all(fds[0].fd, buf, sizeof(buf)) ||
-	    memcmp(buf, want + fds[0].pos, sizeof(buf))) {
+	if (read_all(fds[0].fd, buf, sizeof(buf)) || memcmp(buf, want + fds[0].pos, sizeof(buf))) {
 		fail("reading at the saved offset gives other data");
 		return 1;
 	}
@@ -116,8 +115,7 @@ int main(int argc, char **argv)
 		pr_perror("open");
 		return 1;
 	}
-	if (lseek(fds[0].fd, 1234, SEEK_SET) != 1234 ||
-	    lseek(fds[1].fd, 777, SEEK_SET) != 777 ||
+	if (lseek(fds[0].fd, 1234, SEEK_SET) != 1234 || lseek(fds[1].fd, 777, SEEK_SET) != 777 ||
 	    lseek(fds[2].fd, PAGE_SIZE + 5, SEEK_SET) != PAGE_SIZE + 5) {
 		pr_perror("lseek");
 		return 1;

@@ -16,8 +16,7 @@
 
 enum { ROOT, CHILD_A, CHILD_B, GRANDCHILD, NR_ROLES };
 
-static const char *const names[] = { "root", "child A", "child B",
-				     "grandchild" };
+static const char *const names[] = {"root", "child A", "child B", "grandchild"};
 
 struct proc_state {
 	int role;
@@ -32,8 +31,7 @@ static int setup_state(struct proc_state *s, int role)
 	s->role = role;
 	s->pid = getpid();
 	s->ppid = getppid();
-	s->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	s->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (s->page == MAP_FAILED) {
 		pr_perror("mmap in %s", names[role]);
 		return 1;
@@ -45,8 +43,8 @@ static int setup_state(struct proc_state *s, int role)
 static int check_state(const struct proc_state *s)
 {
 	if (getpid() != s->pid || getppid() != s->ppid) {
-		fail("%s: pid %d ppid %d, was %d %d", names[s->role], getpid(),
-		     getppid(), s->pid, s->ppid);
+		fail("%s: pid %d ppid %d, was %d %d", names[s->role], getpid(), getppid(), s->pid,
+		     s->ppid);
 		return 1;
 	}
 	if (datachk(s->page, PAGE_SIZE, 1000 + s->role) != (size_t)-1) {
@@ -71,10 +69,8 @@ static int check_child(pid_t pid, const char *name)
 	}
 	buf[len] = '\0';
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %llu", &ppid) != 1 ||
-	    ppid != (unsigned long long)getpid()) {
-		fail("%s (pid %d) has parent %llu, not %d", name, pid, ppid,
-		     getpid());
+	if (!p || sscanf(p + 2, "%*c %llu", &ppid) != 1 || ppid != (unsigned long long)getpid()) {
+		fail("%s (pid %d) has parent %llu, not %d", name, pid, ppid, getpid());
 		return 1;
 	}
 	return 0;
@@ -154,7 +150,7 @@ int main(int argc, char **argv)
 	close(ready_pipe[0]);
 
 	test_daemon();
-	s.ppid = getppid();	/* the launcher is gone now */
+	s.ppid = getppid(); /* the launcher is gone now */
 	test_waitsig();
 
 	ret |= check_state(&s);

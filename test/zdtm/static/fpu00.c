@@ -12,12 +12,12 @@
 #include "zdtmtst.h"
 
 struct fpstate {
-	long double st[8];	/* offset 0, 16 bytes each */
-	uint16_t fcw;		/* 128 */
+	long double st[8]; /* offset 0, 16 bytes each */
+	uint16_t fcw; /* 128 */
 	uint16_t pad;
-	uint32_t mxcsr;		/* 132 */
-	uint16_t k[8];		/* 136 */
-	uint8_t vec[32][64] __attribute__((aligned(64)));	/* 192 */
+	uint32_t mxcsr; /* 132 */
+	uint16_t k[8]; /* 136 */
+	uint8_t vec[32][64] __attribute__((aligned(64))); /* 192 */
 };
 
 _Static_assert(offsetof(struct fpstate, fcw) == 128, "fcw");
@@ -28,6 +28,8 @@ _Static_assert(offsetof(struct fpstate, vec) == 192, "vec");
 static const uint16_t default_fcw = 0x037f;
 static const uint32_t default_mxcsr = 0x1f80;
 
+/* The asm reads best one instruction per line. */
+/* clang-format off */
 #define X87_LOAD                                                         \
 	"fninit\n\t"                                                     \
 	"fldcw 128(%%rsi)\n\t"                                           \
@@ -140,6 +142,8 @@ hold_avx512(const struct fpstate *in, struct fpstate *out)
 		       "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7");
 }
 
+/* clang-format on */
+
 static void make_input(struct fpstate *s)
 {
 	int i;
@@ -147,14 +151,13 @@ static void make_input(struct fpstate *s)
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < 8; i++)
 		s->st[i] = (i + 1) / 7.0L * (i % 2 ? -1e10L : 3e-7L);
-	s->fcw = 0x0f7f;	/* round toward zero, 64-bit precision */
-	s->mxcsr = 0xff80;	/* round toward zero, flush to zero */
+	s->fcw = 0x0f7f; /* round toward zero, 64-bit precision */
+	s->mxcsr = 0xff80; /* round toward zero, flush to zero */
 	datagen(s->k, sizeof(s->k), 42);
 	datagen(s->vec, sizeof(s->vec), 43);
 }
 
-static int compare(const struct fpstate *a, const struct fpstate *b,
-		   int nvec, int vsize, int nk)
+static int compare(const struct fpstate *a, const struct fpstate *b, int nvec, int vsize, int nk)
 {
 	int i;
 
@@ -164,8 +167,8 @@ static int compare(const struct fpstate *a, const struct fpstate *b,
 			return 1;
 		}
 	if (a->fcw != b->fcw || a->mxcsr != b->mxcsr) {
-		fail("control words changed: fcw %#x -> %#x, mxcsr %#x -> %#x",
-		     a->fcw, b->fcw, a->mxcsr, b->mxcsr);
+		fail("control words changed: fcw %#x -> %#x, mxcsr %#x -> %#x", a->fcw, b->fcw,
+		     a->mxcsr, b->mxcsr);
 		return 1;
 	}
 	for (i = 0; i < nvec; i++)

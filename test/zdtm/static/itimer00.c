@@ -15,12 +15,12 @@ static const struct {
 	const char *name;
 	struct itimerval set;
 } timers[] = {
-	{ ITIMER_REAL, "real", { { 1000, 250000 }, { 500, 0 } } },
-	{ ITIMER_VIRTUAL, "virtual", { { 300, 0 }, { 400, 500 } } },
-	{ ITIMER_PROF, "prof", { { 700, 0 }, { 600, 0 } } },
+	{ITIMER_REAL, "real", {{1000, 250000}, {500, 0}}},
+	{ITIMER_VIRTUAL, "virtual", {{300, 0}, {400, 500}}},
+	{ITIMER_PROF, "prof", {{700, 0}, {600, 0}}},
 };
 
-#define MAX_TICK_US 10000	/* HZ >= 100 */
+#define MAX_TICK_US 10000 /* HZ >= 100 */
 
 static volatile int fired;
 
@@ -35,8 +35,7 @@ static long long tv_us(const struct timeval *tv)
 	return tv->tv_sec * 1000000LL + tv->tv_usec;
 }
 
-static int check(unsigned int i, const struct itimerval *before,
-		 long long wall_us)
+static int check(unsigned int i, const struct itimerval *before, long long wall_us)
 {
 	struct itimerval now;
 	long long used;
@@ -46,8 +45,7 @@ static int check(unsigned int i, const struct itimerval *before,
 		return 1;
 	}
 	if (tv_us(&now.it_interval) != tv_us(&timers[i].set.it_interval)) {
-		fail("%s interval changed to %lld us", timers[i].name,
-		     tv_us(&now.it_interval));
+		fail("%s interval changed to %lld us", timers[i].name, tv_us(&now.it_interval));
 		return 1;
 	}
 	used = tv_us(&before->it_value) - tv_us(&now.it_value);
@@ -58,14 +56,13 @@ static int check(unsigned int i, const struct itimerval *before,
 	if (timers[i].which != ITIMER_REAL)
 		used += MAX_TICK_US;
 	if (!tv_us(&now.it_value) || used < 0) {
-		fail("%s value went from %lld to %lld us", timers[i].name,
-		     tv_us(&before->it_value), tv_us(&now.it_value));
+		fail("%s value went from %lld to %lld us", timers[i].name, tv_us(&before->it_value),
+		     tv_us(&now.it_value));
 		return 1;
 	}
 	/* CPU timers move by CPU time, the real one by wall time at most. */
 	if (used > wall_us + 1000000) {
-		fail("%s lost %lld us in %lld us of wall time", timers[i].name,
-		     used, wall_us);
+		fail("%s lost %lld us in %lld us of wall time", timers[i].name, used, wall_us);
 		return 1;
 	}
 	return 0;

@@ -9,15 +9,12 @@
 
 struct region {
 	size_t pages;
-	unsigned int stride;	/* fill every stride-th page */
+	unsigned int stride; /* fill every stride-th page */
 	char *addr;
 };
 
 static struct region regions[] = {
-	{ 1, 1, NULL },
-	{ 16, 1, NULL },
-	{ 64, 3, NULL },
-	{ 256, 17, NULL },	/* a sparse megabyte */
+	{1, 1, NULL}, {16, 1, NULL}, {64, 3, NULL}, {256, 17, NULL}, /* a sparse megabyte */
 };
 
 static void fill(struct region *r, unsigned int idx)
@@ -44,8 +41,7 @@ static int check(struct region *r, unsigned int idx)
 		}
 		off = datachk(page, PAGE_SIZE, idx * 1000 + i);
 		if (off != (size_t)-1) {
-			fail("region %u page %zu differs at byte %zu", idx, i,
-			     off);
+			fail("region %u page %zu differs at byte %zu", idx, i, off);
 			return 1;
 		}
 	}
@@ -61,8 +57,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(regions); i++) {
 		struct region *r = &regions[i];
 
-		r->addr = mmap(NULL, r->pages * PAGE_SIZE,
-			       PROT_READ | PROT_WRITE,
+		r->addr = mmap(NULL, r->pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r->addr == MAP_FAILED) {
 			pr_perror("mmap %zu pages", r->pages);

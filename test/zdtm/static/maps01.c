@@ -43,8 +43,8 @@ int main(int argc, char **argv)
 	int i;
 
 	test_init(argc, argv);
-	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		   -1, 0);
 	if (mem == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;

@@ -86,10 +86,9 @@ int main(int argc, char **argv)
 	int i;
 
 	test_init(argc, argv);
-	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	guard = mmap(NULL, NR_GUARD * PAGE_SIZE, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	guard = mmap(NULL, NR_GUARD * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED || guard == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;

@@ -37,15 +37,13 @@ static int check_vma(char *addr, const char *want_perms)
 	char path[4096], want[4096 + 16], perms[5];
 	unsigned long start, end;
 
-	if (find_vma((unsigned long)addr, &start, &end, perms, path,
-		     sizeof(path))) {
+	if (find_vma((unsigned long)addr, &start, &end, perms, path, sizeof(path))) {
 		pr_perror("no vma at %p", addr);
 		return 1;
 	}
 	snprintf(want, sizeof(want), "%s (deleted)", test_filename);
 	if (strcmp(path, want) || strcmp(perms, want_perms)) {
-		fail("mapping at %p is %s %s, want %s %s", addr, perms, path,
-		     want_perms, want);
+		fail("mapping at %p is %s %s, want %s %s", addr, perms, path, want_perms, want);
 		return 1;
 	}
 	return 0;
@@ -71,10 +69,8 @@ int main(int argc, char **argv)
 		pr_perror("create %s", test_filename);
 		return 1;
 	}
-	shared = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, fd, 0);
-	priv = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE, fd, 0);
+	shared = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	priv = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (shared == MAP_FAILED || priv == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;
@@ -92,10 +88,8 @@ int main(int argc, char **argv)
 
 	if (check_vma(shared, "rw-s") || check_vma(priv, "rw-p"))
 		return 1;
-	if (check_page(shared, 0, 300, "shared") ||
-	    check_page(shared, 1, 101, "shared") ||
-	    check_page(shared, 3, 103, "shared") ||
-	    check_page(priv, 1, 401, "private") ||
+	if (check_page(shared, 0, 300, "shared") || check_page(shared, 1, 101, "shared") ||
+	    check_page(shared, 3, 103, "shared") || check_page(priv, 1, 401, "private") ||
 	    check_page(priv, 2, 102, "private"))
 		return 1;
 	/* The private copy must not leak into the file. */

@@ -55,8 +55,7 @@ static int check(char *mem, int fd)
 	char buf[PAGE_SIZE], path[4096], perms[5];
 	unsigned long start, end;
 
-	if (find_vma((unsigned long)mem, &start, &end, perms, path,
-		     sizeof(path))) {
+	if (find_vma((unsigned long)mem, &start, &end, perms, path, sizeof(path))) {
 		pr_perror("no vma");
 		return 1;
 	}
@@ -89,8 +88,7 @@ int main(int argc, char **argv)
 		pr_perror("create %s", test_filename);
 		return 1;
 	}
-	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED, fd, 0);
+	mem = mmap(NULL, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;

@@ -38,13 +38,11 @@ static int check(int fd)
 		return 1;
 	}
 	if (lseek(fd, 0, SEEK_CUR) != OFFSET) {
-		fail("offset %ld, want %d", (long)lseek(fd, 0, SEEK_CUR),
-		     OFFSET);
+		fail("offset %ld, want %d", (long)lseek(fd, 0, SEEK_CUR), OFFSET);
 		return 1;
 	}
 	end = lseek(fd, 0, SEEK_END);
-	if (end != SIZE || pread(fd, buf, SIZE, 0) != SIZE ||
-	    datachk(buf, SIZE, 6) != (size_t)-1) {
+	if (end != SIZE || pread(fd, buf, SIZE, 0) != SIZE || datachk(buf, SIZE, 6) != (size_t)-1) {
 		fail("size %ld or contents changed", (long)end);
 		return 1;
 	}

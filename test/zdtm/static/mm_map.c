@@ -79,11 +79,9 @@ static int check(char *page)
 	unsigned long base = (unsigned long)page;
 
 	if (stat_field(48) != base || stat_field(49) != base + sizeof(new_args) ||
-	    stat_field(50) != base + 2048 ||
-	    stat_field(51) != base + 2048 + sizeof(new_env)) {
-		fail("stat shows args %llx-%llx env %llx-%llx, page at %lx",
-		     stat_field(48), stat_field(49), stat_field(50),
-		     stat_field(51), base);
+	    stat_field(50) != base + 2048 || stat_field(51) != base + 2048 + sizeof(new_env)) {
+		fail("stat shows args %llx-%llx env %llx-%llx, page at %lx", stat_field(48),
+		     stat_field(49), stat_field(50), stat_field(51), base);
 		return 1;
 	}
 	if (memcmp(page, new_args, sizeof(new_args)) ||
@@ -100,8 +98,7 @@ int main(int argc, char **argv)
 	char *page;
 
 	test_init(argc, argv);
-	page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;

@@ -21,7 +21,7 @@
 
 static struct timespec to_ts(long long ns)
 {
-	struct timespec ts = { ns / 1000000000LL, ns % 1000000000LL };
+	struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
 
 	return ts;
 }

@@ -20,8 +20,7 @@ static int check(int p[2], int size)
 	static char buf[DATA_LEN + 1];
 	struct stat r, w;
 
-	if (fstat(p[0], &r) || fstat(p[1], &w) || !S_ISFIFO(r.st_mode) ||
-	    r.st_ino != w.st_ino) {
+	if (fstat(p[0], &r) || fstat(p[1], &w) || !S_ISFIFO(r.st_mode) || r.st_ino != w.st_ino) {
 		fail("the two ends are not one pipe any more");
 		return 1;
 	}
@@ -29,8 +28,7 @@ static int check(int p[2], int size)
 		fail("pipe size %d, want %d", fcntl(p[0], F_GETPIPE_SZ), size);
 		return 1;
 	}
-	if (read_all(p[0], buf, DATA_LEN) ||
-	    datachk(buf, DATA_LEN, 3) != (size_t)-1) {
+	if (read_all(p[0], buf, DATA_LEN) || datachk(buf, DATA_LEN, 3) != (size_t)-1) {
 		fail("the queued data changed");
 		return 1;
 	}
@@ -38,8 +36,7 @@ static int check(int p[2], int size)
 		fail("more data than was queued");
 		return 1;
 	}
-	if (write_all(p[1], "ping", 4) || read_all(p[0], buf, 4) ||
-	    memcmp(buf, "ping", 4)) {
+	if (write_all(p[1], "ping", 4) || read_all(p[0], buf, 4) || memcmp(buf, "ping", 4)) {
 		fail("the pipe does not carry data any more");
 		return 1;
 	}

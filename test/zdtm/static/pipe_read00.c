@@ -28,7 +28,7 @@ static void handler(int sig)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_RESTART };
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
 	char buf[sizeof(token)];
 	ssize_t ret;
 	int p[2];

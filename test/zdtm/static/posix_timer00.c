@@ -21,9 +21,11 @@ struct ptimer {
 	struct itimerspec before;
 };
 
-#define PT(c, n, s, v, val, iv, a)                                        \
-	{ .clock = c, .notify = n, .signo = s, .value = v, .value_s = val, \
-	  .interval_s = iv, .abs = a }
+#define PT(c, n, s, v, val, iv, a)                                                                 \
+	{                                                                                          \
+		.clock = c, .notify = n, .signo = s, .value = v, .value_s = val, .interval_s = iv, \
+		.abs = a                                                                           \
+	}
 
 static struct ptimer timers[] = {
 	PT(CLOCK_REALTIME, SIGEV_SIGNAL, SIGUSR1, 11, 1000, 2000, 0),
@@ -76,10 +78,9 @@ static int check(const struct ptimer *t, unsigned int i)
 		pr_perror("timer %u (id %ld) is gone", i, (long)t->id);
 		return 1;
 	}
-	if (now.it_interval.tv_sec != t->interval_s ||
-	    now.it_interval.tv_nsec) {
-		fail("timer %u interval is %ld.%09ld", i,
-		     (long)now.it_interval.tv_sec, now.it_interval.tv_nsec);
+	if (now.it_interval.tv_sec != t->interval_s || now.it_interval.tv_nsec) {
+		fail("timer %u interval is %ld.%09ld", i, (long)now.it_interval.tv_sec,
+		     now.it_interval.tv_nsec);
 		return 1;
 	}
 	if (!t->value_s) {
@@ -91,8 +92,7 @@ static int check(const struct ptimer *t, unsigned int i)
 	}
 	if ((!now.it_value.tv_sec && !now.it_value.tv_nsec) ||
 	    now.it_value.tv_sec > t->before.it_value.tv_sec) {
-		fail("timer %u value %ld s, was %ld s", i,
-		     (long)now.it_value.tv_sec,
+		fail("timer %u value %ld s, was %ld s", i, (long)now.it_value.tv_sec,
 		     (long)t->before.it_value.tv_sec);
 		return 1;
 	}
@@ -102,7 +102,7 @@ static int check(const struct ptimer *t, unsigned int i)
 /* Re-arm timer 0 to fire soon and look at what arrives. */
 static int check_fire(void)
 {
-	struct itimerspec its = { .it_value = { 0, 10 * 1000 * 1000 } };
+	struct itimerspec its = {.it_value = {0, 10 * 1000 * 1000}};
 	uint64_t end = now_ns() + 3000000000ull;
 
 	if (timer_settime(timers[0].id, 0, &its, NULL)) {
@@ -113,9 +113,8 @@ static int check_fire(void)
 		;
 	if (got_value != timers[0].value || got_code != SI_TIMER ||
 	    got_timerid != (int)(intptr_t)timers[0].id) {
-		fail("timer signal: value %d code %d id %d, want %d %d %ld",
-		     got_value, got_code, got_timerid, timers[0].value,
-		     SI_TIMER, (long)timers[0].id);
+		fail("timer signal: value %d code %d id %d, want %d %d %ld", got_value, got_code,
+		     got_timerid, timers[0].value, SI_TIMER, (long)timers[0].id);
 		return 1;
 	}
 	return 0;
@@ -123,9 +122,8 @@ static int check_fire(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_sigaction = handler,
-				.sa_flags = SA_SIGINFO };
-	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+	struct sigaction sa = {.sa_sigaction = handler, .sa_flags = SA_SIGINFO};
+	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
 	struct itimerspec its;
 	unsigned int i;
 

@@ -44,10 +44,8 @@ static int check(const char *when)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	if (prctl(PR_SET_NAME, NAME) ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_CHILD_SUBREAPER, 1) ||
-	    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) ||
+	if (prctl(PR_SET_NAME, NAME) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_CHILD_SUBREAPER, 1) || prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) ||
 	    prctl(PR_SET_DUMPABLE, 0)) {
 		pr_perror("prctl");
 		return 1;

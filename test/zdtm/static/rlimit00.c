@@ -10,20 +10,14 @@
 
 static const struct {
 	int res;
-	rlim_t soft, hard;	/* wanted; RLIM_INFINITY: keep */
+	rlim_t soft, hard; /* wanted; RLIM_INFINITY: keep */
 } plan[] = {
-	{ RLIMIT_NOFILE, 256, RLIM_INFINITY },
-	{ RLIMIT_CORE, 40960, 1 << 20 },
-	{ RLIMIT_STACK, 6 << 20, RLIM_INFINITY },
-	{ RLIMIT_MSGQUEUE, 1000, 2000 },
-	{ RLIMIT_SIGPENDING, 1000, RLIM_INFINITY },
-	{ RLIMIT_NPROC, 4000, RLIM_INFINITY },
-	{ RLIMIT_FSIZE, 1ULL << 30, RLIM_INFINITY },
-	{ RLIMIT_DATA, 1ULL << 34, RLIM_INFINITY },
-	{ RLIMIT_MEMLOCK, 65536, RLIM_INFINITY },
-	{ RLIMIT_LOCKS, 100, 200 },
-	{ RLIMIT_RTTIME, 1000000, 2000000 },
-	{ RLIMIT_CPU, 3600, RLIM_INFINITY },
+	{RLIMIT_NOFILE, 256, RLIM_INFINITY},	   {RLIMIT_CORE, 40960, 1 << 20},
+	{RLIMIT_STACK, 6 << 20, RLIM_INFINITY},	   {RLIMIT_MSGQUEUE, 1000, 2000},
+	{RLIMIT_SIGPENDING, 1000, RLIM_INFINITY},  {RLIMIT_NPROC, 4000, RLIM_INFINITY},
+	{RLIMIT_FSIZE, 1ULL << 30, RLIM_INFINITY}, {RLIMIT_DATA, 1ULL << 34, RLIM_INFINITY},
+	{RLIMIT_MEMLOCK, 65536, RLIM_INFINITY},	   {RLIMIT_LOCKS, 100, 200},
+	{RLIMIT_RTTIME, 1000000, 2000000},	   {RLIMIT_CPU, 3600, RLIM_INFINITY},
 };
 
 static rlim_t lower(rlim_t want, rlim_t have)
@@ -64,13 +58,11 @@ int main(int argc, char **argv)
 			pr_perror("getrlimit %d", r);
 			return 1;
 		}
-		if (now.rlim_cur != saved[r].rlim_cur ||
-		    now.rlim_max != saved[r].rlim_max) {
+		if (now.rlim_cur != saved[r].rlim_cur || now.rlim_max != saved[r].rlim_max) {
 			fail("limit %d: %llx/%llx -> %llx/%llx", r,
 			     (unsigned long long)saved[r].rlim_cur,
 			     (unsigned long long)saved[r].rlim_max,
-			     (unsigned long long)now.rlim_cur,
-			     (unsigned long long)now.rlim_max);
+			     (unsigned long long)now.rlim_cur, (unsigned long long)now.rlim_max);
 			return 1;
 		}
 	}

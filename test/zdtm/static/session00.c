@@ -55,9 +55,8 @@ static void __attribute__((noreturn)) kid_main(int kind)
 	test_waitsig();
 	get_ids(&after);
 	if (!same_ids(&before, &after)) {
-		fail("kid %d: pid/pgid/sid %d/%d/%d -> %d/%d/%d", kind,
-		     before.pid, before.pgid, before.sid, after.pid,
-		     after.pgid, after.sid);
+		fail("kid %d: pid/pgid/sid %d/%d/%d -> %d/%d/%d", kind, before.pid, before.pgid,
+		     before.sid, after.pid, after.pgid, after.sid);
 		_exit(1);
 	}
 	if (sub && stop_child(sub, 5000))
@@ -68,8 +67,8 @@ static void __attribute__((noreturn)) kid_main(int kind)
 static int check_from_outside(pid_t pid, pid_t pgid, pid_t sid)
 {
 	if (getpgid(pid) != pgid || getsid(pid) != sid) {
-		fail("pid %d: pgid %d sid %d, want %d %d", pid, getpgid(pid),
-		     getsid(pid), pgid, sid);
+		fail("pid %d: pgid %d sid %d, want %d %d", pid, getpgid(pid), getsid(pid), pgid,
+		     sid);
 		return 1;
 	}
 	return 0;
@@ -107,8 +106,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	ret = check_from_outside(me, me, me) ||
-	      check_from_outside(group_kid, group_kid, me) ||
+	ret = check_from_outside(me, me, me) || check_from_outside(group_kid, group_kid, me) ||
 	      check_from_outside(session_kid, session_kid, session_kid);
 	/* Stop both children whatever the checks said. */
 	status = stop_child(group_kid, 5000);

@@ -93,8 +93,8 @@ static int check_all(void)
 		}
 		if (!same_action(&saved[sig], &now)) {
 			fail("signal %d: handler %p flags %#x -> %p %#x", sig,
-			     saved[sig].sa_handler, saved[sig].sa_flags,
-			     now.sa_handler, now.sa_flags);
+			     saved[sig].sa_handler, saved[sig].sa_flags, now.sa_handler,
+			     now.sa_flags);
 			return 1;
 		}
 	}
@@ -111,8 +111,7 @@ static int check_delivery(void)
 	raise(SIGUSR2);
 	raise(SIGQUIT);
 	if (seen_a != 1 || seen_info_signo != SIGHUP || seen_b != 1) {
-		fail("handlers ran wrongly: a %d, info %d, b %d", seen_a,
-		     seen_info_signo, seen_b);
+		fail("handlers ran wrongly: a %d, info %d, b %d", seen_a, seen_info_signo, seen_b);
 		return 1;
 	}
 	if (sigaction(SIGQUIT, NULL, &now) || now.sa_handler != SIG_DFL) {
@@ -137,10 +136,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (saved[SIGUSR1].sa_handler != handler_a ||
-	    saved[SIGHUP].sa_sigaction != handler_info ||
-	    saved[SIGUSR2].sa_handler != SIG_IGN ||
-	    saved[SIGQUIT].sa_handler != handler_b) {
+	if (saved[SIGUSR1].sa_handler != handler_a || saved[SIGHUP].sa_sigaction != handler_info ||
+	    saved[SIGUSR2].sa_handler != SIG_IGN || saved[SIGQUIT].sa_handler != handler_b) {
 		fail("the test's signal plan is inconsistent");
 		return 1;
 	}

@@ -36,9 +36,8 @@ static int check_stack(const stack_t *want)
 	}
 	if (now.ss_sp != want->ss_sp || now.ss_size != want->ss_size ||
 	    now.ss_flags != want->ss_flags) {
-		fail("altstack %p/%zu/%#x, want %p/%zu/%#x", now.ss_sp,
-		     now.ss_size, now.ss_flags, want->ss_sp, want->ss_size,
-		     want->ss_flags);
+		fail("altstack %p/%zu/%#x, want %p/%zu/%#x", now.ss_sp, now.ss_size, now.ss_flags,
+		     want->ss_sp, want->ss_size, want->ss_flags);
 		return 1;
 	}
 	return 0;
@@ -46,12 +45,11 @@ static int check_stack(const stack_t *want)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_ONSTACK };
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_ONSTACK};
 	stack_t ss;
 
 	test_init(argc, argv);
-	alt_base = mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	alt_base = mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (alt_base == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;
@@ -74,8 +72,8 @@ int main(int argc, char **argv)
 		return 1;
 	raise(SIGUSR1);
 	if (!handled || !on_alt || !(flags_in_handler & SS_ONSTACK)) {
-		fail("handler: ran %d, on the alternate stack %d, flags %#x",
-		     handled, on_alt, flags_in_handler);
+		fail("handler: ran %d, on the alternate stack %d, flags %#x", handled, on_alt,
+		     flags_in_handler);
 		return 1;
 	}
 	if (check_stack(&ss))

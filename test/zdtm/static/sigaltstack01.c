@@ -50,14 +50,13 @@ static void handler(int sig)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_ONSTACK };
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_ONSTACK};
 	sigset_t now;
 	stack_t ss;
 	char local;
 
 	test_init(argc, argv);
-	alt_base = mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	alt_base = mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (alt_base == MAP_FAILED) {
 		pr_perror("mmap");
 		return 1;
@@ -72,7 +71,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	raise(SIGUSR1);		/* the test waits in the handler */
+	raise(SIGUSR1); /* the test waits in the handler */
 
 	if (!handler_ok)
 		return 1;
@@ -80,10 +79,9 @@ int main(int argc, char **argv)
 		fail("main runs on the alternate stack after the handler");
 		return 1;
 	}
-	if (sigaltstack(NULL, &ss) || ss.ss_flags != 0 ||
-	    ss.ss_sp != alt_base || ss.ss_size != ALT_SIZE) {
-		fail("altstack after the handler: %p/%zu/%#x", ss.ss_sp,
-		     ss.ss_size, ss.ss_flags);
+	if (sigaltstack(NULL, &ss) || ss.ss_flags != 0 || ss.ss_sp != alt_base ||
+	    ss.ss_size != ALT_SIZE) {
+		fail("altstack after the handler: %p/%zu/%#x", ss.ss_sp, ss.ss_size, ss.ss_flags);
 		return 1;
 	}
 	sigprocmask(SIG_BLOCK, NULL, &now);

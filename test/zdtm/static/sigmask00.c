@@ -34,8 +34,8 @@ static unsigned long long to_word(const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-	static const int sigs[] = { SIGHUP, SIGINT, SIGUSR1, SIGUSR2, SIGPIPE,
-				    SIGCHLD, SIGWINCH, 37, 50, 64 };
+	static const int sigs[] = {SIGHUP,  SIGINT,   SIGUSR1, SIGUSR2, SIGPIPE,
+				   SIGCHLD, SIGWINCH, 37,      50,	64};
 	unsigned long long want, status;
 	sigset_t set, now;
 	unsigned int i;

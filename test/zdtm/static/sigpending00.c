@@ -50,8 +50,7 @@ static int queue_private(int sig, int value)
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value.sival_int = value;
-	return syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
-		       sig, &si);
+	return syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, &si);
 }
 
 static int send_all(void)
@@ -102,8 +101,7 @@ static int check_queues(void)
 		pr_perror("can't read pending masks");
 		return 1;
 	}
-	if (shd != (bit(SIGUSR1) | bit(RT_SHARED)) ||
-	    prv != (bit(SIGUSR2) | bit(RT_PRIVATE))) {
+	if (shd != (bit(SIGUSR1) | bit(RT_SHARED)) || prv != (bit(SIGUSR2) | bit(RT_PRIVATE))) {
 		fail("pending: shared %llx private %llx", shd, prv);
 		return 1;
 	}
@@ -113,29 +111,24 @@ static int check_queues(void)
 static int check_delivery(void)
 {
 	const struct seen want[] = {
-		{ SIGUSR2, SI_TKILL, -1, 0, 0 },
-		{ RT_PRIVATE, SI_QUEUE, 10, 0, 0 },
-		{ RT_PRIVATE, SI_QUEUE, 11, 0, 0 },
-		{ SIGUSR1, SI_USER, -1, 0, 0 },
-		{ RT_SHARED, SI_QUEUE, 0, 0, 0 },
-		{ RT_SHARED, SI_QUEUE, 1, 0, 0 },
-		{ RT_SHARED, SI_QUEUE, 2, 0, 0 },
+		{SIGUSR2, SI_TKILL, -1, 0, 0},	  {RT_PRIVATE, SI_QUEUE, 10, 0, 0},
+		{RT_PRIVATE, SI_QUEUE, 11, 0, 0}, {SIGUSR1, SI_USER, -1, 0, 0},
+		{RT_SHARED, SI_QUEUE, 0, 0, 0},	  {RT_SHARED, SI_QUEUE, 1, 0, 0},
+		{RT_SHARED, SI_QUEUE, 2, 0, 0},
 	};
 	unsigned int i;
 
 	if (nr_seen != ARRAY_SIZE(want)) {
-		fail("%d signals delivered, want %zu", nr_seen,
-		     ARRAY_SIZE(want));
+		fail("%d signals delivered, want %zu", nr_seen, ARRAY_SIZE(want));
 		return 1;
 	}
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
 		const struct seen *s = &seen[i];
 
 		if (s->signo != want[i].signo || s->code != want[i].code ||
-		    s->value != want[i].value || s->pid != getpid() ||
-		    s->uid != getuid()) {
-			fail("delivery %u: sig %d code %d value %d pid %d uid %d",
-			     i, s->signo, s->code, s->value, s->pid, s->uid);
+		    s->value != want[i].value || s->pid != getpid() || s->uid != getuid()) {
+			fail("delivery %u: sig %d code %d value %d pid %d uid %d", i, s->signo,
+			     s->code, s->value, s->pid, s->uid);
 			return 1;
 		}
 	}
@@ -144,9 +137,8 @@ static int check_delivery(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_sigaction = handler,
-				.sa_flags = SA_SIGINFO };
-	const int sigs[] = { SIGUSR1, SIGUSR2, RT_SHARED, RT_PRIVATE };
+	struct sigaction sa = {.sa_sigaction = handler, .sa_flags = SA_SIGINFO};
+	const int sigs[] = {SIGUSR1, SIGUSR2, RT_SHARED, RT_PRIVATE};
 	sigset_t set;
 	unsigned int i;
 

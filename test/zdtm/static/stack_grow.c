@@ -10,8 +10,8 @@
 #include "zdtmtst.h"
 
 #define FRAME_SIZE 4096
-#define DEPTH_BEFORE 256	/* about 1 MiB of stack at the checkpoint */
-#define DEPTH_AFTER 1024	/* about 4 MiB more after it */
+#define DEPTH_BEFORE 256 /* about 1 MiB of stack at the checkpoint */
+#define DEPTH_AFTER 1024 /* about 4 MiB more after it */
 
 static unsigned long stack_start_before;
 static int bad_frames;
@@ -21,8 +21,7 @@ static unsigned long stack_vma_start(void *sp)
 	unsigned long start, end;
 	char perms[5], path[64];
 
-	if (find_vma((unsigned long)sp, &start, &end, perms, path,
-		     sizeof(path)))
+	if (find_vma((unsigned long)sp, &start, &end, perms, path, sizeof(path)))
 		return 0;
 	if (strcmp(path, "[stack]"))
 		return 0;
@@ -48,8 +47,7 @@ static int bottom(char *frame)
 		return 1;
 	now = stack_vma_start(frame);
 	if (!now || now >= stack_start_before) {
-		fail("[stack] did not grow: %lx -> %lx", stack_start_before,
-		     now);
+		fail("[stack] did not grow: %lx -> %lx", stack_start_before, now);
 		return 1;
 	}
 	return 0;
@@ -66,8 +64,7 @@ static int deeper(int depth, int limit, uint32_t salt)
 	else
 		ret = deeper(depth + 1, limit, salt);
 
-	if (datachk((char *)frame, sizeof(frame), salt * 100000 + depth) !=
-	    (size_t)-1)
+	if (datachk((char *)frame, sizeof(frame), salt * 100000 + depth) != (size_t)-1)
 		bad_frames++;
 	return ret;
 }

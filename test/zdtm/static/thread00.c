@@ -41,8 +41,7 @@ static void futex_wait(int *addr, int val)
 
 static void futex_wake_all(int *addr)
 {
-	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, NR_THREADS, NULL, NULL,
-		0);
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, NR_THREADS, NULL, NULL, 0);
 }
 
 static uint64_t busy_sum(int idx)
@@ -67,8 +66,7 @@ static int thread_check(struct thr *t)
 		return 1;
 	}
 	if (syscall(SYS_gettid) != t->tid) {
-		fail("thread %d: tid %ld, was %d", t->idx,
-		     syscall(SYS_gettid), t->tid);
+		fail("thread %d: tid %ld, was %d", t->idx, syscall(SYS_gettid), t->tid);
 		return 1;
 	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", t->tid);
@@ -99,7 +97,7 @@ static void *thread_fn(void *arg)
 	snprintf(t->name, sizeof(t->name), "zdtm-thr-%d", t->idx);
 	prctl(PR_SET_NAME, t->name);
 	sigemptyset(&t->mask);
-	sigaddset(&t->mask, SIGTERM);	/* SIGTERM is the main thread's */
+	sigaddset(&t->mask, SIGTERM); /* SIGTERM is the main thread's */
 	sigaddset(&t->mask, t->idx % 2 ? SIGUSR2 : SIGUSR1);
 	sigaddset(&t->mask, SIGRTMIN + t->idx);
 	pthread_sigmask(SIG_SETMASK, &t->mask, NULL);

@@ -55,8 +55,7 @@ int main(int argc, char **argv)
 	close(fd);
 	unlink(test_filename);
 	if ((st.st_mode & 0777) != (0777 & ~MASK)) {
-		fail("new file mode %o, want %o", st.st_mode & 0777,
-		     0777 & ~MASK);
+		fail("new file mode %o, want %o", st.st_mode & 0777, 0777 & ~MASK);
 		return 1;
 	}
 	pass();

@@ -74,9 +74,8 @@ static int read_clock(vdso_gettime_t fn, clockid_t clk, long long *ns)
 	}
 	d = ts_ns(&s) - ts_ns(&v);
 	if (d < 0 || d > MAX_SKEW_NS) {
-		fail("clock %d: vDSO %lld.%09ld, syscall %lld.%09ld", clk,
-		     (long long)v.tv_sec, v.tv_nsec, (long long)s.tv_sec,
-		     s.tv_nsec);
+		fail("clock %d: vDSO %lld.%09ld, syscall %lld.%09ld", clk, (long long)v.tv_sec,
+		     v.tv_nsec, (long long)s.tv_sec, s.tv_nsec);
 		return 1;
 	}
 	*ns = ts_ns(&v);
@@ -94,8 +93,7 @@ int main(int argc, char **argv)
 		fail("no __vdso_clock_gettime in the vDSO");
 		return 1;
 	}
-	if (read_clock(fn, CLOCK_MONOTONIC, &mono0) ||
-	    read_clock(fn, CLOCK_REALTIME, &real0))
+	if (read_clock(fn, CLOCK_MONOTONIC, &mono0) || read_clock(fn, CLOCK_REALTIME, &real0))
 		return 1;
 
 	test_daemon();
@@ -105,8 +103,7 @@ int main(int argc, char **argv)
 		fail("__vdso_clock_gettime moved");
 		return 1;
 	}
-	if (read_clock(fn, CLOCK_MONOTONIC, &mono1) ||
-	    read_clock(fn, CLOCK_REALTIME, &real1))
+	if (read_clock(fn, CLOCK_MONOTONIC, &mono1) || read_clock(fn, CLOCK_REALTIME, &real1))
 		return 1;
 	if (mono1 <= mono0) {
 		fail("CLOCK_MONOTONIC went back: %lld -> %lld", mono0, mono1);

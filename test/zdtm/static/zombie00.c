@@ -54,13 +54,11 @@ static int check_child(pid_t pid, int code, int status_want)
 		return 1;
 	}
 	if (wait_zombie(pid, &si) || si.si_pid != pid || si.si_code != code) {
-		fail("child %d: waitid says pid %d code %d", pid, si.si_pid,
-		     si.si_code);
+		fail("child %d: waitid says pid %d code %d", pid, si.si_pid, si.si_code);
 		return 1;
 	}
 	if (waitpid(pid, &status, WNOHANG) != pid || status != status_want) {
-		fail("child %d: reaped status %#x, want %#x", pid, status,
-		     status_want);
+		fail("child %d: reaped status %#x, want %#x", pid, status, status_want);
 		return 1;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "core.pb-c.h"
 #include "cr_options.h"
@@ -127,6 +128,39 @@ static int check_sessions(void)
 		pr_err("unsupported: pid %d is in session %d, group %d from outside the tree\n",
 		       it->pid, it->sid, it->pgid);
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Processes that share an mm, fd table, fs or signal handlers without
+ * being threads of one another (clone without CLONE_THREAD) would come
+ * back with copies of them: refuse.
+ */
+static int check_shared_objects(void)
+{
+	static const struct {
+		int type;
+		const char *what;
+	} objs[] = {
+		{ KCMP_VM, "memory" }, { KCMP_FILES, "file table" },
+		{ KCMP_FS, "cwd and root" }, { KCMP_SIGHAND, "signal handlers" },
+	};
+	struct pstree_item *a, *b;
+	size_t i;
+
+	for_each_item(a) {
+		for (b = list_entry(a->all.next, struct pstree_item, all); &b->all != &all_items;
+		     b = list_entry(b->all.next, struct pstree_item, all)) {
+			if (a->state == TASK_DEAD || b->state == TASK_DEAD)
+				continue;
+			for (i = 0; i < ARRAY_SIZE(objs); i++)
+				if (syscall(SYS_kcmp, a->pid, b->pid, objs[i].type, 0, 0) == 0) {
+					pr_err("unsupported: pids %d and %d share their %s\n",
+					       a->pid, b->pid, objs[i].what);
+					return -1;
+				}
+		}
 	}
 	return 0;
 }
@@ -348,8 +382,7 @@ static int dump_vma_files(struct task_dump *td)
 			e->has_fdflags = true;
 			e->fdflags = fl;
 		} else if (e->status & VMA_ANON_SHARED) {
-			if (dump_shared_anon(td->it->pid, e->start, e->end, e->shmid,
-					     e->pgoff + vma_len(v)))
+			if (dump_shared_anon(td->it->pid, e->start, e->end, e->pgoff, e->shmid))
 				return -1;
 		}
 	}
@@ -573,7 +606,7 @@ static int dump_all_tasks(void)
 {
 	struct pstree_item *it;
 
-	if (check_sessions())
+	if (check_sessions() || check_shared_objects())
 		return -1;
 	if (files_dump_init() || prepare_id_translation(root_item->pid))
 		return -1;

@@ -5,9 +5,10 @@
  * its old pid (clone3 set_tid); each task forks its children the same
  * way, installs its descriptors, prepares its memory and the restorer's
  * arguments, and waits.  criu seizes all tasks and lets them into the
- * restorer; each thread stops at an int3 just before its rt_sigreturn.
- * When all are there, criu steps them through rt_sigreturn, unmaps the
- * restorer from outside, sets the signal masks and detaches.
+ * restorer, tracing them syscall by syscall; each thread is held at the
+ * entry of its final rt_sigreturn.  When all are there, criu steps them
+ * through rt_sigreturn, unmaps the restorer from outside, sets the
+ * signal masks and detaches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -595,6 +596,36 @@ static void become_zombie(struct pstree_item *it)
 	_exit(WEXITSTATUS(status));
 }
 
+/* Put back a per-process /proc setting; only what differs is written. */
+static int restore_proc_value(const char *file, long long want, const char *needs)
+{
+	char path[64], buf[32];
+	long long cur;
+	int len;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	if (!read_int_file(path, &cur) && cur == want)
+		return 0;
+	len = snprintf(buf, sizeof(buf), "%lld", want);
+	if (write_file(path, buf, len)) {
+		pr_perror("cannot set %s to %lld (it needs %s)", file, want, needs);
+		return -1;
+	}
+	return 0;
+}
+
+static int restore_proc_values(TaskCoreEntry *tc)
+{
+	if (tc->has_oom_score_adj &&
+	    restore_proc_value("oom_score_adj", tc->oom_score_adj,
+			       "CAP_SYS_RESOURCE to lower it"))
+		return -1;
+	if (tc->has_loginuid &&
+	    restore_proc_value("loginuid", tc->loginuid, "CAP_AUDIT_CONTROL"))
+		return -1;
+	return 0;
+}
+
 static int restore_task_body(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -627,6 +658,8 @@ static int restore_task_body(struct pstree_item *it)
 		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
 		return -1;
 	}
+	if (restore_proc_values(tr->cores[0]->tc))
+		return -1;
 	if (prepare_args(it, &m, &a))
 		return -1;
 	rsync->tasks[item_index(it)].bootstrap = m.bootstrap;
@@ -985,12 +1018,17 @@ static void detach_all(void)
 
 static int write_pidfile(pid_t pid)
 {
-	char buf[32];
+	char buf[32], path[PATH_MAX];
 	int fd, len;
 
 	if (!opts.pidfile)
 		return 0;
-	fd = open(opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* like the log, a relative pidfile lives in the work directory */
+	if (opts.pidfile[0] != '/' && opts.work_dir)
+		snprintf(path, sizeof(path), "%s/%s", opts.work_dir, opts.pidfile);
+	else
+		snprintf(path, sizeof(path), "%s", opts.pidfile);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		pr_perror("cannot create pidfile %s", opts.pidfile);
 		return -1;
@@ -1090,6 +1128,9 @@ static int run_restore(void)
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;
+	/* the last thing that can fail, while failing still undoes it all */
+	if (write_pidfile(root_pid))
+		return -1;
 	detach_all();
 	if (root_pid != root_item->vpid)
 		printf("restored pid %d of a new pid namespace as host pid %d\n", root_item->vpid,
@@ -1134,8 +1175,6 @@ int cr_restore_tasks(void)
 		pr_err_logged("restore failed\n");
 		goto out;
 	}
-	if (write_pidfile(root_pid))
-		goto out;
 	ret = opts.restore_detached ? 0 : wait_root();
 out:
 	close_image_dir();

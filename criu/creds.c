@@ -64,9 +64,11 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 	for (i = 0; i < st.ngroups; i++)
 		c->groups[i] = tree_gid(st.groups[i]);
 	c->n_groups = st.ngroups;
-	if (st.cap_amb)
-		pr_warn("tid %d has ambient capabilities %#llx; the image cannot hold them\n",
-			tid, (unsigned long long)st.cap_amb);
+	if (st.cap_amb) {
+		pr_err("unsupported: tid %d has ambient capabilities %#llx\n", tid,
+		       (unsigned long long)st.cap_amb);
+		return -1;
+	}
 	*out = c;
 	return 0;
 }

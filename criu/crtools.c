@@ -67,7 +67,9 @@ static void usage(FILE *f)
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
 "  -D, --images-dir DIR      directory of the image files\n"
-"  -W, --work-dir DIR        directory for logs and stats (default: -D)\n"
+"  -W, --work-dir DIR        where a relative log file or pidfile goes\n"
+"                            (default: the current directory for the\n"
+"                            pidfile, -D for the log)\n"
 "  -o, --log-file FILE       log to FILE (relative to the work dir)\n"
 "  -v[N], --verbosity[=N]    log level: 0 none, 1 errors, 2 warnings,\n"
 "                            3 info, 4 debug; -v alone raises it by one\n"
@@ -89,14 +91,14 @@ static int parse_verbosity(const char *arg)
 	long v;
 
 	if (!arg)
-		return opts.verbosity + 1;
+		return min(opts.verbosity + 1, LOG_DEBUG);
 	if (arg[0] == 'v') {
 		/* -vvv: one level per v (the first was the option itself) */
 		int n = opts.verbosity + 1;
 
 		for (; *arg == 'v'; arg++)
 			n++;
-		return *arg ? -1 : n;
+		return *arg ? -1 : min(n, LOG_DEBUG);
 	}
 	v = strtol(arg, &end, 10);
 	if (*end || v < 0 || v > 4)
@@ -126,9 +128,10 @@ static int parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":t:D:W:o:v::RjdhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_uint(optarg, "pid", INT_MAX, &val) || val == 0) {
-				if (val == 0)
-					fprintf(stderr, "criu: bad pid: '%s'\n", optarg);
+			if (parse_uint(optarg, "pid", INT_MAX, &val))
+				return -1;
+			if (val == 0) {
+				fprintf(stderr, "criu: bad pid: '%s'\n", optarg);
 				return -1;
 			}
 			opts.tree_pid = val;

@@ -189,6 +189,10 @@ static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 		pr_perror("cannot read /proc/%d/fdinfo/%d", pid, fd);
 		return -1;
 	}
+	if (fi.locked) {
+		pr_err("unsupported: pid %d fd %d holds a file lock\n", pid, fd);
+		return -1;
+	}
 	p->pos = fi.pos;
 	p->mnt_id = fi.mnt_id;
 	p->fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;

@@ -588,7 +588,7 @@ out:
  * of it, since pages other processes wrote need not be in our page
  * tables; the pages that are all zeros are left out of the image.
  */
-static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 shmid)
+static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 {
 	PagemapHead ph = PAGEMAP_HEAD__INIT;
 	struct cr_img *pm_img, *pages = NULL;
@@ -623,7 +623,7 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 shmid)
 			dstats.shpages_scanned++;
 			if (!memcmp(copy_buf + i, zero, PAGE_SIZE))
 				continue;
-			if (write_run(pm_img, off + i, 1) ||
+			if (write_run(pm_img, pgoff + off + i, 1) ||
 			    img_write_raw(pages, copy_buf + i, PAGE_SIZE))
 				goto out;
 			dstats.shpages_written++;
@@ -646,9 +646,10 @@ struct shmem_seen {
 static LIST_HEAD(shmem_seen);
 
 /* Shared anonymous memory: dump its contents once, whoever maps it. */
-int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 shmid, u64 size)
+int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 {
 	struct shmem_seen *s;
+	struct stat st;
 	char path[96];
 	int fd, ret;
 
@@ -666,11 +667,17 @@ int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 shmid, u64 size)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EPERM || errno == EACCES)
-			return dump_shmem_through_mapping(pid, start, end, shmid);
+			return dump_shmem_through_mapping(pid, start, end, pgoff, shmid);
 		pr_perror("cannot open shared memory through %s", path);
 		return -1;
 	}
-	ret = dump_shmem_file(fd, shmid, size);
+	/* the whole object, also what other mappings of it reach */
+	if (fstat(fd, &st)) {
+		pr_perror("cannot stat shared memory %llu", (unsigned long long)shmid);
+		close(fd);
+		return -1;
+	}
+	ret = dump_shmem_file(fd, shmid, max((u64)st.st_size, pgoff + end - start));
 	close(fd);
 	return ret;
 }

@@ -350,6 +350,8 @@ int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi)
 			fi->mnt_id = atoi(line + 7);
 		else if (!strncmp(line, "ino:", 4))
 			fi->ino = strtoull(line + 4, NULL, 10);
+		else if (!strncmp(line, "lock:", 5))
+			fi->locked = true;
 	}
 	free(buf);
 	return 0;

@@ -80,8 +80,11 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
 			int sig = WSTOPSIG(status);
 
-			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-				it->state = TASK_STOPPED;
+			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+				/* left as it is: stopped tasks are not dumped yet */
+				pr_err("unsupported: pid %d is stopped (signal %d)\n", it->pid, sig);
+				return -1;
+			}
 			return 0;
 		}
 		/* a signal-delivery-stop: keep the signal, let the stop come */
@@ -365,6 +368,27 @@ static void thaw_thread(struct thread *t, bool kill_it)
 	t->seized = false;
 }
 
+/*
+ * The killed tree is reaped by its parents (the root's is outside it);
+ * give them a moment, so that a restore right after finds its pids free.
+ */
+static void wait_tree_gone(void)
+{
+	u64 deadline = now_us() + 2000000;
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		struct proc_pid_stat st;
+
+		while (now_us() < deadline && !parse_pid_stat(it->pid, 0, &st))
+			usleep(2000);
+		if (now_us() >= deadline) {
+			pr_info("pid %d is not reaped yet\n", it->pid);
+			return;
+		}
+	}
+}
+
 void unseize_tree(enum unseize_mode mode)
 {
 	struct pstree_item *it;
@@ -380,4 +404,6 @@ void unseize_tree(enum unseize_mode mode)
 		for (i = 0; i < it->nr_threads; i++)
 			thaw_thread(&it->threads[i], mode == UNSEIZE_KILL);
 	}
+	if (mode == UNSEIZE_KILL)
+		wait_tree_gone();
 }

@@ -22,7 +22,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl);
 /* Write the contents of a shmem file (shared anon mapping, memfd). */
 int dump_shmem_file(int fd, u64 shmid, u64 size);
 /* A MAP_SHARED anonymous mapping: through map_files, or its mapping. */
-int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 shmid, u64 size);
+int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid);
 int mem_dump_init(void);
 void mem_dump_fini(void);
 

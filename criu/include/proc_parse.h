@@ -78,6 +78,7 @@ struct proc_fdinfo {
 	unsigned int flags;
 	int mnt_id;
 	u64 ino;
+	bool locked;		/* a "lock:" line: the file holds a lock */
 };
 int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi);
 

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Run the criu dump/restore benchmark; see bench/README.md.  Usage: sudo bench/run.sh [--runs N] [--dir D] ...
+exec python3 "$(dirname "$0")/bench.py" "$@"

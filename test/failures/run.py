@@ -1,0 +1,1156 @@
+#!/usr/bin/env python3
+"""Failure-path tests for criu: dumps and restores that must fail cleanly.
+
+Each case runs criu where it has to fail (or, for races, either fail or
+succeed cleanly) and checks the real outcome:
+
+  dump:    non-zero exit, exactly one line on stderr naming the cause, and
+           the target left as it was: after a moment not stopped or traced,
+           the same signal masks and pending sets, the same maps, and still
+           working (the target checks its own state when sent SIGUSR1).
+  restore: non-zero exit, exactly one line on stderr naming the cause, and
+           no process left behind: no dumped pid, no process carrying this
+           run's marker on its command line, no orphan handed to us.
+
+One line per case, `PASS name` or `FAIL name: why`, then `N passed, N
+failed`; details of failures (criu's stderr, the log's errors) go to
+stderr.  Exit status 1 if anything failed.  See README.md.
+"""
+
+import argparse
+import ctypes
+import fnmatch
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+TARGET = os.path.join(HERE, "target.py")
+PYTHON = os.path.realpath(sys.executable)
+
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_CHILD_SUBREAPER = 36
+PTRACE_SEIZE = 0x4206
+
+CRIU = None
+TMP = None
+MARKER = None
+MYPID = os.getpid()
+CRIU_TIMEOUT = 30
+
+
+class CaseFail(Exception):
+    """A case's assertion failed: the message is the reason."""
+
+
+class CaseSkip(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# processes we start
+
+SPAWNED = {}          # pid -> None while running, else the wait status
+SPAWN_LOCK = threading.Lock()
+DEVNULL_ACTIONS = [
+    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+    (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+    (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0),
+]
+
+
+def _waiter(pid):
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = -1
+    with SPAWN_LOCK:
+        SPAWNED[pid] = status
+
+
+def spawn(argv, stdio=None):
+    """Start argv in a new session with stdio on /dev/null; a thread reaps
+    it as soon as it ends, so criu never waits for a zombie of ours."""
+    pid = os.posix_spawn(argv[0], argv, os.environ, setsid=True,
+                         file_actions=stdio or DEVNULL_ACTIONS)
+    with SPAWN_LOCK:
+        SPAWNED[pid] = None
+    threading.Thread(target=_waiter, args=(pid,), daemon=True).start()
+    return pid
+
+
+def wait_spawned(pid, timeout):
+    """The wait status of a spawned pid once it ended, or None."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with SPAWN_LOCK:
+            st = SPAWNED.get(pid)
+        if st is not None:
+            return st
+        time.sleep(0.01)
+    return None
+
+
+def describe_status(st):
+    if st is None:
+        return "still running"
+    if st == -1:
+        return "reaped elsewhere"
+    if os.WIFEXITED(st):
+        return "exited %d" % os.WEXITSTATUS(st)
+    if os.WIFSIGNALED(st):
+        return "killed by signal %d" % os.WTERMSIG(st)
+    return "status %#x" % st
+
+
+def read(path, mode="r"):
+    try:
+        with open(path, mode) as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+
+
+def alive(pid):
+    return os.path.exists("/proc/%d" % pid)
+
+
+def proc_ppid_state(pid):
+    s = read("/proc/%d/stat" % pid)
+    if s is None:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    return int(rest[1]), rest[0]
+
+
+def my_children():
+    """Processes whose parent is this runner: (pid, state)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            ps = proc_ppid_state(int(d))
+            if ps and ps[0] == MYPID:
+                out.append((int(d), ps[1]))
+    return out
+
+
+def marked_processes():
+    """Processes with this run's marker on their command line."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != MYPID:
+            c = read("/proc/%s/cmdline" % d, "rb")
+            if c and MARKER.encode() in c:
+                out.append(int(d))
+    return out
+
+
+def reap_orphans():
+    """Reap zombies handed to us (we are a child subreaper) that no waiter
+    thread owns."""
+    for pid, state in my_children():
+        with SPAWN_LOCK:
+            ours = pid in SPAWNED
+        if not ours and state == "Z":
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def kill_tree(pid):
+    for fn in (lambda: os.killpg(pid, signal.SIGKILL),
+               lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            fn()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def kill_everything():
+    with SPAWN_LOCK:
+        pids = [p for p, st in SPAWNED.items() if st is None]
+    for p in pids:
+        kill_tree(p)
+    for p in marked_processes():
+        kill_tree(p)
+    for p, _ in my_children():
+        kill_tree(p)
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        reap_orphans()
+        with SPAWN_LOCK:
+            running = [p for p, st in SPAWNED.items() if st is None]
+        if not running and not marked_processes() and not my_children():
+            return
+        time.sleep(0.02)
+
+
+def wait_gone(pid, timeout=3.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        reap_orphans()
+        if not alive(pid):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+# --------------------------------------------------------------------------
+# targets
+
+class Target:
+    def __init__(self, name, *opts):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.pid = spawn([PYTHON, TARGET, self.dir, MARKER] + list(opts))
+        ready = os.path.join(self.dir, "ready")
+        end = time.monotonic() + 10
+        while not os.path.exists(ready):
+            if wait_spawned(self.pid, 0) is not None or time.monotonic() > end:
+                raise CaseFail("target did not start (%s)" %
+                               describe_status(SPAWNED.get(self.pid)))
+            time.sleep(0.01)
+        self.info = json.loads(read(ready))
+        self.fds = self.info["fds"]
+        self.ticks = -1
+
+    def ping(self, pid=None, timeout=3.0):
+        """Ask the target to check itself; return the problems (a list),
+        or raise CaseFail if it does not answer."""
+        pid = pid or self.pid
+        reply = os.path.join(self.dir, "reply")
+        # its main loop ticks every 50 ms: give it time to show progress
+        for attempt in range(10):
+            if os.path.exists(reply):
+                os.unlink(reply)
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                raise CaseFail("target %d is gone" % pid)
+            end = time.monotonic() + timeout
+            while not os.path.exists(reply):
+                if time.monotonic() > end:
+                    raise CaseFail("target %d did not answer SIGUSR1 within %.0fs"
+                                   % (pid, timeout))
+                time.sleep(0.01)
+            r = json.loads(read(reply))
+            if r["ticks"] > self.ticks:
+                break
+            time.sleep(0.1)
+        else:
+            raise CaseFail("target %d made no progress (ticks %d, before %d)"
+                           % (pid, r["ticks"], self.ticks))
+        self.ticks = r["ticks"]
+        if not r["ok"]:
+            raise CaseFail("target %d reports: %s" % (pid, "; ".join(r["problems"])))
+        return r
+
+    def kill(self):
+        kill_tree(self.pid)
+        wait_spawned(self.pid, 3)
+
+
+STATUS_KEYS = ("TracerPid", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+
+
+def thread_status(pid):
+    """{tid: {State, TracerPid, Sig*}} for every thread of pid."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except FileNotFoundError:
+        return None
+    for t in tids:
+        s = read("/proc/%d/task/%s/status" % (pid, t))
+        if s is None:
+            continue
+        d = {}
+        for line in s.splitlines():
+            k, _, v = line.partition(":")
+            if k == "State" or k in STATUS_KEYS:
+                d[k] = v.strip()
+        out[int(t)] = d
+    return out
+
+
+def stopped_or_traced(st):
+    return st["State"][0] in "tT" or st["TracerPid"] != "0"
+
+
+def settle(pid, timeout=1.0):
+    """Wait a moment for pid to be neither stopped nor traced."""
+    end = time.monotonic() + timeout
+    while True:
+        ts = thread_status(pid)
+        if ts is None or not any(stopped_or_traced(s) for s in ts.values()):
+            return ts
+        if time.monotonic() > end:
+            return ts
+        time.sleep(0.02)
+
+
+def snapshot(pid):
+    return {"threads": thread_status(pid), "maps": read("/proc/%d/maps" % pid)}
+
+
+def compare(pid, before, what="target"):
+    """Problems between a snapshot and now, after letting pid settle."""
+    ts = settle(pid)
+    if ts is None:
+        return ["%s %d is gone (%s)" % (what, pid, describe_status(SPAWNED.get(pid)))]
+    bad = []
+    for tid, s in sorted(ts.items()):
+        if s["State"][0] in "tT":
+            bad.append("%s tid %d is left %s" % (what, tid, s["State"]))
+        if s["TracerPid"] != "0":
+            bad.append("%s tid %d is still traced by %s" % (what, tid, s["TracerPid"]))
+        b = before["threads"].get(tid)
+        if b is None:
+            bad.append("%s has a new thread %d" % (what, tid))
+            continue
+        for k in STATUS_KEYS[1:]:
+            if b[k] != s[k]:
+                bad.append("%s tid %d %s %s -> %s" % (what, tid, k, b[k], s[k]))
+    for tid in before["threads"]:
+        if tid not in ts:
+            bad.append("%s lost thread %d" % (what, tid))
+    maps = read("/proc/%d/maps" % pid)
+    if maps != before["maps"]:
+        old, new = set(before["maps"].splitlines()), set((maps or "").splitlines())
+        diff = ["-" + l for l in sorted(old - new)] + ["+" + l for l in sorted(new - old)]
+        bad.append("%s maps changed: %s" % (what, " | ".join(diff[:4])))
+    return bad
+
+
+# --------------------------------------------------------------------------
+# running criu
+
+class Run:
+    def __init__(self, args, rc, err, log, elapsed, orphans=()):
+        self.args, self.rc, self.err, self.log, self.elapsed = args, rc, err, log, elapsed
+        self.orphans = list(orphans)
+
+    def details(self):
+        d = ["$ criu " + " ".join(self.args),
+             "rc=%s after %.2fs" % (self.rc, self.elapsed)]
+        d += ["stderr: " + l for l in self.err.splitlines()] or ["stderr: (empty)"]
+        if self.log:
+            text = read(self.log) or ""
+            errs = [l for l in text.splitlines() if "Error" in l or "error" in l]
+            d += ["log: " + l for l in errs[:8]]
+            tail = text.splitlines()[-3:]
+            d += ["log tail: " + l for l in tail if l not in errs[:8]]
+        return d
+
+
+def criu(args, log=None, timeout=CRIU_TIMEOUT):
+    """Run criu; note any process it left to us (we are a subreaper: its
+    orphans become our children)."""
+    args = list(args)
+    if log:
+        args += ["-o", log, "-v4"]
+    kids_before = {p for p, _ in my_children()}
+    t0 = time.monotonic()
+    p = subprocess.Popen([CRIU] + args, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        rc = "timeout"
+    elapsed = time.monotonic() - t0
+    orphans = []
+    end = time.monotonic() + 0.3
+    while True:
+        with SPAWN_LOCK:
+            ours = set(SPAWNED)
+        orphans = [(p, st) for p, st in my_children() if p not in kids_before and p not in ours]
+        if not orphans or time.monotonic() > end:
+            break
+        time.sleep(0.02)
+    return Run(args, rc, err.decode(errors="replace"), log, elapsed, orphans)
+
+
+def expect_failure(run, *needles, any_of=None):
+    """criu exited non-zero (not by a signal, not hung) with exactly one
+    line on stderr containing every needle (and one of any_of)."""
+    CURRENT.details = run.details()
+    if run.rc == "timeout":
+        raise CaseFail("criu hung (killed after %ds)" % CRIU_TIMEOUT)
+    if run.rc < 0:
+        raise CaseFail("criu died of signal %d" % -run.rc)
+    if run.rc == 0:
+        raise CaseFail("criu exited 0")
+    if run.orphans and run.args[0] != "restore":
+        # (restore cases check their leftovers themselves)
+        raise CaseFail("criu left processes behind: %s" % run.orphans)
+    lines = run.err.splitlines()
+    if len(lines) != 1 or not run.err.endswith("\n"):
+        raise CaseFail("%d lines on stderr, not one: %r" % (len(lines), run.err[:300]))
+    line = lines[0]
+    for n in needles:
+        if n not in line:
+            raise CaseFail("stderr does not name %r: %r" % (n, line))
+    if any_of and not any(n in line for n in any_of):
+        raise CaseFail("stderr names none of %s: %r" % ("/".join(any_of), line))
+    return line
+
+
+# --------------------------------------------------------------------------
+# cases
+
+CASES = []
+CURRENT = None
+
+
+def case(name):
+    def reg(fn):
+        CASES.append((name, fn))
+        return fn
+    return reg
+
+
+def case_dir(name):
+    d = os.path.join(TMP, name.replace("/", "_"))
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def free_pid():
+    pid_max = int(read("/proc/sys/kernel/pid_max"))
+    for p in range(pid_max - 1, 300, -1):
+        if not alive(p):
+            return p
+
+
+def dump_must_fail(name, target, extra, *needles, any_of=None, img=None):
+    """Dump target (a Target); it must fail and leave the target as it was."""
+    d = case_dir(name)
+    target.ping()                     # warm up: the reply path allocates
+    before = snapshot(target.pid)
+    run = criu(["dump", "-t", str(target.pid), "-D", img or os.path.join(d, "img")] + extra,
+               log=os.path.join(d, "dump.log"))
+    line = expect_failure(run, *needles, any_of=any_of)
+    bad = compare(target.pid, before)
+    if bad:
+        raise CaseFail("; ".join(bad))
+    target.ping()
+    return line
+
+
+# 1. bad pids and arguments ------------------------------------------------
+
+@case("dump.badpid.nonexistent")
+def _():
+    p = free_pid()
+    run = criu(["dump", "-t", str(p), "-D", os.path.join(case_dir("badpid"), "img")],
+               log=os.path.join(case_dir("badpid"), "nonexistent.log"))
+    expect_failure(run, str(p))
+
+
+@case("dump.badpid.zero")
+def _():
+    run = criu(["dump", "-t", "0", "-D", os.path.join(case_dir("badpid"), "img")])
+    expect_failure(run, "pid", "0")
+
+
+@case("dump.badpid.abc")
+def _():
+    run = criu(["dump", "-t", "abc", "-D", os.path.join(case_dir("badpid"), "img")])
+    expect_failure(run, "abc")
+
+
+@case("dump.badpid.missing")
+def _():
+    run = criu(["dump", "-D", os.path.join(case_dir("badpid"), "img")])
+    expect_failure(run, "-t")
+
+
+@case("dump.badpid.negative")
+def _():
+    run = criu(["dump", "-t", "-5", "-D", os.path.join(case_dir("badpid"), "img")])
+    expect_failure(run, "-5")
+
+
+# 2. image dir on a full tmpfs ---------------------------------------------
+
+@case("dump.enospc")
+def _():
+    d = case_dir("enospc")
+    mnt = os.path.join(d, "mnt")
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise CaseSkip("cannot mount a tmpfs: " + r.stderr.strip())
+    MOUNTS.append(mnt)
+    t = Target("enospc-target", "--mem", "4")
+    try:
+        dump_must_fail("enospc", t, [], any_of=["No space left", "ENOSPC"],
+                       img=os.path.join(mnt, "img"))
+    finally:
+        t.kill()
+
+
+# 3. the target exits or forks during the dump -------------------------------
+
+def no_stopped_in_session(sid):
+    bad = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        s = read("/proc/%s/stat" % d)
+        if s is None:
+            continue
+        f = s[s.rindex(")") + 2:].split()
+        if int(f[3]) != sid:
+            continue
+        ts = thread_status(int(d)) or {}
+        for tid, st in ts.items():
+            if stopped_or_traced(st):
+                bad.append("pid %s tid %d left %s, TracerPid %s" %
+                           (d, tid, st["State"], st["TracerPid"]))
+    return bad
+
+
+def race_outcome(run):
+    """A racing dump may fail or succeed; it must not crash or hang, and a
+    failure must be one line on stderr."""
+    CURRENT.details += run.details()
+    if run.rc == "timeout":
+        raise CaseFail("criu hung (killed after %ds)" % CRIU_TIMEOUT)
+    if run.rc < 0:
+        raise CaseFail("criu died of signal %d" % -run.rc)
+    if run.orphans:
+        raise CaseFail("criu left processes behind: %s" % run.orphans)
+    if run.rc != 0:
+        lines = run.err.splitlines()
+        if len(lines) != 1:
+            raise CaseFail("failed with %d lines on stderr: %r" % (len(lines), run.err[:300]))
+
+
+@case("dump.exit.churn")
+def _():
+    """A tree whose children come and go every few ms, dumped three times
+    with --leave-running; the root must stay as it was."""
+    d = case_dir("churn")
+    t = Target("churn-target", "--churn")
+    try:
+        t.ping()
+        outcomes = []
+        for i in range(3):
+            before = snapshot(t.pid)
+            run = criu(["dump", "-t", str(t.pid), "-D", os.path.join(d, "img%d" % i),
+                        "--leave-running", "--timeout", "3"],
+                       log=os.path.join(d, "dump%d.log" % i))
+            race_outcome(run)
+            outcomes.append(str(run.rc))
+            bad = compare(t.pid, before, "root") + no_stopped_in_session(t.pid)
+            if bad:
+                raise CaseFail("after dump %d (rc %s): %s" % (i, run.rc, "; ".join(bad)))
+            t.ping()
+        CURRENT.note = "rc " + ",".join(outcomes)
+    finally:
+        t.kill()
+
+
+@case("dump.exit.killed")
+def _():
+    """The target is SIGKILLed at various moments while criu dumps it."""
+    d = case_dir("killed")
+    outcomes = []
+    for i, delay in enumerate((0.0, 0.005, 0.02, 0.05, 0.1, 0.2)):
+        t = Target("killed-target%d" % i, "--mem", "48")
+        timer = threading.Timer(delay, kill_tree, (t.pid,))
+        timer.start()
+        run = criu(["dump", "-t", str(t.pid), "-D", os.path.join(d, "img%d" % i)],
+                   log=os.path.join(d, "dump%d.log" % i))
+        timer.join()
+        race_outcome(run)
+        outcomes.append(str(run.rc))
+        st = wait_spawned(t.pid, 3)
+        if st is None:
+            raise CaseFail("delay %.3f: target %d still there after criu (rc %s): %s"
+                           % (delay, t.pid, run.rc, thread_status(t.pid)))
+        bad = no_stopped_in_session(t.pid)
+        if bad:
+            raise CaseFail("delay %.3f: %s" % (delay, "; ".join(bad)))
+    CURRENT.note = "rc " + ",".join(outcomes)
+
+
+@case("dump.exit.selfexit")
+def _():
+    """A two-process tree (sh and its sleep child) that ends by itself while
+    criu dumps it with --leave-running: sh must still exit with its own
+    status, 3."""
+    d = case_dir("selfexit")
+    outcomes = []
+    for i, delay in enumerate(("0", "0.01", "0.03", "0.06", "0.1")):
+        pid = spawn(["/bin/sh", "-c", "sleep %s; exit 3" % delay, MARKER])
+        run = criu(["dump", "-t", str(pid), "-D", os.path.join(d, "img%d" % i),
+                    "--leave-running"], log=os.path.join(d, "dump%d.log" % i))
+        race_outcome(run)
+        outcomes.append(str(run.rc))
+        st = wait_spawned(pid, 5)
+        if st is None or not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 3:
+            left = no_stopped_in_session(pid)
+            kill_tree(pid)
+            raise CaseFail("sleep %s: sh %s, not exited 3 (criu rc %s)%s" % (
+                delay, describe_status(st), run.rc, "; " + "; ".join(left) if left else ""))
+        bad = no_stopped_in_session(pid)
+        if bad:
+            raise CaseFail("sleep %s: %s" % (delay, "; ".join(bad)))
+    CURRENT.note = "rc " + ",".join(outcomes)
+
+
+# 4. unsupported descriptors -------------------------------------------------
+
+FD_KINDS = {
+    "eventfd": ["eventfd"],
+    "socket": ["socket"],
+    "epoll": ["epoll", "eventpoll"],
+    "signalfd": ["signalfd"],
+    "timerfd": ["timerfd"],
+    "inotify": ["inotify"],
+    "pidfd": ["pidfd"],
+}
+
+
+def fd_case(kind):
+    def run_case():
+        t = Target("fd-" + kind, "--fd", kind)
+        try:
+            line = dump_must_fail("fd." + kind, t, [], "unsupported", any_of=FD_KINDS[kind])
+            fds = t.fds[kind]
+            m = re.search(r"unsupported: pid (\d+) fd (\d+) is (.*)", line)
+            if not m:
+                raise CaseFail("not 'unsupported: pid P fd N is KIND': %r" % line)
+            if int(m.group(1)) != t.pid or int(m.group(2)) not in fds:
+                raise CaseFail("names pid %s fd %s, expected pid %d fd %s: %r" % (
+                    m.group(1), m.group(2), t.pid, "/".join(map(str, fds)), line))
+        finally:
+            t.kill()
+    return run_case
+
+
+for _k in FD_KINDS:
+    case("dump.fd." + _k)(fd_case(_k))
+
+
+# 5. criu's own ancestors, pid 1 ----------------------------------------------
+
+ANCESTOR_SH = r'''
+W="$1"; T="$2"; CRIU="$3"
+[ "$T" = self ] && T=$$
+while [ ! -e "$W/start" ]; do sleep 0.02; done
+"$CRIU" dump -t "$T" -D "$W/img" -o "$W/dump.log" -v4 2>"$W/err" &
+echo $! >"$W/criu.pid"
+wait $!
+echo $? >"$W/criu.rc"
+while [ ! -e "$W/go" ]; do sleep 0.02; done
+exit 0
+'''
+
+
+def ancestor_case(levels):
+    def run_case():
+        d = case_dir("ancestor%d" % levels)
+        script = os.path.join(d, "parent.sh")
+        with open(script, "w") as f:
+            f.write(ANCESTOR_SH)
+        if levels == 1:
+            argv = ["/bin/sh", script, d, "self", CRIU, MARKER]
+        else:
+            # the outer sh passes its own pid ($$): criu's grandparent
+            argv = ["/bin/sh", "-c", 'sh "$0" "$1" "$$" "$2"; exit $?',
+                    script, d, CRIU, MARKER]
+        top = spawn(argv)
+        try:
+            # wait for the shell chain to exist, then snapshot every shell
+            end = time.monotonic() + 5
+            while True:
+                chain = [top] + [p for p, _ in children_of(top)]
+                if len(chain) >= levels:
+                    break
+                if time.monotonic() > end:
+                    raise CaseFail("shells did not start")
+                time.sleep(0.01)
+            time.sleep(0.05)
+            shells = [p for p in chain if p == top or read("/proc/%d/comm" % p) == "sh\n"]
+            befores = {p: snapshot(p) for p in shells}
+            open(os.path.join(d, "start"), "w").close()
+            end = time.monotonic() + CRIU_TIMEOUT
+            while not os.path.exists(os.path.join(d, "criu.rc")):
+                if time.monotonic() > end:
+                    raise CaseFail("criu did not finish (or the shell is stuck): %s"
+                                   % {p: thread_status(p) for p in shells})
+                time.sleep(0.02)
+            time.sleep(0.05)
+            rc = int(read(os.path.join(d, "criu.rc")))
+            criu_pid = int(read(os.path.join(d, "criu.pid")))
+            err = read(os.path.join(d, "err"))
+            run = Run(["dump", "-t", "(ancestor)", "..."], rc if rc < 128 else -(rc - 128),
+                      err, os.path.join(d, "dump.log"), 0)
+            line = expect_failure(run)
+            bad = []
+            for p in shells:
+                bad += compare(p, befores[p], "ancestor sh")
+            open(os.path.join(d, "go"), "w").close()
+            st = wait_spawned(top, 5)
+            if st is None or not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+                bad.append("ancestor sh %d %s, not exited 0" % (top, describe_status(st)))
+            if bad:
+                raise CaseFail("; ".join(bad))
+            if str(criu_pid) not in line and "itself" not in line and "ancestor" not in line:
+                raise CaseFail("stderr names neither criu's pid %d nor the cause: %r"
+                               % (criu_pid, line))
+        finally:
+            kill_tree(top)
+    return run_case
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            ps = proc_ppid_state(int(d))
+            if ps and ps[0] == pid:
+                out.append((int(d), ps[1]))
+                out += children_of(int(d))
+    return out
+
+
+case("dump.ancestor.parent")(ancestor_case(1))
+case("dump.ancestor.grandparent")(ancestor_case(2))
+
+
+@case("dump.pid1")
+def _():
+    # Probe in a throwaway child: if it can seize pid 1, so could criu,
+    # which would then freeze init and everything under it (this runner
+    # too). The probe's seize ends when the probe exits.
+    probe = subprocess.run([PYTHON, "-c",
+                            "import ctypes,sys; l=ctypes.CDLL(None,use_errno=True);"
+                            "r=l.ptrace(0x4206,1,None,None);"
+                            "sys.exit(0 if r==0 else 1)"])
+    if probe.returncode == 0:
+        raise CaseSkip("pid 1 can be ptraced here: dumping it would stop init")
+    before = snapshot(1)
+    run = criu(["dump", "-t", "1", "-D", os.path.join(case_dir("pid1"), "img")],
+               log=os.path.join(case_dir("pid1"), "dump.log"))
+    expect_failure(run)
+    bad = compare(1, before, "init")
+    if bad:
+        raise CaseFail("; ".join(bad))
+
+
+# 6. unsupported options -----------------------------------------------------
+
+@case("dump.option.tcp-established")
+def _():
+    t = Target("opt-target")
+    try:
+        dump_must_fail("opt-dump", t, ["--tcp-established"],
+                       "unsupported option: --tcp-established")
+    finally:
+        t.kill()
+
+
+@case("restore.option.tcp-established")
+def _():
+    d = case_dir("opt-restore")
+    run = criu(["restore", "-D", d, "-d", "--tcp-established"])
+    expect_failure(run, "unsupported option: --tcp-established")
+
+
+# restore failures -----------------------------------------------------------
+
+BASE = {}   # "dir", "pid", "target"
+
+
+def base_dump():
+    """One good dump of a small target, made once; restore cases copy it."""
+    if BASE:
+        return BASE
+    t = Target("base-target", "--mem", "1")
+    t.ping()
+    img = os.path.join(TMP, "base-img")
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(TMP, "base-dump.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the good dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+        raise CaseFail("dumped target %d still exists" % t.pid)
+    BASE.update(dir=img, pid=t.pid, target=t)
+    return BASE
+
+
+def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=True):
+    """Copy the base images, change them, restore: it must fail with one
+    line and leave nothing behind."""
+    b = base_dump()
+    d = case_dir(name)
+    img = os.path.join(d, "img")
+    if os.path.exists(img):
+        shutil.rmtree(img)
+    shutil.copytree(b["dir"], img)
+    info = mutate(img)
+    if alive(b["pid"]) and b["pid"] not in allowed:
+        raise CaseFail("pid %d is taken before the restore (%s)"
+                       % (b["pid"], read("/proc/%d/cmdline" % b["pid"])))
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img] + (["-d"] if detach else []) +
+               ["--pidfile", os.path.join(d, "pidfile")], log=os.path.join(d, "restore.log"))
+    try:
+        line = expect_failure(run, *needles, any_of=any_of)
+    finally:
+        left = leftovers(b["pid"], kids_before, marked_before, allowed)
+        if left:
+            kill_everything_new(kids_before, marked_before, allowed, b["pid"])
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+    return line, info
+
+
+def leftovers(dumped_pid, kids_before, marked_before, allowed):
+    """What a failed restore left, after a short grace period."""
+    time.sleep(0.05)
+    end = time.monotonic() + 0.5
+    while True:
+        left = []
+        if alive(dumped_pid) and dumped_pid not in allowed:
+            ps = proc_ppid_state(dumped_pid)
+            left.append("dumped pid %d (state %s, parent %s)" %
+                        (dumped_pid, ps and ps[1], ps and ps[0]))
+        for p, st in my_children():
+            if p not in kids_before and p not in allowed and p != dumped_pid:
+                left.append("orphan %d handed to the runner (state %s)" % (p, st))
+        for p in marked_processes():
+            if p not in marked_before and p not in allowed and p != dumped_pid:
+                left.append("process %d with the test's command line" % p)
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.05)
+
+
+def kill_everything_new(kids_before, marked_before, allowed, dumped_pid):
+    victims = {p for p, _ in my_children()} - kids_before
+    victims |= set(marked_processes()) - marked_before
+    if alive(dumped_pid):
+        victims.add(dumped_pid)
+    for p in victims - set(allowed):
+        kill_tree(p)
+    for p in victims - set(allowed):
+        wait_gone(p, 2)
+
+
+# 7. corrupted images -----------------------------------------------------------
+
+IMAGE_KINDS = ["inventory.img", "pstree.img", "core-*.img", "mm-*.img", "pagemap-*.img",
+               "fdinfo-*.img", "files.img", "fs-*.img", "ids-*.img"]
+
+
+def image_file(img, pattern):
+    m = sorted(glob.glob(os.path.join(img, pattern)))
+    if not m:
+        raise CaseFail("the good dump has no %s" % pattern)
+    return m[0]
+
+
+def entries(data, name):
+    """(offset of the u32 length, payload length) of each entry."""
+    off = 4 if name == "inventory.img" else 8
+    out = []
+    while off + 4 <= len(data):
+        n = struct.unpack_from("<I", data, off)[0]
+        out.append((off, n))
+        off += 4 + n
+    return out
+
+
+def corrupt(pattern, how):
+    def mutate(img):
+        path = image_file(img, pattern)
+        name = os.path.basename(path)
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        ents = entries(data, name)
+        if not ents and how != "magic":
+            raise CaseFail("%s has no entries" % name)
+        if how == "magic":
+            data[0:4] = b"\xde\xad\xbe\xef"
+        elif how == "magic2":
+            data[4:8] = b"\xde\xad\xbe\xef"
+        else:
+            off, n = max(ents, key=lambda e: e[1])   # the largest entry
+            if how == "trunc":
+                del data[off + 4 + n // 2:]
+            elif how == "garbage":
+                # 0xff bytes: every varint runs on past the entry's end
+                data[off + 4:off + 4 + n] = b"\xff" * n
+        with open(path, "wb") as f:
+            f.write(data)
+        return name
+    return mutate
+
+
+def corrupt_case(pattern, how):
+    def run_case():
+        b = base_dump()
+        name = os.path.basename(image_file(b["dir"], pattern))
+        restore_must_fail("corrupt-%s-%s" % (name, how), corrupt(pattern, how), name)
+    return run_case
+
+
+for _p in IMAGE_KINDS:
+    _short = _p.split("-")[0].split(".")[0]
+    for _how in ("magic", "magic2", "trunc", "garbage"):
+        if _how == "magic2" and _p == "inventory.img":
+            continue
+        case("restore.corrupt.%s.%s" % (_short, _how))(corrupt_case(_p, _how))
+
+
+# 8. pages --------------------------------------------------------------------
+
+@case("restore.pages.missing")
+def _():
+    def m(img):
+        p = image_file(img, "pages-*.img")
+        os.unlink(p)
+        return os.path.basename(p)
+    restore_must_fail("pages-missing", m, "pages-")
+
+
+def truncate_pages(img):
+    p = image_file(img, "pages-*.img")
+    os.truncate(p, os.path.getsize(p) // 2 - 100)
+    return os.path.basename(p)
+
+
+@case("restore.pages.truncated")
+def _():
+    restore_must_fail("pages-truncated", truncate_pages, "pages-")
+
+
+@case("restore.pages.truncated-foreground")
+def _():
+    # the same without -d: criu waits for the tree it restores
+    restore_must_fail("pages-truncated-fg", truncate_pages, "pages-", detach=False)
+
+
+# 9. the pid is in use ---------------------------------------------------------
+
+@case("restore.pid-in-use")
+def _():
+    d = case_dir("pid-in-use")
+    t = Target("inuse-target", "--mem", "1")
+    try:
+        t.ping()
+        before = snapshot(t.pid)
+        img = os.path.join(d, "img")
+        run = criu(["dump", "-t", str(t.pid), "-D", img, "--leave-running"],
+                   log=os.path.join(d, "dump.log"))
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("the --leave-running dump failed: " + run.err.strip())
+        bad = compare(t.pid, before)
+        if bad:
+            raise CaseFail("the good --leave-running dump changed the target: "
+                           + "; ".join(bad))
+        t.ping()
+        before = snapshot(t.pid)
+        kids_before = {p for p, _ in my_children()}
+        marked_before = set(marked_processes())
+        run = criu(["restore", "-D", img, "-d", "--pidfile", os.path.join(d, "pidfile")],
+                   log=os.path.join(d, "restore.log"))
+        try:
+            expect_failure(run, "already in use", str(t.pid))
+        finally:
+            left = leftovers(t.pid, kids_before, marked_before, (t.pid,))
+            if left:
+                kill_everything_new(kids_before, marked_before, (t.pid,), t.pid)
+        if left:
+            raise CaseFail("left behind: " + "; ".join(left))
+        bad = compare(t.pid, before, "original")
+        if bad:
+            raise CaseFail("; ".join(bad))
+        t.ping()
+    finally:
+        t.kill()
+
+
+# 10. the executable is gone -----------------------------------------------------
+
+@case("restore.exe-gone")
+def _():
+    d = case_dir("exe-gone")
+    exe = os.path.join(d, "sleep-" + MARKER)
+    shutil.copy2(shutil.which("sleep"), exe)
+    pid = spawn([exe, "1000"])
+    time.sleep(0.1)
+    img = os.path.join(d, "img")
+    run = criu(["dump", "-t", str(pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        kill_tree(pid)
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: " + run.err.strip())
+    if wait_spawned(pid, 5) is None or not wait_gone(pid):
+        raise CaseFail("dumped pid %d still exists" % pid)
+    os.unlink(exe)
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+    try:
+        expect_failure(run, exe)
+    finally:
+        left = leftovers(pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
+# restoring twice ------------------------------------------------------------------
+
+@case("restore.twice")
+def _():
+    b = base_dump()
+    t = b["target"]
+    d = case_dir("twice")
+    img = os.path.join(d, "img")
+    if os.path.exists(img):
+        shutil.rmtree(img)
+    shutil.copytree(b["dir"], img)
+    if alive(b["pid"]):
+        raise CaseFail("pid %d is taken before the restore" % b["pid"])
+    run = criu(["restore", "-D", img, "-d", "--pidfile", os.path.join(d, "pid1")],
+               log=os.path.join(d, "restore1.log"))
+    try:
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("the first restore failed: rc %s: %s" % (run.rc, run.err.strip()))
+        pid = int(read(os.path.join(d, "pid1")))
+        if pid != b["pid"]:
+            raise CaseFail("restored as pid %d, not %d" % (pid, b["pid"]))
+        t.ticks = -1
+        t.ping(pid)
+        before = snapshot(pid)
+        kids_before = {p for p, _ in my_children()}
+        marked_before = set(marked_processes())
+        run = criu(["restore", "-D", img, "-d", "--pidfile", os.path.join(d, "pid2")],
+                   log=os.path.join(d, "restore2.log"))
+        try:
+            expect_failure(run, "already in use", str(pid))
+        finally:
+            left = leftovers(pid, kids_before, marked_before, (pid,))
+            if left:
+                kill_everything_new(kids_before, marked_before, (pid,), pid)
+        if left:
+            raise CaseFail("left behind: " + "; ".join(left))
+        bad = compare(pid, before, "restored")
+        if bad:
+            raise CaseFail("; ".join(bad))
+        t.ping(pid)
+    finally:
+        if alive(b["pid"]):
+            kill_tree(b["pid"])
+            wait_gone(b["pid"])
+
+
+# --------------------------------------------------------------------------
+
+MOUNTS = []
+
+
+class Current:
+    def __init__(self):
+        self.details = []
+        self.note = ""
+
+
+def main():
+    global CRIU, TMP, MARKER, CURRENT
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--criu", default=os.path.join(REPO, "build", "criu", "criu"))
+    ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("-t", "--only", action="append",
+                    help="run cases matching this glob (repeatable)")
+    ap.add_argument("-l", "--list", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="show criu's stderr for passing cases too")
+    a = ap.parse_args()
+    if a.list:
+        for n, _ in CASES:
+            print(n)
+        return 0
+    CRIU = os.path.abspath(a.criu)
+    if not os.access(CRIU, os.X_OK):
+        sys.exit("no criu at %s" % CRIU)
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
+        sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    TMP = tempfile.mkdtemp(prefix="criu-failures-")
+    MARKER = "crfail%d" % MYPID
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+    passed = failed = skipped = 0
+    t0 = time.monotonic()
+    try:
+        for name, fn in CASES:
+            if a.only and not any(fnmatch.fnmatch(name, p) or p in name for p in a.only):
+                continue
+            CURRENT = Current()
+            try:
+                fn()
+            except CaseSkip as e:
+                print("SKIP %s: %s" % (name, e), flush=True)
+                skipped += 1
+            except CaseFail as e:
+                print("FAIL %s: %s" % (name, str(e).replace("\n", " | ")), flush=True)
+                for l in CURRENT.details:
+                    print("    " + l, file=sys.stderr, flush=True)
+                failed += 1
+            except Exception as e:      # a bug in this runner counts too
+                print("FAIL %s: runner error %r" % (name, e), flush=True)
+                failed += 1
+            else:
+                print("PASS %s%s" % (name, " (%s)" % CURRENT.note if CURRENT.note else ""),
+                      flush=True)
+                if a.verbose:
+                    for l in CURRENT.details:
+                        if l.startswith("stderr"):
+                            print("    " + l, file=sys.stderr, flush=True)
+                passed += 1
+            reap_orphans()
+    finally:
+        kill_everything()
+        for m in MOUNTS:
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        if a.keep:
+            print("work dir kept: %s" % TMP, file=sys.stderr)
+        else:
+            shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed%s" % (passed, failed,
+                                      ", %d skipped" % skipped if skipped else ""))
+    print("(%.1fs)" % (time.monotonic() - t0), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+# A target process for test/failures/run.py.
+#
+#   target.py WORKDIR MARKER [--mem MIB] [--fd KIND] [--churn]
+#
+# It sets up some state, writes WORKDIR/ready (JSON: pid, fd numbers), then
+# loops, counting ticks.  On SIGUSR1 it checks its own state and writes
+# WORKDIR/reply (JSON: ok, ticks, problems).  MARKER only puts the run's
+# name on the command line, so leftovers can be found.
+#
+# State it keeps and checks:
+#   - a bytearray of --mem MiB filled with a known pattern (hash compared);
+#   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
+#   - with --fd KIND one descriptor of that kind, with state in it, that
+#     must still work: eventfd, socket (socketpair), epoll, signalfd,
+#     timerfd, inotify, pidfd;
+#   - with --churn, it keeps forking children that exit after 0-30 ms and
+#     reaps them.
+import ctypes
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+workdir = sys.argv[1]
+args = sys.argv[3:]
+mem_mib = 0
+kind = None
+churn = False
+i = 0
+while i < len(args):
+    if args[i] == "--mem":
+        mem_mib = int(args[i + 1])
+        i += 2
+    elif args[i] == "--fd":
+        kind = args[i + 1]
+        i += 2
+    elif args[i] == "--churn":
+        churn = True
+        i += 1
+    else:
+        sys.exit("target.py: bad argument " + args[i])
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+# memory: a pattern that is not all one byte, touched page by page
+mem = bytearray(mem_mib << 20)
+if mem_mib:
+    block = hashlib.sha256(b"criu-failures").digest() * 128  # 4 KiB
+    for off in range(0, len(mem), len(block)):
+        mem[off:off + len(block)] = block
+    mem_hash = hashlib.sha256(mem).hexdigest()
+else:
+    mem_hash = None
+
+fds = {}
+state = {}
+
+
+def sigset_of(*sigs):
+    buf = bytearray(128)
+    for s in sigs:
+        buf[(s - 1) // 8] |= 1 << ((s - 1) % 8)
+    return (ctypes.c_char * 128).from_buffer(buf)
+
+
+if kind == "eventfd":
+    fd = os.eventfd(0)
+    os.eventfd_write(fd, 5)
+    fds["eventfd"] = [fd]
+elif kind == "socket":
+    a, b = socket.socketpair()
+    a.sendall(b"hello")
+    state["sock"] = (a, b)
+    fds["socket"] = [a.fileno(), b.fileno()]
+elif kind == "epoll":
+    ep = select.epoll()
+    state["epoll"] = ep
+    fds["epoll"] = [ep.fileno()]
+elif kind == "signalfd":
+    fd = libc.signalfd(-1, sigset_of(signal.SIGUSR2), 0)
+    if fd < 0:
+        sys.exit("signalfd: errno %d" % ctypes.get_errno())
+    fds["signalfd"] = [fd]
+elif kind == "timerfd":
+    fd = libc.timerfd_create(1, 0)  # CLOCK_MONOTONIC
+    if fd < 0:
+        sys.exit("timerfd_create: errno %d" % ctypes.get_errno())
+    fds["timerfd"] = [fd]
+elif kind == "inotify":
+    fd = libc.inotify_init1(0)
+    if fd < 0:
+        sys.exit("inotify_init1: errno %d" % ctypes.get_errno())
+    watch = os.path.join(workdir, "watched")
+    os.makedirs(watch, exist_ok=True)
+    if libc.inotify_add_watch(fd, watch.encode(), 0x100) < 0:  # IN_CREATE
+        sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
+    state["watch"] = watch
+    fds["inotify"] = [fd]
+elif kind == "pidfd":
+    fd = os.pidfd_open(os.getpid())
+    fds["pidfd"] = [fd]
+elif kind is not None:
+    sys.exit("target.py: unknown fd kind " + kind)
+
+ticks = 0
+pings = 0
+children = set()
+
+
+def check():
+    """Problems with our own state, as a list of strings."""
+    bad = []
+    if mem_hash and hashlib.sha256(mem).hexdigest() != mem_hash:
+        bad.append("memory pattern changed")
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    if blocked != {signal.SIGUSR2}:
+        bad.append("blocked signals are %s" % sorted(int(s) for s in blocked))
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+        bad.append("SIGHUP is no longer ignored")
+    try:
+        if kind == "eventfd":
+            fd = fds["eventfd"][0]
+            v = os.eventfd_read(fd)
+            if v != 5:
+                bad.append("eventfd counter %d, not 5" % v)
+            os.eventfd_write(fd, 5)
+        elif kind == "socket":
+            a, b = state["sock"]
+            got = b.recv(16, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            if got != b"hello":
+                bad.append("socket holds %r, not b'hello'" % got)
+            b.sendall(b"ping")
+            got = a.recv(16)
+            if got != b"ping":
+                bad.append("socket round trip gave %r" % got)
+        elif kind == "epoll":
+            ep = state["epoll"]
+            r, w = os.pipe()
+            ep.register(r, select.EPOLLIN)
+            os.write(w, b"x")
+            ev = ep.poll(1.0)
+            ep.unregister(r)
+            os.close(r)
+            os.close(w)
+            if not ev:
+                bad.append("epoll reported nothing")
+        elif kind == "signalfd":
+            os.kill(os.getpid(), signal.SIGUSR2)
+            info = os.read(fds["signalfd"][0], 128)
+            if struct.unpack_from("I", info)[0] != signal.SIGUSR2:
+                bad.append("signalfd read signal %d" % struct.unpack_from("I", info)[0])
+        elif kind == "timerfd":
+            its = (ctypes.c_long * 4)(0, 0, 0, 1000000)  # fire once, in 1 ms
+            if libc.timerfd_settime(fds["timerfd"][0], 0, its, None) < 0:
+                bad.append("timerfd_settime: errno %d" % ctypes.get_errno())
+            else:
+                n = struct.unpack("Q", os.read(fds["timerfd"][0], 8))[0]
+                if n < 1:
+                    bad.append("timerfd read %d" % n)
+        elif kind == "inotify":
+            name = os.path.join(state["watch"], "f%d" % pings)
+            open(name, "w").close()
+            ev = os.read(fds["inotify"][0], 4096)
+            if len(ev) < 16 or not (struct.unpack_from("iIII", ev)[1] & 0x100):
+                bad.append("inotify gave no IN_CREATE event")
+        elif kind == "pidfd":
+            signal.pidfd_send_signal(fds["pidfd"][0], 0)
+    except OSError as e:
+        bad.append("%s fd: %s" % (kind, e))
+    return bad
+
+
+def on_usr1(signum, frame):
+    global pings
+    pings += 1
+    rep = {"ok": False, "ticks": ticks, "pings": pings, "problems": []}
+    rep["problems"] = check()
+    rep["ok"] = not rep["problems"]
+    tmp = os.path.join(workdir, "reply.tmp")
+    with open(tmp, "w") as f:
+        json.dump(rep, f)
+    os.replace(tmp, os.path.join(workdir, "reply"))
+
+
+signal.signal(signal.SIGUSR1, on_usr1)
+
+tmp = os.path.join(workdir, "ready.tmp")
+with open(tmp, "w") as f:
+    json.dump({"pid": os.getpid(), "fds": fds}, f)
+os.replace(tmp, os.path.join(workdir, "ready"))
+
+last_fork = 0.0
+while True:
+    if churn:
+        now = time.monotonic()
+        if now - last_fork > 0.01:
+            last_fork = now
+            pid = os.fork()
+            if pid == 0:
+                time.sleep((os.getpid() % 31) / 1000.0)
+                os._exit(0)
+            children.add(pid)
+        for c in list(children):
+            try:
+                p, _ = os.waitpid(c, os.WNOHANG)
+            except ChildProcessError:
+                p = c
+            if p:
+                children.discard(c)
+        time.sleep(0.002)
+    else:
+        time.sleep(0.05)
+    ticks += 1

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,14 +28,36 @@
 #define PM_SWAP		(1ULL << 62)
 #define PM_PRESENT	(1ULL << 63)
 
-#define COPY_BUF_SIZE	(64UL << 20)
+/* copies from the task and writes to the image overlap: a ring of buffers */
+#define NR_COPY_BUFS	4
+#define COPY_BUF_SIZE	(16UL << 20)
 #define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
 #define MAX_IOVS	1024
 
 struct dump_stats dstats;
 
 static u64 zero_pfn;		/* 0: unknown (PFNs hidden without CAP_SYS_ADMIN) */
-static u8 *copy_buf;
+/*
+ * The writer thread takes full buffers from the ring in order and writes
+ * each into its image, while the main thread fills the next ones.
+ */
+struct copy_slot {
+	u8 *data;
+	size_t len;
+	struct cr_img *img;
+};
+
+static u8 *copy_area;
+static struct copy_slot slots[NR_COPY_BUFS];
+static unsigned int ring_head, ring_tail, ring_full;
+static int ring_error;		/* errno of the first failed write */
+static bool ring_stop;
+static pthread_t writer;
+static bool writer_running;
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
+/* the buffer for synchronous use, once the ring is drained */
+#define copy_buf (slots[0].data)
 static u64 *pm_buf;
 static unsigned int next_pages_id = 1;
 
@@ -72,28 +95,120 @@ static void find_zero_pfn(void)
 		 zero_pfn ? "" : " (hidden: zero pages will be dumped)");
 }
 
-int mem_dump_init(void)
+static void *writer_main(void *arg)
 {
-	/* populated now: first-touch faults are expensive on this machine */
-	copy_buf = mmap(NULL, COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (copy_buf == MAP_FAILED) {
-		copy_buf = NULL;
-		pr_perror("cannot allocate a %lu MiB copy buffer", COPY_BUF_SIZE >> 20);
+	(void)arg;
+	pthread_mutex_lock(&ring_lock);
+	for (;;) {
+		struct copy_slot *sl;
+		u64 t0;
+		int err = 0;
+
+		while (!ring_full && !ring_stop)
+			pthread_cond_wait(&ring_cond, &ring_lock);
+		if (!ring_full)
+			break;
+		sl = &slots[ring_tail];
+		pthread_mutex_unlock(&ring_lock);
+		t0 = now_us();
+		/* after an error, buffers are only handed back */
+		if (!ring_error && img_write_raw(sl->img, sl->data, sl->len))
+			err = errno ? errno : EIO;
+		pthread_mutex_lock(&ring_lock);
+		dstats.memwrite_us += now_us() - t0;
+		if (err && !ring_error)
+			ring_error = err;
+		ring_tail = (ring_tail + 1) % NR_COPY_BUFS;
+		ring_full--;
+		pthread_cond_broadcast(&ring_cond);
+	}
+	pthread_mutex_unlock(&ring_lock);
+	return NULL;
+}
+
+/* The next free buffer of the ring; waits for the writer if need be. */
+static struct copy_slot *ring_get(void)
+{
+	struct copy_slot *sl;
+
+	pthread_mutex_lock(&ring_lock);
+	while (ring_full == NR_COPY_BUFS)
+		pthread_cond_wait(&ring_cond, &ring_lock);
+	sl = &slots[ring_head];
+	pthread_mutex_unlock(&ring_lock);
+	return sl;
+}
+
+static void ring_put(struct copy_slot *sl, struct cr_img *img, size_t len)
+{
+	pthread_mutex_lock(&ring_lock);
+	sl->img = img;
+	sl->len = len;
+	ring_head = (ring_head + 1) % NR_COPY_BUFS;
+	ring_full++;
+	pthread_cond_broadcast(&ring_cond);
+	pthread_mutex_unlock(&ring_lock);
+}
+
+/* Wait until everything queued is written; -1 if a write failed. */
+static int ring_drain(void)
+{
+	int err;
+
+	pthread_mutex_lock(&ring_lock);
+	while (ring_full)
+		pthread_cond_wait(&ring_cond, &ring_lock);
+	err = ring_error;
+	pthread_mutex_unlock(&ring_lock);
+	if (err) {
+		errno = err;
 		return -1;
 	}
+	return 0;
+}
+
+int mem_dump_init(void)
+{
+	int i;
+
+	/* populated now: first-touch faults are expensive on this machine */
+	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (copy_area == MAP_FAILED) {
+		copy_area = NULL;
+		pr_perror("cannot allocate %lu MiB of copy buffers",
+			  (NR_COPY_BUFS * COPY_BUF_SIZE) >> 20);
+		return -1;
+	}
+	for (i = 0; i < NR_COPY_BUFS; i++)
+		slots[i].data = copy_area + i * COPY_BUF_SIZE;
 	pm_buf = xmalloc(PAGEMAP_CHUNK * sizeof(u64));
 	if (!pm_buf)
 		return -1;
+	ring_stop = false;
+	ring_error = 0;
+	if (pthread_create(&writer, NULL, writer_main, NULL)) {
+		pr_err("cannot start the image writer thread\n");
+		return -1;
+	}
+	writer_running = true;
 	find_zero_pfn();
 	return 0;
 }
 
 void mem_dump_fini(void)
 {
-	if (copy_buf)
-		munmap(copy_buf, COPY_BUF_SIZE);
-	copy_buf = NULL;
+	if (writer_running) {
+		pthread_mutex_lock(&ring_lock);
+		ring_stop = true;
+		pthread_cond_broadcast(&ring_cond);
+		pthread_mutex_unlock(&ring_lock);
+		pthread_join(writer, NULL);
+		writer_running = false;
+	}
+	if (copy_area)
+		munmap(copy_area, NR_COPY_BUFS * COPY_BUF_SIZE);
+	copy_area = NULL;
 	free(pm_buf);
 	pm_buf = NULL;
 }
@@ -321,11 +436,11 @@ struct page_batch {
 	struct cr_img *pages;
 };
 
-static int read_batch(struct page_batch *b)
+static int read_batch(struct page_batch *b, u8 *buf)
 {
-	struct iovec liov = { copy_buf, b->bytes };
+	struct iovec liov = { buf, b->bytes };
 	bool all_readable = true;
-	u8 *dst = copy_buf;
+	u8 *dst = buf;
 	ssize_t n;
 	int i;
 
@@ -353,18 +468,18 @@ static int read_batch(struct page_batch *b)
 
 static int flush_batch(struct page_batch *b)
 {
-	u64 t0, t1;
+	struct copy_slot *sl;
+	u64 t0;
 
 	if (!b->nr)
 		return 0;
+	sl = ring_get();
 	t0 = now_us();
-	if (read_batch(b))
+	if (read_batch(b, sl->data))
 		return -1;
-	t1 = now_us();
-	dstats.memdump_us += t1 - t0;
-	if (img_write_raw(b->pages, copy_buf, b->bytes))
-		return -1;
-	dstats.memwrite_us += now_us() - t1;
+	dstats.memdump_us += now_us() - t0;
+	/* the writer thread writes it while we read the next batch */
+	ring_put(sl, b->pages, b->bytes);
 	dstats.pages_written += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;
@@ -511,6 +626,11 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 		goto out;
 	ret = 0;
 out:
+	/* the writer must be done with this image before it is closed */
+	if (ring_drain()) {
+		pr_perror("cannot write pages-%u.img", ph.pages_id);
+		ret = -1;
+	}
 	if (b->pages && close_image(b->pages))
 		ret = -1;
 	if (pm_img && close_image(pm_img))
@@ -529,6 +649,8 @@ int dump_shmem_file(int fd, u64 shmid, u64 size)
 	off_t off = 0;
 	int ret = -1;
 
+	if (ring_drain())
+		return -1;
 	ph.pages_id = next_pages_id++;
 	pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
 	if (!pm_img || pb_write(pm_img, &ph))
@@ -596,6 +718,8 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 	int fd, ret = -1;
 	u64 off;
 
+	if (ring_drain())
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -266,6 +266,11 @@ static int seize_children(struct pstree_item *it)
 
 		if (pstree_find(kids[i]))
 			continue;
+		if (kids[i] == getpid()) {
+			pr_err("criu (pid %d) is inside the tree of pid %d it was asked to dump\n",
+			       kids[i], root_item->pid);
+			goto err;
+		}
 		ret = check_task_state(kids[i]);
 		if (ret < 0)
 			goto err;
@@ -359,13 +364,25 @@ int seize_tree(pid_t pid)
 
 static void thaw_thread(struct thread *t, bool kill_it)
 {
+	int status;
+
 	if (!t->seized)
 		return;
-	if (!kill_it && ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
+	t->seized = false;
+	if (kill_it) {
+		/*
+		 * A killed tracee stays ours until we collect its exit: only
+		 * then may its real parent reap it.
+		 */
+		while (waitpid(t->tid, &status, __WALL) == t->tid &&
+		       !WIFEXITED(status) && !WIFSIGNALED(status))
+			ptrace(PTRACE_CONT, t->tid, NULL, NULL);
+		return;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
 		pr_perror("cannot restore the signal mask of tid %d", t->tid);
 	if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) && errno != ESRCH)
 		pr_perror("cannot detach from tid %d", t->tid);
-	t->seized = false;
 }
 
 /*
@@ -374,7 +391,7 @@ static void thaw_thread(struct thread *t, bool kill_it)
  */
 static void wait_tree_gone(void)
 {
-	u64 deadline = now_us() + 2000000;
+	u64 deadline = now_us() + 200000;
 	struct pstree_item *it;
 
 	for_each_item(it) {
@@ -400,10 +417,17 @@ void unseize_tree(enum unseize_mode mode)
 			if (kill(it->pid, SIGKILL) && errno != ESRCH)
 				pr_perror("cannot kill pid %d", it->pid);
 	}
+	/*
+	 * Threads before their leader: a killed leader's exit is reported
+	 * only once every other thread of its group is collected.
+	 */
 	for_each_item(it) {
-		for (i = 0; i < it->nr_threads; i++)
+		for (i = it->nr_threads - 1; i >= 0; i--)
 			thaw_thread(&it->threads[i], mode == UNSEIZE_KILL);
 	}
-	if (mode == UNSEIZE_KILL)
-		wait_tree_gone();
+}
+
+void wait_killed_tree(void)
+{
+	wait_tree_gone();
 }

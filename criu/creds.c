@@ -95,6 +95,19 @@ int prepare_creds(struct rst_creds *rc, CredsEntry *ce, pid_t tid)
 		       ce->n_groups, RST_NGROUPS_MAX);
 		return -1;
 	}
+	{
+		long long last = 63;
+		u64 valid;
+
+		read_int_file("/proc/sys/kernel/cap_last_cap", &last);
+		valid = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+		if ((cap_u64(ce->cap_eff, ce->n_cap_eff) | cap_u64(ce->cap_prm, ce->n_cap_prm) |
+		     cap_u64(ce->cap_inh, ce->n_cap_inh)) & ~valid) {
+			pr_err("core image of tid %d claims capabilities above %lld, which this "
+			       "kernel does not have\n", tid, last);
+			return -1;
+		}
+	}
 	rc->uid = ce->uid;
 	rc->euid = ce->euid;
 	rc->suid = ce->suid;

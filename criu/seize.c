@@ -418,10 +418,13 @@ void unseize_tree(enum unseize_mode mode)
 				pr_perror("cannot kill pid %d", it->pid);
 	}
 	/*
-	 * Threads before their leader: a killed leader's exit is reported
-	 * only once every other thread of its group is collected.
+	 * Children before parents and threads before their leader: a killed
+	 * leader's exit is reported only once every other thread of its group
+	 * is collected, and the init of a pid namespace only once every other
+	 * task in it is gone.
 	 */
-	for_each_item(it) {
+	for (it = list_last_entry(&all_items, struct pstree_item, all); &it->all != &all_items;
+	     it = list_entry(it->all.prev, struct pstree_item, all)) {
 		for (i = it->nr_threads - 1; i >= 0; i--)
 			thaw_thread(&it->threads[i], mode == UNSEIZE_KILL);
 	}

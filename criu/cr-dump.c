@@ -670,8 +670,6 @@ unseize:
 	if (!ret) {
 		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
 		ret = write_dump_stats();
-		if (!opts.leave_running)
-			wait_killed_tree();
 	}
 out:
 	files_dump_fini();

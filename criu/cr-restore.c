@@ -238,6 +238,17 @@ static int check_sessions(void)
 	return 0;
 }
 
+/* A dumped and killed task may still wait to be reaped: give it 2 s. */
+static bool pid_in_use(pid_t pid)
+{
+	u64 deadline = now_us() + 2000000;
+	struct proc_pid_stat st;
+
+	while (!parse_pid_stat(pid, 0, &st) && st.state == 'Z' && now_us() < deadline)
+		usleep(5000);
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
 static int check_pids_free(void)
 {
 	struct pstree_item *it;
@@ -245,7 +256,7 @@ static int check_pids_free(void)
 
 	for_each_item(it)
 		for (i = 0; i < it->nr_threads; i++)
-			if (kill(it->threads[i].vtid, 0) == 0 || errno != ESRCH) {
+			if (pid_in_use(it->threads[i].vtid)) {
 				pr_err("pid %d is already in use\n", it->threads[i].vtid);
 				return -1;
 			}

@@ -30,7 +30,7 @@
 
 /* copies from the task and writes to the image overlap: a ring of buffers */
 #define NR_COPY_BUFS	4
-#define COPY_BUF_SIZE	(16UL << 20)
+#define COPY_BUF_SIZE	(4UL << 20)
 #define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
 #define MAX_IOVS	1024
 

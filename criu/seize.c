@@ -364,46 +364,21 @@ int seize_tree(pid_t pid)
 
 static void thaw_thread(struct thread *t, bool kill_it)
 {
-	int status;
-
 	if (!t->seized)
 		return;
 	t->seized = false;
 	if (kill_it) {
 		/*
-		 * A killed tracee stays ours until we collect its exit: only
-		 * then may its real parent reap it.
+		 * A killed tracee stays ours until we collect its exit or exit
+		 * ourselves; only then may its real parent reap it.  Freeing a
+		 * big address space takes a while: leave that to criu's exit.
 		 */
-		while (waitpid(t->tid, &status, __WALL) == t->tid &&
-		       !WIFEXITED(status) && !WIFSIGNALED(status))
-			ptrace(PTRACE_CONT, t->tid, NULL, NULL);
 		return;
 	}
 	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
 		pr_perror("cannot restore the signal mask of tid %d", t->tid);
 	if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) && errno != ESRCH)
 		pr_perror("cannot detach from tid %d", t->tid);
-}
-
-/*
- * The killed tree is reaped by its parents (the root's is outside it);
- * give them a moment, so that a restore right after finds its pids free.
- */
-static void wait_tree_gone(void)
-{
-	u64 deadline = now_us() + 200000;
-	struct pstree_item *it;
-
-	for_each_item(it) {
-		struct proc_pid_stat st;
-
-		while (now_us() < deadline && !parse_pid_stat(it->pid, 0, &st))
-			usleep(2000);
-		if (now_us() >= deadline) {
-			pr_info("pid %d is not reaped yet\n", it->pid);
-			return;
-		}
-	}
 }
 
 void unseize_tree(enum unseize_mode mode)
@@ -430,7 +405,3 @@ void unseize_tree(enum unseize_mode mode)
 	}
 }
 
-void wait_killed_tree(void)
-{
-	wait_tree_gone();
-}

@@ -19,8 +19,6 @@ enum unseize_mode {
 	UNSEIZE_KILL,		/* the dump succeeded: kill the tree */
 };
 void unseize_tree(enum unseize_mode mode);
-/* Give the parents of a killed tree a moment to reap it (200 ms at most). */
-void wait_killed_tree(void);
 
 /* Wait for a ptrace stop of tid; returns the status or -1. */
 int wait_stop(pid_t tid, int *status);

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential meson ninja-build pkg-config python3 \
 	protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev \
-	libcap-dev criu util-linux procps binutils"
+	criu util-linux procps binutils iproute2 login"
 
 missing=""
 for p in $PKGS; do

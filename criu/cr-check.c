@@ -128,16 +128,20 @@ static int check_map_files(char *text, size_t len)
 	return 0;
 }
 
-/* A pid nobody uses, well above the last one handed out. */
+/* A pid nobody uses, ahead of the last one handed out, below pid_max. */
 static pid_t free_pid(void)
 {
-	long long last = 1000;
+	long long last = 1000, pid_max = 32768;
 	pid_t pid;
+	int i;
 
 	read_int_file("/proc/sys/kernel/ns_last_pid", &last);
-	for (pid = last + 5000; pid < last + 6000; pid++)
+	read_int_file("/proc/sys/kernel/pid_max", &pid_max);
+	for (i = 0; i < 2000; i++) {
+		pid = 300 + (last + 1000 + i - 300) % (pid_max - 300);
 		if (kill(pid, 0) && errno == ESRCH)
 			return pid;
+	}
 	return -1;
 }
 

@@ -167,6 +167,16 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			goto out;
 		}
 		last_end = pe->vaddr + (u64)pe->nr_pages * PAGE_SIZE;
+		if (pe->has_flags && (pe->flags & PE_GUARD)) {
+			n = xrealloc(tr->guards, (tr->nr_guards + 1) * sizeof(*n));
+			if (!n) {
+				pb_free(pe);
+				goto out;
+			}
+			tr->guards = n;
+			tr->guards[tr->nr_guards++] = pe;
+			continue;
+		}
 		n = xrealloc(tr->pmes, (tr->nr_pmes + 1) * sizeof(*n));
 		if (!n) {
 			pb_free(pe);
@@ -388,6 +398,7 @@ static size_t args_size(struct pstree_item *it)
 	int i;
 
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
+	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
 	for (i = 0; i < it->nr_threads; i++) {
 		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
@@ -492,6 +503,23 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	return 0;
 }
 
+static int prepare_guards(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	struct task_restore *tr = rst_of(it);
+	struct rst_range *g = bump_alloc(&m->args, (tr->nr_guards + 1) * sizeof(*g), 8);
+	size_t i;
+
+	if (!g)
+		return -1;
+	for (i = 0; i < tr->nr_guards; i++) {
+		g[i].start = tr->guards[i]->vaddr;
+		g[i].len = (u64)tr->guards[i]->nr_pages * PAGE_SIZE;
+	}
+	a->guards = (u64)(unsigned long)g;
+	a->nr_guards = tr->nr_guards;
+	return 0;
+}
+
 static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
 {
 	struct task_restore *tr = rst_of(it);
@@ -517,6 +545,8 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 
 	if (prepare_vmas(it, m, a) || prepare_mm_map(it, m, a) || prepare_sigactions(a, tc) ||
 	    prepare_itimers(a, tc) || prepare_rlimits(a, tc))
+		return -1;
+	if (prepare_guards(it, m, a))
 		return -1;
 	room = bump_alloc(&m->args, posix_timers_size(tc) + 8, 8);
 	if (!room || prepare_posix_timers(a, tc, room))

@@ -24,6 +24,7 @@
 
 #define PM_PFN_MASK	((1ULL << 55) - 1)
 #define PM_EXCLUSIVE	(1ULL << 56)
+#define PM_GUARD	(1ULL << 58)
 #define PM_FILE		(1ULL << 61)
 #define PM_SWAP		(1ULL << 62)
 #define PM_PRESENT	(1ULL << 63)
@@ -515,6 +516,8 @@ static int batch_add(struct page_batch *b, u64 addr, u64 len, bool readable)
 
 static bool page_wanted(const VmaEntry *e, u64 pm)
 {
+	if (pm & PM_GUARD)
+		return false;
 	if (pm & PM_SWAP)
 		return true;
 	if (!(pm & PM_PRESENT))
@@ -526,7 +529,7 @@ static bool page_wanted(const VmaEntry *e, u64 pm)
 	return true;
 }
 
-static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
+static int write_run_flags(struct cr_img *pm_img, u64 addr, u64 nr_pages, u32 flags)
 {
 	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 
@@ -536,7 +539,7 @@ static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
 		pe.vaddr = addr;
 		pe.nr_pages = n;
 		pe.has_flags = true;
-		pe.flags = PE_PRESENT;
+		pe.flags = flags;
 		if (pb_write(pm_img, &pe))
 			return -1;
 		addr += n * PAGE_SIZE;
@@ -545,11 +548,16 @@ static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
 	return 0;
 }
 
+static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
+{
+	return write_run_flags(pm_img, addr, nr_pages, PE_PRESENT);
+}
+
 static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
 			  const VmaEntry *e)
 {
 	bool readable = e->prot & PROT_READ;
-	u64 addr = e->start, run_start = 0, run_len = 0;
+	u64 addr = e->start, run_start = 0, run_len = 0, guard_start = 0, guard_len = 0;
 
 	while (addr < e->end) {
 		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
@@ -562,6 +570,16 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 		}
 		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
+			if (pm_buf[i] & PM_GUARD) {
+				if (!guard_len)
+					guard_start = addr;
+				guard_len++;
+			} else if (guard_len) {
+				if (write_run_flags(pm_img, guard_start, guard_len, PE_GUARD))
+					return -1;
+				guard_len = 0;
+			}
 			if (page_wanted(e, pm_buf[i])) {
 				if (!run_len)
 					run_start = addr;
@@ -574,6 +592,8 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 			run_len = 0;
 		}
 	}
+	if (guard_len && write_run_flags(pm_img, guard_start, guard_len, PE_GUARD))
+		return -1;
 	if (run_len && (write_run(pm_img, run_start, run_len) ||
 			batch_add(b, run_start, run_len * PAGE_SIZE, readable)))
 		return -1;

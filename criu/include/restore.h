@@ -20,6 +20,8 @@ struct task_restore {
 	size_t nr_fds;
 	PagemapEntry **pmes;
 	size_t nr_pmes;
+	PagemapEntry **guards;		/* PE_GUARD runs, for MADV_GUARD_INSTALL */
+	size_t nr_guards;
 	u32 pages_id;
 };
 

@@ -32,6 +32,10 @@ struct rst_vma {
 	int32_t fd;		/* file to map, -1 for anonymous memory */
 };
 
+struct rst_range {
+	uint64_t start, len;
+};
+
 struct rst_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
@@ -125,6 +129,8 @@ struct rst_args {
 
 	uint32_t nr_vmas;
 	uint64_t vmas;			/* -> struct rst_vma[], by address */
+	uint32_t nr_guards;
+	uint64_t guards;		/* -> struct rst_range[]: MADV_GUARD_INSTALL */
 
 	struct rst_mm_map mm;
 	uint32_t mm_map_size;		/* what PR_SET_MM_MAP_SIZE said */

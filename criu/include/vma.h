@@ -29,6 +29,8 @@
 #define PE_PARENT	(1 << 0)
 #define PE_LAZY		(1 << 1)
 #define PE_PRESENT	(1 << 2)
+/* Our extension: guard pages (MADV_GUARD_INSTALL); no data in pages-N. */
+#define PE_GUARD	(1 << 7)
 
 struct vma_area {
 	struct list_head list;

@@ -217,6 +217,20 @@ static void map_vmas(struct rst_args *a)
 	}
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+static void install_guards(struct rst_args *a)
+{
+	const struct rst_range *g = (const struct rst_range *)a->guards;
+	uint32_t i;
+
+	for (i = 0; i < a->nr_guards; i++)
+		CHECK(a, sys_madvise(g[i].start, g[i].len, MADV_GUARD_INSTALL),
+		      "madvise(MADV_GUARD_INSTALL)");
+}
+
 /* ---- process-wide state ---- */
 
 static void restore_sigactions(struct rst_args *a)
@@ -458,6 +472,7 @@ void restorer_main(struct rst_args *a)
 	restore_vdso(a);
 	a->stage = STAGE_VMAS;
 	map_vmas(a);
+	install_guards(a);
 	dbg(a, "all VMAs in place");
 
 	a->stage = STAGE_MM;

@@ -298,7 +298,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		return -1;
 	tce->has_blk_sigset = true;
 	tce->blk_sigset = t->orig_sigmask;
-	if (dump_creds(td->it->pid, t->tid, &td->rc, &td->a, &tce->creds))
+	if (dump_creds(&st, t->tid, &td->rc, &td->a, &tce->creds))
 		return -1;
 	if (dump_pending_signals(t, false, &td->a, &tce->signals_p))
 		return -1;

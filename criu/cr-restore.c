@@ -33,6 +33,7 @@
 #include "cr_options.h"
 #include "files.h"
 #include "image.h"
+#include "infect.h"
 #include "inventory.pb-c.h"
 #include "magic.h"
 #include "namespaces.h"
@@ -781,20 +782,13 @@ static struct thread *host_thread(pid_t tid)
 	struct pstree_item *it;
 	struct proc_status st;
 	pid_t vtid;
-	int i, tgid;
-	char path[64], *buf, *p;
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (read_file(path, &buf) < 0)
-		return NULL;
-	p = strstr(buf, "\nTgid:");
-	tgid = p ? atoi(p + 6) : -1;
-	free(buf);
 	if (parse_pid_status(tid, 0, &st))
 		return NULL;
 	vtid = st.ns_levels ? st.nspid[st.ns_levels - 1] : tid;
 	for_each_item(it) {
-		if (it->pid != tgid)
+		if (it->pid != st.tgid)
 			continue;
 		for (i = 0; i < it->nr_threads; i++)
 			if (it->threads[i].vtid == vtid) {
@@ -851,19 +845,6 @@ static int resolve_host_pids(void)
 }
 
 /* A stop we did not expect: a fault inside the restorer. */
-static void report_stop(pid_t pid, int sig)
-{
-	struct user_regs_struct r;
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	memset(&r, 0, sizeof(r));
-	ptrace(PTRACE_GETSIGINFO, pid, NULL, &si);
-	ptrace(PTRACE_GETREGS, pid, NULL, &r);
-	pr_err("pid %d got signal %d (code %d, address %p) at ip %llx during restore\n", pid, sig,
-	       si.si_code, si.si_addr, (unsigned long long)r.rip);
-}
-
 #ifndef PTRACE_GET_SYSCALL_INFO
 #define PTRACE_GET_SYSCALL_INFO 0x420e
 #endif
@@ -965,7 +946,7 @@ static int run_to_sigreturn(int nr_threads, u64 deadline)
 		}
 		if (sig != (SIGTRAP | 0x80) && event != PTRACE_EVENT_CLONE &&
 		    event != PTRACE_EVENT_STOP) {
-			report_stop(pid, sig);
+			report_stop(pid, sig, "during restore");
 			return -1;
 		}
 		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
@@ -976,46 +957,24 @@ static int run_to_sigreturn(int nr_threads, u64 deadline)
 	return 0;
 }
 
-static int step_syscall(pid_t tid)
-{
-	int status;
-
-	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_stop(tid, &status)) {
-		pr_perror("cannot step tid %d through a syscall", tid);
-		return -1;
-	}
-	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-		if (WIFSTOPPED(status))
-			report_stop(tid, WSTOPSIG(status));
-		else
-			pr_err("tid %d ended (status 0x%x) in its last syscall\n", tid, status);
-		return -1;
-	}
-	return 0;
-}
-
-/* munmap in the restored task, through the syscall insn of the blob. */
+/*
+ * munmap in the restored task, run from outside like any remote syscall,
+ * through the syscall instruction of the blob: nothing needs poking.
+ */
 static int remote_munmap(pid_t tid, u64 blob, u64 addr, u64 len)
 {
-	struct user_regs_struct saved, r;
+	struct remote_ctl rc = { .pid = tid, .code_addr = blob + RESTORER_SYSCALL_OFF };
+	long ret;
 
 	if (!len)
 		return 0;
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved))
+	if (remote_syscall(&rc, tid, &ret, __NR_munmap, addr, len, 0, 0, 0, 0))
 		return -1;
-	r = saved;
-	r.rip = blob + RESTORER_SYSCALL_OFF;
-	r.rax = __NR_munmap;
-	r.rdi = addr;
-	r.rsi = len;
-	if (ptrace(PTRACE_SETREGS, tid, NULL, &r) || step_syscall(tid) || step_syscall(tid) ||
-	    ptrace(PTRACE_GETREGS, tid, NULL, &r))
-		return -1;
-	if (r.rax) {
-		pr_err("munmap of the restorer in pid %d failed: %lld\n", tid, (long long)r.rax);
+	if (ret) {
+		pr_err("munmap of the restorer in pid %d failed: %ld\n", tid, ret);
 		return -1;
 	}
-	return ptrace(PTRACE_SETREGS, tid, NULL, &saved);
+	return 0;
 }
 
 static int finish_task(struct pstree_item *it)
@@ -1028,7 +987,7 @@ static int finish_task(struct pstree_item *it)
 		return 0;
 	/* from the entry of rt_sigreturn to its exit: the dumped registers */
 	for (i = 0; i < it->nr_threads; i++)
-		if (step_syscall(it->threads[i].tid))
+		if (remote_syscall_stop(it->threads[i].tid))
 			return -1;
 	/* the restorer cannot unmap itself: do it from here */
 	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||

@@ -20,17 +20,13 @@ static uint32_t *cap_words(struct arena *a, u64 caps)
 	return w;
 }
 
-int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, CredsEntry **out)
+int dump_creds(const struct proc_status *st, pid_t tid, struct remote_ctl *rc, struct arena *a,
+	       CredsEntry **out)
 {
-	struct proc_status st;
 	CredsEntry *c;
 	long secbits;
 	int i;
 
-	if (parse_pid_status(pid, tid, &st)) {
-		pr_perror("cannot read the status of tid %d", tid);
-		return -1;
-	}
 	if (remote_syscall(rc, tid, &secbits, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0))
 		return -1;
 	if (secbits < 0) {
@@ -42,31 +38,31 @@ int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, Cre
 		return -1;
 	creds_entry__init(c);
 	/* as the tree's user namespace sees them */
-	c->uid = tree_uid(st.uid[0]);
-	c->euid = tree_uid(st.uid[1]);
-	c->suid = tree_uid(st.uid[2]);
-	c->fsuid = tree_uid(st.uid[3]);
-	c->gid = tree_gid(st.gid[0]);
-	c->egid = tree_gid(st.gid[1]);
-	c->sgid = tree_gid(st.gid[2]);
-	c->fsgid = tree_gid(st.gid[3]);
+	c->uid = tree_uid(st->uid[0]);
+	c->euid = tree_uid(st->uid[1]);
+	c->suid = tree_uid(st->uid[2]);
+	c->fsuid = tree_uid(st->uid[3]);
+	c->gid = tree_gid(st->gid[0]);
+	c->egid = tree_gid(st->gid[1]);
+	c->sgid = tree_gid(st->gid[2]);
+	c->fsgid = tree_gid(st->gid[3]);
 	c->n_cap_inh = c->n_cap_prm = c->n_cap_eff = c->n_cap_bnd = 2;
-	c->cap_inh = cap_words(a, st.cap_inh);
-	c->cap_prm = cap_words(a, st.cap_prm);
-	c->cap_eff = cap_words(a, st.cap_eff);
-	c->cap_bnd = cap_words(a, st.cap_bnd);
+	c->cap_inh = cap_words(a, st->cap_inh);
+	c->cap_prm = cap_words(a, st->cap_prm);
+	c->cap_eff = cap_words(a, st->cap_eff);
+	c->cap_bnd = cap_words(a, st->cap_bnd);
 	c->secbits = secbits;
 	c->has_no_new_privs = true;
-	c->no_new_privs = st.nnp;
-	c->groups = arena_array(a, uint32_t, st.ngroups);
+	c->no_new_privs = st->nnp;
+	c->groups = arena_array(a, uint32_t, st->ngroups);
 	if (!c->cap_inh || !c->cap_prm || !c->cap_eff || !c->cap_bnd || !c->groups)
 		return -1;
-	for (i = 0; i < st.ngroups; i++)
-		c->groups[i] = tree_gid(st.groups[i]);
-	c->n_groups = st.ngroups;
-	if (st.cap_amb) {
+	for (i = 0; i < st->ngroups; i++)
+		c->groups[i] = tree_gid(st->groups[i]);
+	c->n_groups = st->ngroups;
+	if (st->cap_amb) {
 		pr_err("unsupported: tid %d has ambient capabilities %#llx\n", tid,
-		       (unsigned long long)st.cap_amb);
+		       (unsigned long long)st->cap_amb);
 		return -1;
 	}
 	*out = c;
@@ -96,10 +92,12 @@ int prepare_creds(struct rst_creds *rc, CredsEntry *ce, pid_t tid)
 		return -1;
 	}
 	{
-		long long last = 63;
+		static long long last = -1;
 		u64 valid;
 
-		read_int_file("/proc/sys/kernel/cap_last_cap", &last);
+		/* the same for every thread: read it once */
+		if (last < 0 && read_int_file("/proc/sys/kernel/cap_last_cap", &last))
+			last = 63;
 		valid = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
 		if ((cap_u64(ce->cap_eff, ce->n_cap_eff) | cap_u64(ce->cap_prm, ce->n_cap_prm) |
 		     cap_u64(ce->cap_inh, ce->n_cap_inh)) & ~valid) {

@@ -424,7 +424,7 @@ out:
 	return ret;
 }
 
-int open_reg_anchor(FileEntry *fe, unsigned int flags, int *fd)
+int open_reg_anchor(FileEntry *fe, int *fd)
 {
 	RegFileEntry *re = fe->reg;
 	struct remap *r = find_remap(fe->id);
@@ -432,7 +432,6 @@ int open_reg_anchor(FileEntry *fe, unsigned int flags, int *fd)
 	char ghost[PATH_MAX];
 	int f;
 
-	(void)flags;
 	if (!re) {
 		pr_err("files.img: file %u of type REG has no reg entry\n", fe->id);
 		return -1;

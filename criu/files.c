@@ -527,7 +527,7 @@ int anchor_fd(u32 id)
 	return id < nr_fdescs && fdescs[id].fe ? fdescs[id].anchor : -1;
 }
 
-int open_anchor(u32 id, unsigned int flags, int *fd)
+int open_anchor(u32 id, int *fd)
 {
 	struct file_desc *d;
 	FileEntry *fe = find_file_entry(id);
@@ -544,7 +544,7 @@ int open_anchor(u32 id, unsigned int flags, int *fd)
 	}
 	switch (fe->type) {
 	case FD_TYPES__REG:
-		ret = open_reg_anchor(fe, flags, fd);
+		ret = open_reg_anchor(fe, fd);
 		break;
 	case FD_TYPES__PIPE:
 		ret = open_pipe_anchor(fe, fd);
@@ -580,18 +580,17 @@ int open_all_anchors(void)
 		if (it->state == TASK_DEAD)
 			continue;
 		for (i = 0; i < tr->nr_fds; i++)
-			if (open_anchor(tr->fds[i]->id, 0, &fd))
+			if (open_anchor(tr->fds[i]->id, &fd))
 				return -1;
 		for (i = 0; i < tr->mm->n_vmas; i++) {
 			VmaEntry *v = tr->mm->vmas[i];
 
 			if ((v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
-			    open_anchor(v->shmid, v->fdflags, &fd))
+			    open_anchor(v->shmid, &fd))
 				return -1;
 		}
-		if (open_anchor(tr->mm->exe_file_id, O_RDONLY, &fd) ||
-		    open_anchor(tr->fs->cwd_id, O_PATH | O_DIRECTORY, &fd) ||
-		    open_anchor(tr->fs->root_id, O_PATH | O_DIRECTORY, &fd))
+		if (open_anchor(tr->mm->exe_file_id, &fd) ||
+		    open_anchor(tr->fs->cwd_id, &fd) || open_anchor(tr->fs->root_id, &fd))
 			return -1;
 	}
 	return 0;

@@ -44,6 +44,19 @@ static int poke_code(struct remote_ctl *ctl, pid_t tid, bool install)
  * a trap signal forced on a thread whose signals are all blocked would
  * reset its SIGTRAP handler.
  */
+void report_stop(pid_t tid, int sig, const char *during)
+{
+	struct user_regs_struct r;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	memset(&r, 0, sizeof(r));
+	ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
+	ptrace(PTRACE_GETREGS, tid, NULL, &r);
+	pr_err("tid %d got signal %d (code %d, address %p) at ip %llx %s\n", tid, sig,
+	       si.si_code, si.si_addr, (unsigned long long)r.rip, during);
+}
+
 int remote_syscall_stop(pid_t tid)
 {
 	int status;
@@ -63,14 +76,10 @@ int remote_syscall_stop(pid_t tid)
 	}
 	if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80))
 		return 0;
-	{
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
-		pr_err("tid %d stopped by signal %d (code %d, addr %p) in a remote syscall\n", tid,
-		       WSTOPSIG(status), si.si_code, si.si_addr);
-	}
+	if (WIFSTOPPED(status))
+		report_stop(tid, WSTOPSIG(status), "in a remote syscall");
+	else
+		pr_err("tid %d ended (status 0x%x) in a remote syscall\n", tid, status);
 	return -1;
 }
 

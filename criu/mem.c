@@ -661,22 +661,42 @@ out:
 	return ret;
 }
 
-/* Shared memory: the pages present in the shmem file, found by SEEK_DATA. */
-int dump_shmem_file(int fd, u64 shmid, u64 size)
+/*
+ * The images of one shared memory object: its pagemap and its pages.
+ * They are written here, with copy_buf, so the ring must be idle.
+ */
+static int open_shmem_images(u64 shmid, struct cr_img **pm_img, struct cr_img **pages)
 {
 	PagemapHead ph = PAGEMAP_HEAD__INIT;
-	struct cr_img *pm_img, *pages = NULL;
-	off_t off = 0;
-	int ret = -1;
 
+	*pm_img = *pages = NULL;
 	if (ring_drain())
 		return -1;
 	ph.pages_id = next_pages_id++;
-	pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
-	if (!pm_img || pb_write(pm_img, &ph))
-		goto out;
-	pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
-	if (!pages)
+	*pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
+	if (!*pm_img || pb_write(*pm_img, &ph))
+		return -1;
+	*pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
+	return *pages ? 0 : -1;
+}
+
+static int close_shmem_images(struct cr_img *pm_img, struct cr_img *pages, int ret)
+{
+	if (pages && close_image(pages))
+		ret = -1;
+	if (pm_img && close_image(pm_img))
+		ret = -1;
+	return ret;
+}
+
+/* Shared memory: the pages present in the shmem file, found by SEEK_DATA. */
+int dump_shmem_file(int fd, u64 shmid, u64 size)
+{
+	struct cr_img *pm_img, *pages;
+	off_t off = 0;
+	int ret = -1;
+
+	if (open_shmem_images(shmid, &pm_img, &pages))
 		goto out;
 
 	size = PAGE_ALIGN(size);
@@ -718,11 +738,7 @@ int dump_shmem_file(int fd, u64 shmid, u64 size)
 	}
 	ret = 0;
 out:
-	if (pages && close_image(pages))
-		ret = -1;
-	if (pm_img && close_image(pm_img))
-		ret = -1;
-	return ret;
+	return close_shmem_images(pm_img, pages, ret);
 }
 
 /*
@@ -732,26 +748,18 @@ out:
  */
 static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 {
-	PagemapHead ph = PAGEMAP_HEAD__INIT;
-	struct cr_img *pm_img, *pages = NULL;
+	struct cr_img *pm_img, *pages;
 	char path[64];
 	int fd, ret = -1;
 	u64 off;
 
-	if (ring_drain())
-		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
-	ph.pages_id = next_pages_id++;
-	pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
-	if (!pm_img || pb_write(pm_img, &ph))
-		goto out;
-	pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
-	if (!pages)
+	if (open_shmem_images(shmid, &pm_img, &pages))
 		goto out;
 	for (off = 0; off < end - start; off += COPY_BUF_SIZE) {
 		size_t chunk = min(end - start - off, (u64)COPY_BUF_SIZE), i;
@@ -775,12 +783,8 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 	}
 	ret = 0;
 out:
-	if (pages && close_image(pages))
-		ret = -1;
-	if (pm_img && close_image(pm_img))
-		ret = -1;
 	close(fd);
-	return ret;
+	return close_shmem_images(pm_img, pages, ret);
 }
 
 struct shmem_seen {

@@ -114,6 +114,8 @@ static void parse_status_line(struct proc_status *st, char *line)
 
 	if (!strcmp(line, "State"))
 		st->state = v[0];
+	else if (!strcmp(line, "Tgid"))
+		st->tgid = atoi(v);
 	else if (!strcmp(line, "PPid"))
 		st->ppid = atoi(v);
 	else if (!strcmp(line, "Umask"))

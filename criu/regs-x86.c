@@ -14,6 +14,7 @@
 #include <sys/user.h>
 #include <asm/ldt.h>
 
+#include "infect.h"
 #include "regs.h"
 #include "util.h"
 
@@ -27,13 +28,6 @@ enum {
 	XFEATURE_OPMASK, XFEATURE_ZMM_HI256, XFEATURE_HI16_ZMM, XFEATURE_PT,
 	XFEATURE_PKRU,
 };
-
-/* the kernel's -ERESTART* codes, seen in ax of a thread stopped in a syscall */
-#define ERESTARTSYS		512
-#define ERESTARTNOINTR		513
-#define ERESTARTNOHAND		514
-#define ERESTART_RESTARTBLOCK	516
-#define NR_restart_syscall	219
 
 static struct xsave_layout layout;
 
@@ -67,6 +61,12 @@ static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
 		pr_perror("cannot read registers of tid %d", tid);
 		return -1;
 	}
+	/*
+	 * A thread stopped inside a syscall shows -ERESTART* in ax; record
+	 * the state the kernel's restart would have produced, so that the
+	 * restored thread redoes the call.
+	 */
+	fixup_syscall_restart(&r);
 	g = arena_new(a, UserX86RegsEntry);
 	if (!g)
 		return -1;
@@ -81,25 +81,6 @@ static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
 	g->has_mode = true;
 	g->mode = USER_X86_REGS_MODE__NATIVE;
 
-	/*
-	 * A thread stopped inside a syscall shows -ERESTART* in ax; the
-	 * kernel would restart the call on resume.  Record the state the
-	 * restart would have produced, so the restored thread redoes it.
-	 */
-	if ((long)g->orig_ax >= 0) {
-		switch ((long)g->ax) {
-		case -ERESTARTSYS:
-		case -ERESTARTNOINTR:
-		case -ERESTARTNOHAND:
-			g->ax = g->orig_ax;
-			g->ip -= 2;
-			break;
-		case -ERESTART_RESTARTBLOCK:
-			g->ax = NR_restart_syscall;
-			g->ip -= 2;
-			break;
-		}
-	}
 	*out = g;
 	return 0;
 }

@@ -25,13 +25,7 @@ int dump_seccomp_thread(pid_t tid, const struct proc_status *st, ThreadCoreEntry
 int seccomp_dump_fini(void)
 {
 	SeccompEntry se = SECCOMP_ENTRY__INIT;
-	struct cr_img *img = open_image(CR_FD_SECCOMP, O_DUMP);
-	int ret;
 
-	if (!img)
-		return -1;
-	ret = pb_write(img, &se);
-	if (close_image(img))
-		ret = -1;
-	return ret;
+	/* one image for the whole dump: the id is not part of its name */
+	return pb_write_image(CR_FD_SECCOMP, &se.base, 0);
 }

@@ -44,12 +44,14 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-ssize_t read_all(int fd, void *buf, size_t len)
+/* Read until len bytes or end of file; off < 0: from the file position. */
+static ssize_t read_loop(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done) :
+				      pread(fd, (char *)buf + done, len - done, off + done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -63,23 +65,14 @@ ssize_t read_all(int fd, void *buf, size_t len)
 	return done;
 }
 
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+	return read_loop(fd, buf, len, -1);
+}
+
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
+	return read_loop(fd, buf, len, off);
 }
 
 ssize_t write_all(int fd, const void *buf, size_t len)

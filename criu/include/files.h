@@ -75,8 +75,8 @@ extern int svc_fd_base;
 int move_to_svc(int fd);
 /* Read files.img and friends, and compute svc_fd_base. */
 int prepare_files(void);
-/* Open the anchor of file id (flags for files reached by path). */
-int open_anchor(u32 id, unsigned int flags, int *fd);
+/* Open the anchor of file id, with the flags its entry records. */
+int open_anchor(u32 id, int *fd);
 FileEntry *find_file_entry(u32 id);
 /* The anchor of a file id that has one, or -1. */
 int anchor_fd(u32 id);
@@ -93,7 +93,7 @@ int read_pipes_data(void);
 /* Drop criu's own ends once every anchor is open. */
 void close_pipe_holders(void);
 /* files-reg.c */
-int open_reg_anchor(FileEntry *fe, unsigned int flags, int *fd);
+int open_reg_anchor(FileEntry *fe, int *fd);
 int read_remaps(void);
 /* memfd.c */
 int open_memfd_anchor(FileEntry *fe, int *fd);

@@ -37,6 +37,8 @@ int remote_stop(struct remote_ctl *ctl);
 int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,
 		   u64 a3, u64 a4, u64 a5, u64 a6);
 
+/* Say which signal stopped tid, where, and during what. */
+void report_stop(pid_t tid, int sig, const char *during);
 /* Continue tid to its next syscall-entry or -exit stop. */
 int remote_syscall_stop(pid_t tid);
 /* Redo an interrupted syscall by hand (see infect.c). */

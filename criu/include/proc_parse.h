@@ -42,6 +42,7 @@ int parse_pid_stat(pid_t pid, pid_t tid, struct proc_pid_stat *s);
 
 struct proc_status {
 	char state;
+	int tgid;
 	int ppid;
 	unsigned int umask;
 	u64 sigpnd, shdpnd, sigblk, sigign, sigcgt;

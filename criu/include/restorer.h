@@ -156,9 +156,7 @@ struct rst_args {
 	int32_t err_fd;			/* criu's stderr: errors go there too */
 	int32_t log_level;
 
-	/* set by the blob: how far it got, for criu's error message */
-	volatile int32_t stage;
-	volatile int32_t threads_done;
+	volatile int32_t threads_done;	/* threads of the blob that finished */
 };
 
 #endif

@@ -26,8 +26,9 @@ int requeue_stolen_signals(struct remote_ctl *rc, struct pstree_item *it);
 /* timers.c: setitimer and timer_create timers */
 int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc);
 
-/* creds.c */
-int dump_creds(pid_t pid, pid_t tid, struct remote_ctl *rc, struct arena *a, CredsEntry **out);
+/* creds.c; st is the thread's /proc status: its ids and capabilities */
+int dump_creds(const struct proc_status *st, pid_t tid, struct remote_ctl *rc, struct arena *a,
+	       CredsEntry **out);
 
 /* rlimits.c */
 int dump_rlimits(pid_t pid, struct arena *a, TaskRlimitsEntry **out);

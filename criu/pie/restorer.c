@@ -31,21 +31,6 @@
 
 #define SIGKILL 9
 #define SIGSTOP 19
-#define SIGEV_THREAD_ID 4
-#define PAGE_SZ 4096UL
-
-enum {
-	STAGE_START = 1,
-	STAGE_UNMAP,
-	STAGE_VDSO,
-	STAGE_VMAS,
-	STAGE_MM,
-	STAGE_PROCESS,
-	STAGE_THREADS,
-	STAGE_TIMERS,
-	STAGE_CREDS,
-	STAGE_DONE,
-};
 
 /* The last steps: in assembly, since no stack may be used after them. */
 void rst_sigreturn(uint64_t frame_sp) __attribute__((noreturn));
@@ -465,36 +450,27 @@ void restorer_main(struct rst_args *a)
 {
 	struct rst_thread *leader = (struct rst_thread *)a->threads;
 
-	a->stage = STAGE_UNMAP;
 	dbg(a, "unmapping the old address space");
 	unmap_old(a);
-	a->stage = STAGE_VDSO;
 	restore_vdso(a);
-	a->stage = STAGE_VMAS;
 	map_vmas(a);
 	install_guards(a);
 	dbg(a, "all VMAs in place");
 
-	a->stage = STAGE_MM;
 	CHECK(a, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm, a->mm_map_size, 0),
 	      "prctl(PR_SET_MM, PR_SET_MM_MAP)");
 	dbg(a, "mm set with PR_SET_MM_MAP");
 
-	a->stage = STAGE_PROCESS;
 	restore_process(a);
-	a->stage = STAGE_THREADS;
 	create_threads(a);
-	a->stage = STAGE_TIMERS;
 	restore_posix_timers(a);
 	wait_threads(a);
 
-	a->stage = STAGE_CREDS;
 	dbg(a, "threads ready; restoring the leader's creds");
 	restore_thread(a, leader);
 	/* after every thread's creds: a uid change resets it */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
-	a->stage = STAGE_DONE;
 	/* criu's descriptors, the log among them, are the last thing to go */
 	sys_close_range(a->svc_fd_base, ~0U, 0);
 	rst_sigreturn(leader->frame);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cr_options.h"
 #include "files.h"
 #include "ghost-file.pb-c.h"
 #include "mem.h"
@@ -265,7 +266,7 @@ out_noclose:
 	return ret;
 }
 
-int reg_dump_fini(void)
+static int reg_dump_fini(void)
 {
 	int ret = 0;
 
@@ -285,7 +286,7 @@ struct remap {
 
 static LIST_HEAD(remaps);
 
-int read_remaps(void)
+static int read_remaps(void)
 {
 	struct cr_img *img = open_image(CR_FD_REMAP_FPATH, O_RSTR | O_OPT);
 	int ret;
@@ -424,7 +425,7 @@ out:
 	return ret;
 }
 
-int open_reg_anchor(FileEntry *fe, int *fd)
+static int open_reg_anchor(FileEntry *fe, int *fd)
 {
 	RegFileEntry *re = fe->reg;
 	struct remap *r = find_remap(fe->id);
@@ -463,3 +464,23 @@ int open_reg_anchor(FileEntry *fe, int *fd)
 	*fd = f;
 	return 0;
 }
+
+/* Anything left that has a path: files, directories, devices. */
+static bool match_reg(const struct fd_parms *p)
+{
+	mode_t m = p->st.st_mode;
+
+	if (p->link[0] != '/' || S_ISSOCK(m) || S_ISBLK(m))
+		return false;
+	return !is_tty(&p->st) || opts.shell_job;
+}
+
+const struct fd_kind reg_kind = {
+	.name = "file",
+	.type = FD_TYPES__REG,
+	.match = match_reg,
+	.dump = dump_reg_file,
+	.dump_fini = reg_dump_fini,
+	.collect = read_remaps,
+	.open = open_reg_anchor,
+};

@@ -23,17 +23,60 @@
 #include "util.h"
 #include "vma.h"
 
-struct dumped_file {
-	struct list_head list;
-	u32 id;
-	pid_t pid;
-	int fd;			/* -1: reached through a path link */
-	u64 dev, ino;
-	unsigned int flags;
-	int type;		/* FD_TYPES__* */
+/*
+ * Every kind of file we know, in the order they are asked to recognise a
+ * descriptor: the specific ones first, regular files (anything reached
+ * by a path) last.
+ */
+static const struct fd_kind *const fd_kinds[] = {
+	&pipe_kind,
+	&fifo_kind,
+	&memfd_kind,
+	&reg_kind,
 };
 
-static LIST_HEAD(dumped_files);
+#define for_each_kind(k, i) \
+	for (i = 0; i < ARRAY_SIZE(fd_kinds) && ((k) = fd_kinds[i]); i++)
+
+const struct fd_kind *fd_kind_of_type(int type)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	for_each_kind(k, i)
+		if (k->type == type)
+			return k;
+	return NULL;
+}
+
+/* Run one optional hook of every kind; stop at the first failure. */
+#define kinds_call(hook, ...)                                          \
+	({                                                             \
+		const struct fd_kind *__k;                             \
+		size_t __i;                                            \
+		int __ret = 0;                                         \
+		for_each_kind(__k, __i)                                \
+			if (__k->hook && __k->hook(__VA_ARGS__)) {     \
+				__ret = -1;                            \
+				break;                                 \
+			}                                              \
+		__ret;                                                 \
+	})
+
+/* Every kind's fini runs, even after one failed: they free what they hold. */
+static int kinds_dump_fini(void)
+{
+	const struct fd_kind *k;
+	size_t i;
+	int ret = 0;
+
+	for_each_kind(k, i)
+		if (k->dump_fini && k->dump_fini())
+			ret = -1;
+	return ret;
+}
+
+LIST_HEAD(dumped_files);
 static struct cr_img *files_img;
 static u32 next_file_id = 1;
 
@@ -57,7 +100,7 @@ int files_dump_fini(void)
 		list_del(&d->list);
 		free(d);
 	}
-	if (pipes_dump_fini() || reg_dump_fini() || memfd_dump_fini())
+	if (kinds_dump_fini())
 		ret = -1;
 	if (files_img && close_image(files_img))
 		ret = -1;
@@ -107,6 +150,39 @@ static struct dumped_file *find_same_description(struct fd_parms *p)
 	return NULL;
 }
 
+struct dumped_file *find_dumped_fd(pid_t pid, int fd)
+{
+	struct dumped_file *d;
+
+	list_for_each_entry(d, &dumped_files, list)
+		if (d->pid == pid && d->fd == fd)
+			return d;
+	return NULL;
+}
+
+/* One pidfd at a time: tasks are dumped one after another. */
+static int task_pidfd = -1;
+static pid_t task_pidfd_pid;
+
+int get_task_fd(pid_t pid, int fd)
+{
+	int lfd;
+
+	if (task_pidfd < 0 || task_pidfd_pid != pid) {
+		close_safe(&task_pidfd);
+		task_pidfd = syscall(SYS_pidfd_open, pid, 0);
+		if (task_pidfd < 0) {
+			pr_perror("cannot open a pidfd for pid %d", pid);
+			return -1;
+		}
+		task_pidfd_pid = pid;
+	}
+	lfd = syscall(SYS_pidfd_getfd, task_pidfd, fd, 0);
+	if (lfd < 0)
+		pr_perror("cannot take fd %d of pid %d (pidfd_getfd)", fd, pid);
+	return lfd;
+}
+
 static const char *anon_kind(const char *link)
 {
 	/* "anon_inode:[eventfd]" -> "eventfd", "anon_inode:inotify" -> "inotify" */
@@ -121,7 +197,7 @@ static const char *anon_kind(const char *link)
 	return kind;
 }
 
-static bool is_tty(const struct stat *st)
+bool is_tty(const struct stat *st)
 {
 	unsigned int maj = major(st->st_rdev);
 
@@ -129,51 +205,58 @@ static bool is_tty(const struct stat *st)
 	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || maj == 136 || maj == 128);
 }
 
-/* Returns the FD_TYPES__* of the entry written, or -1. */
-static int dump_one_file(struct fd_parms *p, u32 id)
+/* No kind took it: say what it is. */
+static void refuse_fd(const struct fd_parms *p)
 {
 	mode_t m = p->st.st_mode;
 
-	if (!strncmp(p->link, "anon_inode:", 11)) {
+	if (!strncmp(p->link, "anon_inode:", 11))
 		pr_err("unsupported: pid %d fd %d is %s\n", p->pid, p->fd, anon_kind(p->link));
-		return -1;
-	}
-	if (S_ISSOCK(m)) {
+	else if (S_ISSOCK(m))
 		pr_err("unsupported: pid %d fd %d is a socket (%s)\n", p->pid, p->fd, p->link);
-		return -1;
-	}
-	if (S_ISFIFO(m)) {
-		if (!strncmp(p->link, "pipe:", 5))
-			return dump_pipe(p, id) ? -1 : FD_TYPES__PIPE;
-		return dump_fifo(p, id) ? -1 : FD_TYPES__FIFO;
-	}
-	if (is_tty(&p->st) && !opts.shell_job) {
-		pr_err("unsupported: pid %d fd %d is a terminal (%s); try --shell-job\n",
-		       p->pid, p->fd, p->link);
-		return -1;
-	}
-	if (S_ISBLK(m)) {
+	else if (is_tty(&p->st) && !opts.shell_job)
+		pr_err("unsupported: pid %d fd %d is a terminal (%s); try --shell-job\n", p->pid,
+		       p->fd, p->link);
+	else if (S_ISBLK(m))
 		pr_err("unsupported: pid %d fd %d is a block device (%s)\n", p->pid, p->fd,
 		       p->link);
-		return -1;
-	}
-	if (p->link[0] != '/') {
+	else
 		pr_err("unsupported: pid %d fd %d is %s\n", p->pid, p->fd, p->link);
-		return -1;
+}
+
+/* Returns the FD_TYPES__* of the entry written, or -1. */
+static int dump_one_file(struct fd_parms *p, u32 id)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	for_each_kind(k, i) {
+		if (!k->match(p))
+			continue;
+		pr_debug("pid %d fd %d: %s is %s\n", p->pid, p->fd, p->link, k->name);
+		return k->dump(p, id) ? -1 : k->type;
 	}
-	if (S_ISREG(m) && is_memfd_link(p->link))
-		return dump_memfd(p, id) ? -1 : FD_TYPES__MEMFD;
-	return dump_reg_file(p, id) ? -1 : FD_TYPES__REG;
+	refuse_fd(p);
+	return -1;
+}
+
+static void put_fd_parms(struct fd_parms *p)
+{
+	free(p->fdinfo);
+	p->fdinfo = NULL;
+	close_safe(&p->lfd);
 }
 
 static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 {
 	struct proc_fdinfo fi;
+	char path[64];
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->fd = fd;
+	p->lfd = -1;
 	snprintf(p->proc_path, sizeof(p->proc_path), "/proc/%d/fd/%d", pid, fd);
 	n = readlink(p->proc_path, p->link, sizeof(p->link) - 1);
 	if (n < 0) {
@@ -181,12 +264,16 @@ static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 		return -1;
 	}
 	p->link[n] = '\0';
-	if (stat(p->proc_path, &p->st)) {
-		pr_perror("cannot stat %s", p->proc_path);
+	p->lfd = get_task_fd(pid, fd);
+	if (p->lfd < 0)
+		return -1;
+	if (fstat(p->lfd, &p->st)) {
+		pr_perror("cannot stat fd %d of pid %d", fd, pid);
 		return -1;
 	}
-	if (parse_fdinfo(pid, fd, &fi)) {
-		pr_perror("cannot read /proc/%d/fdinfo/%d", pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	if (read_file(path, &p->fdinfo) < 0 || parse_fdinfo(pid, fd, &fi)) {
+		pr_perror("cannot read %s", path);
 		return -1;
 	}
 	if (fi.locked) {
@@ -209,7 +296,7 @@ static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
 	u32 id;
 
 	if (fill_fd_parms(it->pid, fd, &p))
-		return -1;
+		goto err;
 
 	same = find_same_description(&p);
 	if (same) {
@@ -220,15 +307,19 @@ static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
 		id = new_file_id();
 		type = dump_one_file(&p, id);
 		if (type < 0 || remember_file(id, type, it->pid, fd, &p.st, p.flags))
-			return -1;
+			goto err;
 		pr_debug("pid %d fd %d: %s id %u flags 0%o pos %llu\n", it->pid, fd, p.link, id,
 			 p.flags, (unsigned long long)p.pos);
 	}
+	put_fd_parms(&p);
 	e.id = id;
 	e.flags = p.fd_flags;
 	e.fd = fd;
 	e.type = type;
 	return pb_write(img, &e);
+err:
+	put_fd_parms(&p);
+	return -1;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -303,6 +394,7 @@ int dump_file_link(pid_t pid, const char *proc_path, unsigned int flags, u32 *id
 
 	memset(&p, 0, sizeof(p));
 	p.pid = pid;
+	p.lfd = -1;
 	snprintf(p.proc_path, sizeof(p.proc_path), "%s", proc_path);
 	n = readlink(proc_path, p.link, sizeof(p.link) - 1);
 	if (n < 0) {
@@ -320,6 +412,7 @@ int dump_path_file(pid_t pid, const char *path, unsigned int flags, u32 *id)
 
 	memset(&p, 0, sizeof(p));
 	p.pid = pid;
+	p.lfd = -1;
 	snprintf(p.proc_path, sizeof(p.proc_path), "%s", path);
 	snprintf(p.link, sizeof(p.link), "%s", path);
 	return dump_file_parms(&p, flags, id);
@@ -492,30 +585,21 @@ static int max_image_fd(void)
 	return max_fd;
 }
 
+static int take_file_entry(void *msg, void *arg)
+{
+	(void)arg;
+	if (add_file_entry(msg)) {
+		pb_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 int prepare_files(void)
 {
-	struct cr_img *img;
-	int ret;
-
-	img = open_image(CR_FD_FILES, O_RSTR);
-	if (!img)
+	if (pb_read_all(CR_FD_FILES, O_RSTR, &file_entry__descriptor, take_file_entry, NULL))
 		return -1;
-	for (;;) {
-		FileEntry *fe;
-
-		ret = pb_read_one_eof(img, (void **)&fe, &file_entry__descriptor);
-		if (ret <= 0)
-			break;
-		ret = add_file_entry(fe);
-		if (ret) {
-			pb_free(fe);
-			break;
-		}
-	}
-	close_image(img);
-	if (ret < 0)
-		return -1;
-	if (read_remaps() || read_pipes_data() || read_memfd_inodes())
+	if (kinds_call(collect))
 		return -1;
 	/* a little room above the largest descriptor the tree uses */
 	svc_fd_base = max_image_fd() + 1;
@@ -529,8 +613,9 @@ int anchor_fd(u32 id)
 
 int open_anchor(u32 id, int *fd)
 {
-	struct file_desc *d;
 	FileEntry *fe = find_file_entry(id);
+	const struct fd_kind *k;
+	struct file_desc *d;
 	int ret;
 
 	if (!fe) {
@@ -542,23 +627,12 @@ int open_anchor(u32 id, int *fd)
 		*fd = d->anchor;
 		return 0;
 	}
-	switch (fe->type) {
-	case FD_TYPES__REG:
-		ret = open_reg_anchor(fe, fd);
-		break;
-	case FD_TYPES__PIPE:
-		ret = open_pipe_anchor(fe, fd);
-		break;
-	case FD_TYPES__FIFO:
-		ret = open_fifo_anchor(fe, fd);
-		break;
-	case FD_TYPES__MEMFD:
-		ret = open_memfd_anchor(fe, fd);
-		break;
-	default:
+	k = fd_kind_of_type(fe->type);
+	if (!k || !k->open) {
 		pr_err("unsupported: file id %u of type %d in the images\n", id, fe->type);
 		return -1;
 	}
+	ret = k->open(fe, fd);
 	if (ret)
 		return -1;
 	*fd = move_to_svc(*fd);
@@ -593,7 +667,7 @@ int open_all_anchors(void)
 		    open_anchor(tr->fs->cwd_id, &fd) || open_anchor(tr->fs->root_id, &fd))
 			return -1;
 	}
-	return 0;
+	return kinds_call(anchors_done);
 }
 
 void close_anchors(void)
@@ -632,5 +706,5 @@ int restore_task_fds(struct pstree_item *it)
 		}
 		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
 	}
-	return 0;
+	return kinds_call(task_fds_done, it);
 }

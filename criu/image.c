@@ -329,6 +329,36 @@ int pb_read_one_eof(struct cr_img *img, void **msg, const ProtobufCMessageDescri
 	return 1;
 }
 
+int pb_read_all(int type, int flags, const ProtobufCMessageDescriptor *d,
+		int (*take)(void *msg, void *arg), void *arg, ...)
+{
+	unsigned long id;
+	struct cr_img *img;
+	va_list ap;
+	int ret;
+
+	va_start(ap, arg);
+	id = va_arg(ap, unsigned long);
+	va_end(ap);
+	img = open_image(type, flags, id);
+	if (!img)
+		return -1;
+	for (;;) {
+		void *msg;
+
+		ret = pb_read_one_eof(img, &msg, d);
+		if (ret <= 0)
+			break;
+		ret = take(msg, arg);
+		if (ret) {
+			ret = -1;
+			break;
+		}
+	}
+	close_image(img);
+	return ret < 0 ? -1 : 0;
+}
+
 int pb_read_one(struct cr_img *img, void **msg, const ProtobufCMessageDescriptor *d)
 {
 	int ret = pb_read_one_eof(img, msg, d);

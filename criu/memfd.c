@@ -110,7 +110,7 @@ int dump_memfd(struct fd_parms *p, u32 id)
 	return write_file_entry(&fe);
 }
 
-int memfd_dump_fini(void)
+static int memfd_dump_fini(void)
 {
 	struct memfd_inode *mi, *n;
 	int ret = 0;
@@ -139,7 +139,7 @@ struct memfd_rst {
 
 static LIST_HEAD(memfd_rsts);
 
-int read_memfd_inodes(void)
+static int read_memfd_inodes(void)
 {
 	struct cr_img *img = open_image(CR_FD_MEMFD_INODE, O_RSTR | O_OPT);
 	int ret;
@@ -205,7 +205,7 @@ err:
 	return -1;
 }
 
-int open_memfd_anchor(FileEntry *fe, int *fd)
+static int open_memfd_anchor(FileEntry *fe, int *fd)
 {
 	MemfdFileEntry *me = fe->memfd;
 	struct memfd_rst *mr;
@@ -237,3 +237,23 @@ found:
 	}
 	return 0;
 }
+
+static bool match_memfd(const struct fd_parms *p)
+{
+	return S_ISREG(p->st.st_mode) && is_memfd_link(p->link);
+}
+
+static int dump_memfd_fd(struct fd_parms *p, u32 id)
+{
+	return dump_memfd(p, id);
+}
+
+const struct fd_kind memfd_kind = {
+	.name = "memfd",
+	.type = FD_TYPES__MEMFD,
+	.match = match_memfd,
+	.dump = dump_memfd_fd,
+	.dump_fini = memfd_dump_fini,
+	.collect = read_memfd_inodes,
+	.open = open_memfd_anchor,
+};

@@ -106,7 +106,7 @@ out:
 	return ret;
 }
 
-int dump_pipe(struct fd_parms *p, u32 id)
+static int dump_pipe(struct fd_parms *p, u32 id)
 {
 	PipeEntry pe = PIPE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
@@ -124,7 +124,7 @@ int dump_pipe(struct fd_parms *p, u32 id)
 	return write_file_entry(&fe);
 }
 
-int dump_fifo(struct fd_parms *p, u32 id)
+static int dump_fifo(struct fd_parms *p, u32 id)
 {
 	FifoEntry fi = FIFO_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
@@ -145,7 +145,7 @@ int dump_fifo(struct fd_parms *p, u32 id)
 	return write_file_entry(&fe);
 }
 
-int pipes_dump_fini(void)
+static int pipes_dump_fini(void)
 {
 	struct seen_pipe *s, *n;
 	int ret = 0;
@@ -220,7 +220,7 @@ static int read_data_image(int type, bool fifo)
 	return ret < 0 ? -1 : 0;
 }
 
-int read_pipes_data(void)
+static int read_pipes_data(void)
 {
 	return read_data_image(CR_FD_PIPES_DATA, false) || read_data_image(CR_FD_FIFO_DATA, true);
 }
@@ -266,7 +266,7 @@ static int reopen_end(int fd, unsigned int flags, int *out)
 	return 0;
 }
 
-int open_pipe_anchor(FileEntry *fe, int *fd)
+static int open_pipe_anchor(FileEntry *fe, int *fd)
 {
 	PipeEntry *pe = fe->pipe;
 	struct pipe_obj *po;
@@ -316,7 +316,7 @@ found:
 	return 0;
 }
 
-int open_fifo_anchor(FileEntry *fe, int *fd)
+static int open_fifo_anchor(FileEntry *fe, int *fd)
 {
 	FifoEntry *fi = fe->fifo;
 	FileEntry *rfe = fi && fi->has_regf_id ? find_file_entry(fi->regf_id) : NULL;
@@ -375,3 +375,32 @@ void close_pipe_holders(void)
 		free(po);
 	}
 }
+
+static bool is_pipe(const struct fd_parms *p)
+{
+	return S_ISFIFO(p->st.st_mode) && !strncmp(p->link, "pipe:", 5);
+}
+
+static bool is_fifo(const struct fd_parms *p)
+{
+	return S_ISFIFO(p->st.st_mode) && strncmp(p->link, "pipe:", 5);
+}
+
+/* The data images of both are read and closed by the pipe kind. */
+const struct fd_kind pipe_kind = {
+	.name = "pipe",
+	.type = FD_TYPES__PIPE,
+	.match = is_pipe,
+	.dump = dump_pipe,
+	.dump_fini = pipes_dump_fini,
+	.collect = read_pipes_data,
+	.open = open_pipe_anchor,
+};
+
+const struct fd_kind fifo_kind = {
+	.name = "fifo",
+	.type = FD_TYPES__FIFO,
+	.match = is_fifo,
+	.dump = dump_fifo,
+	.open = open_fifo_anchor,
+};

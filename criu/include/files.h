@@ -15,6 +15,8 @@
 struct fd_parms {
 	pid_t pid;
 	int fd;			/* -1 when the file is reached by a path link */
+	int lfd;		/* criu's copy (pidfd_getfd), or -1 */
+	char *fdinfo;		/* the text of /proc/PID/fdinfo/N, or NULL */
 	int fd_flags;		/* FD_CLOEXEC */
 	unsigned int flags;	/* file status flags, O_* */
 	u64 pos;
@@ -23,6 +25,55 @@ struct fd_parms {
 	char proc_path[PATH_MAX];	/* /proc/PID/fd/N, map_files/A-B or a path */
 	struct stat st;
 };
+
+/*
+ * One kind of file.  files.c keeps a table of these and asks each, in
+ * order, whether it recognises a descriptor; the first that does dumps
+ * it.  At restore, the entry's type picks the kind that opens it.
+ * Every hook but name and type is optional.
+ */
+struct fd_kind {
+	const char *name;
+	int type;		/* FD_TYPES__* of the entries it writes */
+	/* dump: is this descriptor ours? (link, st, fdinfo are filled) */
+	bool (*match)(const struct fd_parms *p);
+	/* dump: write the file entry (and any image of its own) for id */
+	int (*dump)(struct fd_parms *p, u32 id);
+	/* dump: every task is dumped; write what waited for the others */
+	int (*dump_fini)(void);
+	/* restore: read the kind's own images, before any anchor opens */
+	int (*collect)(void);
+	/* restore: open the description of fe in criu, anywhere */
+	int (*open)(FileEntry *fe, int *fd);
+	/* restore: every anchor is open (e.g. to register epoll targets) */
+	int (*anchors_done)(void);
+	/* restore, in the task: its descriptors are in place */
+	int (*task_fds_done)(struct pstree_item *it);
+};
+
+extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
+
+/* The kind that writes entries of this FD_TYPES__*, or NULL. */
+const struct fd_kind *fd_kind_of_type(int type);
+
+/*
+ * What the dump knows of every description so far, for kinds whose
+ * entries point at other files (epoll targets, locks, tty pairs).
+ */
+struct dumped_file {
+	struct list_head list;
+	u32 id;
+	pid_t pid;		/* a task holding it ... */
+	int fd;			/* ... at this fd; -1: reached through a path link */
+	u64 dev, ino;
+	unsigned int flags;
+	int type;		/* FD_TYPES__* */
+};
+extern struct list_head dumped_files;
+struct dumped_file *find_dumped_fd(pid_t pid, int fd);
+
+/* A file descriptor of pid, duplicated into criu (pidfd_getfd). */
+int get_task_fd(pid_t pid, int fd);
 
 /* files.img, written by every task of the dump */
 int files_dump_init(void);
@@ -51,17 +102,12 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area *v,
 			     unsigned int flags, u32 id);
 
+bool is_tty(const struct stat *st);
 /* files-reg.c */
 int dump_reg_file(struct fd_parms *p, u32 id);
-int reg_dump_fini(void);
-/* pipes.c */
-int dump_pipe(struct fd_parms *p, u32 id);
-int dump_fifo(struct fd_parms *p, u32 id);
-int pipes_dump_fini(void);
 /* memfd.c */
 bool is_memfd_link(const char *link);
 int dump_memfd(struct fd_parms *p, u32 id);
-int memfd_dump_fini(void);
 
 /*
  * Restore.  criu opens every file description of the whole tree itself,
@@ -86,17 +132,7 @@ int open_all_anchors(void);
 int restore_task_fds(struct pstree_item *it);
 void close_anchors(void);
 
-/* pipes.c */
-int open_pipe_anchor(FileEntry *fe, int *fd);
-int open_fifo_anchor(FileEntry *fe, int *fd);
-int read_pipes_data(void);
-/* Drop criu's own ends once every anchor is open. */
+/* pipes.c: drop criu's own ends once every anchor is open. */
 void close_pipe_holders(void);
-/* files-reg.c */
-int open_reg_anchor(FileEntry *fe, int *fd);
-int read_remaps(void);
-/* memfd.c */
-int open_memfd_anchor(FileEntry *fe, int *fd);
-int read_memfd_inodes(void);
 
 #endif

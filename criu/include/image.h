@@ -78,6 +78,13 @@ int pb_write_one(struct cr_img *img, const ProtobufCMessage *msg);
  * on error (bad framing or an undecodable message, already reported).
  */
 int pb_read_one_eof(struct cr_img *img, void **msg, const ProtobufCMessageDescriptor *d);
+/*
+ * Read every entry of an image (opened with flags, and the image's one
+ * number as the last argument where it has one) and hand each to take(),
+ * which owns it from then on; a non-zero return stops the reading.
+ */
+int pb_read_all(int type, int flags, const ProtobufCMessageDescriptor *d,
+		int (*take)(void *msg, void *arg), void *arg, ...);
 /* Same, but the end of file is an error too. */
 int pb_read_one(struct cr_img *img, void **msg, const ProtobufCMessageDescriptor *d);
 void pb_free(void *msg);

@@ -26,7 +26,7 @@
 enum {
 	XFEATURE_FP, XFEATURE_SSE, XFEATURE_YMM, XFEATURE_BNDREGS, XFEATURE_BNDCSR,
 	XFEATURE_OPMASK, XFEATURE_ZMM_HI256, XFEATURE_HI16_ZMM, XFEATURE_PT,
-	XFEATURE_PKRU,
+	XFEATURE_PKRU, XFEATURE_XTILE_DATA = 18,
 };
 
 static struct xsave_layout layout;
@@ -38,16 +38,23 @@ const struct xsave_layout *xsave_layout(void)
 
 	if (layout.size)
 		return &layout;
-	__cpuid_count(0xd, 0, eax, ebx, ecx, edx);
-	layout.size = ebx;
 	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	layout.xfeatures = ((u64)hi << 32) | lo;
+	/*
+	 * AMX tile data is enabled in XCR0 but a task only gets it after
+	 * ARCH_REQ_XCOMP_PERM: its signal frame (and so what sigreturn
+	 * accepts) is sized without it.  A frame claiming more than the
+	 * task's size makes sigreturn restore the legacy state only.
+	 */
+	layout.xfeatures = (((u64)hi << 32) | lo) & ~(1ULL << XFEATURE_XTILE_DATA);
+	layout.size = 576;	/* legacy area and header */
 	for (i = 2; i < 32; i++) {
 		if (!(layout.xfeatures & (1ULL << i)))
 			continue;
 		__cpuid_count(0xd, i, eax, ebx, ecx, edx);
 		layout.comp_size[i] = eax;
 		layout.offset[i] = ebx;
+		if (ebx + eax > layout.size)
+			layout.size = ebx + eax;
 	}
 	return &layout;
 }

@@ -162,7 +162,7 @@ def list_tests():
 
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
-            'reason': '', 'restore_mem': True}
+            'reason': '', 'restore_mem': True, 'pause': 0}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1425,6 +1425,7 @@ class Run:
             self.wait_gone([p['pid'] for p in pre['procs']], 'after dump')
             if self.launcher and self.ns_init():
                 self.launcher.wait(timeout=EXIT_TIMEOUT)
+            time.sleep(self.desc['pause'])
             self.restore()
         wait_idle(self.root)
         post = capture_tree(self.root)

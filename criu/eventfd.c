@@ -38,7 +38,8 @@ static int dump_eventfd(struct fd_parms *p, u32 id)
 	sem = fdinfo_value(p->fdinfo, "eventfd-semaphore");
 	if (!sem)
 		pr_warn("pid %d fd %d: the kernel does not show EFD_SEMAPHORE; "
-			"restored as a plain counter\n", p->pid, p->fd);
+			"restored as a plain counter\n",
+			p->pid, p->fd);
 	ee.id = id;
 	ee.flags = p->flags;
 	ee.fown = &fown;
@@ -80,8 +81,8 @@ static int open_eventfd(FileEntry *fe, int *fd)
 		close(*fd);
 		return -1;
 	}
-	pr_debug("eventfd %u: counter %llu flags %#x\n", fe->id,
-		 (unsigned long long)ee->counter, flags);
+	pr_debug("eventfd %u: counter %llu flags %#x\n", fe->id, (unsigned long long)ee->counter,
+		 flags);
 	return 0;
 }
 

@@ -143,8 +143,8 @@ static int check_alarm(const struct fd_parms *p, int clk)
 	}
 	if (errno == EPERM)
 		pr_err("unsupported: pid %d fd %d is a timerfd on %s; restoring it needs "
-		       "CAP_WAKE_ALARM, which criu does not have\n", p->pid, p->fd,
-		       clock_name(clk));
+		       "CAP_WAKE_ALARM, which criu does not have\n",
+		       p->pid, p->fd, clock_name(clk));
 	else
 		pr_perror("unsupported: pid %d fd %d is a timerfd on %s, which criu cannot make",
 			  p->pid, p->fd, clock_name(clk));
@@ -176,9 +176,9 @@ static int dump_timerfd(struct fd_parms *p, u32 id)
 	fe.id = id;
 	fe.tfd = &te;
 	pr_info("pid %d fd %d: timerfd on %s, %" PRIu64 ".%09" PRIu64 " s left, interval %" PRIu64
-		".%09" PRIu64 " s, %" PRIu64 " ticks, settime flags %#x\n", p->pid, p->fd,
-		clock_name(te.clockid), te.vsec, te.vnsec, te.isec, te.insec, te.ticks,
-		te.settime_flags);
+		".%09" PRIu64 " s, %" PRIu64 " ticks, settime flags %#x\n",
+		p->pid, p->fd, clock_name(te.clockid), te.vsec, te.vnsec, te.isec, te.insec,
+		te.ticks, te.settime_flags);
 	return write_file_entry(&fe);
 }
 
@@ -218,7 +218,7 @@ static int abs_expiry(TimerfdEntry *te, struct timespec *exp)
 			exp->tv_sec = te->dump_sec;
 			exp->tv_nsec = te->dump_nsec;
 		} else {
-			pr_info("timerfd %u: %s went back since the dump; expiry counted from now\n",
+			pr_info("timerfd %u: %s went back since the dump; counting from now\n",
 				te->id, clock_name(te->clockid));
 		}
 	}
@@ -229,8 +229,8 @@ static int abs_expiry(TimerfdEntry *te, struct timespec *exp)
 static int arm_timerfd(int fd, TimerfdEntry *te)
 {
 	struct itimerspec its = {
-		.it_interval = { .tv_sec = te->isec, .tv_nsec = te->insec },
-		.it_value = { .tv_sec = te->vsec, .tv_nsec = te->vnsec },
+		.it_interval = {.tv_sec = te->isec, .tv_nsec = te->insec},
+		.it_value = {.tv_sec = te->vsec, .tv_nsec = te->vnsec},
 	};
 	bool armed = te->vsec || te->vnsec;
 
@@ -244,7 +244,8 @@ static int arm_timerfd(int fd, TimerfdEntry *te)
 	}
 	if (te->ticks && ioctl(fd, TFD_IOC_SET_TICKS, &te->ticks)) {
 		pr_perror("cannot give timerfd %u its %" PRIu64 " unread expirations "
-			  "(TFD_IOC_SET_TICKS)", te->id, te->ticks);
+			  "(TFD_IOC_SET_TICKS)",
+			  te->id, te->ticks);
 		return -1;
 	}
 	return 0;
@@ -265,7 +266,8 @@ static int open_timerfd(FileEntry *fe, int *fd)
 	if (*fd < 0) {
 		if (errno == EPERM && is_alarm(te->clockid))
 			pr_err("cannot restore timerfd %u on %s: it needs CAP_WAKE_ALARM, "
-			       "which criu does not have\n", fe->id, clock_name(te->clockid));
+			       "which criu does not have\n",
+			       fe->id, clock_name(te->clockid));
 		else
 			pr_perror("cannot create timerfd %u on %s (clockid %u)", fe->id,
 				  clock_name(te->clockid), te->clockid);
@@ -275,9 +277,10 @@ static int open_timerfd(FileEntry *fe, int *fd)
 		close(*fd);
 		return -1;
 	}
-	pr_debug("timerfd %u: %s, %" PRIu64 ".%09" PRIu64 " s left, interval %" PRIu64
-		 ".%09" PRIu64 " s, %" PRIu64 " ticks\n", fe->id, clock_name(te->clockid),
-		 te->vsec, te->vnsec, te->isec, te->insec, te->ticks);
+	pr_debug("timerfd %u: %s, %" PRIu64 ".%09" PRIu64 " s left, interval %" PRIu64 ".%09" PRIu64
+		 " s, %" PRIu64 " ticks\n",
+		 fe->id, clock_name(te->clockid), te->vsec, te->vnsec, te->isec, te->insec,
+		 te->ticks);
 	return 0;
 }
 

@@ -76,7 +76,8 @@ static int read_one(int fd, int signo, int code, int value, const char *what)
 	if ((int)si.ssi_signo != signo || si.ssi_code != code || (int)si.ssi_pid != getpid() ||
 	    (value >= 0 && si.ssi_int != value)) {
 		fail("%s: signal %u code %d pid %u int %d, want %d code %d pid %d int %d", what,
-		     si.ssi_signo, si.ssi_code, si.ssi_pid, si.ssi_int, signo, code, getpid(), value);
+		     si.ssi_signo, si.ssi_code, si.ssi_pid, si.ssi_int, signo, code, getpid(),
+		     value);
 		return -1;
 	}
 	return 0;

@@ -31,7 +31,7 @@
 struct tfd {
 	const char *name;
 	int clock, flags;
-	int64_t value, interval;	/* ns; value is absolute with TFD_TIMER_ABSTIME */
+	int64_t value, interval; /* ns; value is absolute with TFD_TIMER_ABSTIME */
 	int fd;
 };
 

@@ -102,6 +102,9 @@ static int check_reads(int a, int b)
 		fail("signals still pending after reading them");
 		return -1;
 	}
+	/* and a new one arrives through it */
+	if (raise(SIGUSR2) || read_one(b, SIGUSR2, SI_TKILL, -1, "usr2, sent after"))
+		return -1;
 	return 0;
 }
 

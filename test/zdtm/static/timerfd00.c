@@ -10,7 +10,8 @@
  * Afterwards: the same clocks, flags and intervals; an absolute timer
  * expires at the same time (to 20 ms); a relative one has no more than
  * its time left and no less than that minus the time that passed; the
- * periodic timer reads at least the expirations due before the dump.
+ * periodic timer reads at least the expirations due before the dump, and
+ * goes on expiring.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,13 @@ int main(int argc, char **argv)
 	if ((int64_t)ticks < due || (int64_t)ticks > passed / PERIOD + 1) {
 		fail("periodic: %llu expirations, want %lld to %lld", (unsigned long long)ticks,
 		     (long long)due, (long long)(passed / PERIOD + 1));
+		return 1;
+	}
+	/* and it still runs */
+	usleep(3 * PERIOD / 1000);
+	if (read_ticks(per, &ticks) || ticks < 1) {
+		fail("periodic: no expiry in the %lld ms after the restore",
+		     (long long)(3 * PERIOD / MS));
 		return 1;
 	}
 	if (check_common(exp, &left) || read_ticks(exp, &ticks))

@@ -32,6 +32,9 @@ static const struct fd_kind *const fd_kinds[] = {
 	&pipe_kind,
 	&fifo_kind,
 	&memfd_kind,
+	&eventfd_kind,
+	&signalfd_kind,
+	&timerfd_kind,
 	&reg_kind,
 };
 

@@ -359,6 +359,24 @@ int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi)
 	return 0;
 }
 
+/*
+ * The value of the "key:" line of an fdinfo text (spaces and tabs after
+ * the colon skipped), or NULL.  Keys may contain spaces ("settime flags").
+ */
+const char *fdinfo_value(const char *fdinfo, const char *key)
+{
+	size_t len = strlen(key);
+	const char *l;
+
+	for (l = fdinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncmp(l, key, len) || l[len] != ':')
+			continue;
+		l += len + 1;
+		return l + strspn(l, " \t");
+	}
+	return NULL;
+}
+
 static int parse_timer_line(struct proc_posix_timer *t, const char *key, const char *v)
 {
 	if (!strcmp(key, "ID"))

@@ -162,7 +162,7 @@ def list_tests():
 
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
-            'reason': '', 'restore_mem': True}
+            'reason': '', 'restore_mem': True, 'pause': 0}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -485,7 +485,7 @@ def capture_fds(pid):
         except OSError:
             continue    # closed meanwhile
         fds[int(name)] = {'target': target, 'pos': int(info['pos']),
-                          'flags': int(info['flags'], 8)}
+                          'flags': int(info['flags'], 8), 'fdinfo': info}
     return fds
 
 
@@ -937,6 +937,52 @@ def check_file(f, pf, who, errs):
         if pe.get('flags', 0) != flags:
             errs.append('%s: flags %o, /proc says %o' %
                         (who, pe.get('flags', 0), flags))
+    elif kind in ANON_CHECKS:
+        check_anon_file(f, pf, flags, who, errs)
+
+
+def img_int(v):
+    """crit shows fields marked hex in CRIU's .proto as '0x...' strings."""
+    return int(v, 0) if isinstance(v, str) else int(v or 0)
+
+
+def fdinfo_pair(v):
+    """'(sec, nsec)' of timerfd fdinfo, in ns."""
+    sec, nsec = v.strip('()').split(',')
+    return int(sec) * 10**9 + int(nsec)
+
+
+# eventfd, signalfd, timerfd: (file_entry field, checks of the entry
+# against fdinfo: (field, fdinfo value as the image should hold it, op))
+ANON_CHECKS = {
+    'EVENTFD': ('efd', [('counter', lambda i: int(i['eventfd-count'], 16),
+                         '==')]),
+    'SIGNALFD': ('sgfd', [('sigmask', lambda i: int(i['sigmask'], 16),
+                           '==')]),
+    # ticks only grow: the dump brings them up to date after the capture
+    'TIMERFD': ('tfd', [('clockid', lambda i: int(i['clockid']), '=='),
+                        ('settime_flags',
+                         lambda i: int(i['settime flags'], 8), '=='),
+                        ('ticks', lambda i: int(i['ticks']), '>=')]),
+}
+
+
+def check_anon_file(f, pf, flags, who, errs):
+    field, checks = ANON_CHECKS[f['type']]
+    e, info = f.get(field, {}), pf.get('fdinfo', {})
+    if img_int(e.get('flags')) != flags:
+        errs.append('%s: %s flags %o, /proc says %o' %
+                    (who, field, img_int(e.get('flags')), flags))
+    if f['type'] == 'TIMERFD':
+        intv = img_int(e.get('isec')) * 10**9 + img_int(e.get('insec'))
+        if intv != fdinfo_pair(info['it_interval']):
+            errs.append('%s: interval %d ns, /proc says %s' %
+                        (who, intv, info['it_interval']))
+    for name, want, op in checks:
+        got, w = img_int(e.get(name)), want(info)
+        if not (got == w if op == '==' else got >= w):
+            errs.append('%s: %s.%s %d, /proc says %d' %
+                        (who, field, name, got, w))
 
 
 def check_exe(imgs, mm, p, errs):
@@ -1425,6 +1471,7 @@ class Run:
             self.wait_gone([p['pid'] for p in pre['procs']], 'after dump')
             if self.launcher and self.ns_init():
                 self.launcher.wait(timeout=EXIT_TIMEOUT)
+            time.sleep(self.desc['pause'])
             self.restore()
         wait_idle(self.root)
         post = capture_tree(self.root)

@@ -354,15 +354,15 @@ class Run:
         return d
 
 
-def criu(args, log=None, timeout=CRIU_TIMEOUT):
-    """Run criu; note any process it left to us (we are a subreaper: its
-    orphans become our children)."""
+def criu(args, log=None, timeout=CRIU_TIMEOUT, prefix=()):
+    """Run criu (under prefix, e.g. setpriv); note any process it left to
+    us (we are a subreaper: its orphans become our children)."""
     args = list(args)
     if log:
         args += ["-o", log, "-v4"]
     kids_before = {p for p, _ in my_children()}
     t0 = time.monotonic()
-    p = subprocess.Popen([CRIU] + args, stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(list(prefix) + [CRIU] + args, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, err = p.communicate(timeout=timeout)
@@ -436,13 +436,13 @@ def free_pid():
             return p
 
 
-def dump_must_fail(name, target, extra, *needles, any_of=None, img=None):
+def dump_must_fail(name, target, extra, *needles, any_of=None, img=None, prefix=()):
     """Dump target (a Target); it must fail and leave the target as it was."""
     d = case_dir(name)
     target.ping()                     # warm up: the reply path allocates
     before = snapshot(target.pid)
     run = criu(["dump", "-t", str(target.pid), "-D", img or os.path.join(d, "img")] + extra,
-               log=os.path.join(d, "dump.log"))
+               log=os.path.join(d, "dump.log"), prefix=prefix)
     line = expect_failure(run, *needles, any_of=any_of)
     bad = compare(target.pid, before)
     if bad:
@@ -619,21 +619,26 @@ def _():
 # 4. unsupported descriptors -------------------------------------------------
 
 FD_KINDS = {
-    "eventfd": ["eventfd"],
     "socket": ["socket"],
     "epoll": ["epoll", "eventpoll"],
-    "signalfd": ["signalfd"],
-    "timerfd": ["timerfd"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],
+    # criu without CAP_WAKE_ALARM cannot make the timer again
+    "timerfd-alarm": ["CAP_WAKE_ALARM"],
 }
+
+# Runs criu as root without CAP_WAKE_ALARM (gone from the bounding set,
+# so exec does not give it back).
+NO_WAKE_ALARM = ("setpriv", "--bounding-set=-wake_alarm", "--")
 
 
 def fd_case(kind):
     def run_case():
         t = Target("fd-" + kind, "--fd", kind)
+        prefix = NO_WAKE_ALARM if kind == "timerfd-alarm" else ()
         try:
-            line = dump_must_fail("fd." + kind, t, [], "unsupported", any_of=FD_KINDS[kind])
+            line = dump_must_fail("fd." + kind, t, [], "unsupported", any_of=FD_KINDS[kind],
+                                  prefix=prefix)
             fds = t.fds[kind]
             m = re.search(r"unsupported: pid (\d+) fd (\d+) is (.*)", line)
             if not m:
@@ -648,6 +653,34 @@ def fd_case(kind):
 
 for _k in FD_KINDS:
     case("dump.fd." + _k)(fd_case(_k))
+
+
+@case("restore.timerfd-alarm.nocap")
+def _():
+    """Dumped with CAP_WAKE_ALARM, restored without it."""
+    d = case_dir("restore.timerfd-alarm.nocap")
+    img = os.path.join(d, "img")
+    t = Target("alarm-target", "--fd", "timerfd-alarm")
+    t.ping()
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+        raise CaseFail("dumped target %d still exists" % t.pid)
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"),
+               prefix=NO_WAKE_ALARM)
+    try:
+        expect_failure(run, "CAP_WAKE_ALARM", "timerfd")
+    finally:
+        left = leftovers(t.pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), t.pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
 
 
 # 5. criu's own ancestors, pid 1 ----------------------------------------------

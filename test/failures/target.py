@@ -90,11 +90,11 @@ elif kind == "signalfd":
     if fd < 0:
         sys.exit("signalfd: errno %d" % ctypes.get_errno())
     fds["signalfd"] = [fd]
-elif kind == "timerfd":
-    fd = libc.timerfd_create(1, 0)  # CLOCK_MONOTONIC
+elif kind in ("timerfd", "timerfd-alarm"):
+    fd = libc.timerfd_create(9 if kind == "timerfd-alarm" else 1, 0)  # BOOTTIME_ALARM, MONOTONIC
     if fd < 0:
         sys.exit("timerfd_create: errno %d" % ctypes.get_errno())
-    fds["timerfd"] = [fd]
+    fds[kind] = [fd]
 elif kind == "inotify":
     fd = libc.inotify_init1(0)
     if fd < 0:
@@ -158,12 +158,12 @@ def check():
             info = os.read(fds["signalfd"][0], 128)
             if struct.unpack_from("I", info)[0] != signal.SIGUSR2:
                 bad.append("signalfd read signal %d" % struct.unpack_from("I", info)[0])
-        elif kind == "timerfd":
+        elif kind in ("timerfd", "timerfd-alarm"):
             its = (ctypes.c_long * 4)(0, 0, 0, 1000000)  # fire once, in 1 ms
-            if libc.timerfd_settime(fds["timerfd"][0], 0, its, None) < 0:
+            if libc.timerfd_settime(fds[kind][0], 0, its, None) < 0:
                 bad.append("timerfd_settime: errno %d" % ctypes.get_errno())
             else:
-                n = struct.unpack("Q", os.read(fds["timerfd"][0], 8))[0]
+                n = struct.unpack("Q", os.read(fds[kind][0], 8))[0]
                 if n < 1:
                     bad.append("timerfd read %d" % n)
         elif kind == "inotify":

@@ -3,9 +3,10 @@
  * POSIX (fcntl F_SETLK) locks: a write lock on bytes 10-29 and a read
  * lock from byte 100 to EOF of one file, a read lock on the first page
  * of another.  The first file is also open through a dup and a second
- * description, and closing any of them would drop the locks.  Afterwards
- * a helper child asks F_GETLK about ranges in and around each lock: it
- * must see the same types, ranges and this process as the holder.
+ * description, and closing any of them would drop the locks.  A child
+ * holds its own write lock on bytes 50-59 through the same description.
+ * Afterwards a helper child asks F_GETLK about ranges in and around each
+ * lock: it must see the same types, ranges and holders.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "zdtmtst.h"
 
 static char path_a[4096], path_b[4096];
+static pid_t child;
 
 struct query {
 	int file;		/* 0: path_a, 1: path_b */
@@ -23,17 +25,20 @@ struct query {
 	off_t start, len;
 	short want_type;	/* what it must be told */
 	off_t want_start, want_len;
+	int by_child;		/* the holder: 0 the test, 1 its child */
 };
 
 static const struct query queries[] = {
-	{0, F_WRLCK, 0, 10, F_UNLCK, 0, 0},
-	{0, F_RDLCK, 10, 1, F_WRLCK, 10, 20},
-	{0, F_WRLCK, 29, 1, F_WRLCK, 10, 20},
-	{0, F_WRLCK, 30, 70, F_UNLCK, 0, 0},
-	{0, F_RDLCK, 100, 0, F_UNLCK, 0, 0},
-	{0, F_WRLCK, 1000000, 1, F_RDLCK, 100, 0},
-	{1, F_WRLCK, 0, 0, F_RDLCK, 0, 4096},
-	{1, F_WRLCK, 4096, 0, F_UNLCK, 0, 0},
+	{0, F_WRLCK, 0, 10, F_UNLCK, 0, 0, 0},
+	{0, F_RDLCK, 10, 1, F_WRLCK, 10, 20, 0},
+	{0, F_WRLCK, 29, 1, F_WRLCK, 10, 20, 0},
+	{0, F_WRLCK, 30, 20, F_UNLCK, 0, 0, 0},
+	{0, F_RDLCK, 55, 1, F_WRLCK, 50, 10, 1},
+	{0, F_WRLCK, 60, 40, F_UNLCK, 0, 0, 0},
+	{0, F_RDLCK, 100, 0, F_UNLCK, 0, 0, 0},
+	{0, F_WRLCK, 1000000, 1, F_RDLCK, 100, 0, 0},
+	{1, F_WRLCK, 0, 0, F_RDLCK, 0, 4096, 0},
+	{1, F_WRLCK, 4096, 0, F_UNLCK, 0, 0, 0},
 };
 
 static int set_lock(int fd, short type, off_t start, off_t len)
@@ -91,24 +96,54 @@ static int check(void)
 	for (i = 0; i < ARRAY_SIZE(queries); i++) {
 		const struct query *q = &queries[i];
 		struct flock *f = &got[i];
+		pid_t want_pid = q->by_child ? child : getpid();
 
 		if (f->l_type != q->want_type ||
 		    (q->want_type != F_UNLCK &&
-		     (f->l_start != q->want_start || f->l_len != q->want_len || f->l_pid != getpid()))) {
+		     (f->l_start != q->want_start || f->l_len != q->want_len || f->l_pid != want_pid))) {
 			fail("file %d, type %d at %ld+%ld: told type %d at %ld+%ld pid %d, "
 			     "expected type %d at %ld+%ld pid %d",
 			     q->file, q->type, (long)q->start, (long)q->len, f->l_type,
 			     (long)f->l_start, (long)f->l_len, f->l_pid, q->want_type,
-			     (long)q->want_start, (long)q->want_len, getpid());
+			     (long)q->want_start, (long)q->want_len, want_pid);
 			return 1;
 		}
 	}
 	return 0;
 }
 
+/* A child locking bytes 50-59 through the description it inherited. */
+static int start_child(int fd)
+{
+	int p[2];
+	char c;
+
+	if (pipe(p))
+		return 1;
+	child = fork();
+	if (child < 0) {
+		pr_perror("fork");
+		return 1;
+	}
+	if (child == 0) {
+		close(p[0]);
+		if (set_lock(fd, F_WRLCK, 50, 10) || write_all(p[1], "r", 1))
+			_exit(1);
+		test_waitsig();
+		_exit(0);
+	}
+	close(p[1]);
+	if (read_all(p[0], &c, 1)) {
+		fail("the child could not lock");
+		return 1;
+	}
+	close(p[0]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int fd_a, fd_b, fd_dup, fd_a2;
+	int fd_a, fd_b, fd_dup, fd_a2, status;
 
 	test_init(argc, argv);
 	snprintf(path_a, sizeof(path_a), "%s.a", test_filename);
@@ -126,6 +161,8 @@ int main(int argc, char **argv)
 		pr_perror("lock");
 		return 1;
 	}
+	if (start_child(fd_a))
+		return 1;
 	fd_dup = dup(fd_a);
 	fd_a2 = open(path_a, O_RDONLY);
 	if (fd_dup < 0 || fd_a2 < 0) {
@@ -140,6 +177,11 @@ int main(int argc, char **argv)
 
 	if (check())
 		return 1;
+	status = stop_child(child, 5000);
+	if (status) {
+		fail("the child ended with status %#x", status);
+		return 1;
+	}
 	pass();
 	return 0;
 }

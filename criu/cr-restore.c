@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "file-lock.h"
 #include "files.h"
 #include "image.h"
 #include "infect.h"
@@ -401,6 +402,7 @@ static size_t args_size(struct pstree_item *it)
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
+	sz += posix_locks_size(it) + 8;
 	for (i = 0; i < it->nr_threads; i++) {
 		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
 		sz += siginfo_size(tr->cores[i]->thread_core->signals_p);
@@ -556,6 +558,9 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	if (!room || prepare_siginfo(tc->signals_s, room, &a->nr_shared_siginfo))
 		return -1;
 	a->shared_siginfo = (u64)(unsigned long)room;
+	room = bump_alloc(&m->args, posix_locks_size(it), 8);
+	if (!room || prepare_posix_locks(it, a, room))
+		return -1;
 
 	threads = bump_alloc(&m->args, sizeof(*threads) * it->nr_threads, 64);
 	if (!threads)

@@ -28,6 +28,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_NO_DEFAULT_CONFIG,
 	OPT_UNPRIVILEGED,
+	OPT_FILE_LOCKS,
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +44,7 @@ static const struct option long_opts[] = {
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
+	{ "file-locks",		no_argument,	   NULL, OPT_FILE_LOCKS },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -81,6 +83,7 @@ static void usage(FILE *f)
 "      --no-default-config   accepted; no configuration file is read\n"
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
+"      --file-locks          dump and restore flock, POSIX and OFD locks\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -168,6 +171,9 @@ static int parse_options(int argc, char **argv)
 			if (parse_uint(optarg, "timeout", 3600, &val))
 				return -1;
 			opts.timeout = val;
+			break;
+		case OPT_FILE_LOCKS:
+			opts.file_locks = true;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

@@ -17,6 +17,7 @@
 #include <linux/kcmp.h>
 
 #include "cr_options.h"
+#include "file-lock.h"
 #include "files.h"
 #include "proc_parse.h"
 #include "restore.h"
@@ -103,7 +104,7 @@ int files_dump_fini(void)
 		list_del(&d->list);
 		free(d);
 	}
-	if (kinds_dump_fini())
+	if (kinds_dump_fini() || file_locks_dump_fini())
 		ret = -1;
 	if (files_img && close_image(files_img))
 		ret = -1;
@@ -279,10 +280,6 @@ static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 		pr_perror("cannot read %s", path);
 		return -1;
 	}
-	if (fi.locked) {
-		pr_err("unsupported: pid %d fd %d holds a file lock\n", pid, fd);
-		return -1;
-	}
 	p->pos = fi.pos;
 	p->mnt_id = fi.mnt_id;
 	p->fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
@@ -314,6 +311,8 @@ static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
 		pr_debug("pid %d fd %d: %s id %u flags 0%o pos %llu\n", it->pid, fd, p.link, id,
 			 p.flags, (unsigned long long)p.pos);
 	}
+	if (dump_fd_locks(&p, it->vpid, id))
+		goto err;
 	put_fd_parms(&p);
 	e.id = id;
 	e.flags = p.fd_flags;
@@ -602,7 +601,7 @@ int prepare_files(void)
 {
 	if (pb_read_all(CR_FD_FILES, O_RSTR, &file_entry__descriptor, take_file_entry, NULL))
 		return -1;
-	if (kinds_call(collect))
+	if (kinds_call(collect) || collect_file_locks())
 		return -1;
 	/* a little room above the largest descriptor the tree uses */
 	svc_fd_base = max_image_fd() + 1;
@@ -709,5 +708,5 @@ int restore_task_fds(struct pstree_item *it)
 		}
 		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
 	}
-	return kinds_call(task_fds_done, it);
+	return kinds_call(task_fds_done, it) || restore_desc_locks(it) ? -1 : 0;
 }

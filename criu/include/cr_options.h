@@ -15,6 +15,7 @@ struct cr_options {
 	bool leave_running;
 	bool shell_job;
 	bool restore_detached;
+	bool file_locks;	/* --file-locks: dump and restore file locks */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 };
 

@@ -32,6 +32,7 @@ enum cr_img_type {
 	CR_FD_MEMFD_INODE,
 	CR_FD_NETDEV,
 	CR_FD_NETNS,
+	CR_FD_FILE_LOCKS,
 	CR_FD_MAX
 };
 

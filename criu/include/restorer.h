@@ -55,6 +55,13 @@ struct rst_posix_timer {
 	struct rst_timespec interval, value;
 };
 
+/* A POSIX (fcntl) lock the process takes again after its last close */
+struct rst_file_lock {
+	int64_t start, len;	/* from the file's start; len 0: to EOF */
+	int32_t fd;
+	int32_t type;		/* F_RDLCK, F_WRLCK */
+};
+
 struct rst_itimer {
 	int64_t isec, iusec, vsec, vusec;
 };
@@ -146,6 +153,8 @@ struct rst_args {
 	uint64_t shared_siginfo;	/* -> raw siginfo_t[] of the process */
 	struct rst_rlimit rlimits[RST_NR_RLIMITS];
 	uint32_t nr_rlimits;
+	uint32_t nr_posix_locks;
+	uint64_t posix_locks;		/* -> struct rst_file_lock[] */
 
 	int32_t pid;
 	uint32_t nr_threads;

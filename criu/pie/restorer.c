@@ -438,6 +438,63 @@ static void create_threads(struct rst_args *a)
 	}
 }
 
+/* ---- POSIX file locks ---- */
+
+/* the kernel's struct flock on x86_64 */
+struct k_flock {
+	int16_t type, whence;
+	int64_t start, len;
+	int32_t pid;
+};
+
+#define RST_F_SETLK 6
+
+/*
+ * POSIX locks belong to the process, and any close of the locked file
+ * in it drops them all, the close of criu's anchors included.  So criu's
+ * descriptors go first, all but the log and criu's stderr (which criu
+ * checked are not a locked file), and the locks are taken after that.
+ */
+static void close_svc_but_log(struct rst_args *a)
+{
+	int32_t lo = a->log_fd < a->err_fd ? a->log_fd : a->err_fd;
+	int32_t hi = a->log_fd < a->err_fd ? a->err_fd : a->log_fd;
+	int32_t from = a->svc_fd_base;
+
+	if (lo >= from) {
+		if (lo > from)
+			sys_close_range(from, lo - 1, 0);
+		from = lo + 1;
+	}
+	if (hi >= from) {
+		if (hi > from)
+			sys_close_range(from, hi - 1, 0);
+		from = hi + 1;
+	}
+	sys_close_range(from, ~0U, 0);
+}
+
+static void restore_posix_locks(struct rst_args *a)
+{
+	const struct rst_file_lock *l = (const struct rst_file_lock *)a->posix_locks;
+	uint32_t i;
+
+	close_svc_but_log(a);
+	for (i = 0; i < a->nr_posix_locks; i++) {
+		struct k_flock f;
+
+		rst_memset(&f, 0, sizeof(f));
+		f.type = l[i].type;
+		f.start = l[i].start;
+		f.len = l[i].len;
+		if (a->log_level >= 4)
+			rst_log(a->log_fd,
+				"restorer of pid %d: POSIX lock type %d on fd %d from %ld len %ld\n",
+				a->pid, l[i].type, l[i].fd, (long)l[i].start, (long)l[i].len);
+		CHECK(a, sys_fcntl(l[i].fd, RST_F_SETLK, &f), "fcntl(F_SETLK) of a POSIX lock");
+	}
+}
+
 static void wait_threads(struct rst_args *a)
 {
 	int32_t want = a->nr_threads - 1, done;
@@ -471,6 +528,8 @@ void restorer_main(struct rst_args *a)
 	/* after every thread's creds: a uid change resets it */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
+	if (a->nr_posix_locks)
+		restore_posix_locks(a);
 	/* criu's descriptors, the log among them, are the last thing to go */
 	sys_close_range(a->svc_fd_base, ~0U, 0);
 	rst_sigreturn(leader->frame);

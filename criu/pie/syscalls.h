@@ -69,6 +69,7 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_exit(c)			sys_call1(__NR_exit, c)
 #define sys_close_range(f, l, fl)	sys_call3(__NR_close_range, f, l, fl)
 #define sys_rt_sigtimedwait(s, i, t, sz)	sys_call4(__NR_rt_sigtimedwait, s, i, t, sz)
+#define sys_fcntl(fd, cmd, arg)		sys_call3(__NR_fcntl, fd, cmd, arg)
 #define sys_gettid()			sys_call0(__NR_gettid)
 
 #endif

@@ -681,6 +681,26 @@ def _():
             kill_everything_new(kids_before, marked_before, (), t.pid)
     if left:
         raise CaseFail("left behind: " + "; ".join(left))
+# 4b. file locks without --file-locks ---------------------------------------
+
+LOCK_KINDS = {"flock": "FLOCK", "posix-lock": "POSIX", "ofd-lock": "OFDLCK"}
+
+
+def lock_case(kind):
+    def run_case():
+        t = Target("lock-" + kind, "--fd", kind)
+        try:
+            fd = t.fds[kind][0]
+            dump_must_fail("lock." + kind, t, [], "unsupported", "--file-locks",
+                           "pid %d fd %d " % (t.pid, fd), LOCK_KINDS[kind],
+                           os.path.join(t.dir, "locked"))
+        finally:
+            t.kill()
+    return run_case
+
+
+for _k in LOCK_KINDS:
+    case("dump.lock." + _k)(lock_case(_k))
 
 
 # 5. criu's own ancestors, pid 1 ----------------------------------------------
@@ -956,6 +976,29 @@ for _p in IMAGE_KINDS:
         if _how == "magic2" and _p == "inventory.img":
             continue
         case("restore.corrupt.%s.%s" % (_short, _how))(corrupt_case(_p, _how))
+
+
+# 7b. file locks in the images, restored without --file-locks -----------------
+
+def pb_varint(n):
+    n &= (1 << 64) - 1
+    out = b""
+    while True:
+        out += bytes([(n & 0x7f) | (0x80 if n > 0x7f else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+@case("restore.lock.no-option")
+def _():
+    def m(img):
+        # file_lock_entry: flock (flag 2), shared (type 0), on fd 0 of the root
+        fields = [(1, 2), (2, 0), (3, BASE["pid"]), (4, 0), (5, 0), (6, 0)]
+        msg = b"".join(pb_varint(num << 3) + pb_varint(v) for num, v in fields)
+        with open(os.path.join(img, "filelocks.img"), "wb") as f:
+            f.write(struct.pack("<III", 0x54564319, 0x54323616, len(msg)) + msg)
+    restore_must_fail("lock-no-option", m, "--file-locks")
 
 
 # 8. pages --------------------------------------------------------------------

@@ -13,10 +13,12 @@
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair), epoll, signalfd,
-#     timerfd, inotify, pidfd;
+#     timerfd, inotify, pidfd; or a file holding a lock: flock, posix-lock,
+#     ofd-lock (the lock must still be held);
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
@@ -65,6 +67,29 @@ fds = {}
 state = {}
 
 
+F_OFD_GETLK, F_OFD_SETLK = 36, 37
+
+
+def flock_struct(ltype, start, length):
+    # struct flock on x86_64: type, whence, start, len, pid
+    return struct.pack("hh4xqqi4x", ltype, os.SEEK_SET, start, length, 0)
+
+
+def lock_held():
+    """Whether our lock still stands in the way of another description."""
+    q = state["query"]
+    if kind == "flock":
+        try:
+            fcntl.flock(q, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(q, fcntl.LOCK_UN)
+        return False
+    got = fcntl.fcntl(q, F_OFD_GETLK, flock_struct(fcntl.F_WRLCK, 0, 0))
+    ltype, _, start, length, _ = struct.unpack("hh4xqqi4x", got)
+    return ltype == fcntl.F_WRLCK and start == 10 and length == 100
+
+
 def sigset_of(*sigs):
     buf = bytearray(128)
     for s in sigs:
@@ -108,6 +133,19 @@ elif kind == "inotify":
 elif kind == "pidfd":
     fd = os.pidfd_open(os.getpid())
     fds["pidfd"] = [fd]
+elif kind in ("flock", "posix-lock", "ofd-lock"):
+    path = os.path.join(workdir, "locked")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    if kind == "flock":
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    elif kind == "posix-lock":
+        fcntl.lockf(fd, fcntl.LOCK_EX, 100, 10)     # bytes 10-109
+    else:
+        fcntl.fcntl(fd, F_OFD_SETLK, flock_struct(fcntl.F_WRLCK, 10, 100))
+    # asked through another description, never closed: closing any fd of
+    # the file would drop our own POSIX lock
+    state["query"] = os.open(path, os.O_RDONLY)
+    fds[kind] = [fd]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -174,6 +212,9 @@ def check():
                 bad.append("inotify gave no IN_CREATE event")
         elif kind == "pidfd":
             signal.pidfd_send_signal(fds["pidfd"][0], 0)
+        elif kind in ("flock", "posix-lock", "ofd-lock"):
+            if not lock_held():
+                bad.append("the %s is no longer held" % kind)
     except OSError as e:
         bad.append("%s fd: %s" % (kind, e))
     return bad

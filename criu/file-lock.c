@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File locks (--file-locks): flock, POSIX (fcntl F_SETLK) and OFD
+ * (F_OFD_SETLK) locks, one file_lock_entry each in filelocks.img.
+ *
+ * Dump: /proc/PID/fdinfo/N shows, as "lock:" lines, the locks set
+ * through that fd's open file description and owned by it (flock, OFD)
+ * or by the task's descriptor table (POSIX).  So every fd of a
+ * description repeats its flock and OFD locks, and every fd of a task on
+ * that description repeats the task's POSIX locks: duplicates are
+ * dropped.  Waiters ("->" lines, /proc/locks only) hold nothing.
+ *
+ * Restore: flock and OFD locks belong to the description and survive
+ * any close but the last, so the task takes them on its own fd of it as
+ * soon as its fds are in place (the holder's pid then shows in
+ * /proc/locks as before).  A POSIX lock belongs to the process and any
+ * close of the file in it drops it, so the restorer takes POSIX locks
+ * after it has closed criu's descriptors, just before rt_sigreturn.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cr_options.h"
+#include "file-lock.pb-c.h"
+#include "file-lock.h"
+#include "restore.h"
+#include "util.h"
+
+struct held_lock {
+	struct list_head list;
+	FileLockEntry e;
+	u32 id;			/* the description it was seen on */
+	u64 dev, ino;
+};
+
+static LIST_HEAD(held_locks);
+
+/* One "lock:" line of fdinfo (or a line of /proc/locks). */
+struct lock_line {
+	bool waiter;		/* "->": blocked, waiting for the lock */
+	char kind[16];		/* POSIX, FLOCK, OFDLCK, LEASE, DELEG, ... */
+	char type[16];		/* READ, WRITE */
+	long long start;
+	char end[24];		/* last byte, or EOF */
+};
+
+static int parse_lock_line(const char *s, struct lock_line *l)
+{
+	char mode[16];
+	unsigned int maj, min;
+	unsigned long long ino;
+	int pid;
+
+	memset(l, 0, sizeof(*l));
+	/* "N: " then, for a waiter, "-> " */
+	s = strchr(s, ':');
+	if (!s)
+		return -1;
+	s += strspn(s + 1, " \t") + 1;
+	if (!strncmp(s, "->", 2)) {
+		l->waiter = true;
+		s += 2;
+	}
+	if (sscanf(s, "%15s", l->kind) != 1)
+		return -1;
+	if (strcmp(l->kind, "POSIX") && strcmp(l->kind, "FLOCK") && strcmp(l->kind, "OFDLCK"))
+		return 0;	/* leases and the like: refused by the caller */
+	if (sscanf(s, "%*s %15s %15s %d %x:%x:%llu %lld %23s", mode, l->type, &pid, &maj, &min,
+		   &ino, &l->start, l->end) != 8)
+		return -1;
+	return 0;
+}
+
+static int lock_flag(const char *kind)
+{
+	if (!strcmp(kind, "POSIX"))
+		return FL_POSIX;
+	if (!strcmp(kind, "FLOCK"))
+		return FL_FLOCK;
+	if (!strcmp(kind, "OFDLCK"))
+		return FL_OFD;
+	return 0;
+}
+
+static int lock_type(const char *type)
+{
+	if (!strcmp(type, "READ"))
+		return F_RDLCK;
+	if (!strcmp(type, "WRITE"))
+		return F_WRLCK;
+	return -1;
+}
+
+static bool same_lock(const struct held_lock *h, const FileLockEntry *e, u32 id,
+		      const struct stat *st)
+{
+	if (h->e.flag != e->flag || h->e.type != e->type || h->e.start != e->start ||
+	    h->e.len != e->len)
+		return false;
+	/* a POSIX lock is the process's, the others the description's */
+	if (e->flag == FL_POSIX)
+		return h->e.pid == e->pid && h->dev == st->st_dev && h->ino == st->st_ino;
+	return h->id == id;
+}
+
+static int note_lock(const struct fd_parms *p, pid_t vpid, u32 id, const struct lock_line *l)
+{
+	FileLockEntry e = FILE_LOCK_ENTRY__INIT;
+	struct held_lock *h;
+
+	e.flag = lock_flag(l->kind);
+	e.type = lock_type(l->type);
+	e.pid = vpid;
+	e.fd = p->fd;
+	e.start = l->start;
+	e.len = strcmp(l->end, "EOF") ? atoll(l->end) - l->start + 1 : 0;
+	if ((int)e.type < 0 || e.start < 0 || e.len < 0) {
+		pr_err("unsupported: pid %d fd %d (%s) holds a %s lock of type %s on %lld-%s\n",
+		       p->pid, p->fd, p->link, l->kind, l->type, l->start, l->end);
+		return -1;
+	}
+	list_for_each_entry(h, &held_locks, list)
+		if (same_lock(h, &e, id, &p->st))
+			return 0;
+	h = xzalloc(sizeof(*h));
+	if (!h)
+		return -1;
+	h->e = e;
+	h->id = id;
+	h->dev = p->st.st_dev;
+	h->ino = p->st.st_ino;
+	list_add_tail(&h->list, &held_locks);
+	pr_info("pid %d fd %d (%s): %s %s lock on %lld-%s, file id %u\n", p->pid, p->fd, p->link,
+		l->kind, l->type, l->start, l->end, id);
+	return 0;
+}
+
+int dump_fd_locks(const struct fd_parms *p, pid_t vpid, u32 id)
+{
+	const char *s = p->fdinfo;
+	struct lock_line l;
+
+	for (; s && (s = strstr(s, "lock:")); s += 5) {
+		if (s != p->fdinfo && s[-1] != '\n')
+			continue;
+		if (parse_lock_line(s + 5, &l)) {
+			pr_err("pid %d fd %d: cannot parse the lock line '%.*s' of its fdinfo\n",
+			       p->pid, p->fd, (int)strcspn(s, "\n"), s);
+			return -1;
+		}
+		if (l.waiter)
+			continue;
+		if (!lock_flag(l.kind)) {
+			pr_err("unsupported: pid %d fd %d (%s) holds a %s\n", p->pid, p->fd,
+			       p->link, !strcmp(l.kind, "LEASE") ? "lease" : l.kind);
+			return -1;
+		}
+		if (!opts.file_locks) {
+			pr_err("unsupported: pid %d fd %d (%s) holds a file lock (%s %s %lld-%s); "
+			       "dump it with --file-locks\n",
+			       p->pid, p->fd, p->link, l.kind, l.type, l.start, l.end);
+			return -1;
+		}
+		if (note_lock(p, vpid, id, &l))
+			return -1;
+	}
+	return 0;
+}
+
+int file_locks_dump_fini(void)
+{
+	static bool written;
+	struct held_lock *h, *n;
+	struct cr_img *img = NULL;
+	int ret = 0;
+
+	if (opts.file_locks && !written) {
+		written = true;
+		img = open_image(CR_FD_FILE_LOCKS, O_DUMP);
+		if (!img)
+			ret = -1;
+	}
+	list_for_each_entry_safe(h, n, &held_locks, list) {
+		if (img && !ret && pb_write(img, &h->e))
+			ret = -1;
+		list_del(&h->list);
+		free(h);
+	}
+	if (img && close_image(img))
+		ret = -1;
+	return ret;
+}
+
+/* ---- restore ---- */
+
+struct rst_lock {
+	FileLockEntry *e;
+	u32 file_id;
+};
+
+static struct rst_lock *rst_locks;
+static size_t nr_rst_locks;
+
+static int take_lock(void *msg, void *arg)
+{
+	struct rst_lock *n = xrealloc(rst_locks, (nr_rst_locks + 1) * sizeof(*n));
+
+	(void)arg;
+	if (!n) {
+		pb_free(msg);
+		return -1;
+	}
+	rst_locks = n;
+	rst_locks[nr_rst_locks++].e = msg;
+	return 0;
+}
+
+/* The file id of fd in the task vpid, or 0. */
+static u32 file_of_fd(pid_t vpid, int fd)
+{
+	struct pstree_item *it = pstree_find_vpid(vpid);
+	size_t i;
+
+	if (!it || it->state == TASK_DEAD)
+		return 0;
+	for (i = 0; i < rst_of(it)->nr_fds; i++)
+		if ((int)rst_of(it)->fds[i]->fd == fd)
+			return rst_of(it)->fds[i]->id;
+	return 0;
+}
+
+static int check_lock(struct rst_lock *l)
+{
+	FileLockEntry *e = l->e;
+
+	if ((e->flag != FL_POSIX && e->flag != FL_FLOCK && e->flag != FL_OFD) ||
+	    (e->type != F_RDLCK && e->type != F_WRLCK) || e->start < 0 || e->len < 0) {
+		pr_err("filelocks.img: unsupported lock: flag %u type %u start %lld len %lld\n",
+		       e->flag, e->type, (long long)e->start, (long long)e->len);
+		return -1;
+	}
+	l->file_id = file_of_fd(e->pid, e->fd);
+	if (!l->file_id) {
+		pr_err("filelocks.img: a lock of pid %d fd %d, which the images do not have\n",
+		       e->pid, e->fd);
+		return -1;
+	}
+	return 0;
+}
+
+int collect_file_locks(void)
+{
+	size_t i;
+
+	if (pb_read_all(CR_FD_FILE_LOCKS, O_RSTR | O_OPT, &file_lock_entry__descriptor, take_lock,
+			NULL))
+		return -1;
+	if (nr_rst_locks && !opts.file_locks) {
+		pr_err("the images hold %zu file locks; restore them with --file-locks\n",
+		       nr_rst_locks);
+		return -1;
+	}
+	for (i = 0; i < nr_rst_locks; i++)
+		if (check_lock(&rst_locks[i]))
+			return -1;
+	pr_info("%zu file locks to restore\n", nr_rst_locks);
+	return 0;
+}
+
+static int take_desc_lock(const FileLockEntry *e)
+{
+	struct flock f = {
+		.l_type = e->type,
+		.l_whence = SEEK_SET,
+		.l_start = e->start,
+		.l_len = e->len,
+	};
+
+	if (e->flag == FL_FLOCK) {
+		if (flock(e->fd, (e->type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+			pr_perror("pid %d fd %d: cannot take its flock", e->pid, e->fd);
+			return -1;
+		}
+	} else if (fcntl(e->fd, F_OFD_SETLK, &f)) {
+		pr_perror("pid %d fd %d: cannot take its OFD lock on %lld+%lld", e->pid, e->fd,
+			  (long long)e->start, (long long)e->len);
+		return -1;
+	}
+	pr_debug("pid %d fd %d: %s lock type %u taken\n", e->pid, e->fd,
+		 e->flag == FL_FLOCK ? "flock" : "OFD", e->type);
+	return 0;
+}
+
+int restore_desc_locks(struct pstree_item *it)
+{
+	size_t i;
+
+	for (i = 0; i < nr_rst_locks; i++) {
+		FileLockEntry *e = rst_locks[i].e;
+
+		if (e->pid == it->vpid && e->flag != FL_POSIX && take_desc_lock(e))
+			return -1;
+	}
+	return 0;
+}
+
+size_t posix_locks_size(struct pstree_item *it)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nr_rst_locks; i++)
+		n += rst_locks[i].e->pid == it->vpid && rst_locks[i].e->flag == FL_POSIX;
+	return (n + 1) * sizeof(struct rst_file_lock);
+}
+
+/* The restorer keeps the log and criu's stderr open while it takes the locks. */
+static bool is_log_file(int fd)
+{
+	struct stat st, lst;
+	int logs[2] = { log_get_fd(), log_get_err_fd() };
+	int i;
+
+	if (fstat(fd, &st))
+		return false;
+	for (i = 0; i < 2; i++)
+		if (!fstat(logs[i], &lst) && lst.st_dev == st.st_dev && lst.st_ino == st.st_ino)
+			return true;
+	return false;
+}
+
+int prepare_posix_locks(struct pstree_item *it, struct rst_args *a, void *room)
+{
+	struct rst_file_lock *l = room;
+	size_t i;
+
+	a->posix_locks = (u64)(unsigned long)room;
+	a->nr_posix_locks = 0;
+	for (i = 0; i < nr_rst_locks; i++) {
+		FileLockEntry *e = rst_locks[i].e;
+
+		if (e->pid != it->vpid || e->flag != FL_POSIX)
+			continue;
+		if (is_log_file(e->fd)) {
+			pr_err("pid %d fd %d: cannot restore a POSIX lock on criu's own log\n",
+			       e->pid, e->fd);
+			return -1;
+		}
+		l->start = e->start;
+		l->len = e->len;
+		l->fd = e->fd;
+		l->type = e->type;
+		l++;
+		a->nr_posix_locks++;
+	}
+	return 0;
+}

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -123,11 +124,48 @@ def nthreads(pid):
 FDINFO_SKIP = ("pos:", "mnt_id:", "ino:")
 
 
+def unix_sockets():
+    """inode -> description, from /proc/net/unix."""
+    out = {}
+    types = {"0001": "stream", "0002": "dgram", "0005": "seqpacket"}
+    states = {"01": "unconnected", "03": "connected", "0A": "listening"}
+    for l in (read("/proc/net/unix") or "").splitlines()[1:]:
+        f = l.split()
+        if len(f) >= 7:
+            listening = f[3] == "00010000"
+            d = "unix %s %s" % (types.get(f[4], f[4]),
+                                "listening" if listening else states.get(f[5], f[5]))
+            if len(f) > 7:
+                d += " " + f[7]
+            out[f[6]] = d
+    return out
+
+
+def fd_kind(link, st):
+    """A short name for what an fd is."""
+    if link.startswith("anon_inode:"):
+        return link[len("anon_inode:"):].strip("[]")
+    if link.startswith(("pipe:", "socket:")):
+        return link.split(":")[0]
+    if link == "/dev/ptmx" or link.startswith("/dev/pts/ptmx"):
+        return "pty master"
+    if link.startswith("/dev/pts/"):
+        return "pty slave"
+    if stat.S_ISFIFO(st.st_mode):
+        return "fifo"
+    if stat.S_ISCHR(st.st_mode):
+        return "chardev " + link
+    if stat.S_ISDIR(st.st_mode):
+        return "directory"
+    return "file"
+
+
 def fd_inventory(pids):
-    """What the processes hold: one line per fd, its file locks and its
-    shared file mappings (a flock can live on in a mapping alone)."""
-    lines = []
-    inodes = {}
+    """What the processes hold: one line per fd, their file locks, their
+    shared file mappings (a flock can live on in a mapping alone), and a
+    count of each kind of fd."""
+    lines, kinds, inodes = [], {}, {}
+    socks = unix_sockets()
     for p in pids:
         lines.append("pid %d %s (%d threads): %s" % (p, comm(p), nthreads(p), cmdline(p)[:100]))
         try:
@@ -138,14 +176,17 @@ def fd_inventory(pids):
             try:
                 link = os.readlink("/proc/%d/fd/%s" % (p, fd))
                 st = os.stat("/proc/%d/fd/%s" % (p, fd))
-                inodes[st.st_ino] = link
             except OSError:
                 continue
+            inodes[st.st_ino] = link
+            k = fd_kind(link, st)
+            kinds[k] = kinds.get(k, 0) + 1
             info = read("/proc/%d/fdinfo/%s" % (p, fd)) or ""
-            extra = [l.split() for l in info.splitlines()
+            extra = [" ".join(l.split()) for l in info.splitlines()
                      if l and not l.startswith(FDINFO_SKIP)]
-            lines.append("  fd %s -> %s  [%s]" % (fd, link,
-                                                  "; ".join(" ".join(e) for e in extra)))
+            if k == "socket":
+                extra.append(socks.get(str(st.st_ino), "not unix"))
+            lines.append("  fd %s -> %s  [%s]" % (fd, link, "; ".join(extra)))
         for l in (read("/proc/%d/maps" % p) or "").splitlines():
             f = l.split(None, 5)
             if len(f) == 6 and f[1][3] == "s" and f[5].startswith("/"):
@@ -156,6 +197,8 @@ def fd_inventory(pids):
         if len(f) > 5 and f[4].isdigit() and int(f[4]) in pids:
             ino = int(f[5].split(":")[2])
             lines.append("  lock: %s (%s)" % (" ".join(f[1:]), inodes.get(ino, "?")))
+            kinds[f[1].lower() + " lock"] = kinds.get(f[1].lower() + " lock", 0) + 1
+    lines.append("kinds: " + ", ".join("%s x%d" % kv for kv in sorted(kinds.items())))
     return lines
 
 
@@ -181,6 +224,9 @@ LOCK = threading.Lock()
 
 def _waiter(p):
     p.wait()
+    with LOCK:
+        # the pid may come back, restored: then it is an orphan to reap
+        del POPENS[p.pid]
 
 
 def spawn(argv, stdin=None, stdout=None, env=None, cwd=None):
@@ -439,7 +485,7 @@ class Counter(Program):
         return self.path("out")
 
     def ready(self):
-        return len(counter_lines(self.out())) >= 3
+        return len(counter_lines(self.out())) >= 5
 
     def still_running(self):
         n = len(counter_lines(self.out()))
@@ -699,11 +745,11 @@ class Tmux(Program):
         self.env["TERM"] = "xterm"
         # the client starts the server, which daemonizes: as a child
         # subreaper the runner becomes its parent
-        client = spawn(["tmux", "-S", self.sock, "new-session", "-d", "-x", "80", "-y", "24"],
-                       env=self.env, cwd=self.dir)
-        wait_for("the tmux client to exit", lambda: POPENS[client].poll() is not None, 10)
-        if POPENS[client].returncode:
-            raise CaseFail("tmux new-session exited %d" % POPENS[client].returncode)
+        r = subprocess.run(["tmux", "-S", self.sock, "new-session", "-d", "-x", "80", "-y", "24"],
+                           env=self.env, cwd=self.dir, start_new_session=True, timeout=10,
+                           stdin=subprocess.DEVNULL, capture_output=True)
+        if r.returncode:
+            raise CaseFail("tmux new-session exited %d: %s" % (r.returncode, r.stderr.decode()))
         self.root = int(self.tmux("display-message", "-p", "#{pid}"))
         self.bash = int(self.tmux("display-message", "-p", "#{pane_pid}"))
         note_sessions([self.root, self.bash])

@@ -82,7 +82,15 @@ def proc_stat(pid):
         return None
     f = s[s.rindex(")") + 2:].split()
     return {"state": f[0], "ppid": int(f[1]), "pgrp": int(f[2]),
-            "sid": int(f[3]), "tty": int(f[4])}
+            "sid": int(f[3]), "tty": int(f[4]), "exit": int(f[49]) if len(f) > 49 else 0}
+
+
+def exit_text(st):
+    """How a zombie ended, from its wait status in /proc/PID/stat."""
+    e = st["exit"]
+    if os.WIFSIGNALED(e):
+        return "killed by %s" % signal.Signals(os.WTERMSIG(e)).name
+    return "exited %d" % os.WEXITSTATUS(e)
 
 
 def all_pids():
@@ -381,6 +389,7 @@ class Program:
     survive, check() it after restore.  The runner does the rest."""
     name = None
     needs = ()                  # (binary, Debian package)
+    criu_opts = []              # for both dump and restore
 
     def __init__(self):
         self.dir = os.path.join(TMP, self.name)
@@ -433,7 +442,8 @@ def cycle(prog):
         prog.after_dump()
         prog.check()
         return
-    run = criu(["dump", "-t", str(prog.root), "-D", img], os.path.join(img, "dump.log"))
+    run = criu(["dump", "-t", str(prog.root), "-D", img] + prog.criu_opts,
+               os.path.join(img, "dump.log"))
     CURRENT.details = run.details()
     if run.rc != 0:
         why = "dump refused (rc %s): %s" % (run.rc, run.line())
@@ -450,17 +460,20 @@ def cycle(prog):
         raise CaseFail("dump exited 0 but left %s running" % left)
     prog.after_dump()
 
-    run = criu(["restore", "-D", img, "-d"], os.path.join(img, "restore.log"))
+    run = criu(["restore", "-D", img, "-d"] + prog.criu_opts, os.path.join(img, "restore.log"))
     CURRENT.details = run.details()
     if run.rc != 0:
         raise CaseFail("restore failed (rc %s): %s" % (run.rc, run.line()))
     bad = []
     for p, (st, nt, cl) in before.items():
-        if prog.transient(p) and proc_stat(p) is None:
+        if prog.transient(p) and not alive(p):
             continue
         now = proc_stat(p)
         if now is None:
             bad.append("pid %d (%s) not restored" % (p, cl[:40]))
+            continue
+        if now["state"] == "Z":
+            bad.append("pid %d (%s) %s right after restore" % (p, cl[:40], exit_text(now)))
             continue
         for k in ("ppid", "pgrp", "sid", "tty"):
             if now[k] != st[k]:
@@ -472,7 +485,15 @@ def cycle(prog):
     if bad:
         raise CaseFail("; ".join(bad))
     note_sessions(tree(prog.root))
-    prog.check()
+    try:
+        prog.check()
+    except CaseFail as e:
+        gone = ["%d (%s) %s" % (p, before[p][2].split()[0],
+                                exit_text(proc_stat(p)) if proc_stat(p) else "gone")
+                for p in before if not prog.transient(p) and not alive(p)]
+        if gone:
+            raise CaseFail("%s; by then restored pids had ended: %s" % (e, ", ".join(gone)))
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -599,9 +620,11 @@ class Java(Counter):
 
 class JavaPerfData(Java):
     """java as it runs by default: it maps /tmp/hsperfdata_USER/PID shared
-    and holds a flock on it (through the mapping; the fd is closed)."""
+    and holds a flock on it (through the mapping; the fd is closed).
+    criu needs --file-locks for a lock holder."""
     name = "java-perfdata"
     opts = []
+    criu_opts = ["--file-locks"]
 
     def before_dump(self):
         self.locks = locks_of(self.root)

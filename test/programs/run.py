@@ -21,6 +21,7 @@ to stderr, for each case, every descriptor its processes hold (from
 import argparse
 import ctypes
 import fnmatch
+import glob
 import os
 import re
 import shutil
@@ -319,6 +320,9 @@ def kill_everything():
         left = wait_gone(pids, 3)
         if not left:
             break
+    with LOCK:
+        # those sessions are gone: their ids may be some other process's later
+        SESSIONS.clear()
 
 
 def wait_for(what, cond, timeout, interval=0.05):
@@ -416,6 +420,9 @@ class Program:
 
     def after_dump(self):
         pass
+
+    def cleanup(self):
+        """After the program was killed: remove what it left outside TMP."""
 
 
 def require(needs):
@@ -626,6 +633,12 @@ class JavaPerfData(Java):
     opts = []
     criu_opts = ["--file-locks"]
 
+    def cleanup(self):
+        # SIGKILL leaves the JVM no chance to remove its perf data file
+        if self.root:
+            for f in glob.glob("/tmp/hsperfdata_*/%d" % self.root):
+                os.unlink(f)
+
     def before_dump(self):
         self.locks = locks_of(self.root)
         if not self.locks:
@@ -827,6 +840,8 @@ def run_case(cls):
         if prog is not None and getattr(prog, "input", None) is not None:
             os.close(prog.input)
         kill_everything()
+        if prog is not None:
+            prog.cleanup()
 
 
 def main():

@@ -213,13 +213,13 @@ def fd_inventory(pids):
 
 
 def locks_of(pid):
-    """The lock lines of /proc/locks held by pid: (type, mode, inode)."""
+    """The locks of /proc/locks held by pid: (type, mode, inode, start, end)."""
     out = []
     for l in (read("/proc/locks") or "").splitlines():
         f = l.split()
-        if len(f) > 5 and f[4] == str(pid):
-            out.append((f[1], f[3], f[5]))
-    return out
+        if len(f) > 7 and f[4] == str(pid):
+            out.append((f[1], f[3], f[5], f[6], f[7]))
+    return sorted(out)
 
 
 # --------------------------------------------------------------------------
@@ -762,6 +762,41 @@ class Sqlite(Scripted):
             raise CaseFail("the table holds %s, not %s" % (rows, want))
 
 
+class SqliteTxn(Sqlite):
+    """sqlite3 in the middle of a transaction: it holds POSIX locks on the
+    database and has its rollback journal open; criu needs --file-locks."""
+    name = "sqlite3-txn"
+    criu_opts = ["--file-locks"]
+
+    def start(self):
+        Sqlite.start(self)
+        self.type("begin; insert into t values('in-txn');\n"
+                  "select 'txn', 1;\n")
+
+    def ready(self):
+        return "txn|1" in self.screen()
+
+    def before_dump(self):
+        Sqlite.before_dump(self)       # the insert is not visible outside yet
+        self.sqlite = [p for p in tree(self.root) if comm(p) == "sqlite3"][0]
+        self.locks = locks_of(self.sqlite)
+        if len(self.locks) < 1:
+            raise CaseFail("sqlite3 holds no lock in its transaction")
+
+    def check(self):
+        now = locks_of(self.sqlite)
+        if now != self.locks:
+            raise CaseFail("sqlite3's locks %s before dump, %s after restore"
+                           % (self.locks, now))
+        if self.rows() != ["one", "two"]:
+            raise CaseFail("the uncommitted row shows outside: %s" % self.rows())
+        self.type("commit;\nselect 'count', count(*) from t;\n")
+        wait_for("sqlite3 to commit after restore", lambda: "count|3" in self.screen(), 5)
+        want = ["one", "two", "in-txn"]
+        if self.rows() != want:
+            raise CaseFail("the table holds %s after commit, not %s" % (self.rows(), want))
+
+
 class Tmux(Program):
     """A tmux server with bash in its one pane; its control socket is at
     -S PATH, where the clients find it."""
@@ -817,7 +852,7 @@ class Tmux(Program):
                            % self.pane()[-300:])
 
 
-PROGRAMS = [Ruby, Node, Java, JavaPerfData, Shell, Sqlite, Tmux]
+PROGRAMS = [Ruby, Node, Java, JavaPerfData, Shell, Sqlite, SqliteTxn, Tmux]
 
 
 # --------------------------------------------------------------------------

@@ -9,7 +9,8 @@ its tree with `criu dump -t PID` (which kills it), restores it with
 pids, its counters continuing without a gap, its output progressing, its
 terminal answering.  See test/programs/README.md.
 
-Usage: test/programs/run.py [--criu build/criu/criu] [-t GLOB]... [-v] [--keep] [-l]
+Usage: test/programs/run.py [--criu build/criu/criu] [-t GLOB]... [-x GLOB]... [-v]
+                            [--keep] [-l] [--no-criu]
 (as root)
 
 Prints `PASS name`, `FAIL name: why` or `SKIP name: why` per case, then
@@ -886,6 +887,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     ap.add_argument("-t", "--only", action="append",
                     help="run cases matching this glob or substring (repeatable)")
+    ap.add_argument("-x", "--skip", action="append", default=[],
+                    help="report cases matching this glob or substring as SKIP, unrun")
     ap.add_argument("-l", "--list", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print each program's descriptors, locks and criu's messages")
@@ -919,6 +922,8 @@ def main():
             CURRENT = Current()
             t1 = time.monotonic()
             try:
+                if any(fnmatch.fnmatch(name, p) or p in name for p in a.skip):
+                    raise CaseSkip("--skip %s" % name)
                 run_case(cls)
             except CaseSkip as e:
                 print("SKIP %s: %s" % (name, e), flush=True)

@@ -23,8 +23,8 @@ import argparse
 import ctypes
 import fnmatch
 import glob
+import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -39,6 +39,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
+CRIT = "/usr/bin/crit"
 
 CRIU = None
 TMP = None
@@ -432,8 +433,49 @@ def require(needs):
             raise CaseSkip("%s not installed (Debian package %s)" % (binary, pkg))
 
 
+def dumped_threads(img):
+    """{pid: [tids]} from the images' pstree.img (Debian's crit decodes it),
+    or None without crit."""
+    if not os.access(CRIT, os.X_OK):
+        return None
+    r = subprocess.run([CRIT, "show", os.path.join(img, "pstree.img")], capture_output=True,
+                       timeout=10)
+    if r.returncode:
+        raise CaseFail("crit cannot decode pstree.img: %s" % r.stderr.decode()[-200:])
+    return {e["pid"]: e.get("threads", [e["pid"]]) for e in json.loads(r.stdout)["entries"]}
+
+
+def compare_tree(prog, before, threads):
+    """What differs between the tree before dump and the restored one.
+    Threads: every dumped tid is back (a JVM may start more of them)."""
+    bad = []
+    for p, (st, nt, cl, transient) in before.items():
+        if transient and not alive(p):
+            continue
+        now = proc_stat(p)
+        if now is None:
+            bad.append("pid %d (%s) not restored" % (p, cl[:40]))
+            continue
+        if now["state"] == "Z":
+            bad.append("pid %d (%s) %s right after restore" % (p, cl[:40], exit_text(now)))
+            continue
+        for k in ("ppid", "pgrp", "sid", "tty"):
+            if now[k] != st[k]:
+                bad.append("pid %d %s %s -> %s" % (p, k, st[k], now[k]))
+        if threads is None:
+            if nthreads(p) != nt:
+                bad.append("pid %d has %d threads, had %d" % (p, nthreads(p), nt))
+        else:
+            tids = set(int(t) for t in os.listdir("/proc/%d/task" % p))
+            lost = sorted(set(threads.get(p, [p])) - tids)
+            if lost:
+                bad.append("pid %d: dumped threads %s are not there" % (p, lost))
+        if cmdline(p) != cl:
+            bad.append("pid %d cmdline %r -> %r" % (p, cl, cmdline(p)))
+    return bad
+
+
 def cycle(prog):
-    global CURRENT
     require(prog.needs)
     prog.start()
     wait_for("%s to run" % prog.name, prog.ready, 10)
@@ -441,7 +483,7 @@ def cycle(prog):
     note_sessions(pids)
     CURRENT.inventory = fd_inventory(pids)
     prog.before_dump()
-    before = {p: (proc_stat(p), nthreads(p), cmdline(p)) for p in pids}
+    before = {p: (proc_stat(p), nthreads(p), cmdline(p), prog.transient(p)) for p in pids}
     img = prog.path("img")
     os.makedirs(img, exist_ok=True)
 
@@ -472,24 +514,7 @@ def cycle(prog):
     CURRENT.details = run.details()
     if run.rc != 0:
         raise CaseFail("restore failed (rc %s): %s" % (run.rc, run.line()))
-    bad = []
-    for p, (st, nt, cl) in before.items():
-        if prog.transient(p) and not alive(p):
-            continue
-        now = proc_stat(p)
-        if now is None:
-            bad.append("pid %d (%s) not restored" % (p, cl[:40]))
-            continue
-        if now["state"] == "Z":
-            bad.append("pid %d (%s) %s right after restore" % (p, cl[:40], exit_text(now)))
-            continue
-        for k in ("ppid", "pgrp", "sid", "tty"):
-            if now[k] != st[k]:
-                bad.append("pid %d %s %s -> %s" % (p, k, st[k], now[k]))
-        if nthreads(p) != nt:
-            bad.append("pid %d has %d threads, had %d" % (p, nthreads(p), nt))
-        if cmdline(p) != cl:
-            bad.append("pid %d cmdline %r -> %r" % (p, cl, cmdline(p)))
+    bad = compare_tree(prog, before, dumped_threads(img))
     if bad:
         raise CaseFail("; ".join(bad))
     note_sessions(tree(prog.root))
@@ -498,7 +523,7 @@ def cycle(prog):
     except CaseFail as e:
         gone = ["%d (%s) %s" % (p, before[p][2].split()[0],
                                 exit_text(proc_stat(p)) if proc_stat(p) else "gone")
-                for p in before if not prog.transient(p) and not alive(p)]
+                for p in before if not before[p][3] and not alive(p)]
         if gone:
             raise CaseFail("%s; by then restored pids had ended: %s" % (e, ", ".join(gone)))
         raise

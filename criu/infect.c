@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "infect.h"
@@ -103,6 +104,32 @@ void fixup_syscall_restart(struct user_regs_struct *r)
 		r->rip -= 2;
 		break;
 	}
+}
+
+/*
+ * For the image: a restored task has no restart block, so restart_syscall
+ * would return EINTR.  Calls whose restart is the same call again (poll,
+ * an absolute clock_nanosleep) are redone from the start instead; poll
+ * with a timeout then waits its whole timeout again, which callers
+ * tolerate better than an EINTR (script(1) exits on it).
+ */
+void fixup_restart_for_image(struct user_regs_struct *r)
+{
+	long nr = (long)r->orig_rax;
+	bool pending = (long)r->rax == -ERESTART_RESTARTBLOCK;
+	/* remote_syscall() already turned it into a restart_syscall */
+	bool converted = (long)r->rax == __NR_restart_syscall && nr != __NR_restart_syscall;
+
+	if (nr < 0 || (!pending && !converted)) {
+		fixup_syscall_restart(r);
+		return;
+	}
+	if (pending) {
+		r->rax = __NR_restart_syscall;
+		r->rip -= 2;
+	}
+	if (nr == __NR_poll || (nr == __NR_clock_nanosleep && (r->rsi & TIMER_ABSTIME)))
+		r->rax = nr;
 }
 
 int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,

@@ -73,7 +73,7 @@ static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
 	 * the state the kernel's restart would have produced, so that the
 	 * restored thread redoes the call.
 	 */
-	fixup_syscall_restart(&r);
+	fixup_restart_for_image(&r);
 	g = arena_new(a, UserX86RegsEntry);
 	if (!g)
 		return -1;

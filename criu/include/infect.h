@@ -43,6 +43,8 @@ void report_stop(pid_t tid, int sig, const char *during);
 int remote_syscall_stop(pid_t tid);
 /* Redo an interrupted syscall by hand (see infect.c). */
 void fixup_syscall_restart(struct user_regs_struct *r);
+/* The same for registers saved in an image, where no restart block survives. */
+void fixup_restart_for_image(struct user_regs_struct *r);
 
 int remote_write(struct remote_ctl *ctl, u64 addr, const void *buf, size_t len);
 int remote_read(struct remote_ctl *ctl, u64 addr, void *buf, size_t len);

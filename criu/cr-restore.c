@@ -1116,7 +1116,8 @@ static int run_restore(void)
 
 	if (fork_task(root_item))
 		return -1;
-	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || seize_tasks() ||
+	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
+	    seize_tasks() ||
 	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */

@@ -151,6 +151,8 @@ int dump_reg_file(struct fd_parms *p, u32 id)
 	snprintf(name, sizeof(name), "%s", p->link);
 	strip_deleted(name, &deleted);
 
+	if (dump_fown(p, &fown))
+		return -1;
 	re.id = id;
 	re.flags = p->flags;
 	re.pos = p->pos;
@@ -458,6 +460,10 @@ static int open_reg_anchor(FileEntry *fe, int *fd)
 		if (!fstat(f, &st) && (u64)st.st_size != re->size)
 			pr_warn("%s has %lld bytes now, %llu when dumped\n", re->name,
 				(long long)st.st_size, (unsigned long long)re->size);
+	}
+	if (restore_fown(f, re->fown)) {
+		close(f);
+		return -1;
 	}
 	pr_debug("opened %s as file %u (flags 0%o)%s\n", re->name, fe->id, oflags,
 		 r ? " from its ghost" : "");

@@ -98,7 +98,7 @@ int dump_memfd(struct fd_parms *p, u32 id)
 	FownEntry fown = FOWN_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
 
-	if (dump_memfd_inode(p, &me.inode_id))
+	if (dump_memfd_inode(p, &me.inode_id) || dump_fown(p, &fown))
 		return -1;
 	me.id = id;
 	me.flags = p->flags;
@@ -232,6 +232,10 @@ found:
 	}
 	if (me->pos && lseek(*fd, me->pos, SEEK_SET) < 0) {
 		pr_perror("cannot seek memfd %s", mr->ie->name);
+		close(*fd);
+		return -1;
+	}
+	if (restore_fown(*fd, me->fown)) {
 		close(*fd);
 		return -1;
 	}

@@ -191,6 +191,8 @@ static int dump_pipe(struct fd_parms *p, u32 id)
 	pe.pipe_id = p->st.st_ino;
 	pe.flags = p->flags;
 	pe.fown = &fown;
+	if (dump_fown(p, &fown))
+		return -1;
 	fe.type = FD_TYPES__PIPE;
 	fe.id = id;
 	fe.pipe = &pe;
@@ -336,7 +338,7 @@ static int reopen_end(int fd, unsigned int flags, int *out)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	*out = open(path, (flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC);
+	*out = open(path, (flags & (O_ACCMODE | O_NONBLOCK | O_ASYNC)) | O_CLOEXEC);
 	if (*out < 0) {
 		pr_perror("cannot reopen %s", path);
 		return -1;
@@ -376,13 +378,13 @@ static int open_pipe_anchor(FileEntry *fe, int *fd)
 found:
 	end = (pe->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
 	if (po->used[end])
-		return reopen_end(po->ends[end], pe->flags, fd);
+		return reopen_end(po->ends[end], pe->flags, fd) || restore_fown(*fd, pe->fown);
 	/*
 	 * The first description of each end is the one pipe2() made: a
 	 * reopened one would carry O_LARGEFILE, which pipes never have.
 	 */
 	po->used[end] = true;
-	if (fcntl(po->ends[end], F_SETFL, pe->flags & O_NONBLOCK)) {
+	if (fcntl(po->ends[end], F_SETFL, pe->flags & (O_NONBLOCK | O_ASYNC))) {
 		pr_perror("cannot set the flags of pipe %u", pe->pipe_id);
 		return -1;
 	}
@@ -391,7 +393,7 @@ found:
 		pr_perror("cannot duplicate pipe %u", pe->pipe_id);
 		return -1;
 	}
-	return 0;
+	return restore_fown(*fd, pe->fown);
 }
 
 static int open_fifo_anchor(FileEntry *fe, int *fd)
@@ -432,7 +434,7 @@ found:
 		pr_perror("cannot open FIFO %s", name);
 		return -1;
 	}
-	if (!(flags & O_NONBLOCK) && fcntl(f, F_SETFL, flags & ~(O_ACCMODE | O_NONBLOCK))) {
+	if (fcntl(f, F_SETFL, flags & ~O_ACCMODE) || restore_fown(f, rfe->reg->fown)) {
 		pr_perror("cannot set the flags of FIFO %s", name);
 		close(f);
 		return -1;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fdinfo.pb-c.h"
+#include "fown.pb-c.h"
 #include "image.h"
 #include "pstree.h"
 #include "util.h"
@@ -131,6 +132,16 @@ int open_all_anchors(void);
 /* In a task: install its descriptor table from the anchors. */
 int restore_task_fds(struct pstree_item *it);
 void close_anchors(void);
+
+/*
+ * fown.c: the owner and signal of a description (F_SETOWN_EX, F_SETSIG),
+ * read from p->lfd, for the fown_entry of every kind's entry.
+ */
+int dump_fown(struct fd_parms *p, FownEntry *fown);
+/* Set fown's signal on fd now and its owner in restore_fowns(). */
+int restore_fown(int fd, FownEntry *fown);
+/* From criu once every task exists: every owner restore_fown() kept. */
+int restore_fowns(void);
 
 /* pipes.c: drop criu's own ends once every anchor is open. */
 void close_pipe_holders(void);

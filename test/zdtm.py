@@ -648,11 +648,12 @@ def diff_mem(a, b, errs, who, masks):
                      len(bad), first))
 
 
-ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*)(?::)?\[(\d+)\]$')
+ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*|user|pid|mnt|uts|ipc|net|cgroup|time)'
+                      r'(?::)?\[(\d+)\]$')
 
 
 def fd_view(fds):
-    """fds with pipe and socket inode numbers replaced by labels in order
+    """fds with pipe, socket and namespace inode numbers replaced by labels in order
     of appearance: a restored pipe is a new inode, but the fds that shared
     one must still share one."""
     labels, view = {}, {}

@@ -53,6 +53,7 @@ struct fd_kind {
 };
 
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
+extern const struct fd_kind nsf_kind, pidfd_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);

@@ -711,7 +711,7 @@ static int restore_task_body(struct pstree_item *it)
 	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if (wait_for_go() || drop_rseq())
+	if (wait_for_go() || restore_task_fds_late(it) || drop_rseq())
 		return -1;
 	jump_to_restorer(&m, a);
 }

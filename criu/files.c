@@ -33,6 +33,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&fifo_kind,
 	&memfd_kind,
 	&nsf_kind,
+	&pidfd_kind,
 	&reg_kind,
 };
 
@@ -728,4 +729,9 @@ int restore_task_fds(struct pstree_item *it)
 		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
 	}
 	return kinds_call(task_fds_done, it);
+}
+
+int restore_task_fds_late(struct pstree_item *it)
+{
+	return kinds_call(tree_done, it);
 }

@@ -50,6 +50,8 @@ struct fd_kind {
 	int (*anchors_done)(void);
 	/* restore, in the task: its descriptors are in place */
 	int (*task_fds_done)(struct pstree_item *it);
+	/* restore, in the task: every task of the tree exists (after the go) */
+	int (*tree_done)(struct pstree_item *it);
 };
 
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
@@ -132,6 +134,8 @@ int anchor_fd(u32 id);
 int open_all_anchors(void);
 /* In a task: install its descriptor table from the anchors. */
 int restore_task_fds(struct pstree_item *it);
+/* In a task, once every task exists: what refers to other tasks. */
+int restore_task_fds_late(struct pstree_item *it);
 void close_anchors(void);
 
 /*

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "mem.h"
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
+#include "restore.h"
 #include "util.h"
 #include "vma.h"
 
@@ -427,6 +429,65 @@ out:
 	return ret;
 }
 
+/*
+ * /proc/PID/... of a task of the tree exists only once that task does,
+ * in the tree's /proc: the holder opens it itself (reg_tree_done), and
+ * its anchor is a stand-in.
+ */
+static bool is_tree_proc_path(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "/proc/", 6))
+		return false;
+	pid = strtol(name + 6, &end, 10);
+	return end != name + 6 && (*end == '/' || !*end) && pstree_find_vpid(pid);
+}
+
+static int open_reg_path(RegFileEntry *re, const char *path, int *fd)
+{
+	unsigned int oflags = re->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	int f = open(path, oflags | O_CLOEXEC);
+
+	if (f < 0) {
+		pr_perror("cannot open %s (file %u)", re->name, re->id);
+		return -1;
+	}
+	if (re->pos && lseek(f, re->pos, SEEK_SET) < 0) {
+		pr_perror("cannot seek %s to %llu", re->name, (unsigned long long)re->pos);
+		close(f);
+		return -1;
+	}
+	*fd = f;
+	return 0;
+}
+
+static int reg_tree_done(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		FileEntry *fe = find_file_entry(e->id);
+		int fd;
+
+		if (!fe || fe->type != FD_TYPES__REG || !is_tree_proc_path(fe->reg->name))
+			continue;
+		if (open_reg_path(fe->reg, fe->reg->name, &fd))
+			return -1;
+		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		pr_debug("pid %d: fd %u is %s\n", it->vpid, e->fd, fe->reg->name);
+	}
+	return 0;
+}
+
 static int open_reg_anchor(FileEntry *fe, int *fd)
 {
 	RegFileEntry *re = fe->reg;
@@ -440,6 +501,12 @@ static int open_reg_anchor(FileEntry *fe, int *fd)
 		return -1;
 	}
 	oflags = re->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	if (!r && is_tree_proc_path(re->name)) {
+		*fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			pr_perror("cannot open /dev/null");
+		return *fd < 0 ? -1 : 0;
+	}
 	if (r && create_ghost(r, re, ghost, sizeof(ghost)))
 		return -1;
 	f = open(r ? ghost : re->name, oflags | O_CLOEXEC);
@@ -489,4 +556,5 @@ const struct fd_kind reg_kind = {
 	.dump_fini = reg_dump_fini,
 	.collect = read_remaps,
 	.open = open_reg_anchor,
+	.tree_done = reg_tree_done,
 };

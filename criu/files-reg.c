@@ -87,15 +87,17 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	Timeval atim = TIMEVAL__INIT, mtim = TIMEVAL__INIT;
 	struct cr_img *img;
 	u32 gid = next_ghost_id++;
-	int fd, ret = -1;
+	int fd = -1, ret = -1;
 
-	if (!S_ISREG(p->st.st_mode)) {
+	/* a FIFO's ghost is only its inode: the data is the pipe's */
+	if (!S_ISREG(p->st.st_mode) && !S_ISFIFO(p->st.st_mode)) {
 		pr_err("unsupported: pid %d has a deleted %s open: %s\n", p->pid,
 		       S_ISDIR(p->st.st_mode) ? "directory" : "special file", p->link);
 		return -1;
 	}
-	fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (S_ISREG(p->st.st_mode))
+		fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && S_ISREG(p->st.st_mode)) {
 		pr_perror("cannot open deleted file %s through %s", p->link, p->proc_path);
 		return -1;
 	}
@@ -106,7 +108,7 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	ge.has_dev = ge.has_ino = ge.has_size = ge.has_chunks = true;
 	ge.dev = p->st.st_dev;
 	ge.ino = p->st.st_ino;
-	ge.size = p->st.st_size;
+	ge.size = S_ISREG(p->st.st_mode) ? p->st.st_size : 0;
 	ge.chunks = true;
 	atim.tv_sec = p->st.st_atim.tv_sec;
 	atim.tv_usec = p->st.st_atim.tv_nsec / 1000;
@@ -118,7 +120,7 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	img = open_image(CR_FD_GHOST_FILE, O_DUMP, (unsigned long)gid);
 	if (!img)
 		goto out;
-	if (pb_write(img, &ge) || write_ghost_chunks(img, fd, p->link, p->st.st_size)) {
+	if (pb_write(img, &ge) || (fd >= 0 && write_ghost_chunks(img, fd, p->link, ge.size))) {
 		close_image(img);
 		goto out;
 	}
@@ -136,9 +138,10 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	re.remap_type = REMAP_TYPE__GHOST;
 	ret = pb_write(remap_img, &re);
 	pr_info("deleted file %s (%lld bytes) saved as ghost %u\n", p->link,
-		(long long)p->st.st_size, gid);
+		(long long)ge.size, gid);
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 
@@ -372,6 +375,36 @@ static int copy_ghost_chunks(struct cr_img *img, int fd, const char *path)
 	return ret;
 }
 
+/* A deleted FIFO: a new one at the old path (or next to it), no contents. */
+static int create_ghost_fifo(GhostFileEntry *ge, RegFileEntry *re, u32 gid, char *path,
+			     size_t len)
+{
+	struct timespec ts[2];
+
+	snprintf(path, len, "%s", re->name);
+	if (mkfifo(path, ge->mode & 07777)) {
+		snprintf(path, len, "%s.cr-ghost.%u", re->name, gid);
+		if (mkfifo(path, ge->mode & 07777)) {
+			pr_perror("cannot recreate deleted FIFO %s", re->name);
+			return -1;
+		}
+		pr_warn("deleted FIFO %s restored under %s\n", re->name, path);
+	}
+	if (chown(path, ge->uid, ge->gid) && errno != EPERM && errno != EINVAL) {
+		pr_perror("cannot chown ghost FIFO %s", path);
+		unlink(path);
+		return -1;
+	}
+	if (ge->atim && ge->mtim) {
+		ts[0].tv_sec = ge->atim->tv_sec;
+		ts[0].tv_nsec = ge->atim->tv_usec * 1000;
+		ts[1].tv_sec = ge->mtim->tv_sec;
+		ts[1].tv_nsec = ge->mtim->tv_usec * 1000;
+		utimensat(AT_FDCWD, path, ts, 0);
+	}
+	return 0;
+}
+
 /* Recreate a deleted file at its old path, so /proc shows the same name. */
 static int create_ghost(struct remap *r, RegFileEntry *re, char *path, size_t len)
 {
@@ -387,6 +420,10 @@ static int create_ghost(struct remap *r, RegFileEntry *re, char *path, size_t le
 		goto out;
 	if (!ge->chunks) {
 		pr_err("%s: only chunked ghost files are supported\n", img->name);
+		goto out_free;
+	}
+	if (S_ISFIFO(ge->mode)) {
+		ret = create_ghost_fifo(ge, re, r->ghost_id, path, len);
 		goto out_free;
 	}
 	snprintf(path, len, "%s", re->name);
@@ -427,6 +464,17 @@ out_free:
 out:
 	close_image(img);
 	return ret;
+}
+
+int reg_open_name(FileEntry *fe, char *path, size_t len)
+{
+	struct remap *r = find_remap(fe->id);
+
+	if (!r) {
+		snprintf(path, len, "%s", fe->reg->name);
+		return 0;
+	}
+	return create_ghost(r, fe->reg, path, len) ? -1 : 1;
 }
 
 /*

@@ -402,8 +402,9 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 	FileEntry *rfe = fi && fi->has_regf_id ? find_file_entry(fi->regf_id) : NULL;
 	struct pipe_obj *po;
 	unsigned int flags;
+	char path[PATH_MAX];
 	const char *name;
-	int f;
+	int f, ghost;
 
 	if (!rfe || !rfe->reg) {
 		pr_err("files.img: FIFO file %u has no path entry\n", fe->id);
@@ -415,12 +416,18 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 		if (po->pipe_id == fi->pipe_id)
 			goto found;
 
-	/* read-write and non-blocking: opening a FIFO this way never waits */
+	/* a deleted FIFO is made again and unlinked once held open */
+	ghost = reg_open_name(rfe, path, sizeof(path));
+	if (ghost < 0)
+		return -1;
 	po = xzalloc(sizeof(*po));
 	if (!po)
 		return -1;
 	po->pipe_id = fi->pipe_id;
-	po->ends[0] = po->ends[1] = move_to_svc(open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+	/* read-write and non-blocking: opening a FIFO this way never waits */
+	po->ends[0] = po->ends[1] = move_to_svc(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+	if (ghost)
+		unlink(path);
 	list_add(&po->list, &pipe_objs);
 	if (po->ends[0] < 0) {
 		pr_perror("cannot open FIFO %s", name);
@@ -429,7 +436,9 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 	if (fill_pipe(po->ends[1], find_pipe_data(fi->pipe_id, true), "FIFO"))
 		return -1;
 found:
-	f = open(name, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+	/* through the holder: the same inode even once the name is gone */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", po->ends[0]);
+	f = open(path, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
 	if (f < 0) {
 		pr_perror("cannot open FIFO %s", name);
 		return -1;

@@ -109,6 +109,11 @@ int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area
 bool is_tty(const struct stat *st);
 /* files-reg.c */
 int dump_reg_file(struct fd_parms *p, u32 id);
+/*
+ * The path to open the file of a reg entry at: its name (0), or its ghost
+ * made again (1: unlink it once open), or -1.
+ */
+int reg_open_name(FileEntry *fe, char *path, size_t len);
 /* memfd.c */
 bool is_memfd_link(const char *link);
 int dump_memfd(struct fd_parms *p, u32 id);

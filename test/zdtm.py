@@ -34,7 +34,8 @@ Flavors:
 
 A test's optional test/zdtm/static/NAME.desc holds JSON: "flavors" (where
 it runs, default all four), "root" (run it as root, default false),
-"opts" (extra criu options), "restore_mem" (false: no memory comparison
+"opts" (extra criu options), "root_pipes" (N pipes made by root, passed
+to the test, see ROOT_PIPES_ENV), "restore_mem" (false: no memory comparison
 after a restore, for tests that run code when their restored syscall
 returns EINTR) and "reason" (why).  See test/zdtm/README.md.
 

@@ -371,8 +371,12 @@ static int dump_vma_files(struct task_dump *td)
 		VmaEntry *e = &v->e;
 
 		if (e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
-			/* a shared writable mapping needs the file writable */
-			unsigned int fl = (e->status & VMA_FILE_SHARED) && (e->prot & PROT_WRITE) ?
+			/*
+			 * A shared mapping that is or may become writable (VM_MAYWRITE:
+			 * its file was opened for writing) needs the file writable.
+			 */
+			unsigned int fl = (e->status & VMA_FILE_SHARED) &&
+						  ((e->prot & PROT_WRITE) || v->maywrite) ?
 						  O_RDWR : O_RDONLY;
 			u32 id;
 

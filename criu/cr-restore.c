@@ -716,7 +716,7 @@ static int restore_task_body(struct pstree_item *it)
 	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if (wait_for_go() || drop_rseq())
+	if (wait_for_go() || restore_task_fds_late(it) || drop_rseq())
 		return -1;
 	jump_to_restorer(&m, a);
 }
@@ -1121,7 +1121,8 @@ static int run_restore(void)
 
 	if (fork_task(root_item))
 		return -1;
-	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || seize_tasks() ||
+	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
+	    seize_tasks() ||
 	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */

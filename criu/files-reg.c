@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "mem.h"
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
+#include "restore.h"
 #include "util.h"
 #include "vma.h"
 
@@ -85,15 +87,17 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	Timeval atim = TIMEVAL__INIT, mtim = TIMEVAL__INIT;
 	struct cr_img *img;
 	u32 gid = next_ghost_id++;
-	int fd, ret = -1;
+	int fd = -1, ret = -1;
 
-	if (!S_ISREG(p->st.st_mode)) {
+	/* a FIFO's ghost is only its inode: the data is the pipe's */
+	if (!S_ISREG(p->st.st_mode) && !S_ISFIFO(p->st.st_mode)) {
 		pr_err("unsupported: pid %d has a deleted %s open: %s\n", p->pid,
 		       S_ISDIR(p->st.st_mode) ? "directory" : "special file", p->link);
 		return -1;
 	}
-	fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (S_ISREG(p->st.st_mode))
+		fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && S_ISREG(p->st.st_mode)) {
 		pr_perror("cannot open deleted file %s through %s", p->link, p->proc_path);
 		return -1;
 	}
@@ -104,7 +108,7 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	ge.has_dev = ge.has_ino = ge.has_size = ge.has_chunks = true;
 	ge.dev = p->st.st_dev;
 	ge.ino = p->st.st_ino;
-	ge.size = p->st.st_size;
+	ge.size = S_ISREG(p->st.st_mode) ? p->st.st_size : 0;
 	ge.chunks = true;
 	atim.tv_sec = p->st.st_atim.tv_sec;
 	atim.tv_usec = p->st.st_atim.tv_nsec / 1000;
@@ -116,7 +120,7 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	img = open_image(CR_FD_GHOST_FILE, O_DUMP, (unsigned long)gid);
 	if (!img)
 		goto out;
-	if (pb_write(img, &ge) || write_ghost_chunks(img, fd, p->link, p->st.st_size)) {
+	if (pb_write(img, &ge) || (fd >= 0 && write_ghost_chunks(img, fd, p->link, ge.size))) {
 		close_image(img);
 		goto out;
 	}
@@ -134,9 +138,10 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 	re.remap_type = REMAP_TYPE__GHOST;
 	ret = pb_write(remap_img, &re);
 	pr_info("deleted file %s (%lld bytes) saved as ghost %u\n", p->link,
-		(long long)p->st.st_size, gid);
+		(long long)ge.size, gid);
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 
@@ -151,6 +156,8 @@ int dump_reg_file(struct fd_parms *p, u32 id)
 	snprintf(name, sizeof(name), "%s", p->link);
 	strip_deleted(name, &deleted);
 
+	if (dump_fown(p, &fown))
+		return -1;
 	re.id = id;
 	re.flags = p->flags;
 	re.pos = p->pos;
@@ -368,6 +375,36 @@ static int copy_ghost_chunks(struct cr_img *img, int fd, const char *path)
 	return ret;
 }
 
+/* A deleted FIFO: a new one at the old path (or next to it), no contents. */
+static int create_ghost_fifo(GhostFileEntry *ge, RegFileEntry *re, u32 gid, char *path,
+			     size_t len)
+{
+	struct timespec ts[2];
+
+	snprintf(path, len, "%s", re->name);
+	if (mkfifo(path, ge->mode & 07777)) {
+		snprintf(path, len, "%s.cr-ghost.%u", re->name, gid);
+		if (mkfifo(path, ge->mode & 07777)) {
+			pr_perror("cannot recreate deleted FIFO %s", re->name);
+			return -1;
+		}
+		pr_warn("deleted FIFO %s restored under %s\n", re->name, path);
+	}
+	if (chown(path, ge->uid, ge->gid) && errno != EPERM && errno != EINVAL) {
+		pr_perror("cannot chown ghost FIFO %s", path);
+		unlink(path);
+		return -1;
+	}
+	if (ge->atim && ge->mtim) {
+		ts[0].tv_sec = ge->atim->tv_sec;
+		ts[0].tv_nsec = ge->atim->tv_usec * 1000;
+		ts[1].tv_sec = ge->mtim->tv_sec;
+		ts[1].tv_nsec = ge->mtim->tv_usec * 1000;
+		utimensat(AT_FDCWD, path, ts, 0);
+	}
+	return 0;
+}
+
 /* Recreate a deleted file at its old path, so /proc shows the same name. */
 static int create_ghost(struct remap *r, RegFileEntry *re, char *path, size_t len)
 {
@@ -383,6 +420,10 @@ static int create_ghost(struct remap *r, RegFileEntry *re, char *path, size_t le
 		goto out;
 	if (!ge->chunks) {
 		pr_err("%s: only chunked ghost files are supported\n", img->name);
+		goto out_free;
+	}
+	if (S_ISFIFO(ge->mode)) {
+		ret = create_ghost_fifo(ge, re, r->ghost_id, path, len);
 		goto out_free;
 	}
 	snprintf(path, len, "%s", re->name);
@@ -425,6 +466,76 @@ out:
 	return ret;
 }
 
+int reg_open_name(FileEntry *fe, char *path, size_t len)
+{
+	struct remap *r = find_remap(fe->id);
+
+	if (!r) {
+		snprintf(path, len, "%s", fe->reg->name);
+		return 0;
+	}
+	return create_ghost(r, fe->reg, path, len) ? -1 : 1;
+}
+
+/*
+ * /proc/PID/... of a task of the tree exists only once that task does,
+ * in the tree's /proc: the holder opens it itself (reg_tree_done), and
+ * its anchor is a stand-in.
+ */
+static bool is_tree_proc_path(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "/proc/", 6))
+		return false;
+	pid = strtol(name + 6, &end, 10);
+	return end != name + 6 && (*end == '/' || !*end) && pstree_find_vpid(pid);
+}
+
+static int open_reg_path(RegFileEntry *re, const char *path, int *fd)
+{
+	unsigned int oflags = re->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	int f = open(path, oflags | O_CLOEXEC);
+
+	if (f < 0) {
+		pr_perror("cannot open %s (file %u)", re->name, re->id);
+		return -1;
+	}
+	if (re->pos && lseek(f, re->pos, SEEK_SET) < 0) {
+		pr_perror("cannot seek %s to %llu", re->name, (unsigned long long)re->pos);
+		close(f);
+		return -1;
+	}
+	*fd = f;
+	return 0;
+}
+
+static int reg_tree_done(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		FileEntry *fe = find_file_entry(e->id);
+		int fd;
+
+		if (!fe || fe->type != FD_TYPES__REG || !is_tree_proc_path(fe->reg->name))
+			continue;
+		if (open_reg_path(fe->reg, fe->reg->name, &fd))
+			return -1;
+		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		pr_debug("pid %d: fd %u is %s\n", it->vpid, e->fd, fe->reg->name);
+	}
+	return 0;
+}
+
 static int open_reg_anchor(FileEntry *fe, int *fd)
 {
 	RegFileEntry *re = fe->reg;
@@ -438,6 +549,12 @@ static int open_reg_anchor(FileEntry *fe, int *fd)
 		return -1;
 	}
 	oflags = re->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	if (!r && is_tree_proc_path(re->name)) {
+		*fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			pr_perror("cannot open /dev/null");
+		return *fd < 0 ? -1 : 0;
+	}
 	if (r && create_ghost(r, re, ghost, sizeof(ghost)))
 		return -1;
 	f = open(r ? ghost : re->name, oflags | O_CLOEXEC);
@@ -458,6 +575,10 @@ static int open_reg_anchor(FileEntry *fe, int *fd)
 		if (!fstat(f, &st) && (u64)st.st_size != re->size)
 			pr_warn("%s has %lld bytes now, %llu when dumped\n", re->name,
 				(long long)st.st_size, (unsigned long long)re->size);
+	}
+	if (restore_fown(f, re->fown)) {
+		close(f);
+		return -1;
 	}
 	pr_debug("opened %s as file %u (flags 0%o)%s\n", re->name, fe->id, oflags,
 		 r ? " from its ghost" : "");
@@ -483,4 +604,5 @@ const struct fd_kind reg_kind = {
 	.dump_fini = reg_dump_fini,
 	.collect = read_remaps,
 	.open = open_reg_anchor,
+	.tree_done = reg_tree_done,
 };

@@ -36,6 +36,8 @@ static const struct fd_kind *const fd_kinds[] = {
 	&eventfd_kind,
 	&signalfd_kind,
 	&timerfd_kind,
+	&nsf_kind,
+	&pidfd_kind,
 	&reg_kind,
 };
 
@@ -683,6 +685,24 @@ void close_anchors(void)
 		}
 }
 
+/*
+ * open() keeps O_ASYNC in the flags without arming it, and a signal's
+ * si_fd is the fd that armed it: clearing and setting it again at the
+ * task's own fd number does both.
+ */
+static int restore_async(struct pstree_item *it, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || !(fl & O_ASYNC))
+		return 0;
+	if (fcntl(fd, F_SETFL, fl & ~O_ASYNC) || fcntl(fd, F_SETFL, fl)) {
+		pr_perror("cannot set O_ASYNC on fd %d of pid %d", fd, it->vpid);
+		return -1;
+	}
+	return 0;
+}
+
 int restore_task_fds(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -706,7 +726,14 @@ int restore_task_fds(struct pstree_item *it)
 			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
 			return -1;
 		}
+		if (restore_async(it, e->fd))
+			return -1;
 		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
 	}
 	return kinds_call(task_fds_done, it) || restore_desc_locks(it) ? -1 : 0;
+}
+
+int restore_task_fds_late(struct pstree_item *it)
+{
+	return kinds_call(tree_done, it);
 }

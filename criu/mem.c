@@ -256,6 +256,8 @@ static void parse_vmflags(char *flags, struct vma_area *v)
 			v->e.flags |= MAP_LOCKED;
 		else if (!strcmp(tok, "nr"))
 			v->e.flags |= MAP_NORESERVE;
+		else if (!strcmp(tok, "mw"))
+			v->maywrite = true;
 		for (i = 0; i < ARRAY_SIZE(vmflag_madvs); i++)
 			if (!strcmp(tok, vmflag_madvs[i].name))
 				v->e.madv |= 1ULL << vmflag_madvs[i].advice;

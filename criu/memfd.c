@@ -46,7 +46,18 @@ static int dump_memfd_inode(struct fd_parms *p, u32 *inode_id)
 			return 0;
 		}
 
+	/*
+	 * A description of our own: reading the contents seeks (SEEK_DATA),
+	 * which must not move the task's offset.  Reopening checks the
+	 * inode's mode; criu's copy of a readable fd does as well then, with
+	 * the task's offset put back afterwards.
+	 */
 	fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && p->lfd >= 0 && (p->flags & O_ACCMODE) != O_WRONLY) {
+		pr_info("memfd %s of pid %d: cannot reopen it (%s), reading fd %d itself\n",
+			p->link, p->pid, strerror(errno), p->fd);
+		fd = fcntl(p->lfd, F_DUPFD_CLOEXEC, 0);
+	}
 	if (fd < 0) {
 		pr_perror("cannot open memfd %s of pid %d", p->link, p->pid);
 		return -1;
@@ -76,6 +87,8 @@ static int dump_memfd_inode(struct fd_parms *p, u32 *inode_id)
 	ie.shmid = p->st.st_ino;
 	ie.seals = seals;
 	ie.inode_id = mi->inode_id;
+	ie.has_mode = true;
+	ie.mode = p->st.st_mode & 07777;
 	if (!memfd_img) {
 		memfd_img = open_image(CR_FD_MEMFD_INODE, O_DUMP);
 		if (!memfd_img)
@@ -85,6 +98,10 @@ static int dump_memfd_inode(struct fd_parms *p, u32 *inode_id)
 		goto out;
 	if (dump_shmem_file(fd, ie.shmid, ie.size))
 		goto out;
+	if (p->lfd >= 0 && lseek(p->lfd, p->pos, SEEK_SET) < 0) {
+		pr_perror("cannot put back the offset of memfd %s of pid %d", p->link, p->pid);
+		goto out;
+	}
 	*inode_id = mi->inode_id;
 	ret = 0;
 out:
@@ -98,7 +115,7 @@ int dump_memfd(struct fd_parms *p, u32 id)
 	FownEntry fown = FOWN_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
 
-	if (dump_memfd_inode(p, &me.inode_id))
+	if (dump_memfd_inode(p, &me.inode_id) || dump_fown(p, &fown))
 		return -1;
 	me.id = id;
 	me.flags = p->flags;
@@ -194,6 +211,11 @@ static int create_memfd(struct memfd_rst *mr)
 		}
 		munmap(p, ie->size);
 	}
+	if (ie->has_mode && fchmod(fd, ie->mode & 07777)) {
+		pr_perror("cannot set the mode of memfd %s to %#o", ie->name, ie->mode);
+		goto err;
+	}
+	/* last: seals may forbid the writes and resizing above */
 	if (ie->seals && fcntl(fd, F_ADD_SEALS, ie->seals)) {
 		pr_perror("cannot seal memfd %s with %#x", ie->name, ie->seals);
 		goto err;
@@ -232,6 +254,10 @@ found:
 	}
 	if (me->pos && lseek(*fd, me->pos, SEEK_SET) < 0) {
 		pr_perror("cannot seek memfd %s", mr->ie->name);
+		close(*fd);
+		return -1;
+	}
+	if (restore_fown(*fd, me->fown)) {
 		close(*fd);
 		return -1;
 	}

@@ -101,6 +101,16 @@ static int ns_id_of(pid_t pid, const char *ns, u32 *id, protobuf_c_boolean *has)
 	return 0;
 }
 
+u32 ns_id_of_ino(u64 ino)
+{
+	int i;
+
+	for (i = 0; i < nr_ns_ids; i++)
+		if (ns_ids[i].ino == ino)
+			return ns_ids[i].id;
+	return 0;
+}
+
 int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids)
 {
 	return ns_id_of(pid, "pid", &ids->pid_ns_id, &ids->has_pid_ns_id) ||

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pipes and FIFOs.  Both ends of a pipe share pipe_id (the inode).  The
- * data buffered in a pipe is read without consuming it: the pipe is
- * reopened through /proc/PID/fd/N and tee()d into a pipe of our own.
+ * data buffered in a pipe is read without consuming it: tee()d from a
+ * read end into a pipe of our own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,51 +17,53 @@
 #include "regfile.pb-c.h"
 #include "util.h"
 
+/*
+ * Every pipe inode met so far.  Its data is read once, with tee() from
+ * criu's own copy (pidfd_getfd) of a read end: no reopening, which
+ * checks the inode's permissions and fails for a pipe of another user.
+ * Until a read end turns up, a copy of a write end is kept: at the end
+ * of the dump, reopening that one is the last way left to the data.
+ */
 struct seen_pipe {
 	struct list_head list;
 	u64 ino;
+	bool fifo;
+	bool done;		/* its pipe_data_entry is written */
+	int wfd;		/* a write end, while !done; else -1 */
+	char link[64];
 };
 
 static LIST_HEAD(seen_pipes);
 static struct cr_img *pipes_data_img, *fifo_data_img;
 
-static bool pipe_seen(u64 ino)
+static struct seen_pipe *get_seen_pipe(const struct fd_parms *p, bool fifo)
 {
 	struct seen_pipe *s;
 
 	list_for_each_entry(s, &seen_pipes, list)
-		if (s->ino == ino)
-			return true;
+		if (s->ino == p->st.st_ino && s->fifo == fifo)
+			return s;
 	s = xzalloc(sizeof(*s));
-	if (s) {
-		s->ino = ino;
-		list_add(&s->list, &seen_pipes);
-	}
-	return false;
+	if (!s)
+		return NULL;
+	s->ino = p->st.st_ino;
+	s->fifo = fifo;
+	s->wfd = -1;
+	snprintf(s->link, sizeof(s->link), "%.*s", (int)sizeof(s->link) - 1, p->link);
+	list_add_tail(&s->list, &seen_pipes);
+	return s;
 }
 
-/* Write a pipe_data_entry and the buffered bytes, once per pipe. */
-static int dump_pipe_data(struct fd_parms *p, struct cr_img **imgp, int type)
+/* Copy what is buffered in the pipe behind the read end src into buf. */
+static ssize_t peek_pipe(int src, int size, char **buf, const char *link)
 {
-	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
-	int src, tmp[2] = { -1, -1 }, size, ret = -1;
-	ssize_t bytes = 0;
-	char *buf = NULL;
+	int tmp[2] = { -1, -1 };
+	ssize_t bytes = -1;
 
-	if (pipe_seen(p->st.st_ino))
-		return 0;
-
-	/* reopening a pipe for reading, non-blocking, never waits */
-	src = open(p->proc_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (src < 0) {
-		pr_perror("cannot reopen pipe %s of pid %d through %s", p->link, p->pid,
-			  p->proc_path);
+	*buf = NULL;
+	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("cannot set up reading pipe %s", link);
 		return -1;
-	}
-	size = fcntl(src, F_GETPIPE_SZ);
-	if (size < 0 || pipe2(tmp, O_CLOEXEC | O_NONBLOCK)) {
-		pr_perror("cannot set up reading pipe %s", p->link);
-		goto out;
 	}
 	if (fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
 		pr_perror("cannot grow a pipe to %d bytes", size);
@@ -70,39 +72,112 @@ static int dump_pipe_data(struct fd_parms *p, struct cr_img **imgp, int type)
 	bytes = tee(src, tmp[1], size, SPLICE_F_NONBLOCK);
 	if (bytes < 0) {
 		if (errno != EAGAIN) {
-			pr_perror("cannot peek into pipe %s", p->link);
+			pr_perror("cannot peek into pipe %s", link);
 			goto out;
 		}
 		bytes = 0;
 	}
+	if (bytes && (!(*buf = xmalloc(bytes)) || read_all(tmp[0], *buf, bytes) != bytes)) {
+		pr_perror("cannot read data of pipe %s", link);
+		free(*buf);
+		*buf = NULL;
+		bytes = -1;
+	}
+out:
+	close_safe(&tmp[0]);
+	close_safe(&tmp[1]);
+	return bytes;
+}
 
+/* Write a pipe_data_entry and the bytes; src < 0: the data is lost. */
+static int write_pipe_data(struct seen_pipe *s, int src, int size)
+{
+	struct cr_img **imgp = s->fifo ? &fifo_data_img : &pipes_data_img;
+	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
+	char *buf = NULL;
+	ssize_t bytes = 0;
+	int ret = -1;
+
+	if (src >= 0) {
+		bytes = peek_pipe(src, size, &buf, s->link);
+		if (bytes < 0)
+			return -1;
+	}
 	if (!*imgp) {
-		*imgp = open_image(type, O_DUMP);
+		*imgp = open_image(s->fifo ? CR_FD_FIFO_DATA : CR_FD_PIPES_DATA, O_DUMP);
 		if (!*imgp)
 			goto out;
 	}
-	pde.pipe_id = p->st.st_ino;
+	pde.pipe_id = s->ino;
 	pde.bytes = bytes;
 	pde.has_size = true;
 	pde.size = size;
-	if (pb_write(*imgp, &pde))
+	if (pb_write(*imgp, &pde) || (bytes && img_write_raw(*imgp, buf, bytes)))
 		goto out;
-	if (bytes) {
-		buf = xmalloc(bytes);
-		if (!buf || read_all(tmp[0], buf, bytes) != bytes) {
-			pr_perror("cannot read data of pipe %s", p->link);
-			goto out;
-		}
-		if (img_write_raw(*imgp, buf, bytes))
-			goto out;
-	}
-	pr_debug("pipe %s: %zd bytes buffered, size %d\n", p->link, bytes, size);
+	pr_debug("pipe %s: %zd bytes buffered, size %d\n", s->link, bytes, size);
+	s->done = true;
+	close_safe(&s->wfd);
 	ret = 0;
 out:
 	free(buf);
+	return ret;
+}
+
+/*
+ * Dump the data of p's pipe now if p is a read end; a write end keeps
+ * it waiting for a read end elsewhere in the tree (see pipes_dump_fini).
+ */
+static int dump_pipe_data(struct fd_parms *p, bool fifo)
+{
+	struct seen_pipe *s = get_seen_pipe(p, fifo);
+	int size;
+
+	if (!s)
+		return -1;
+	if (s->done)
+		return 0;
+	if ((p->flags & O_ACCMODE) != O_WRONLY) {
+		size = fcntl(p->lfd, F_GETPIPE_SZ);
+		if (size < 0) {
+			pr_perror("cannot get the size of pipe %s", p->link);
+			return -1;
+		}
+		return write_pipe_data(s, p->lfd, size);
+	}
+	if (s->wfd < 0) {
+		s->wfd = fcntl(p->lfd, F_DUPFD_CLOEXEC, 0);
+		if (s->wfd < 0) {
+			pr_perror("cannot keep a write end of pipe %s", p->link);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* No read end in the tree: reopen the write end for reading, if we may. */
+static int dump_orphan_data(struct seen_pipe *s)
+{
+	char path[64];
+	int size, src, ret;
+
+	size = fcntl(s->wfd, F_GETPIPE_SZ);
+	if (size < 0) {
+		pr_perror("cannot get the size of pipe %s", s->link);
+		return -1;
+	}
+	/* non-blocking: a pipe reopened for reading never waits */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->wfd);
+	src = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (src < 0) {
+		pr_warn("pipe %s: no read end in the tree and it cannot be reopened (%s); "
+			"its buffered data is not dumped (nobody could read it)\n",
+			s->link, strerror(errno));
+		return write_pipe_data(s, -1, size);
+	}
+	pr_info("pipe %s: no read end in the tree, data read through a reopened end\n",
+		s->link);
+	ret = write_pipe_data(s, src, size);
 	close(src);
-	close_safe(&tmp[0]);
-	close_safe(&tmp[1]);
 	return ret;
 }
 
@@ -116,10 +191,12 @@ static int dump_pipe(struct fd_parms *p, u32 id)
 	pe.pipe_id = p->st.st_ino;
 	pe.flags = p->flags;
 	pe.fown = &fown;
+	if (dump_fown(p, &fown))
+		return -1;
 	fe.type = FD_TYPES__PIPE;
 	fe.id = id;
 	fe.pipe = &pe;
-	if (dump_pipe_data(p, &pipes_data_img, CR_FD_PIPES_DATA))
+	if (dump_pipe_data(p, false))
 		return -1;
 	return write_file_entry(&fe);
 }
@@ -140,7 +217,7 @@ static int dump_fifo(struct fd_parms *p, u32 id)
 	fe.type = FD_TYPES__FIFO;
 	fe.id = id;
 	fe.fifo = &fi;
-	if (dump_pipe_data(p, &fifo_data_img, CR_FD_FIFO_DATA))
+	if (dump_pipe_data(p, true))
 		return -1;
 	return write_file_entry(&fe);
 }
@@ -151,6 +228,9 @@ static int pipes_dump_fini(void)
 	int ret = 0;
 
 	list_for_each_entry_safe(s, n, &seen_pipes, list) {
+		if (!s->done && s->wfd >= 0 && !ret && dump_orphan_data(s))
+			ret = -1;
+		close_safe(&s->wfd);
 		list_del(&s->list);
 		free(s);
 	}
@@ -258,7 +338,7 @@ static int reopen_end(int fd, unsigned int flags, int *out)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	*out = open(path, (flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC);
+	*out = open(path, (flags & (O_ACCMODE | O_NONBLOCK | O_ASYNC)) | O_CLOEXEC);
 	if (*out < 0) {
 		pr_perror("cannot reopen %s", path);
 		return -1;
@@ -298,13 +378,13 @@ static int open_pipe_anchor(FileEntry *fe, int *fd)
 found:
 	end = (pe->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
 	if (po->used[end])
-		return reopen_end(po->ends[end], pe->flags, fd);
+		return reopen_end(po->ends[end], pe->flags, fd) || restore_fown(*fd, pe->fown);
 	/*
 	 * The first description of each end is the one pipe2() made: a
 	 * reopened one would carry O_LARGEFILE, which pipes never have.
 	 */
 	po->used[end] = true;
-	if (fcntl(po->ends[end], F_SETFL, pe->flags & O_NONBLOCK)) {
+	if (fcntl(po->ends[end], F_SETFL, pe->flags & (O_NONBLOCK | O_ASYNC))) {
 		pr_perror("cannot set the flags of pipe %u", pe->pipe_id);
 		return -1;
 	}
@@ -313,7 +393,7 @@ found:
 		pr_perror("cannot duplicate pipe %u", pe->pipe_id);
 		return -1;
 	}
-	return 0;
+	return restore_fown(*fd, pe->fown);
 }
 
 static int open_fifo_anchor(FileEntry *fe, int *fd)
@@ -322,8 +402,9 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 	FileEntry *rfe = fi && fi->has_regf_id ? find_file_entry(fi->regf_id) : NULL;
 	struct pipe_obj *po;
 	unsigned int flags;
+	char path[PATH_MAX];
 	const char *name;
-	int f;
+	int f, ghost;
 
 	if (!rfe || !rfe->reg) {
 		pr_err("files.img: FIFO file %u has no path entry\n", fe->id);
@@ -335,12 +416,18 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 		if (po->pipe_id == fi->pipe_id)
 			goto found;
 
-	/* read-write and non-blocking: opening a FIFO this way never waits */
+	/* a deleted FIFO is made again and unlinked once held open */
+	ghost = reg_open_name(rfe, path, sizeof(path));
+	if (ghost < 0)
+		return -1;
 	po = xzalloc(sizeof(*po));
 	if (!po)
 		return -1;
 	po->pipe_id = fi->pipe_id;
-	po->ends[0] = po->ends[1] = move_to_svc(open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+	/* read-write and non-blocking: opening a FIFO this way never waits */
+	po->ends[0] = po->ends[1] = move_to_svc(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+	if (ghost)
+		unlink(path);
 	list_add(&po->list, &pipe_objs);
 	if (po->ends[0] < 0) {
 		pr_perror("cannot open FIFO %s", name);
@@ -349,12 +436,14 @@ static int open_fifo_anchor(FileEntry *fe, int *fd)
 	if (fill_pipe(po->ends[1], find_pipe_data(fi->pipe_id, true), "FIFO"))
 		return -1;
 found:
-	f = open(name, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+	/* through the holder: the same inode even once the name is gone */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", po->ends[0]);
+	f = open(path, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
 	if (f < 0) {
 		pr_perror("cannot open FIFO %s", name);
 		return -1;
 	}
-	if (!(flags & O_NONBLOCK) && fcntl(f, F_SETFL, flags & ~(O_ACCMODE | O_NONBLOCK))) {
+	if (fcntl(f, F_SETFL, flags & ~O_ACCMODE) || restore_fown(f, rfe->reg->fown)) {
 		pr_perror("cannot set the flags of FIFO %s", name);
 		close(f);
 		return -1;

@@ -34,7 +34,8 @@ Flavors:
 
 A test's optional test/zdtm/static/NAME.desc holds JSON: "flavors" (where
 it runs, default all four), "root" (run it as root, default false),
-"opts" (extra criu options), "restore_mem" (false: no memory comparison
+"opts" (extra criu options), "root_pipes" (N pipes made by root, passed
+to the test, see ROOT_PIPES_ENV), "restore_mem" (false: no memory comparison
 after a restore, for tests that run code when their restored syscall
 returns EINTR) and "reason" (why).  See test/zdtm/README.md.
 
@@ -156,13 +157,36 @@ def vlog(msg):
 # ---------------------------------------------------------------------
 # Tests and their descriptions
 
+# A test whose .desc asks for "root_pipes": N gets N pipes made by the
+# outer runner as root (so their inodes belong to uid 0, which a rootless
+# criu may not reopen), both ends of each, named in this variable as
+# "r0,w0,r1,w1,...".  The runner keeps its copies open until the end.
+ROOT_PIPES_ENV = 'ZDTM_ROOT_PIPES'
+
+
+def root_pipes(r, env):
+    """The fds to pass for a test's root pipes (made here or inherited)."""
+    n = r.desc['root_pipes']
+    if not n:
+        return []
+    if r.inner:
+        fds = [int(x) for x in os.environ[ROOT_PIPES_ENV].split(',')]
+    else:
+        fds = []
+        for _ in range(n):
+            fds.extend(os.pipe())
+        r.own_fds.extend(fds)
+    env[ROOT_PIPES_ENV] = ','.join(str(fd) for fd in fds)
+    return fds
+
+
 def list_tests():
     return sorted(f[:-2] for f in os.listdir(STATIC_DIR) if f.endswith('.c'))
 
 
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
-            'reason': '', 'restore_mem': True, 'pause': 0}
+            'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -625,11 +649,12 @@ def diff_mem(a, b, errs, who, masks):
                      len(bad), first))
 
 
-ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*)(?::)?\[(\d+)\]$')
+ANON_OBJ = re.compile(r'^(pipe|socket|anon_inode:[^\[]*|user|pid|mnt|uts|ipc|net|cgroup|time)'
+                      r'(?::)?\[(\d+)\]$')
 
 
 def fd_view(fds):
-    """fds with pipe and socket inode numbers replaced by labels in order
+    """fds with pipe, socket and namespace inode numbers replaced by labels in order
     of appearance: a restored pipe is a new inode, but the fds that shared
     one must still share one."""
     labels, view = {}, {}
@@ -1238,6 +1263,7 @@ class Run:
         self.root = None
         self.known = set()
         self.log = self.wd
+        self.own_fds = []
 
     def criu_opts(self):
         return FLAVOR_CRIU_OPTS.get(self.flavor, []) + self.desc['opts']
@@ -1286,10 +1312,11 @@ class Run:
         env = dict(TEST_ENV, ZDTM_TEST=self.name, ZDTM_FLAVOR=self.flavor)
         cmd = self.launch_cmd()
         vlog('start: ' + ' '.join(cmd))
+        fds = root_pipes(self, env)
         with open(os.path.join(self.wd, 'launch.log'), 'wb') as log:
             self.launcher = subprocess.Popen(
                 cmd, cwd=self.wd, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=fds)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             rc = self.launcher.poll()
@@ -1454,6 +1481,9 @@ class Run:
                 self.launcher.wait(timeout=EXIT_TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass
+        for fd in self.own_fds:
+            os.close(fd)
+        self.own_fds = []
         reap_orphans()
 
     # -- the sequence
@@ -1503,10 +1533,12 @@ def run_rootless(r):
     if VERBOSE:
         cmd.append('-v')
     vlog('rootless: ' + ' '.join(cmd))
+    env = dict(TEST_ENV)
+    fds = root_pipes(r, env)
     with open(os.path.join(r.wd, 'inner.log'), 'wb') as log:
-        p = subprocess.Popen(cmd, cwd=r.wd, env=dict(TEST_ENV),
+        p = subprocess.Popen(cmd, cwd=r.wd, env=env,
                              stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, pass_fds=fds)
         try:
             p.wait(timeout=ROOTLESS_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -1541,6 +1573,8 @@ def run_one(name, flavor, opts, inner=False):
         if not (flavor == 'rootless' and not inner):
             r.cleanup()
         else:
+            for fd in r.own_fds:
+                os.close(fd)
             reap_orphans()
 
 

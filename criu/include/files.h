@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fdinfo.pb-c.h"
+#include "fown.pb-c.h"
 #include "image.h"
 #include "pstree.h"
 #include "util.h"
@@ -49,10 +50,13 @@ struct fd_kind {
 	int (*anchors_done)(void);
 	/* restore, in the task: its descriptors are in place */
 	int (*task_fds_done)(struct pstree_item *it);
+	/* restore, in the task: every task of the tree exists (after the go) */
+	int (*tree_done)(struct pstree_item *it);
 };
 
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
 extern const struct fd_kind eventfd_kind, signalfd_kind, timerfd_kind;
+extern const struct fd_kind nsf_kind, pidfd_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);
@@ -106,6 +110,11 @@ int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area
 bool is_tty(const struct stat *st);
 /* files-reg.c */
 int dump_reg_file(struct fd_parms *p, u32 id);
+/*
+ * The path to open the file of a reg entry at: its name (0), or its ghost
+ * made again (1: unlink it once open), or -1.
+ */
+int reg_open_name(FileEntry *fe, char *path, size_t len);
 /* memfd.c */
 bool is_memfd_link(const char *link);
 int dump_memfd(struct fd_parms *p, u32 id);
@@ -131,7 +140,19 @@ int anchor_fd(u32 id);
 int open_all_anchors(void);
 /* In a task: install its descriptor table from the anchors. */
 int restore_task_fds(struct pstree_item *it);
+/* In a task, once every task exists: what refers to other tasks. */
+int restore_task_fds_late(struct pstree_item *it);
 void close_anchors(void);
+
+/*
+ * fown.c: the owner and signal of a description (F_SETOWN_EX, F_SETSIG),
+ * read from p->lfd, for the fown_entry of every kind's entry.
+ */
+int dump_fown(struct fd_parms *p, FownEntry *fown);
+/* Set fown's signal on fd now and its owner in restore_fowns(). */
+int restore_fown(int fd, FownEntry *fown);
+/* From criu once every task exists: every owner restore_fown() kept. */
+int restore_fowns(void);
 
 /* pipes.c: drop criu's own ends once every anchor is open. */
 void close_pipe_holders(void);

@@ -10,6 +10,8 @@
 
 /* Fill the namespace ids of a task (one id per namespace inode). */
 int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids);
+/* The id dump_task_ns_ids() gave the namespace inode ino, or 0. */
+u32 ns_id_of_ino(u64 ino);
 /* A fresh id for a kernel object a task may share (mm, files, fs, ...). */
 u32 new_kobj_id(void);
 /* timens-0.img: the time namespace offsets of the root task. */

@@ -38,6 +38,7 @@ struct vma_area {
 	char *name;		/* path or [special]; NULL for plain anon */
 	bool deleted;		/* the file was unlinked */
 	bool vvar_vclock;	/* [vvar_vclock] rather than [vvar] */
+	bool maywrite;		/* VM_MAYWRITE ("mw"): may be made writable */
 	u64 dev, ino;		/* of the mapped file */
 };
 

@@ -625,6 +625,7 @@ FD_KINDS = {
     "pidfd": ["pidfd"],
     # criu without CAP_WAKE_ALARM cannot make the timer again
     "timerfd-alarm": ["CAP_WAKE_ALARM"],
+    "nsfd": ["namespace"],
 }
 
 # Runs criu as root without CAP_WAKE_ALARM (gone from the bounding set,

@@ -13,8 +13,9 @@
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair), epoll, signalfd,
-#     timerfd, inotify, pidfd; or a file holding a lock: flock, posix-lock,
-#     ofd-lock (the lock must still be held);
+#     timerfd, inotify, pidfd (of the parent), nsfd (a foreign net namespace);
+#     or a file holding a lock: flock, posix-lock, ofd-lock (the lock must
+#     still be held);
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
@@ -131,7 +132,8 @@ elif kind == "inotify":
     state["watch"] = watch
     fds["inotify"] = [fd]
 elif kind == "pidfd":
-    fd = os.pidfd_open(os.getpid())
+    # a task outside the dumped tree: our parent, the runner
+    fd = os.pidfd_open(os.getppid())
     fds["pidfd"] = [fd]
 elif kind in ("flock", "posix-lock", "ofd-lock"):
     path = os.path.join(workdir, "locked")
@@ -146,6 +148,24 @@ elif kind in ("flock", "posix-lock", "ofd-lock"):
     # the file would drop our own POSIX lock
     state["query"] = os.open(path, os.O_RDONLY)
     fds[kind] = [fd]
+elif kind == "nsfd":
+    # a network namespace the target is not in, made by a child that then exits
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        ok = libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+        os.write(w, b"y" if ok else b"n")
+        time.sleep(30)
+        os._exit(0)
+    if os.read(r, 1) != b"y":
+        sys.exit("unshare(CLONE_NEWNET) failed in the child")
+    fd = os.open("/proc/%d/ns/net" % child, os.O_RDONLY)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    os.close(r)
+    os.close(w)
+    state["nsino"] = os.fstat(fd).st_ino
+    fds["nsfd"] = [fd]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -215,6 +235,9 @@ def check():
         elif kind in ("flock", "posix-lock", "ofd-lock"):
             if not lock_held():
                 bad.append("the %s is no longer held" % kind)
+        elif kind == "nsfd":
+            if os.fstat(fds["nsfd"][0]).st_ino != state["nsino"]:
+                bad.append("the namespace fd changed")
     except OSError as e:
         bad.append("%s fd: %s" % (kind, e))
     return bad

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Epoll targets whose registering fds are gone: a pipe added as fd 3
+ * and then moved (dup2 to another number, fd 3 closed and taken by
+ * another pipe), and one added through a high fd number that was then
+ * closed.  Afterwards fdinfo shows the same tfd numbers, kcmp says each
+ * registration is on the file the task holds now, fd 3's new pipe is
+ * not registered, and data written to each pipe is reported.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
+#include "epoll_util.h"
+
+#define MOVED_TFD 3
+#define MOVED_FD 20
+#define HIGH_TFD 200
+#define HIGH_FD 21
+#define DATA_MOVED 0xabcdef0123456789ULL
+#define DATA_HIGH 0x5555aaaa5555aaaaULL
+
+static int w_moved, w_high, other[2];
+
+static int add_moved(int ep, int tfd, int newfd, unsigned long long data, int *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = data };
+	int p[2];
+
+	if (pipe2(p, O_NONBLOCK))
+		return -1;
+	/* the read end at tfd, registered there, then moved to newfd */
+	if (p[0] != tfd && (dup2(p[0], tfd) != tfd || close(p[0])))
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) || dup2(tfd, newfd) != newfd || close(tfd))
+		return -1;
+	*w = p[1];
+	return 0;
+}
+
+static int same_target(int ep, int tfd, int fd)
+{
+	struct kcmp_epoll_slot slot = { .efd = ep, .tfd = tfd, .toff = 0 };
+
+	return syscall(SYS_kcmp, getpid(), getpid(), KCMP_EPOLL_TFD, fd, &slot) == 0;
+}
+
+static int check(int ep, const struct reg *regs, int n)
+{
+	struct epoll_event ev[4], mod = { .events = EPOLLIN };
+	int k;
+
+	if (check_regs(ep, regs, n, "after restore"))
+		return 1;
+	if (!same_target(ep, MOVED_TFD, MOVED_FD) || !same_target(ep, HIGH_TFD, HIGH_FD)) {
+		fail("a registration is not on the file the task holds (kcmp)");
+		return 1;
+	}
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, MOVED_TFD, &mod) != -1 || errno != ENOENT) {
+		fail("the pipe now at fd %d is registered", MOVED_TFD);
+		return 1;
+	}
+	if (ready_now(ep, ev, 4) != 0) {
+		fail("events before anything was written");
+		return 1;
+	}
+	if (write(w_moved, "a", 1) != 1 || write(w_high, "b", 1) != 1 ||
+	    write(other[1], "c", 1) != 1) {
+		pr_perror("write");
+		return 1;
+	}
+	k = ready_now(ep, ev, 4);
+	if (k != 2 || ev[0].data.u64 != DATA_HIGH || ev[1].data.u64 != DATA_MOVED ||
+	    ev[0].events != EPOLLIN || ev[1].events != EPOLLIN) {
+		fail("%d events after writing, want the two registrations", k);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct reg regs[MAX_REGS];
+	int ep, n;
+
+	test_init(argc, argv);
+	/* keep fd 3 free for the first target */
+	ep = fcntl(epoll_create1(0), F_DUPFD, 10);
+	if (ep < 0 || close(3)) {
+		pr_perror("epoll");
+		return 1;
+	}
+	if (add_moved(ep, MOVED_TFD, MOVED_FD, DATA_MOVED, &w_moved) ||
+	    add_moved(ep, HIGH_TFD, HIGH_FD, DATA_HIGH, &w_high)) {
+		pr_perror("setting up the targets");
+		return 1;
+	}
+	/* another pipe takes fd 3 */
+	if (pipe2(other, O_NONBLOCK) || other[0] != MOVED_TFD) {
+		fail("the other pipe is at fd %d, not %d", other[0], MOVED_TFD);
+		return 1;
+	}
+	n = read_regs(ep, regs, MAX_REGS);
+	if (n != 2) {
+		fail("fdinfo shows %d registrations, want 2", n);
+		return 1;
+	}
+	test_daemon();
+	test_waitsig();
+
+	if (check(ep, regs, n))
+		return 1;
+	pass();
+	return 0;
+}

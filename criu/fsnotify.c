@@ -80,7 +80,10 @@ static int parse_watch(const char *l, struct watch *w)
 
 /* ---- dump: finding a path to the watched inode ---- */
 
-/* Open a mount that has this kernel s_dev, O_PATH; proc is /proc/PID or /proc/self. */
+/*
+ * Open a mount that has this kernel s_dev; proc is /proc/PID or /proc/self.
+ * Not O_PATH: open_by_handle_at() refuses those as its mount fd.
+ */
 static int open_mount_of(const char *proc, u32 sdev)
 {
 	char path[PATH_MAX + 64], mnt[PATH_MAX], *buf, *l, *save;
@@ -95,7 +98,7 @@ static int open_mount_of(const char *proc, u32 sdev)
 		    makedev(maj, min) != kdev_to_st(sdev) || strchr(mnt, '\\'))
 			continue;
 		snprintf(path, sizeof(path), "%s/root%s", proc, mnt);
-		fd = open(path, O_PATH | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			break;
 	}
@@ -152,8 +155,8 @@ static int path_by_handle(pid_t pid, int fd, const struct watch *w, char *path, 
 		goto deleted;
 	return !lstat(path, &st) && same_inode(&st, w) ? 0 : 1;
 deleted:
-	pr_err("unsupported: pid %d fd %d: inotify watch wd %u is on a deleted file (inode %llu)\n",
-	       pid, fd, w->wd, (unsigned long long)w->ino);
+	pr_err("unsupported: pid %d fd %d is an inotify watching a deleted file (wd %u, inode "
+	       "%llu)\n", pid, fd, w->wd, (unsigned long long)w->ino);
 	return -1;
 }
 
@@ -262,14 +265,17 @@ static int watch_path(pid_t pid, int fd, const struct watch *w, char *path, size
 {
 	int ret = path_by_handle(pid, fd, w, path, len);
 
+	if (ret == 0)
+		pr_debug("inotify wd %u: %s, from its handle\n", w->wd, path);
 	if (ret <= 0)
 		return ret;
-	if (!path_by_search(pid, w, path, len))
+	if (!path_by_search(pid, w, path, len)) {
+		pr_debug("inotify wd %u: %s, found around the task\n", w->wd, path);
 		return 0;
-	pr_err("unsupported: pid %d fd %d: no path found to the object of inotify watch wd %u "
-	       "(inode %llu, dev %#x): deleted, or away from the task's cwd and open files "
-	       "(any inode is reached with CAP_DAC_READ_SEARCH)\n", pid, fd, w->wd,
-	       (unsigned long long)w->ino, w->sdev);
+	}
+	pr_err("unsupported: pid %d fd %d is an inotify watching inode %llu (wd %u) that no path "
+	       "was found to: deleted, or away from the task's cwd and open files (any inode is "
+	       "reached with CAP_DAC_READ_SEARCH)\n", pid, fd, (unsigned long long)w->ino, w->wd);
 	return -1;
 }
 

@@ -12,8 +12,9 @@
 #   - a bytearray of --mem MiB filled with a known pattern (hash compared);
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
-#     must still work: eventfd, socket (socketpair), epoll, signalfd,
-#     timerfd, inotify, pidfd;
+#     must still work: eventfd, socket (socketpair), epoll (whose one
+#     target only a process outside the tree holds), signalfd, timerfd, inotify (with a watch on a
+#     deleted, still open file), pidfd;
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
@@ -82,8 +83,22 @@ elif kind == "socket":
     state["sock"] = (a, b)
     fds["socket"] = [a.fileno(), b.fileno()]
 elif kind == "epoll":
+    # its one target is a pipe end only a process outside the tree holds
+    # (a grandchild handed to the runner, alive as long as we are)
     ep = select.epoll()
+    r, w = os.pipe()
+    life_r, life_w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.close(life_w)
+            os.read(life_r, 1)
+        os._exit(0)
+    os.wait()
+    os.close(life_r)
+    ep.register(r, select.EPOLLIN)
+    os.close(r)
     state["epoll"] = ep
+    state["epoll_w"] = (w, life_w)
     fds["epoll"] = [ep.fileno()]
 elif kind == "signalfd":
     fd = libc.signalfd(-1, sigset_of(signal.SIGUSR2), 0)
@@ -103,6 +118,14 @@ elif kind == "inotify":
     os.makedirs(watch, exist_ok=True)
     if libc.inotify_add_watch(fd, watch.encode(), 0x100) < 0:  # IN_CREATE
         sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
+    # and a watch on a file that is deleted but still open: not dumpable
+    gone = os.path.join(workdir, "gone")
+    state["gone"] = os.open(gone, os.O_CREAT | os.O_RDWR, 0o600)
+    if libc.inotify_add_watch(fd, gone.encode(), 0x2) < 0:  # IN_MODIFY
+        sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
+    os.unlink(gone)
+    while select.select([fd], [], [], 0)[0]:  # the unlink's IN_ATTRIB
+        os.read(fd, 4096)
     state["watch"] = watch
     fds["inotify"] = [fd]
 elif kind == "pidfd":

@@ -23,6 +23,7 @@
 #include <linux/kcmp.h>
 
 #include "files.h"
+#include "log.h"
 #include "util.h"
 
 /* a kernel dev_t (as fdinfo prints s_dev) as stat(2) shows it */
@@ -362,6 +363,11 @@ static int eventpoll_anchors_done(void)
 	}
 	if (pid == 0) {
 		log_set_pid();
+		/* a target put at its tfd must not land on the log */
+		if (log_move_fds(base)) {
+			pr_perror("cannot move the log above fd %d", base);
+			_exit(1);
+		}
 		_exit(add_targets(c, &nc, base) ? 1 : 0);
 	}
 	free(c);

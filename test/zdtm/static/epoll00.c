@@ -2,7 +2,8 @@
 /*
  * One epoll watching pipes and a FIFO with different events and data:
  * level-triggered, edge-triggered, one-shot (one armed, one that already
- * fired) and a write end.  Afterwards fdinfo shows the same
+ * fired), exclusive, wakeup (as far as the kernel keeps it) and a write
+ * end.  Afterwards fdinfo shows the same
  * registrations, and writing to the targets makes epoll_wait report
  * exactly the expected data and events, twice (edge and one-shot ones
  * only once; the fired one-shot never).  The fired one-shot's mask comes
@@ -15,7 +16,7 @@
 
 #include "epoll_util.h"
 
-enum { LT, ET, ONESHOT, FIFO, OUT, FIRED, NR };
+enum { LT, ET, ONESHOT, FIFO, OUT, FIRED, EXCL, WAKEUP, NR };
 
 static const unsigned int flags[NR] = {
 	[LT] = EPOLLIN,
@@ -24,6 +25,9 @@ static const unsigned int flags[NR] = {
 	[FIFO] = EPOLLIN | EPOLLPRI,
 	[OUT] = EPOLLOUT,
 	[FIRED] = EPOLLIN | EPOLLONESHOT,
+	[EXCL] = EPOLLIN | EPOLLEXCLUSIVE,
+	/* kept only with CAP_BLOCK_SUSPEND (and CONFIG_PM_SLEEP) */
+	[WAKEUP] = EPOLLIN | EPOLLWAKEUP,
 };
 
 static int rfd[NR], wfd[NR];
@@ -72,10 +76,11 @@ static int check(int ep, const struct reg *regs)
 			pr_perror("write to target %d", i);
 			return 1;
 		}
-	if (expect(ep, (1 << LT) | (1 << ET) | (1 << ONESHOT) | (1 << FIFO) | (1 << OUT),
-		   "after writing"))
+	if (expect(ep, (1 << LT) | (1 << ET) | (1 << ONESHOT) | (1 << FIFO) | (1 << OUT) |
+			       (1 << EXCL) | (1 << WAKEUP), "after writing"))
 		return 1;
-	return expect(ep, (1 << LT) | (1 << FIFO) | (1 << OUT), "once more");
+	return expect(ep, (1 << LT) | (1 << FIFO) | (1 << OUT) | (1 << EXCL) | (1 << WAKEUP),
+		      "once more");
 }
 
 static int setup(int ep)

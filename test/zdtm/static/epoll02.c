@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * An epoll inside an epoll, both shared by a parent and its child after
- * fork.  Afterwards both levels show their registrations, writing to the
- * inner epoll's pipe makes the outer report the inner, the child's
- * epolls are the parent's descriptions (kcmp), and a target the child
- * adds after the restore is seen from the parent.
+ * fork; the outer one also watches an inotify.  Afterwards both levels
+ * show their registrations, writing to the inner epoll's pipe makes the
+ * outer report the inner, touching the watched file makes it report the
+ * inotify, the child's epolls are the parent's descriptions (kcmp), and
+ * a target the child adds after the restore is seen from the parent.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +20,9 @@
 #define DATA_PIPE 0x1111222233334444ULL
 #define DATA_INNER 0x0123456789abcdefULL
 #define DATA_CHILD 0xc0ffeeULL
+#define DATA_INOTIFY 0x7777000077770000ULL
 
-static int outer, inner, p[2], extra[2];
+static int outer, inner, ino, wd, p[2], extra[2];
 
 static int kcmp_file(pid_t other, int fd)
 {
@@ -42,13 +45,37 @@ static int child_check(pid_t parent)
 	return 0;
 }
 
+/* Touching the file wakes the outer epoll through the inotify. */
+static int check_inotify(void)
+{
+	struct inotify_event ie;
+	struct epoll_event ev[4];
+	int f = open(test_filename, O_WRONLY), n;
+
+	if (f < 0 || write(f, "x", 1) != 1 || close(f)) {
+		pr_perror("write %s", test_filename);
+		return 1;
+	}
+	n = ready_now(outer, ev, 4);
+	if (n != 2 || ev[0].data.u64 != DATA_INNER || ev[1].data.u64 != DATA_INOTIFY ||
+	    ev[1].events != EPOLLIN) {
+		fail("outer: %d events after touching the file, want the inner and the inotify", n);
+		return 1;
+	}
+	if (read(ino, &ie, sizeof(ie)) != sizeof(ie) || ie.wd != wd || ie.mask != IN_MODIFY) {
+		fail("the inotify did not report IN_MODIFY on wd %d", wd);
+		return 1;
+	}
+	return 0;
+}
+
 static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 {
-	struct reg after[2];
+	struct reg after[3];
 	struct epoll_event ev[4];
 	int n, status;
 
-	if (check_regs(outer, ro, 1, "outer") || check_regs(inner, ri, 1, "inner"))
+	if (check_regs(outer, ro, 2, "outer") || check_regs(inner, ri, 1, "inner"))
 		return 1;
 	if (ready_now(outer, ev, 4) != 0 || ready_now(inner, ev, 4) != 0) {
 		fail("events before anything was written");
@@ -68,20 +95,18 @@ static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 		fail("inner: %d events, not the pipe", n);
 		return 1;
 	}
+	if (check_inotify())
+		return 1;
 	status = stop_child(child, 5000);
 	if (status) {
 		fail("the child ended with status %#x", status);
 		return 1;
 	}
+	/* fds in order: outer, inner, ino, p[0], p[1], extra[0], extra[1] */
 	after[0] = ro[0];
-	after[1] = (struct reg){ extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD };
-	if (after[1].tfd < after[0].tfd) {
-		struct reg t = after[0];
-
-		after[0] = after[1];
-		after[1] = t;
-	}
-	return check_regs(outer, after, 2, "outer after the child's add");
+	after[1] = ro[1];
+	after[2] = (struct reg){ extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD };
+	return check_regs(outer, after, 3, "outer after the child's add");
 }
 
 static int add(int ep, int fd, unsigned long long data)
@@ -94,19 +119,24 @@ static int add(int ep, int fd, unsigned long long data)
 int main(int argc, char **argv)
 {
 	struct reg ro[MAX_REGS], ri[MAX_REGS];
-	int ready[2];
+	int ready[2], f;
 	pid_t child, parent;
 	char c;
 
 	test_init(argc, argv);
 	outer = epoll_create1(0);
 	inner = epoll_create1(EPOLL_CLOEXEC);
-	if (outer < 0 || inner < 0 || pipe2(p, O_NONBLOCK) || pipe2(extra, O_NONBLOCK) ||
-	    pipe(ready) || add(inner, p[0], DATA_PIPE) || add(outer, inner, DATA_INNER)) {
+	ino = inotify_init1(IN_NONBLOCK);
+	f = open(test_filename, O_CREAT | O_WRONLY, 0600);
+	if (outer < 0 || inner < 0 || ino < 0 || f < 0 || close(f) ||
+	    (wd = inotify_add_watch(ino, test_filename, IN_MODIFY)) < 0 ||
+	    pipe2(p, O_NONBLOCK) || pipe2(extra, O_NONBLOCK) || pipe(ready) ||
+	    add(inner, p[0], DATA_PIPE) || add(outer, inner, DATA_INNER) ||
+	    add(outer, ino, DATA_INOTIFY)) {
 		pr_perror("setup");
 		return 1;
 	}
-	if (read_regs(outer, ro, MAX_REGS) != 1 || read_regs(inner, ri, MAX_REGS) != 1) {
+	if (read_regs(outer, ro, MAX_REGS) != 2 || read_regs(inner, ri, MAX_REGS) != 1) {
 		fail("fdinfo does not show the registrations");
 		return 1;
 	}

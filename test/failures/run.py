@@ -626,6 +626,7 @@ FD_KINDS = {
     "timerfd": ["timerfd"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],
+    "fanotify": ["fanotify"],
 }
 
 

@@ -14,7 +14,7 @@
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd, inotify (with a watch on a
-#     deleted, still open file), pidfd;
+#     deleted, still open file), pidfd, fanotify;
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
@@ -131,6 +131,18 @@ elif kind == "inotify":
 elif kind == "pidfd":
     fd = os.pidfd_open(os.getpid())
     fds["pidfd"] = [fd]
+elif kind == "fanotify":
+    fd = libc.fanotify_init(0, os.O_RDONLY)  # FAN_CLASS_NOTIF
+    if fd < 0:
+        sys.exit("fanotify_init: errno %d" % ctypes.get_errno())
+    marked = os.path.join(workdir, "marked")
+    open(marked, "w").close()
+    libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
+                                   ctypes.c_int, ctypes.c_char_p]
+    if libc.fanotify_mark(fd, 1, 0x20, -100, marked.encode()) < 0:  # ADD, FAN_OPEN
+        sys.exit("fanotify_mark: errno %d" % ctypes.get_errno())
+    state["marked"] = marked
+    fds["fanotify"] = [fd]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -197,6 +209,15 @@ def check():
                 bad.append("inotify gave no IN_CREATE event")
         elif kind == "pidfd":
             signal.pidfd_send_signal(fds["pidfd"][0], 0)
+        elif kind == "fanotify":
+            os.close(os.open(state["marked"], os.O_RDONLY))
+            ev = os.read(fds["fanotify"][0], 4096)
+            # fanotify_event_metadata: len, vers, reserved, metadata_len, mask, fd, pid
+            _, _, _, _, mask, efd, _ = struct.unpack_from("IBBHQii", ev)
+            if efd >= 0:
+                os.close(efd)
+            if not mask & 0x20:
+                bad.append("fanotify gave no FAN_OPEN event")
     except OSError as e:
         bad.append("%s fd: %s" % (kind, e))
     return bad

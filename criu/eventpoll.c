@@ -132,8 +132,8 @@ static int find_target(const struct ep_dump *ed, size_t i, u32 *id)
 		}
 	}
 	pr_err("unsupported: pid %d fd %d is an epoll watching tfd %d (inode %llu), which no "
-	       "task of the tree has open\n", ed->pid, ed->fd, t->tfd,
-	       (unsigned long long)t->ino);
+	       "task of the tree has open\n",
+	       ed->pid, ed->fd, t->tfd, (unsigned long long)t->ino);
 	return -1;
 }
 
@@ -285,7 +285,7 @@ static int add_targets(struct fd_copy *c, size_t *nc, int base)
 
 		for (i = 0; i < ee->n_tfd; i++) {
 			EventpollTfdEntry *t = ee->tfd[i];
-			struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+			struct epoll_event ev = {.events = t->events, .data.u64 = t->data};
 			int a = anchor_fd(t->id), tfd;
 
 			if (a < 0) {
@@ -296,8 +296,7 @@ static int add_targets(struct fd_copy *c, size_t *nc, int base)
 			if (epfd < 0 || a < 0)
 				return -1;
 			tfd = dup2(a, t->tfd);
-			if (tfd != (int)t->tfd ||
-			    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
+			if (tfd != (int)t->tfd || epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
 				pr_perror("epoll %u: cannot add file %u as tfd %u", ee->id, t->id,
 					  t->tfd);
 				return -1;

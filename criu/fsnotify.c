@@ -25,9 +25,9 @@
 #include "files.h"
 #include "util.h"
 
-#define FH_MAX_BYTES 128	/* MAX_HANDLE_SZ */
+#define FH_MAX_BYTES 128 /* MAX_HANDLE_SZ */
 #define FH_WORDS (FH_MAX_BYTES / 8)
-#define SEARCH_BUDGET 50000	/* directory entries looked at per watch */
+#define SEARCH_BUDGET 50000 /* directory entries looked at per watch */
 #define WATCH_MASK (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT)
 
 struct watch {
@@ -67,13 +67,14 @@ static int parse_watch(const char *l, struct watch *w)
 	int n;
 
 	memset(w, 0, sizeof(*w));
-	n = sscanf(l, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
-		   "fhandle-type:%x f_handle:%256s", &w->wd, &ino, &w->sdev, &w->mask, &w->ignored,
-		   &w->fh_bytes, &w->fh_type, hex);
+	n = sscanf(l,
+		   "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
+		   "fhandle-type:%x f_handle:%256s",
+		   &w->wd, &ino, &w->sdev, &w->mask, &w->ignored, &w->fh_bytes, &w->fh_type, hex);
 	w->ino = ino;
 	if (n < 5)
 		return -1;
-	if (n < 8)		/* the filesystem gives no handles */
+	if (n < 8) /* the filesystem gives no handles */
 		w->fh_bytes = w->fh_type = 0;
 	return parse_handle(hex, w);
 }
@@ -156,13 +157,14 @@ static int path_by_handle(pid_t pid, int fd, const struct watch *w, char *path, 
 	return !lstat(path, &st) && same_inode(&st, w) ? 0 : 1;
 deleted:
 	pr_err("unsupported: pid %d fd %d is an inotify watching a deleted file (wd %u, inode "
-	       "%llu)\n", pid, fd, w->wd, (unsigned long long)w->ino);
+	       "%llu)\n",
+	       pid, fd, w->wd, (unsigned long long)w->ino);
 	return -1;
 }
 
 /* dir itself, then its entries, then (depth > 0) its subdirectories'. */
-static int search_dir(const char *dir, const struct watch *w, int depth, int *budget,
-		      char *path, size_t len)
+static int search_dir(const char *dir, const struct watch *w, int depth, int *budget, char *path,
+		      size_t len)
 {
 	struct dirent *de;
 	struct stat st;
@@ -190,7 +192,8 @@ static int search_dir(const char *dir, const struct watch *w, int depth, int *bu
 			if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") ||
 			    !strcmp(de->d_name, ".."))
 				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+			snprintf(sub, sizeof(sub), "%s/%s", strcmp(dir, "/") ? dir : "",
+				 de->d_name);
 			found = search_dir(sub, w, depth - 1, budget, path, len);
 		}
 	}
@@ -199,8 +202,8 @@ static int search_dir(const char *dir, const struct watch *w, int depth, int *bu
 }
 
 /* A place to look: the path itself, and around it. */
-static int try_place(const char *place, const struct watch *w, int depth, int *budget,
-		     char *path, size_t len)
+static int try_place(const char *place, const struct watch *w, int depth, int *budget, char *path,
+		     size_t len)
 {
 	struct stat st;
 
@@ -275,7 +278,8 @@ static int watch_path(pid_t pid, int fd, const struct watch *w, char *path, size
 	}
 	pr_err("unsupported: pid %d fd %d is an inotify watching inode %llu (wd %u) that no path "
 	       "was found to: deleted, or away from the task's cwd and open files (any inode is "
-	       "reached with CAP_DAC_READ_SEARCH)\n", pid, fd, (unsigned long long)w->ino, w->wd);
+	       "reached with CAP_DAC_READ_SEARCH)\n",
+	       pid, fd, (unsigned long long)w->ino, w->wd);
 	return -1;
 }
 
@@ -372,7 +376,7 @@ out:
 /* The O_PATH fd of the watched object, opened by its handle. */
 static int restore_open_handle(const InotifyWdEntry *e)
 {
-	struct watch w = { .sdev = e->s_dev, .ino = e->i_ino };
+	struct watch w = {.sdev = e->s_dev, .ino = e->i_ino};
 	FhEntry *fh = e->f_handle;
 	int mfd, fd;
 
@@ -395,7 +399,7 @@ static int restore_open_handle(const InotifyWdEntry *e)
  */
 static int watch_target(const InotifyWdEntry *e, char *buf, size_t len, int *ofd, u32 *flags)
 {
-	struct watch w = { .sdev = e->s_dev, .ino = e->i_ino };
+	struct watch w = {.sdev = e->s_dev, .ino = e->i_ino};
 	const char *path = e->f_handle->path;
 	struct stat st;
 
@@ -403,7 +407,7 @@ static int watch_target(const InotifyWdEntry *e, char *buf, size_t len, int *ofd
 	*flags = 0;
 	if (path && !lstat(path, &st) && same_inode(&st, &w)) {
 		snprintf(buf, len, "%s", path);
-		*flags = IN_DONT_FOLLOW;	/* the path names the object itself */
+		*flags = IN_DONT_FOLLOW; /* the path names the object itself */
 		return 0;
 	}
 	*ofd = restore_open_handle(e);
@@ -412,8 +416,8 @@ static int watch_target(const InotifyWdEntry *e, char *buf, size_t len, int *ofd
 		return 0;
 	}
 	pr_err("inotify watch wd %u: %s is not inode %llu any more, and it cannot be opened by "
-	       "its handle: %s\n", e->wd, path ? path : "(no path)",
-	       (unsigned long long)e->i_ino, strerror(errno));
+	       "its handle: %s\n",
+	       e->wd, path ? path : "(no path)", (unsigned long long)e->i_ino, strerror(errno));
 	return -1;
 }
 
@@ -441,7 +445,8 @@ static int add_watch_at(int ifd, const InotifyWdEntry *e)
 		if (wd < 0)
 			pr_perror("cannot watch %s (wd %u)", target, e->wd);
 		else
-			pr_err("inotify: wanted wd %u for %s, the kernel gave %d\n", e->wd, target, wd);
+			pr_err("inotify: wanted wd %u for %s, the kernel gave %d\n", e->wd, target,
+			       wd);
 		return -1;
 	}
 	pr_debug("inotify: wd %u mask %#x on %s (%d tries)\n", e->wd, e->mask, target, tries + 1);

@@ -50,7 +50,8 @@ static int expect(int ep, unsigned int mask, const char *when)
 			continue;
 		if (k >= n || ev[k].data.u64 != data_of(i) || ev[k].events != want) {
 			fail("%s: event %d is data %#llx events %#x, want target %d (data %#llx "
-			     "events %#x); %d events", when, k, k < n ? (unsigned long long)ev[k].data.u64 : 0ULL,
+			     "events %#x); %d events",
+			     when, k, k < n ? (unsigned long long)ev[k].data.u64 : 0ULL,
 			     k < n ? ev[k].events : 0, i, data_of(i), want, n);
 			return 1;
 		}
@@ -76,8 +77,10 @@ static int check(int ep, const struct reg *regs)
 			pr_perror("write to target %d", i);
 			return 1;
 		}
-	if (expect(ep, (1 << LT) | (1 << ET) | (1 << ONESHOT) | (1 << FIFO) | (1 << OUT) |
-			       (1 << EXCL) | (1 << WAKEUP), "after writing"))
+	if (expect(ep,
+		   (1 << LT) | (1 << ET) | (1 << ONESHOT) | (1 << FIFO) | (1 << OUT) | (1 << EXCL) |
+			   (1 << WAKEUP),
+		   "after writing"))
 		return 1;
 	return expect(ep, (1 << LT) | (1 << FIFO) | (1 << OUT) | (1 << EXCL) | (1 << WAKEUP),
 		      "once more");

@@ -26,7 +26,7 @@ static int w_moved, w_high, other[2];
 
 static int add_moved(int ep, int tfd, int newfd, unsigned long long data, int *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = data };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = data};
 	int p[2];
 
 	if (pipe2(p, O_NONBLOCK))
@@ -42,14 +42,14 @@ static int add_moved(int ep, int tfd, int newfd, unsigned long long data, int *w
 
 static int same_target(int ep, int tfd, int fd)
 {
-	struct kcmp_epoll_slot slot = { .efd = ep, .tfd = tfd, .toff = 0 };
+	struct kcmp_epoll_slot slot = {.efd = ep, .tfd = tfd, .toff = 0};
 
 	return syscall(SYS_kcmp, getpid(), getpid(), KCMP_EPOLL_TFD, fd, &slot) == 0;
 }
 
 static int check(int ep, const struct reg *regs, int n)
 {
-	struct epoll_event ev[4], mod = { .events = EPOLLIN };
+	struct epoll_event ev[4], mod = {.events = EPOLLIN};
 	int k;
 
 	if (check_regs(ep, regs, n, "after restore"))

@@ -32,7 +32,7 @@ static int kcmp_file(pid_t other, int fd)
 /* The child checks it shares both epolls, then adds a target to the outer. */
 static int child_check(pid_t parent)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = DATA_CHILD };
+	struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = DATA_CHILD};
 
 	if (kcmp_file(parent, outer) || kcmp_file(parent, inner)) {
 		fail("child: its epolls are not the parent's");
@@ -105,13 +105,13 @@ static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 	/* fds in order: outer, inner, ino, p[0], p[1], extra[0], extra[1] */
 	after[0] = ro[0];
 	after[1] = ro[1];
-	after[2] = (struct reg){ extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD };
+	after[2] = (struct reg){extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD};
 	return check_regs(outer, after, 3, "outer after the child's add");
 }
 
 static int add(int ep, int fd, unsigned long long data)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = data };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = data};
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -129,10 +129,9 @@ int main(int argc, char **argv)
 	ino = inotify_init1(IN_NONBLOCK);
 	f = open(test_filename, O_CREAT | O_WRONLY, 0600);
 	if (outer < 0 || inner < 0 || ino < 0 || f < 0 || close(f) ||
-	    (wd = inotify_add_watch(ino, test_filename, IN_MODIFY)) < 0 ||
-	    pipe2(p, O_NONBLOCK) || pipe2(extra, O_NONBLOCK) || pipe(ready) ||
-	    add(inner, p[0], DATA_PIPE) || add(outer, inner, DATA_INNER) ||
-	    add(outer, ino, DATA_INOTIFY)) {
+	    (wd = inotify_add_watch(ino, test_filename, IN_MODIFY)) < 0 || pipe2(p, O_NONBLOCK) ||
+	    pipe2(extra, O_NONBLOCK) || pipe(ready) || add(inner, p[0], DATA_PIPE) ||
+	    add(outer, inner, DATA_INNER) || add(outer, ino, DATA_INOTIFY)) {
 		pr_perror("setup");
 		return 1;
 	}

@@ -36,7 +36,8 @@ static inline int read_regs(int epfd, struct reg *r, int max)
 			n++;
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
-			if (r[j].tfd < r[i].tfd || (r[j].tfd == r[i].tfd && r[j].data < r[i].data)) {
+			if (r[j].tfd < r[i].tfd ||
+			    (r[j].tfd == r[i].tfd && r[j].data < r[i].data)) {
 				struct reg t = r[i];
 
 				r[i] = r[j];

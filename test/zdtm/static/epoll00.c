@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	 */
 	for (i = 0; i < NR; i++)
 		if (regs[i].data == data_of(FIRED))
-			regs[i].events |= EPOLLERR | EPOLLHUP;
+			regs[i].may_add = EPOLLERR | EPOLLHUP;
 	test_daemon();
 	test_waitsig();
 

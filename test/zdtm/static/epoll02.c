@@ -105,7 +105,7 @@ static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 	/* fds in order: outer, inner, ino, p[0], p[1], extra[0], extra[1] */
 	after[0] = ro[0];
 	after[1] = ro[1];
-	after[2] = (struct reg){extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD};
+	after[2] = (struct reg){extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD, 0};
 	return check_regs(outer, after, 3, "outer after the child's add");
 }
 

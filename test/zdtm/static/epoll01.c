@@ -3,10 +3,11 @@
  * Epoll targets whose registering fds are gone: a pipe added as fd 3
  * and then moved (dup2 to another number, fd 3 closed and taken by
  * another pipe), and one added through a high fd number that was then
- * closed.  Afterwards fdinfo shows the same tfd numbers, kcmp says each
- * registration is on the file the task holds now, fd 3's new pipe is
- * not registered, and data written to each pipe is reported.
+ * closed (just where criu's restore keeps its log).  Afterwards fdinfo shows the same tfd numbers,
+ * kcmp says each registration is on the file the task holds now, fd 3's new pipe is not registered,
+ * and data written to each pipe is reported.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -17,12 +18,30 @@
 
 #define MOVED_TFD 3
 #define MOVED_FD 20
-#define HIGH_TFD 200
 #define HIGH_FD 21
 #define DATA_MOVED 0xabcdef0123456789ULL
 #define DATA_HIGH 0x5555aaaa5555aaaaULL
 
-static int w_moved, w_high, other[2];
+static int w_moved, w_high, other[2], high_tfd;
+
+/*
+ * One above the highest fd the task will hold: criu's restore keeps its
+ * stderr and log copies from (highest fd + 1) up.
+ */
+static int pick_high_tfd(void)
+{
+	struct dirent *de;
+	int max = HIGH_FD;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (atoi(de->d_name) > max && atoi(de->d_name) != dirfd(d))
+			max = atoi(de->d_name);
+	closedir(d);
+	return max + 2;
+}
 
 static int add_moved(int ep, int tfd, int newfd, unsigned long long data, int *w)
 {
@@ -54,7 +73,7 @@ static int check(int ep, const struct reg *regs, int n)
 
 	if (check_regs(ep, regs, n, "after restore"))
 		return 1;
-	if (!same_target(ep, MOVED_TFD, MOVED_FD) || !same_target(ep, HIGH_TFD, HIGH_FD)) {
+	if (!same_target(ep, MOVED_TFD, MOVED_FD) || !same_target(ep, high_tfd, HIGH_FD)) {
 		fail("a registration is not on the file the task holds (kcmp)");
 		return 1;
 	}
@@ -92,8 +111,9 @@ int main(int argc, char **argv)
 		pr_perror("epoll");
 		return 1;
 	}
-	if (add_moved(ep, MOVED_TFD, MOVED_FD, DATA_MOVED, &w_moved) ||
-	    add_moved(ep, HIGH_TFD, HIGH_FD, DATA_HIGH, &w_high)) {
+	high_tfd = pick_high_tfd();
+	if (high_tfd < 0 || add_moved(ep, MOVED_TFD, MOVED_FD, DATA_MOVED, &w_moved) ||
+	    add_moved(ep, high_tfd, HIGH_FD, DATA_HIGH, &w_high)) {
 		pr_perror("setting up the targets");
 		return 1;
 	}

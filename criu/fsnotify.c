@@ -380,14 +380,18 @@ static int restore_open_handle(const InotifyWdEntry *e)
 	FhEntry *fh = e->f_handle;
 	int mfd, fd;
 
-	if (!fh->bytes || fh->bytes > FH_MAX_BYTES || fh->n_handle * 8 < fh->bytes)
+	if (!fh->bytes || fh->bytes > FH_MAX_BYTES || fh->n_handle * 8 < fh->bytes) {
+		errno = EOPNOTSUPP; /* no handle was saved */
 		return -1;
+	}
 	w.fh_bytes = fh->bytes;
 	w.fh_type = fh->type;
 	memcpy(w.fh, fh->handle, fh->bytes);
 	mfd = open_mount_of("/proc/self", e->s_dev);
-	if (mfd < 0)
+	if (mfd < 0) {
+		errno = ENODEV; /* no mount of that device here */
 		return -1;
+	}
 	fd = open_handle(mfd, &w);
 	close(mfd);
 	return fd;
@@ -400,12 +404,16 @@ static int restore_open_handle(const InotifyWdEntry *e)
 static int watch_target(const InotifyWdEntry *e, char *buf, size_t len, int *ofd, u32 *flags)
 {
 	struct watch w = {.sdev = e->s_dev, .ino = e->i_ino};
-	const char *path = e->f_handle->path;
+	const char *path = e->f_handle->path, *why = "is another inode now";
 	struct stat st;
 
 	*ofd = -1;
 	*flags = 0;
-	if (path && !lstat(path, &st) && same_inode(&st, &w)) {
+	if (!path)
+		why = "(no path was saved)";
+	else if (lstat(path, &st))
+		why = "is gone";
+	else if (same_inode(&st, &w)) {
 		snprintf(buf, len, "%s", path);
 		*flags = IN_DONT_FOLLOW; /* the path names the object itself */
 		return 0;
@@ -415,9 +423,9 @@ static int watch_target(const InotifyWdEntry *e, char *buf, size_t len, int *ofd
 		snprintf(buf, len, "/proc/self/fd/%d", *ofd);
 		return 0;
 	}
-	pr_err("inotify watch wd %u: %s is not inode %llu any more, and it cannot be opened by "
+	pr_err("cannot watch inode %llu again (inotify wd %u): %s %s, and it cannot be opened by "
 	       "its handle: %s\n",
-	       e->wd, path ? path : "(no path)", (unsigned long long)e->i_ino, strerror(errno));
+	       (unsigned long long)e->i_ino, e->wd, path ? path : "", why, strerror(errno));
 	return -1;
 }
 

@@ -4,8 +4,10 @@
  * fork; the outer one also watches an inotify.  Afterwards both levels
  * show their registrations, writing to the inner epoll's pipe makes the
  * outer report the inner, touching the watched file makes it report the
- * inotify, the child's epolls are the parent's descriptions (kcmp), and
- * a target the child adds after the restore is seen from the parent.
+ * inotify, the child's epolls are the parent's descriptions (kcmp), a
+ * pipe only the child holds is registered in the outer one (seen from the
+ * parent, gone with the child), and a target the child adds after the
+ * restore is seen from the parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #define DATA_INNER 0x0123456789abcdefULL
 #define DATA_CHILD 0xc0ffeeULL
 #define DATA_INOTIFY 0x7777000077770000ULL
+#define DATA_CHILD_PIPE 0x3333333333333333ULL
 
 static int outer, inner, ino, wd, p[2], extra[2];
 
@@ -71,11 +74,11 @@ static int check_inotify(void)
 
 static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 {
-	struct reg after[3];
+	struct reg after[MAX_REGS];
 	struct epoll_event ev[4];
-	int n, status;
+	int n, status, i, k = 0;
 
-	if (check_regs(outer, ro, 2, "outer") || check_regs(inner, ri, 1, "inner"))
+	if (check_regs(outer, ro, 3, "outer") || check_regs(inner, ri, 1, "inner"))
 		return 1;
 	if (ready_now(outer, ev, 4) != 0 || ready_now(inner, ev, 4) != 0) {
 		fail("events before anything was written");
@@ -102,11 +105,12 @@ static int check(const struct reg *ro, const struct reg *ri, pid_t child)
 		fail("the child ended with status %#x", status);
 		return 1;
 	}
-	/* fds in order: outer, inner, ino, p[0], p[1], extra[0], extra[1] */
-	after[0] = ro[0];
-	after[1] = ro[1];
-	after[2] = (struct reg){extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD, 0};
-	return check_regs(outer, after, 3, "outer after the child's add");
+	/* the child's own pipe is gone with it; extra[1] (fd 9) is the last fd */
+	for (i = 0; i < 3; i++)
+		if (ro[i].data != DATA_CHILD_PIPE)
+			after[k++] = ro[i];
+	after[k++] = (struct reg){extra[1], EPOLLOUT | EPOLLERR | EPOLLHUP, DATA_CHILD, 0};
+	return check_regs(outer, after, k, "outer after the child's add");
 }
 
 static int add(int ep, int fd, unsigned long long data)
@@ -135,7 +139,7 @@ int main(int argc, char **argv)
 		pr_perror("setup");
 		return 1;
 	}
-	if (read_regs(outer, ro, MAX_REGS) != 2 || read_regs(inner, ri, MAX_REGS) != 1) {
+	if (read_regs(inner, ri, MAX_REGS) != 1) {
 		fail("fdinfo does not show the registrations");
 		return 1;
 	}
@@ -146,8 +150,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (child == 0) {
+		int cp[2];
+
 		close(ready[0]);
-		if (write(ready[1], "r", 1) != 1)
+		if (pipe2(cp, O_NONBLOCK) || add(outer, cp[0], DATA_CHILD_PIPE) ||
+		    write(ready[1], "r", 1) != 1)
 			_exit(1);
 		close(ready[1]);
 		test_waitsig();
@@ -159,6 +166,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(ready[0]);
+	if (read_regs(outer, ro, MAX_REGS) != 3) {
+		fail("fdinfo does not show the outer registrations");
+		return 1;
+	}
 	test_daemon();
 	test_waitsig();
 

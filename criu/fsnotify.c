@@ -162,7 +162,7 @@ deleted:
 	return -1;
 }
 
-/* dir itself, then its entries, then (depth > 0) its subdirectories'. */
+/* dir's entries, then (depth > 0) its subdirectories' entries, and so on. */
 static int search_dir(const char *dir, const struct watch *w, int depth, int *budget, char *path,
 		      size_t len)
 {

@@ -676,6 +676,7 @@ unseize:
 		ret = write_dump_stats();
 	}
 out:
+	files_dump_failed = ret != 0;
 	files_dump_fini();
 	mem_dump_fini();
 	free_pstree();

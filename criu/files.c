@@ -38,6 +38,8 @@ static const struct fd_kind *const fd_kinds[] = {
 	&timerfd_kind,
 	&nsf_kind,
 	&pidfd_kind,
+	&eventpoll_kind,
+	&inotify_kind,
 	&reg_kind,
 };
 
@@ -83,6 +85,7 @@ static int kinds_dump_fini(void)
 }
 
 LIST_HEAD(dumped_files);
+bool files_dump_failed;
 static struct cr_img *files_img;
 static u32 next_file_id = 1;
 
@@ -102,12 +105,15 @@ int files_dump_fini(void)
 	struct dumped_file *d, *n;
 	int ret = 0;
 
+	/* the kinds' fini may look the dumped files up */
+	if (kinds_dump_fini())
+		ret = -1;
+	if (file_locks_dump_fini())
+		ret = -1;
 	list_for_each_entry_safe(d, n, &dumped_files, list) {
 		list_del(&d->list);
 		free(d);
 	}
-	if (kinds_dump_fini() || file_locks_dump_fini())
-		ret = -1;
 	if (files_img && close_image(files_img))
 		ret = -1;
 	files_img = NULL;

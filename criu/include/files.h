@@ -57,6 +57,7 @@ struct fd_kind {
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
 extern const struct fd_kind eventfd_kind, signalfd_kind, timerfd_kind;
 extern const struct fd_kind nsf_kind, pidfd_kind;
+extern const struct fd_kind eventpoll_kind, inotify_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);
@@ -79,6 +80,9 @@ struct dumped_file *find_dumped_fd(pid_t pid, int fd);
 
 /* A file descriptor of pid, duplicated into criu (pidfd_getfd). */
 int get_task_fd(pid_t pid, int fd);
+
+/* Set when the dump failed: the kinds' dump_fini then only frees. */
+extern bool files_dump_failed;
 
 /* files.img, written by every task of the dump */
 int files_dump_init(void);

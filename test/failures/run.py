@@ -626,6 +626,7 @@ FD_KINDS = {
     # criu without CAP_WAKE_ALARM cannot make the timer again
     "timerfd-alarm": ["CAP_WAKE_ALARM"],
     "nsfd": ["namespace"],
+    "fanotify": ["fanotify"],
 }
 
 # Runs criu as root without CAP_WAKE_ALARM (gone from the bounding set,

@@ -12,10 +12,11 @@
 #   - a bytearray of --mem MiB filled with a known pattern (hash compared);
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
-#     must still work: eventfd, socket (socketpair), epoll, signalfd,
-#     timerfd, inotify, pidfd (of the parent), nsfd (a foreign net namespace);
-#     or a file holding a lock: flock, posix-lock, ofd-lock (the lock must
-#     still be held);
+#     must still work: eventfd, socket (socketpair), epoll (whose one
+#     target only a process outside the tree holds), signalfd, timerfd,
+#     inotify (with a watch on a deleted, still open file), pidfd (of the
+#     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
+#     lock: flock, posix-lock, ofd-lock (the lock must still be held);
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
@@ -108,8 +109,22 @@ elif kind == "socket":
     state["sock"] = (a, b)
     fds["socket"] = [a.fileno(), b.fileno()]
 elif kind == "epoll":
+    # its one target is a pipe end only a process outside the tree holds
+    # (a grandchild handed to the runner, alive as long as we are)
     ep = select.epoll()
+    r, w = os.pipe()
+    life_r, life_w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.close(life_w)
+            os.read(life_r, 1)
+        os._exit(0)
+    os.wait()
+    os.close(life_r)
+    ep.register(r, select.EPOLLIN)
+    os.close(r)
     state["epoll"] = ep
+    state["epoll_w"] = (w, life_w)
     fds["epoll"] = [ep.fileno()]
 elif kind == "signalfd":
     fd = libc.signalfd(-1, sigset_of(signal.SIGUSR2), 0)
@@ -129,6 +144,14 @@ elif kind == "inotify":
     os.makedirs(watch, exist_ok=True)
     if libc.inotify_add_watch(fd, watch.encode(), 0x100) < 0:  # IN_CREATE
         sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
+    # and a watch on a file that is deleted but still open: not dumpable
+    gone = os.path.join(workdir, "gone")
+    state["gone"] = os.open(gone, os.O_CREAT | os.O_RDWR, 0o600)
+    if libc.inotify_add_watch(fd, gone.encode(), 0x2) < 0:  # IN_MODIFY
+        sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
+    os.unlink(gone)
+    while select.select([fd], [], [], 0)[0]:  # the unlink's IN_ATTRIB
+        os.read(fd, 4096)
     state["watch"] = watch
     fds["inotify"] = [fd]
 elif kind == "pidfd":
@@ -166,6 +189,18 @@ elif kind == "nsfd":
     os.close(w)
     state["nsino"] = os.fstat(fd).st_ino
     fds["nsfd"] = [fd]
+elif kind == "fanotify":
+    fd = libc.fanotify_init(0, os.O_RDONLY)  # FAN_CLASS_NOTIF
+    if fd < 0:
+        sys.exit("fanotify_init: errno %d" % ctypes.get_errno())
+    marked = os.path.join(workdir, "marked")
+    open(marked, "w").close()
+    libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
+                                   ctypes.c_int, ctypes.c_char_p]
+    if libc.fanotify_mark(fd, 1, 0x20, -100, marked.encode()) < 0:  # ADD, FAN_OPEN
+        sys.exit("fanotify_mark: errno %d" % ctypes.get_errno())
+    state["marked"] = marked
+    fds["fanotify"] = [fd]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -238,6 +273,15 @@ def check():
         elif kind == "nsfd":
             if os.fstat(fds["nsfd"][0]).st_ino != state["nsino"]:
                 bad.append("the namespace fd changed")
+        elif kind == "fanotify":
+            os.close(os.open(state["marked"], os.O_RDONLY))
+            ev = os.read(fds["fanotify"][0], 4096)
+            # fanotify_event_metadata: len, vers, reserved, metadata_len, mask, fd, pid
+            _, _, _, _, mask, efd, _ = struct.unpack_from("IBBHQii", ev)
+            if efd >= 0:
+                os.close(efd)
+            if not mask & 0x20:
+                bad.append("fanotify gave no FAN_OPEN event")
     except OSError as e:
         bad.append("%s fd: %s" % (kind, e))
     return bad

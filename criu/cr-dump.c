@@ -18,6 +18,7 @@
 
 #include "core.pb-c.h"
 #include "cr_options.h"
+#include "file-lock.h"
 #include "files.h"
 #include "image.h"
 #include "infect.h"
@@ -380,7 +381,8 @@ static int dump_vma_files(struct task_dump *td)
 						  O_RDWR : O_RDONLY;
 			u32 id;
 
-			if (dump_vma_file(td->it->pid, &td->vmas, v, fl, &id))
+			if (dump_vma_file(td->it->pid, &td->vmas, v, fl, &id) ||
+			    note_mapped_file(td->it, v, id))
 				return -1;
 			e->shmid = id;
 			e->has_fdflags = true;
@@ -617,6 +619,8 @@ static int dump_all_tasks(void)
 	for_each_item(it)
 		if (dump_one_task(it))
 			return -1;
+	if (dump_mapped_locks())
+		return -1;
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||

@@ -15,6 +15,14 @@
 
 /* Dump: note the locks the fdinfo of p shows; refused without --file-locks. */
 int dump_fd_locks(const struct fd_parms *p, pid_t vpid, u32 id);
+/* Dump: a file VMA of it (file id id), where a lock may be held with no fd. */
+struct vma_area;
+int note_mapped_file(struct pstree_item *it, const struct vma_area *v, u32 id);
+/*
+ * Dump, every task done and the tree still frozen: the locks of the tree
+ * that /proc/locks shows and no fdinfo did, held through a mapping.
+ */
+int dump_mapped_locks(void);
 /* Dump: write filelocks.img (with --file-locks) and forget the locks. */
 int file_locks_dump_fini(void);
 

@@ -324,11 +324,27 @@ static int dump_mapping_lock(struct mapped_file *m, const struct lock_line *l, F
 		return -1;
 	h->claimed = true;
 	m->uses++;
+	/* the pid /proc/locks shows: -1 for OFD, else who took it (maybe gone) */
 	pr_info("pid %d: %s %s lock on %lld-%s of %s, held through its mapping at %llx "
-		"(file id %u)%s\n", pid, l->kind, l->type, l->start, l->end, m->name,
-		(unsigned long long)m->start, m->id,
-		l->pid < 0 ? "; the kernel names no holder of an OFD lock" : "");
+		"(file id %u; /proc/locks pid %d)\n", pid, l->kind, l->type, l->start, l->end,
+		m->name, (unsigned long long)m->start, m->id, l->pid);
 	return 0;
+}
+
+static bool is_desc_lock(const char *kind)
+{
+	return lock_flag(kind) == FL_FLOCK || lock_flag(kind) == FL_OFD;
+}
+
+/* The holder pid names a live process (outside the tree, then). */
+static bool holder_alive(pid_t pid)
+{
+	char path[32];
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
 }
 
 /* One line of /proc/locks: a lock of the tree that no fdinfo showed? */
@@ -347,9 +363,15 @@ static int check_proc_lock(const char *line)
 		return 0;
 	if (l.pid > 0)
 		it = pstree_find(l.pid);
-	/* OFD locks have no holder pid: any of them may be the tree's */
-	if (!it && !(l.pid == -1 && lock_flag(l.kind) == FL_OFD))
+	/*
+	 * A description's lock (flock, OFD) may be the tree's without a pid
+	 * of the tree: OFD locks show none, a flock the pid of whoever took
+	 * it, which may have handed the mapping down and exited.
+	 */
+	if (!it && (!is_desc_lock(l.kind) || holder_alive(l.pid))) {
+		pr_debug("/proc/locks: '%s' is not the tree's\n", line);
 		return 0;
+	}
 	lock_entry(&l, &e);
 	if (lock_flag(l.kind) && claim_fd_lock(&l, &e))
 		return 0;

@@ -705,6 +705,18 @@ for _k in LOCK_KINDS:
     case("dump.lock." + _k)(lock_case(_k))
 
 
+@case("dump.lock.map-flock")
+def _():
+    # held only through a shared mapping: no fd shows it, /proc/locks does
+    t = Target("lock-map-flock", "--fd", "map-flock")
+    try:
+        dump_must_fail("lock.map-flock", t, [], "unsupported", "--file-locks",
+                       "pid %d maps " % t.pid, "FLOCK WRITE", "mapping",
+                       os.path.join(t.dir, "locked"))
+    finally:
+        t.kill()
+
+
 # 5. criu's own ancestors, pid 1 ----------------------------------------------
 
 ANCESTOR_SH = r'''

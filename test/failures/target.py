@@ -16,13 +16,16 @@
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
 #     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
-#     lock: flock, posix-lock, ofd-lock (the lock must still be held);
+#     lock: flock, posix-lock, ofd-lock (the lock must still be held), or
+#     map-flock: an exclusive flock held only through a shared mapping of
+#     the file, its fd closed (as the JVM keeps its hsperfdata file);
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
 #     reaps them.
 import ctypes
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import select
 import signal
@@ -80,7 +83,7 @@ def flock_struct(ltype, start, length):
 def lock_held():
     """Whether our lock still stands in the way of another description."""
     q = state["query"]
-    if kind == "flock":
+    if kind in ("flock", "map-flock"):
         try:
             fcntl.flock(q, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -171,6 +174,21 @@ elif kind in ("flock", "posix-lock", "ofd-lock"):
     # the file would drop our own POSIX lock
     state["query"] = os.open(path, os.O_RDONLY)
     fds[kind] = [fd]
+elif kind == "map-flock":
+    path = os.path.join(workdir, "locked")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    os.ftruncate(fd, 4096)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    # libc's mmap: Python's mmap object would keep a dup of the fd
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    addr = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        sys.exit("mmap: errno %d" % ctypes.get_errno())
+    os.close(fd)                    # the mapping keeps the description, and the lock
+    state["query"] = os.open(path, os.O_RDONLY)
+    fds[kind] = []
 elif kind == "nsfd":
     # a network namespace the target is not in, made by a child that then exits
     r, w = os.pipe()
@@ -267,7 +285,7 @@ def check():
                 bad.append("inotify gave no IN_CREATE event")
         elif kind == "pidfd":
             signal.pidfd_send_signal(fds["pidfd"][0], 0)
-        elif kind in ("flock", "posix-lock", "ofd-lock"):
+        elif kind in ("flock", "posix-lock", "ofd-lock", "map-flock"):
             if not lock_held():
                 bad.append("the %s is no longer held" % kind)
         elif kind == "nsfd":

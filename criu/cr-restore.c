@@ -250,13 +250,20 @@ static int check_sessions(void)
 	return 0;
 }
 
-/* A dumped and killed task may still wait to be reaped: give it 2 s. */
+#define PF_EXITING 0x4	/* task flag: the task is exiting */
+
+/*
+ * A dumped and killed task may still be exiting (a big process takes a
+ * while to free its memory) or wait to be reaped: give it 2 s.
+ */
 static bool pid_in_use(pid_t pid)
 {
 	u64 deadline = now_us() + 2000000;
 	struct proc_pid_stat st;
 
-	while (!parse_pid_stat(pid, 0, &st) && st.state == 'Z' && now_us() < deadline)
+	while (!parse_pid_stat(pid, 0, &st) &&
+	       (st.state == 'Z' || st.state == 'X' || (st.flags & PF_EXITING)) &&
+	       now_us() < deadline)
 		usleep(5000);
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }

@@ -32,6 +32,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&pipe_kind,
 	&fifo_kind,
 	&memfd_kind,
+	&tty_kind,
 	&reg_kind,
 };
 

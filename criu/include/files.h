@@ -51,7 +51,7 @@ struct fd_kind {
 	int (*task_fds_done)(struct pstree_item *it);
 };
 
-extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
+extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind, tty_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);

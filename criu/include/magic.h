@@ -32,6 +32,8 @@
 #define MEMFD_INODE_MAGIC	0x48453499
 #define NETDEV_MAGIC		0x57373951
 #define NETNS_MAGIC		0x55933752
+#define TTY_INFO_MAGIC		0x59453036
+#define TTY_DATA_MAGIC		0x59413026
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

@@ -880,7 +880,7 @@ static int first_slave_anchor(struct rst_pty *r)
 static int setup_pty(struct rst_pty *r)
 {
 	TtyInfoEntry *mi = r->info[0], *si = r->info[1];
-	int on = 1, sfd = -1, ret = -1, a;
+	int on = 1, sfd = -1, ret = -1, a, lock;
 	struct termios t;
 	struct winsize ws = {};
 
@@ -897,6 +897,8 @@ static int setup_pty(struct rst_pty *r)
 	if (tcsetattr(r->master, TCSANOW, &t) || ioctl(r->master, TIOCSWINSZ, &ws))
 		goto err;
 	if (r->q.in_len || r->q.out_len) {
+		lock = 0;
+		ioctl(r->master, TIOCSPTLCK, &lock);
 		sfd = open_peer(r->master, O_RDWR | O_NONBLOCK);
 		if (sfd < 0 || refill(r->master, sfd, &t, &r->q))
 			goto err;
@@ -908,7 +910,9 @@ static int setup_pty(struct rst_pty *r)
 	a = first_slave_anchor(r);
 	if (si->exclusive && a >= 0 && ioctl(a, TIOCEXCL))
 		goto err;
-	if (mi->locked && ioctl(r->master, TIOCSPTLCK, &on))
+	/* a new pty starts locked */
+	lock = mi->locked;
+	if (ioctl(r->master, TIOCSPTLCK, &lock))
 		goto err;
 	pr_info("pty %u: modes set, %zu+%zu bytes queued again\n", r->index, r->q.in_len,
 		r->q.out_len);

@@ -84,6 +84,41 @@ static void free_queues(struct tty_queues *q)
 	memset(q, 0, sizeof(*q));
 }
 
+static bool line_end(const struct termios *t, unsigned char c)
+{
+	return c == '\n' || (t->c_cc[VEOL] && c == t->c_cc[VEOL]) ||
+	       (t->c_cc[VEOL2] && c == t->c_cc[VEOL2]) || (t->c_cc[VEOF] && c == t->c_cc[VEOF]);
+}
+
+/* What a canonical reader counts: complete lines, without their EOF chars. */
+static size_t canon_count(const struct termios *t, const char *b, size_t len)
+{
+	size_t i, n = 0, end = 0;
+
+	for (i = 0; i < len; i++)
+		if (line_end(t, b[i]))
+			end = i + 1;
+	for (i = 0; i < end; i++)
+		if (!(t->c_cc[VEOF] && (unsigned char)b[i] == t->c_cc[VEOF]))
+			n++;
+	return n;
+}
+
+static int append(char **buf, size_t *len, const char *p, size_t n)
+{
+	char *nb;
+
+	if (*len + n > QUEUE_MAX)
+		return -1;
+	nb = xrealloc(*buf, *len + n + 1);
+	if (!nb)
+		return -1;
+	memcpy(nb + *len, p, n);
+	*buf = nb;
+	*len += n;
+	return 0;
+}
+
 /* Read what fd has queued; skip_header: a packet-mode master. */
 static int drain(int fd, bool skip_header, char **buf, size_t *len)
 {
@@ -92,30 +127,43 @@ static int drain(int fd, bool skip_header, char **buf, size_t *len)
 	for (;;) {
 		int avail = 0;
 		ssize_t n;
-		char *nb;
 
 		if (ioctl(fd, FIONREAD, &avail) || avail <= 0)
 			return 0;
 		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
-		if (n == 0)
-			return 0;
+		if (n <= 0)
+			return n < 0 && errno != EAGAIN ? -1 : 0;
 		if (skip_header) {
 			/* a status byte alone is lost; data comes after a 0 */
 			if (chunk[0] != TIOCPKT_DATA)
 				pr_warn("pty master packet status %#x not kept\n", chunk[0]);
 			memmove(chunk, chunk + 1, --n);
 		}
-		if (*len + n > QUEUE_MAX)
+		if (append(buf, len, chunk, n))
 			return -1;
-		nb = xrealloc(*buf, *len + n);
-		if (!nb)
-			return -1;
-		memcpy(nb + *len, chunk, n);
-		*buf = nb;
-		*len += n;
 	}
+}
+
+/*
+ * The complete lines of a canonical slave, one per read.  A line ended
+ * by EOF reads without it (an empty one as 0 bytes): put VEOF back.
+ */
+static int drain_lines(int fd, const struct termios *t, char **buf, size_t *len)
+{
+	char chunk[4096 + 1];
+	int i;
+
+	for (i = 0; i < 4096; i++) {
+		ssize_t n = read(fd, chunk, sizeof(chunk) - 1);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		if ((n == 0 || !line_end(t, chunk[n - 1])) && t->c_cc[VEOF])
+			chunk[n++] = t->c_cc[VEOF];
+		if (append(buf, len, chunk, n))
+			return -1;
+	}
+	return 0;
 }
 
 /* Wait until fd shows want bytes to read: the flip buffer is async. */
@@ -133,20 +181,6 @@ static int wait_queued(int fd, size_t want)
 	}
 	pr_err("a terminal shows %d of %zu queued bytes after 2 s\n", avail, want);
 	return -1;
-}
-
-/* Bytes up to the last line end: what a canonical reader counts. */
-static size_t complete_lines(const struct termios *t, const char *b, size_t len)
-{
-	while (len > 0) {
-		unsigned char c = b[len - 1];
-
-		if (c == '\n' || (t->c_cc[VEOL] && c == t->c_cc[VEOL]) ||
-		    (t->c_cc[VEOL2] && c == t->c_cc[VEOL2]))
-			break;
-		len--;
-	}
-	return len;
 }
 
 /*
@@ -174,7 +208,7 @@ static int refill(int master, int slave, const struct termios *orig, struct tty_
 		goto out;
 	if (q->in_len && (write_all(master, q->in, q->in_len) != (ssize_t)q->in_len ||
 			  wait_queued(slave, (orig->c_lflag & ICANON) ?
-					  complete_lines(orig, q->in, q->in_len) : q->in_len)))
+					  canon_count(orig, q->in, q->in_len) : q->in_len)))
 		goto out;
 	ret = 0;
 out:
@@ -190,16 +224,21 @@ out:
 
 /*
  * Take both queues of a pair, keeping their order.  A canonical slave
- * shows complete lines first; the partial line is read with ICANON off.
+ * gives complete lines first; the partial line is read with ICANON off.
  */
 static int take_queues(int master, int slave, bool packet, const struct termios *orig,
 		       struct tty_queues *q)
 {
 	struct termios t = *orig;
 
-	if (drain(master, packet, &q->out, &q->out_len) || drain(slave, false, &q->in, &q->in_len))
+	if (drain(master, packet, &q->out, &q->out_len))
 		goto err;
-	if (orig->c_lflag & ICANON) {
+	if (!(orig->c_lflag & ICANON)) {
+		if (drain(slave, false, &q->in, &q->in_len))
+			goto err;
+	} else {
+		if (drain_lines(slave, orig, &q->in, &q->in_len))
+			goto err;
 		t.c_lflag &= ~ICANON;
 		t.c_cc[VMIN] = 0;
 		t.c_cc[VTIME] = 0;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Bytes queued in a pty and not read yet, both ways: a complete line and
- * a partial one written to the master (echoed by the canonical slave),
- * and a line written to the slave.  After restore the master reads
- * exactly the echo and the slave's line, nothing echoed twice; the slave
- * reads the complete line, and the partial one once it is finished.
+ * Bytes queued in a pty and not read yet, both ways: a complete line, an
+ * end of file and a partial line written to the master (echoed by the
+ * canonical slave), and a line written to the slave.  After restore the
+ * master reads exactly the echo and the slave's line, nothing echoed
+ * twice; the slave reads the line, then end of file, and the partial line
+ * once it is finished.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@
 
 #include "zdtmtst.h"
 
-#define TO_SLAVE "hello\npar"
+#define TO_SLAVE "hello\n\004par"	/* ^D: an empty line, EOF to a reader */
 #define ECHOED "hello\r\npar"
 #define FROM_SLAVE "out data\n"
 #define AT_MASTER ECHOED "out data\r\n"
@@ -88,10 +89,19 @@ int main(int argc, char **argv)
 		     AT_MASTER);
 		return 1;
 	}
-	n = read_now(slave, buf, sizeof(buf));
+	n = read(slave, buf, sizeof(buf));
 	if (n != 6 || memcmp(buf, "hello\n", 6)) {
 		fail("the slave reads %zd bytes '%.*s', want 'hello\\n'", n, (int)(n > 0 ? n : 0),
 		     buf);
+		return 1;
+	}
+	n = read(slave, buf, sizeof(buf));
+	if (n != 0) {
+		fail("the slave reads %zd bytes where end of file was queued", n);
+		return 1;
+	}
+	if (read(slave, buf, sizeof(buf)) != -1 || errno != EAGAIN) {
+		fail("the slave reads more than was queued");
 		return 1;
 	}
 	if (write_all(master, "tial\n", 5) || wait_queued(slave, 8) ||

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <asm/ldt.h>
@@ -52,6 +53,18 @@ const struct xsave_layout *xsave_layout(void)
 	return &layout;
 }
 
+/*
+ * poll() is restarted through restart_syscall and a restart block that a
+ * restored thread does not have: it would return EINTR, which programs
+ * such as script(1) take as fatal.  Without a timeout, calling poll()
+ * again with the same arguments is exactly what the restart would do.
+ * (Remote syscalls may have made the restart_syscall form already.)
+ */
+static bool poll_forever(const struct user_regs_struct *r)
+{
+	return r->rax == __NR_restart_syscall && r->orig_rax == __NR_poll && (int)r->rdx < 0;
+}
+
 static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
 {
 	struct user_regs_struct r;
@@ -67,6 +80,8 @@ static int dump_gpregs(pid_t tid, struct arena *a, UserX86RegsEntry **out)
 	 * restored thread redoes the call.
 	 */
 	fixup_syscall_restart(&r);
+	if (poll_forever(&r))
+		r.rax = __NR_poll;
 	g = arena_new(a, UserX86RegsEntry);
 	if (!g)
 		return -1;

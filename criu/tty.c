@@ -787,10 +787,15 @@ static int make_pty(struct rst_pty *r, const char *ptmx, int acc)
 	int *extra, nr = 0, fd = -1, n, ret = -1;
 	char path[PATH_MAX + 16];
 	struct stat st;
+	u64 deadline;
 
 	if (r->master >= 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%u", r->pts_dir, r->index);
+	/* a pty of the dumped and killed tree goes away a little later */
+	deadline = now_us() + 2000000;
+	while (!stat(path, &st) && now_us() < deadline)
+		usleep(5000);
 	if (!stat(path, &st)) {
 		pr_err("pts %u is taken: %s exists (restore needs that number on that devpts)\n",
 		       r->index, path);

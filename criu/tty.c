@@ -23,6 +23,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cr_options.h"
 #include "files.h"
 #include "image.h"
 #include "proc_parse.h"
@@ -397,6 +398,37 @@ static bool ctty_inside(pid_t pid)
 	dev_t c = task_ctty(pid);
 
 	return is_pts(c) && find_dump_pty(0, minor(c));
+}
+
+/*
+ * A session leader of the tree keeps its controlling terminal only if
+ * that is a pty of the tree; one from outside is --shell-job's business
+ * (restored without a terminal, as criu's own session has none to give).
+ */
+int check_cttys(void)
+{
+	struct pstree_item *it;
+
+	if (scan_masters())
+		return -1;
+	for_each_item(it) {
+		dev_t c;
+
+		if (it->state == TASK_DEAD || it->vpid != it->sid)
+			continue;
+		c = task_ctty(it->pid);
+		if (!c || (is_pts(c) && find_dump_pty(0, minor(c))))
+			continue;
+		if (opts.shell_job) {
+			pr_info("pid %d: its controlling terminal %u:%u is outside the tree; "
+				"restored without one\n", it->pid, major(c), minor(c));
+			continue;
+		}
+		pr_err("unsupported: pid %d leads a session whose controlling terminal %u:%u is "
+		       "outside the tree; try --shell-job\n", it->pid, major(c), minor(c));
+		return -1;
+	}
+	return 0;
 }
 
 static bool match_tty(const struct fd_parms *p)

@@ -8,6 +8,9 @@
 
 #define QUEUE_MAX 65536		/* more than any tty buffer holds */
 
+/* tty.c: refuse a session leader whose terminal is from outside the tree */
+int check_cttys(void);
+
 /* tty-queue.c: the queues of a pty pair */
 struct tty_queues {
 	char *in;		/* what a reader of the slave gets */

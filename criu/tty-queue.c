@@ -113,6 +113,9 @@ static int wait_queued(int fd, size_t want)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int i, avail = 0;
 
+	/* the line discipline holds 4 KiB; more waits in the flip buffer */
+	if (want > 4095)
+		want = 4095;
 	/* poll on an empty queue runs the pending receive work at once */
 	poll(&pfd, 1, 0);
 	for (i = 0; i < 2000; i++) {

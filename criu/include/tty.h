@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <termios.h>
 
-#define QUEUE_MAX 65536		/* more than any tty buffer holds */
+#define QUEUE_MAX (256 << 10)	/* more than a tty buffers (64 KiB + 4 KiB) */
 
 /* tty.c: refuse a session leader whose terminal is from outside the tree */
 int check_cttys(void);

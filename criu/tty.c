@@ -461,13 +461,18 @@ static int dump_tty(struct fd_parms *p, u32 id)
 		       "pts itself can be restored\n", p->pid, p->fd);
 		return -1;
 	}
-	if (slave)
+	if (slave) {
 		d = find_dump_pty(p->st.st_dev, minor(r));
-	else {
-		int index = -1;
+	} else {
+		int index = -1, peer = open_peer(p->lfd, O_PATH);
+		struct stat st;
 
-		ioctl(p->lfd, TIOCGPTN, &index);
-		d = find_dump_pty(0, index);
+		/* the same number may exist on another devpts */
+		if (peer >= 0 && !fstat(peer, &st) && !ioctl(p->lfd, TIOCGPTN, &index))
+			d = find_dump_pty(st.st_dev, index);
+		else
+			d = NULL;
+		close_safe(&peer);
 	}
 	if (!d) {
 		pr_err("pid %d fd %d: pty %s was not found in the tree\n", p->pid, p->fd, p->link);

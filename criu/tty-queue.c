@@ -110,7 +110,7 @@ static int drain_lines(int fd, const struct termios *t, char **buf, size_t *len)
 /* Wait until fd shows want bytes to read: the flip buffer is async. */
 static int wait_queued(int fd, size_t want)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int i, avail = 0;
 
 	/* the line discipline holds 4 KiB; more waits in the flip buffer */
@@ -150,9 +150,10 @@ int refill(int master, int slave, const struct termios *orig, struct tty_queues 
 	if (q->out_len && (write_all(slave, q->out, q->out_len) != (ssize_t)q->out_len ||
 			   wait_queued(master, q->out_len)))
 		goto out;
-	if (q->in_len && (write_all(master, q->in, q->in_len) != (ssize_t)q->in_len ||
-			  wait_queued(slave, (orig->c_lflag & ICANON) ?
-					  canon_count(orig, q->in, q->in_len) : q->in_len)))
+	if (q->in_len &&
+	    (write_all(master, q->in, q->in_len) != (ssize_t)q->in_len ||
+	     wait_queued(slave, (orig->c_lflag & ICANON) ? canon_count(orig, q->in, q->in_len)
+							 : q->in_len)))
 		goto out;
 	ret = 0;
 out:
@@ -171,7 +172,7 @@ out:
  * gives complete lines first; the partial line is read with ICANON off.
  */
 int take_queues(int master, int slave, bool packet, const struct termios *orig,
-		       struct tty_queues *q)
+		struct tty_queues *q)
 {
 	struct termios t = *orig;
 
@@ -186,8 +187,7 @@ int take_queues(int master, int slave, bool packet, const struct termios *orig,
 		t.c_lflag &= ~ICANON;
 		t.c_cc[VMIN] = 0;
 		t.c_cc[VTIME] = 0;
-		if (tcsetattr(slave, TCSANOW, &t) ||
-		    drain(slave, false, &q->in, &q->in_len) ||
+		if (tcsetattr(slave, TCSANOW, &t) || drain(slave, false, &q->in, &q->in_len) ||
 		    tcsetattr(slave, TCSANOW, orig))
 			goto err;
 	}

@@ -35,7 +35,7 @@
 #define PTMX_RDEV makedev(5, 2)
 #define DEV_TTY_RDEV makedev(5, 0)
 #define PTS_MAJOR 136
-#define KERNEL_NCCS 19		/* c_cc entries of the kernel's struct termios */
+#define KERNEL_NCCS 19 /* c_cc entries of the kernel's struct termios */
 
 static bool is_pts(dev_t rdev)
 {
@@ -73,11 +73,11 @@ static void pts_dir_of(const char *path, bool master, char *out, size_t len)
 /* A pty master some task of the tree holds. */
 struct dump_pty {
 	struct list_head list;
-	int lfd;		/* criu's copy */
+	int lfd; /* criu's copy */
 	int index;
 	dev_t devpts;
-	char pts_dir[PATH_MAX - 16];	/* where its slave is, as the task sees it */
-	u32 info[2];		/* tty_info ids: [0] master, [1] slave */
+	char pts_dir[PATH_MAX - 16]; /* where its slave is, as the task sees it */
+	u32 info[2]; /* tty_info ids: [0] master, [1] slave */
 	bool dumped;
 };
 
@@ -104,7 +104,7 @@ static int add_dump_pty(pid_t pid, int fd, const char *link)
 	close(peer);
 	list_for_each_entry(d, &dump_ptys, list)
 		if (d->index == index && d->devpts == st.st_dev) {
-			close(lfd);	/* the same master, through another fd */
+			close(lfd); /* the same master, through another fd */
 			return 0;
 		}
 	d = xzalloc(sizeof(*d));
@@ -129,7 +129,8 @@ static int scan_masters(void)
 	if (ptys_scanned)
 		return 0;
 	ptys_scanned = true;
-	for_each_item(it) {
+	for_each_item(it)
+	{
 		char path[300], link[PATH_MAX];
 		struct dirent *de;
 		DIR *dir;
@@ -197,7 +198,8 @@ static u32 tree_id(pid_t real, bool group)
 
 	if (real <= 0)
 		return 0;
-	for_each_item(it) {
+	for_each_item(it)
+	{
 		struct proc_pid_stat st;
 
 		if (it->state == TASK_DEAD || parse_pid_stat(it->pid, 0, &st))
@@ -342,8 +344,8 @@ static int dump_queues(struct dump_pty *d, int sfd)
 		goto out;
 	if (q.out_len && write_queue(d->info[0], q.out, q.out_len))
 		goto out;
-	pr_info("pty %d: %zu bytes queued for the slave, %zu for the master\n", d->index,
-		q.in_len, q.out_len);
+	pr_info("pty %d: %zu bytes queued for the slave, %zu for the master\n", d->index, q.in_len,
+		q.out_len);
 	ret = 0;
 out:
 	free_queues(&q);
@@ -356,7 +358,8 @@ static int dump_ctty_only(struct dump_pty *d, int sfd)
 	struct pstree_item *it;
 	struct fd_parms p;
 
-	for_each_item(it) {
+	for_each_item(it)
+	{
 		if (it->state == TASK_DEAD || it->vpid != it->sid ||
 		    task_ctty(it->pid) != makedev(PTS_MAJOR, d->index))
 			continue;
@@ -386,7 +389,7 @@ static int dump_pty_once(struct dump_pty *d)
 	if (d->dumped)
 		return 0;
 	d->dumped = true;
-	sfd = open_peer(d->lfd, O_RDWR | O_NONBLOCK);	/* fails while locked */
+	sfd = open_peer(d->lfd, O_RDWR | O_NONBLOCK); /* fails while locked */
 	ret = dump_info(d, false, -1) || dump_queues(d, sfd) || dump_ctty_only(d, sfd);
 	close_safe(&sfd);
 	return ret ? -1 : 0;
@@ -411,7 +414,8 @@ int check_cttys(void)
 
 	if (scan_masters())
 		return -1;
-	for_each_item(it) {
+	for_each_item(it)
+	{
 		dev_t c;
 
 		if (it->state == TASK_DEAD || it->vpid != it->sid)
@@ -421,11 +425,13 @@ int check_cttys(void)
 			continue;
 		if (opts.shell_job) {
 			pr_info("pid %d: its controlling terminal %u:%u is outside the tree; "
-				"restored without one\n", it->pid, major(c), minor(c));
+				"restored without one\n",
+				it->pid, major(c), minor(c));
 			continue;
 		}
 		pr_err("unsupported: pid %d leads a session whose controlling terminal %u:%u is "
-		       "outside the tree; try --shell-job\n", it->pid, major(c), minor(c));
+		       "outside the tree; try --shell-job\n",
+		       it->pid, major(c), minor(c));
 		return -1;
 	}
 	return 0;
@@ -442,7 +448,7 @@ static bool match_tty(const struct fd_parms *p)
 	if (!is_pts(r) && r != DEV_TTY_RDEV)
 		return false;
 	if (scan_masters())
-		return true;	/* dump_tty says what failed */
+		return true; /* dump_tty says what failed */
 	if (r == DEV_TTY_RDEV)
 		return ctty_inside(p->pid);
 	return find_dump_pty(p->st.st_dev, minor(r)) != NULL;
@@ -458,7 +464,8 @@ static int dump_tty(struct fd_parms *p, u32 id)
 		return -1;
 	if (r == DEV_TTY_RDEV) {
 		pr_err("unsupported: pid %d fd %d is /dev/tty of a pty of the tree; only the "
-		       "pts itself can be restored\n", p->pid, p->fd);
+		       "pts itself can be restored\n",
+		       p->pid, p->fd);
 		return -1;
 	}
 	if (slave) {
@@ -504,18 +511,17 @@ static int tty_dump_fini(void)
 	return ret;
 }
 
-
 /* ---- restore ---- */
 
 /* One pair, made again with its old number. */
 struct rst_pty {
 	struct list_head list;
 	u32 index;
-	TtyInfoEntry *info[2];	/* [0] master, [1] slave */
+	TtyInfoEntry *info[2]; /* [0] master, [1] slave */
 	char pts_dir[PATH_MAX];
-	int master;		/* held by criu until a description takes it */
+	int master; /* held by criu until a description takes it */
 	bool master_given;
-	u32 slave_ids[16];	/* slave descriptions opened as anchors */
+	u32 slave_ids[16]; /* slave descriptions opened as anchors */
 	int nr_slave_ids;
 	struct tty_queues q;
 };
@@ -601,8 +607,8 @@ static int tty_collect(void)
 	if (pb_read_all(CR_FD_TTY_INFO, O_RSTR | O_OPT, &tty_info_entry__descriptor, take_info,
 			NULL))
 		return -1;
-	return pb_read_all(CR_FD_TTY_DATA, O_RSTR | O_OPT, &tty_data_entry__descriptor,
-			   take_data, NULL);
+	return pb_read_all(CR_FD_TTY_DATA, O_RSTR | O_OPT, &tty_data_entry__descriptor, take_data,
+			   NULL);
 }
 
 static int open_ptmx(struct rst_pty *r, const char *path, int acc)
@@ -613,7 +619,7 @@ static int open_ptmx(struct rst_pty *r, const char *path, int acc)
 	snprintf(cand[0], sizeof(cand[0]), "%s", path ? path : "");
 	snprintf(cand[1], sizeof(cand[1]), "%s", r->pts_dir);
 	*strrchr(cand[1], '/') = '\0';
-	strcat(cand[1], "/ptmx");	/* /dev/pts -> /dev/ptmx */
+	strcat(cand[1], "/ptmx"); /* /dev/pts -> /dev/ptmx */
 	snprintf(cand[2], sizeof(cand[2]), "%s/ptmx", r->pts_dir);
 	for (i = 0; i < 3 && fd < 0; i++) {
 		if (!cand[i][0])
@@ -666,7 +672,8 @@ static int make_pty(struct rst_pty *r, const char *ptmx, int acc)
 		if ((u32)n == r->index)
 			break;
 		if ((u32)n > r->index || nr > (int)r->index) {
-			pr_err("pts %u is taken: devpts at %s gave %d (restore needs that number)\n",
+			pr_err("pts %u is taken: devpts at %s gave %d (restore needs that "
+			       "number)\n",
 			       r->index, r->pts_dir, n);
 			goto out;
 		}
@@ -694,8 +701,8 @@ static int open_slave(struct rst_pty *r, FileEntry *fe, const char *path, int *f
 		pr_perror("cannot unlock pty %u", r->index);
 		return -1;
 	}
-	f = open(path, (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY |
-			       O_CLOEXEC);
+	f = open(path,
+		 (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
 	if (f < 0) {
 		pr_perror("cannot open %s", path);
 		return -1;
@@ -872,8 +879,8 @@ static int set_foreground(struct pstree_item *it, struct rst_pty *r)
 	sigprocmask(SIG_BLOCK, &ttou, &old);
 	ret = ioctl(fd, TIOCSPGRP, &pgrp);
 	if (ret)
-		pr_perror("pid %d: cannot make group %d the foreground of pty %u", it->vpid,
-			  pgrp, r->index);
+		pr_perror("pid %d: cannot make group %d the foreground of pty %u", it->vpid, pgrp,
+			  r->index);
 	else
 		pr_info("pty %u: group %d in the foreground\n", r->index, pgrp);
 	sigprocmask(SIG_SETMASK, &old, NULL);

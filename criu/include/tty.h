@@ -6,16 +6,16 @@
 #include <stddef.h>
 #include <termios.h>
 
-#define QUEUE_MAX (256 << 10)	/* more than a tty buffers (64 KiB + 4 KiB) */
+#define QUEUE_MAX (256 << 10) /* more than a tty holds (64 + 4 KiB) */
 
 /* tty.c: refuse a session leader whose terminal is from outside the tree */
 int check_cttys(void);
 
 /* tty-queue.c: the queues of a pty pair */
 struct tty_queues {
-	char *in;		/* what a reader of the slave gets */
+	char *in; /* what a reader of the slave gets */
 	size_t in_len;
-	char *out;		/* what a reader of the master gets */
+	char *out; /* what a reader of the master gets */
 	size_t out_len;
 };
 

@@ -43,8 +43,8 @@ static int same_state(const struct pty_state *a, const struct pty_state *b)
 		return 0;
 	}
 	if (a->packet != b->packet || a->excl != b->excl || a->nonblock != b->nonblock) {
-		fail("packet/excl/nonblock %d/%d/%d now %d/%d/%d", a->packet, a->excl,
-		     a->nonblock, b->packet, b->excl, b->nonblock);
+		fail("packet/excl/nonblock %d/%d/%d now %d/%d/%d", a->packet, a->excl, a->nonblock,
+		     b->packet, b->excl, b->nonblock);
 		return 0;
 	}
 	if (a->t.c_iflag != b->t.c_iflag || a->t.c_oflag != b->t.c_oflag ||
@@ -86,7 +86,8 @@ static int check_traffic(int master, int slave)
 	char buf[64];
 
 	/* master -> slave: a line through the canonical slave */
-	if (write_all(master, "ping\n", 5) || read_some(slave, buf, 5) || memcmp(buf, "ping\n", 5)) {
+	if (write_all(master, "ping\n", 5) || read_some(slave, buf, 5) ||
+	    memcmp(buf, "ping\n", 5)) {
 		fail("master to slave: no ping");
 		return 1;
 	}
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 {
 	struct pty_state before, after;
 	struct termios t;
-	struct winsize ws = { .ws_row = 33, .ws_col = 111, .ws_xpixel = 7, .ws_ypixel = 9 };
+	struct winsize ws = {.ws_row = 33, .ws_col = 111, .ws_xpixel = 7, .ws_ypixel = 9};
 	int master, slave, on = 1;
 
 	test_init(argc, argv);

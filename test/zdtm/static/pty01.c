@@ -65,7 +65,7 @@ static void __attribute__((noreturn)) leader_main(void)
 	if (setsid() < 0)
 		_exit(10);
 	me = getpid();
-	fd = open(pts, O_RDWR);	/* no O_NOCTTY: it becomes our terminal */
+	fd = open(pts, O_RDWR); /* no O_NOCTTY: it becomes our terminal */
 	if (fd < 0)
 		_exit(11);
 	kid = fork();

@@ -18,7 +18,7 @@
 
 #include "zdtmtst.h"
 
-#define TO_SLAVE "hello\n\004par"	/* ^D: an empty line, EOF to a reader */
+#define TO_SLAVE "hello\n\004par" /* ^D: an empty line, EOF to a reader */
 #define ECHOED "hello\r\npar"
 #define FROM_SLAVE "out data\n"
 #define AT_MASTER ECHOED "out data\r\n"
@@ -43,7 +43,7 @@ static ssize_t read_now(int fd, char *buf, size_t len)
 {
 	ssize_t got = 0, n;
 
-	usleep(100000);	/* anything refilled twice would show by now */
+	usleep(100000); /* anything refilled twice would show by now */
 	while ((size_t)got < len && (n = read(fd, buf + got, len - got)) > 0)
 		got += n;
 	return got;
@@ -72,8 +72,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* the echo first, then the slave's output: their order is fixed */
-	if (write_all(master, TO_SLAVE, strlen(TO_SLAVE)) ||
-	    wait_queued(master, strlen(ECHOED)) ||
+	if (write_all(master, TO_SLAVE, strlen(TO_SLAVE)) || wait_queued(master, strlen(ECHOED)) ||
 	    write_all(slave, FROM_SLAVE, strlen(FROM_SLAVE)) ||
 	    wait_queued(master, strlen(AT_MASTER)) || wait_queued(slave, strlen("hello\n"))) {
 		fail("the queues are not as written");

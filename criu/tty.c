@@ -91,6 +91,7 @@ static int add_dump_pty(pid_t pid, int fd, const char *link)
 	struct dump_pty *d;
 	struct stat st;
 	int lfd, peer, index;
+
 	lfd = get_task_fd(pid, fd);
 	if (lfd < 0)
 		return -1;
@@ -129,8 +130,7 @@ static int scan_masters(void)
 	if (ptys_scanned)
 		return 0;
 	ptys_scanned = true;
-	for_each_item(it)
-	{
+	for_each_item(it) {
 		char path[300], link[PATH_MAX];
 		struct dirent *de;
 		DIR *dir;
@@ -198,8 +198,7 @@ static u32 tree_id(pid_t real, bool group)
 
 	if (real <= 0)
 		return 0;
-	for_each_item(it)
-	{
+	for_each_item(it) {
 		struct proc_pid_stat st;
 
 		if (it->state == TASK_DEAD || parse_pid_stat(it->pid, 0, &st))
@@ -333,7 +332,7 @@ static int dump_queues(struct dump_pty *d, int sfd)
 	int packet = 0, ret = -1;
 
 	if (sfd < 0) {
-		pr_info("pty %d is locked: nothing can be queued in it\n", d->index);
+		pr_info("pty %d is locked: its queues are not read\n", d->index);
 		return 0;
 	}
 	if (tcgetattr(sfd, &orig) || ioctl(d->lfd, TIOCGPKT, &packet))
@@ -352,19 +351,23 @@ out:
 	return ret;
 }
 
-/* A session leader whose terminal is this pty needs it even with no fd. */
-static int dump_ctty_only(struct dump_pty *d, int sfd)
+/*
+ * Once every fd is dumped: a session leader whose terminal is the slave
+ * of this pair, which no fd of the tree has open, still needs it.
+ */
+static int dump_ctty_only(struct dump_pty *d)
 {
 	struct pstree_item *it;
 	struct fd_parms p;
+	int sfd, ret;
 
-	for_each_item(it)
-	{
+	if (d->info[1])
+		return 0;
+	for_each_item(it) {
 		if (it->state == TASK_DEAD || it->vpid != it->sid ||
 		    task_ctty(it->pid) != makedev(PTS_MAJOR, d->index))
 			continue;
-		if (d->info[1])
-			return 0;
+		sfd = open_peer(d->lfd, O_RDWR | O_NONBLOCK);
 		memset(&p, 0, sizeof(p));
 		p.pid = it->pid;
 		p.fd = -1;
@@ -376,8 +379,10 @@ static int dump_ctty_only(struct dump_pty *d, int sfd)
 			fstat(sfd, &p.st);
 		pr_info("pid %d: pty %d is its controlling terminal, with no fd open\n", it->vpid,
 			d->index);
-		return dump_info(d, true, sfd) ||
-		       write_tty_file(new_file_id(), d->info[1], O_RDWR, &p);
+		ret = dump_info(d, true, sfd) ||
+		      write_tty_file(new_file_id(), d->info[1], O_RDWR, &p);
+		close_safe(&sfd);
+		return ret ? -1 : 0;
 	}
 	return 0;
 }
@@ -390,7 +395,7 @@ static int dump_pty_once(struct dump_pty *d)
 		return 0;
 	d->dumped = true;
 	sfd = open_peer(d->lfd, O_RDWR | O_NONBLOCK); /* fails while locked */
-	ret = dump_info(d, false, -1) || dump_queues(d, sfd) || dump_ctty_only(d, sfd);
+	ret = dump_info(d, false, -1) || dump_queues(d, sfd);
 	close_safe(&sfd);
 	return ret ? -1 : 0;
 }
@@ -414,8 +419,7 @@ int check_cttys(void)
 
 	if (scan_masters())
 		return -1;
-	for_each_item(it)
-	{
+	for_each_item(it) {
 		dev_t c;
 
 		if (it->state == TASK_DEAD || it->vpid != it->sid)
@@ -497,7 +501,10 @@ static int tty_dump_fini(void)
 	struct dump_pty *d, *n;
 	int ret = 0;
 
+	/* the first call comes with the tree still frozen; later ones find nothing */
 	list_for_each_entry_safe(d, n, &dump_ptys, list) {
+		if (d->dumped && dump_ctty_only(d))
+			ret = -1;
 		close(d->lfd);
 		list_del(&d->list);
 		free(d);

@@ -27,6 +27,7 @@
 #include "files.h"
 #include "image.h"
 #include "proc_parse.h"
+#include "restore.h"
 #include "regfile.pb-c.h"
 #include "tty.h"
 #include "tty.pb-c.h"
@@ -68,6 +69,9 @@ static void pts_dir_of(const char *path, bool master, char *out, size_t len)
 		snprintf(out + n, len - n, "/pts");
 }
 
+/* The tty_info entries of a pair: its master, its slave, /dev/tty of it. */
+enum { SIDE_MASTER, SIDE_SLAVE, SIDE_CTTY, NR_SIDES };
+
 /* ---- dump ---- */
 
 /* A pty master some task of the tree holds. */
@@ -77,7 +81,7 @@ struct dump_pty {
 	int index;
 	dev_t devpts;
 	char pts_dir[PATH_MAX - 16]; /* where its slave is, as the task sees it */
-	u32 info[2]; /* tty_info ids: [0] master, [1] slave */
+	u32 info[3]; /* tty_info ids of its sides (SIDE_*) */
 	bool dumped;
 };
 
@@ -289,6 +293,28 @@ static int dump_info(struct dump_pty *d, bool slave, int sfd)
 	return 0;
 }
 
+/* /dev/tty of the pair's session: what restore opens in the task itself */
+static int dump_ctty_info(struct dump_pty *d)
+{
+	TtyInfoEntry e = TTY_INFO_ENTRY__INIT;
+	TtyPtyEntry pe = TTY_PTY_ENTRY__INIT;
+
+	if (d->info[SIDE_CTTY])
+		return 0;
+	e.id = next_info_id++;
+	e.type = TTY_TYPE__CTTY;
+	e.rdev = DEV_TTY_RDEV;
+	pe.index = d->index;
+	e.pty = &pe;
+	if (!info_img && !(info_img = open_image(CR_FD_TTY_INFO, O_DUMP)))
+		return -1;
+	if (pb_write(info_img, &e))
+		return -1;
+	d->info[SIDE_CTTY] = e.id;
+	pr_info("pty %d: /dev/tty info %u\n", d->index, e.id);
+	return 0;
+}
+
 static int write_tty_file(u32 id, u32 info_id, unsigned int flags, struct fd_parms *p)
 {
 	TtyFileEntry te = TTY_FILE_ENTRY__INIT;
@@ -467,10 +493,14 @@ static int dump_tty(struct fd_parms *p, u32 id)
 	if (scan_masters())
 		return -1;
 	if (r == DEV_TTY_RDEV) {
-		pr_err("unsupported: pid %d fd %d is /dev/tty of a pty of the tree; only the "
-		       "pts itself can be restored\n",
-		       p->pid, p->fd);
-		return -1;
+		dev_t c = task_ctty(p->pid);
+
+		d = is_pts(c) ? find_dump_pty(0, minor(c)) : NULL;
+		if (!d || dump_pty_once(d) || dump_ctty_info(d))
+			return -1;
+		pr_debug("pid %d fd %d: /dev/tty of pty %d, file %u\n", p->pid, p->fd, d->index,
+			 id);
+		return write_tty_file(id, d->info[SIDE_CTTY], p->flags, p);
 	}
 	if (slave) {
 		d = find_dump_pty(p->st.st_dev, minor(r));
@@ -524,7 +554,7 @@ static int tty_dump_fini(void)
 struct rst_pty {
 	struct list_head list;
 	u32 index;
-	TtyInfoEntry *info[2]; /* [0] master, [1] slave */
+	TtyInfoEntry *info[NR_SIDES];
 	char pts_dir[PATH_MAX];
 	int master; /* held by criu until a description takes it */
 	bool master_given;
@@ -535,28 +565,32 @@ struct rst_pty {
 
 static LIST_HEAD(rst_ptys);
 
-static struct rst_pty *pty_of_info(u32 info_id, bool *slave)
+static struct rst_pty *pty_of_info(u32 info_id, int *side)
 {
 	struct rst_pty *r;
 	int i;
 
 	list_for_each_entry(r, &rst_ptys, list)
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < NR_SIDES; i++)
 			if (r->info[i] && r->info[i]->id == info_id) {
-				*slave = i;
+				*side = i;
 				return r;
 			}
 	return NULL;
 }
 
+static const char *const side_names[NR_SIDES] = { "master", "slave", "/dev/tty" };
+
 static int take_info(void *msg, void *arg)
 {
 	TtyInfoEntry *e = msg;
 	struct rst_pty *r;
-	bool slave = is_pts(e->rdev);
+	int side = e->type == TTY_TYPE__CTTY ? SIDE_CTTY
+		   : is_pts(e->rdev)	    ? SIDE_SLAVE
+					    : SIDE_MASTER;
 
 	(void)arg;
-	if (e->type != TTY_TYPE__PTY || !e->pty) {
+	if ((e->type != TTY_TYPE__PTY && e->type != TTY_TYPE__CTTY) || !e->pty) {
 		pr_err("unsupported: tty-info.img: terminal %u of type %d\n", e->id, e->type);
 		goto err;
 	}
@@ -570,12 +604,11 @@ static int take_info(void *msg, void *arg)
 	r->master = -1;
 	list_add_tail(&r->list, &rst_ptys);
 found:
-	if (r->info[slave]) {
-		pr_err("tty-info.img: pty %u has two %s entries\n", r->index,
-		       slave ? "slave" : "master");
+	if (r->info[side]) {
+		pr_err("tty-info.img: pty %u has two %s entries\n", r->index, side_names[side]);
 		goto err;
 	}
-	r->info[slave] = e;
+	r->info[side] = e;
 	return 0;
 err:
 	pb_free(e);
@@ -586,19 +619,19 @@ static int take_data(void *msg, void *arg)
 {
 	TtyDataEntry *e = msg;
 	struct rst_pty *r;
-	bool slave;
+	int side;
 	char **buf;
 	size_t *len;
 	int ret = -1;
 
 	(void)arg;
-	r = pty_of_info(e->tty_id, &slave);
-	if (!r) {
+	r = pty_of_info(e->tty_id, &side);
+	if (!r || side == SIDE_CTTY) {
 		pr_err("tty-data.img: no terminal %u in tty-info.img\n", e->tty_id);
 		goto out;
 	}
-	buf = slave ? &r->q.in : &r->q.out;
-	len = slave ? &r->q.in_len : &r->q.out_len;
+	buf = side == SIDE_SLAVE ? &r->q.in : &r->q.out;
+	len = side == SIDE_SLAVE ? &r->q.in_len : &r->q.out_len;
 	if (*buf || e->data.len > QUEUE_MAX || !(*buf = xmalloc(e->data.len + 1)))
 		goto out;
 	memcpy(*buf, e->data.data, e->data.len);
@@ -722,6 +755,20 @@ static int open_slave(struct rst_pty *r, FileEntry *fe, const char *path, int *f
 	return 0;
 }
 
+/*
+ * /dev/tty names the opener's controlling terminal, and criu has not the
+ * tree's: the task opens it itself (tty_task_fds_done), over this.
+ */
+static int open_ctty_standin(FileEntry *fe, int *fd)
+{
+	*fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (*fd < 0) {
+		pr_perror("cannot open /dev/null for /dev/tty file %u", fe->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int open_tty(FileEntry *fe, int *fd)
 {
 	TtyFileEntry *t = fe->tty;
@@ -729,16 +776,20 @@ static int open_tty(FileEntry *fe, int *fd)
 	const char *path = rfe && rfe->reg ? rfe->reg->name : NULL;
 	struct rst_pty *r;
 	bool slave;
+	int side;
 
 	if (!t || !path) {
 		pr_err("files.img: terminal file %u has no tty entry or path\n", fe->id);
 		return -1;
 	}
-	r = pty_of_info(t->tty_info_id, &slave);
-	if (!r || !r->info[0] || !r->info[1]) {
+	r = pty_of_info(t->tty_info_id, &side);
+	if (!r || !r->info[SIDE_MASTER] || !r->info[SIDE_SLAVE]) {
 		pr_err("tty-info.img: no pty pair for file %u (%s)\n", fe->id, path);
 		return -1;
 	}
+	if (side == SIDE_CTTY)
+		return open_ctty_standin(fe, fd);
+	slave = side == SIDE_SLAVE;
 	if (!r->pts_dir[0])
 		pts_dir_of(path, !slave, r->pts_dir, sizeof(r->pts_dir));
 	if (make_pty(r, slave ? NULL : path, slave ? O_RDWR : (int)(t->flags & O_ACCMODE)))
@@ -895,6 +946,35 @@ static int set_foreground(struct pstree_item *it, struct rst_pty *r)
 	return ret ? -1 : 0;
 }
 
+/* Each /dev/tty fd of the task, opened now that it has its terminal. */
+static int open_dev_tty_fds(struct pstree_item *it)
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+	int side;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		FileEntry *fe = find_file_entry(e->id);
+		int f, cloexec = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+
+		if (!fe || fe->type != FD_TYPES__TTY || !fe->tty ||
+		    !pty_of_info(fe->tty->tty_info_id, &side) || side != SIDE_CTTY)
+			continue;
+		f = open("/dev/tty",
+			 (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY);
+		if (f < 0 || dup3(f, e->fd, cloexec) != (int)e->fd) {
+			pr_perror("pid %d: cannot open /dev/tty as fd %u", it->vpid, e->fd);
+			if (f >= 0)
+				close(f);
+			return -1;
+		}
+		close(f);
+		pr_debug("pid %d: fd %u is /dev/tty\n", it->vpid, e->fd);
+	}
+	return 0;
+}
+
 static int tty_task_fds_done(struct pstree_item *it)
 {
 	struct rst_pty *r;
@@ -910,7 +990,7 @@ static int tty_task_fds_done(struct pstree_item *it)
 		    (u32)it->pgid == si->pgrp && set_foreground(it, r))
 			return -1;
 	}
-	return 0;
+	return open_dev_tty_fds(it);
 }
 
 const struct fd_kind tty_kind = {

@@ -3,8 +3,9 @@
  * A session with a pty as its controlling terminal: the test holds the
  * master; its child starts a session, takes the slave as controlling
  * terminal, puts its own child (a group of its own) in the foreground
- * and closes every fd of the slave.  After restore /dev/tty opens in
- * both, is the same pts, and the session and foreground group are the
+ * and closes every fd of the slave; that child keeps /dev/tty open (as
+ * shells do).  After restore /dev/tty opens in both, is the same pts, the
+ * kept fd is /dev/tty still, and the session and foreground group are the
  * same, as the master and the slave tell.
  */
 #include <fcntl.h>
@@ -47,14 +48,34 @@ static int check_ctty(pid_t sid, pid_t fg)
 	return 0;
 }
 
+/* the fd kept open on /dev/tty is still that, and works */
+static int check_kept(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	if (strcmp(link, "/dev/tty") || tcgetpgrp(fd) != getpgrp() ||
+	    !(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+		fail("fd %d is %s, foreground %d", fd, link, tcgetpgrp(fd));
+		return 1;
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn)) fg_main(pid_t leader)
 {
+	int fd;
+
 	if (setpgid(0, 0))
 		_exit(20);
-	if (write_all(ready[1], "g", 1))
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || write_all(ready[1], "g", 1))
 		_exit(21);
 	test_waitsig();
-	_exit(check_ctty(leader, getpid()) ? 22 : 0);
+	_exit(check_ctty(leader, getpid()) || check_kept(fd) ? 22 : 0);
 }
 
 static void __attribute__((noreturn)) leader_main(void)

@@ -4,7 +4,8 @@
  * Every open description gets a tty_file_entry (file_entry.tty) that
  * points at a tty_info_entry of its side (tty-info.img: one for the
  * master, one for the slave of each pair) and at a reg entry with its
- * path.  tty-data.img keeps the bytes queued in either direction.
+ * path.  tty-data.img keeps the bytes queued in either direction
+ * (tty-queue.c); sessions and /dev/tty are in tty-ctty.c.
  *
  * A terminal from outside the tree (a slave whose master we do not hold,
  * a vt, a serial line) is not ours: --shell-job dumps it as a file by
@@ -13,8 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,30 +22,15 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cr_options.h"
 #include "files.h"
 #include "image.h"
 #include "proc_parse.h"
-#include "restore.h"
 #include "regfile.pb-c.h"
 #include "tty.h"
 #include "tty.pb-c.h"
 #include "util.h"
 
-#define PTMX_RDEV makedev(5, 2)
-#define DEV_TTY_RDEV makedev(5, 0)
-#define PTS_MAJOR 136
 #define KERNEL_NCCS 19 /* c_cc entries of the kernel's struct termios */
-
-static bool is_pts(dev_t rdev)
-{
-	return major(rdev) == PTS_MAJOR;
-}
-
-static int open_peer(int master, int flags)
-{
-	return ioctl(master, TIOCGPTPEER, flags | O_NOCTTY | O_CLOEXEC);
-}
 
 /*
  * The directory of the slaves, from a master's path (/dev/ptmx serves
@@ -69,21 +53,7 @@ static void pts_dir_of(const char *path, bool master, char *out, size_t len)
 		snprintf(out + n, len - n, "/pts");
 }
 
-/* The tty_info entries of a pair: its master, its slave, /dev/tty of it. */
-enum { SIDE_MASTER, SIDE_SLAVE, SIDE_CTTY, NR_SIDES };
-
 /* ---- dump ---- */
-
-/* A pty master some task of the tree holds. */
-struct dump_pty {
-	struct list_head list;
-	int lfd; /* criu's copy */
-	int index;
-	dev_t devpts;
-	char pts_dir[PATH_MAX - 16]; /* where its slave is, as the task sees it */
-	u32 info[3]; /* tty_info ids of its sides (SIDE_*) */
-	bool dumped;
-};
 
 static LIST_HEAD(dump_ptys);
 static bool ptys_scanned;
@@ -127,7 +97,7 @@ static int add_dump_pty(pid_t pid, int fd, const char *link)
 }
 
 /* Find every pty master of the tree: a slave is ours only if its master is. */
-static int scan_masters(void)
+int scan_masters(void)
 {
 	struct pstree_item *it;
 
@@ -168,7 +138,7 @@ static int scan_masters(void)
 	return 0;
 }
 
-static struct dump_pty *find_dump_pty(dev_t devpts, int index)
+struct dump_pty *find_dump_pty(dev_t devpts, int index)
 {
 	struct dump_pty *d;
 
@@ -176,23 +146,6 @@ static struct dump_pty *find_dump_pty(dev_t devpts, int index)
 		if (d->index == index && (!devpts || d->devpts == devpts))
 			return d;
 	return NULL;
-}
-
-/* The controlling terminal of pid, from /proc/PID/stat (tty_nr). */
-static dev_t task_ctty(pid_t pid)
-{
-	char path[64], *buf = NULL, *p;
-	unsigned int tty_nr = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file(path, &buf) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	/* ") S ppid pgrp session tty_nr" */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1)
-		tty_nr = 0;
-	free(buf);
-	return (dev_t)tty_nr;
 }
 
 /* A session or group id as criu sees it, as the tree sees it; 0: not in the tree. */
@@ -215,6 +168,14 @@ static u32 tree_id(pid_t real, bool group)
 	return 0;
 }
 
+int write_info(TtyInfoEntry *e)
+{
+	e->id = next_info_id++;
+	if (!info_img && !(info_img = open_image(CR_FD_TTY_INFO, O_DUMP)))
+		return -1;
+	return pb_write(info_img, e);
+}
+
 static void termios_to_entry(const struct termios *t, TermiosEntry *e, u32 *cc)
 {
 	int i;
@@ -233,7 +194,7 @@ static void termios_to_entry(const struct termios *t, TermiosEntry *e, u32 *cc)
 }
 
 /* Write the tty_info_entry of one side; slave: a slave fd, or -1. */
-static int dump_info(struct dump_pty *d, bool slave, int sfd)
+int dump_info(struct dump_pty *d, bool slave, int sfd)
 {
 	TtyInfoEntry e = TTY_INFO_ENTRY__INIT;
 	TermiosEntry te = TERMIOS_ENTRY__INIT;
@@ -263,7 +224,6 @@ static int dump_info(struct dump_pty *d, bool slave, int sfd)
 			pr_warn("pty %d controls session %d, which is not in the tree\n", d->index,
 				sid);
 	}
-	e.id = next_info_id++;
 	e.type = TTY_TYPE__PTY;
 	e.locked = locked;
 	e.exclusive = excl;
@@ -283,9 +243,7 @@ static int dump_info(struct dump_pty *d, bool slave, int sfd)
 		e.uid = st.st_uid;
 		e.gid = st.st_gid;
 	}
-	if (!info_img && !(info_img = open_image(CR_FD_TTY_INFO, O_DUMP)))
-		return -1;
-	if (pb_write(info_img, &e))
+	if (write_info(&e))
 		return -1;
 	d->info[slave] = e.id;
 	pr_info("pty %d %s: info %u, sid %u pgrp %u, locked %d packet %d excl %d\n", d->index,
@@ -293,29 +251,7 @@ static int dump_info(struct dump_pty *d, bool slave, int sfd)
 	return 0;
 }
 
-/* /dev/tty of the pair's session: what restore opens in the task itself */
-static int dump_ctty_info(struct dump_pty *d)
-{
-	TtyInfoEntry e = TTY_INFO_ENTRY__INIT;
-	TtyPtyEntry pe = TTY_PTY_ENTRY__INIT;
-
-	if (d->info[SIDE_CTTY])
-		return 0;
-	e.id = next_info_id++;
-	e.type = TTY_TYPE__CTTY;
-	e.rdev = DEV_TTY_RDEV;
-	pe.index = d->index;
-	e.pty = &pe;
-	if (!info_img && !(info_img = open_image(CR_FD_TTY_INFO, O_DUMP)))
-		return -1;
-	if (pb_write(info_img, &e))
-		return -1;
-	d->info[SIDE_CTTY] = e.id;
-	pr_info("pty %d: /dev/tty info %u\n", d->index, e.id);
-	return 0;
-}
-
-static int write_tty_file(u32 id, u32 info_id, unsigned int flags, struct fd_parms *p)
+int write_tty_file(u32 id, u32 info_id, unsigned int flags, struct fd_parms *p)
 {
 	TtyFileEntry te = TTY_FILE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
@@ -377,43 +313,7 @@ out:
 	return ret;
 }
 
-/*
- * Once every fd is dumped: a session leader whose terminal is the slave
- * of this pair, which no fd of the tree has open, still needs it.
- */
-static int dump_ctty_only(struct dump_pty *d)
-{
-	struct pstree_item *it;
-	struct fd_parms p;
-	int sfd, ret;
-
-	if (d->info[1])
-		return 0;
-	for_each_item(it) {
-		if (it->state == TASK_DEAD || it->vpid != it->sid ||
-		    task_ctty(it->pid) != makedev(PTS_MAJOR, d->index))
-			continue;
-		sfd = open_peer(d->lfd, O_RDWR | O_NONBLOCK);
-		memset(&p, 0, sizeof(p));
-		p.pid = it->pid;
-		p.fd = -1;
-		p.lfd = -1;
-		p.flags = O_RDWR;
-		p.mnt_id = -1;
-		snprintf(p.link, sizeof(p.link), "%s/%d", d->pts_dir, d->index);
-		if (sfd >= 0)
-			fstat(sfd, &p.st);
-		pr_info("pid %d: pty %d is its controlling terminal, with no fd open\n", it->vpid,
-			d->index);
-		ret = dump_info(d, true, sfd) ||
-		      write_tty_file(new_file_id(), d->info[1], O_RDWR, &p);
-		close_safe(&sfd);
-		return ret ? -1 : 0;
-	}
-	return 0;
-}
-
-static int dump_pty_once(struct dump_pty *d)
+int dump_pty_once(struct dump_pty *d)
 {
 	int sfd, ret;
 
@@ -424,47 +324,6 @@ static int dump_pty_once(struct dump_pty *d)
 	ret = dump_info(d, false, -1) || dump_queues(d, sfd);
 	close_safe(&sfd);
 	return ret ? -1 : 0;
-}
-
-/* /dev/tty of a task whose terminal is a pty of the tree */
-static bool ctty_inside(pid_t pid)
-{
-	dev_t c = task_ctty(pid);
-
-	return is_pts(c) && find_dump_pty(0, minor(c));
-}
-
-/*
- * A session leader of the tree keeps its controlling terminal only if
- * that is a pty of the tree; one from outside is --shell-job's business
- * (restored without a terminal, as criu's own session has none to give).
- */
-int check_cttys(void)
-{
-	struct pstree_item *it;
-
-	if (scan_masters())
-		return -1;
-	for_each_item(it) {
-		dev_t c;
-
-		if (it->state == TASK_DEAD || it->vpid != it->sid)
-			continue;
-		c = task_ctty(it->pid);
-		if (!c || (is_pts(c) && find_dump_pty(0, minor(c))))
-			continue;
-		if (opts.shell_job) {
-			pr_info("pid %d: its controlling terminal %u:%u is outside the tree; "
-				"restored without one\n",
-				it->pid, major(c), minor(c));
-			continue;
-		}
-		pr_err("unsupported: pid %d leads a session whose controlling terminal %u:%u is "
-		       "outside the tree; try --shell-job\n",
-		       it->pid, major(c), minor(c));
-		return -1;
-	}
-	return 0;
 }
 
 static bool match_tty(const struct fd_parms *p)
@@ -550,22 +409,9 @@ static int tty_dump_fini(void)
 
 /* ---- restore ---- */
 
-/* One pair, made again with its old number. */
-struct rst_pty {
-	struct list_head list;
-	u32 index;
-	TtyInfoEntry *info[NR_SIDES];
-	char pts_dir[PATH_MAX];
-	int master; /* held by criu until a description takes it */
-	bool master_given;
-	u32 slave_ids[16]; /* slave descriptions opened as anchors */
-	int nr_slave_ids;
-	struct tty_queues q;
-};
+LIST_HEAD(rst_ptys);
 
-static LIST_HEAD(rst_ptys);
-
-static struct rst_pty *pty_of_info(u32 info_id, int *side)
+struct rst_pty *pty_of_info(u32 info_id, int *side)
 {
 	struct rst_pty *r;
 	int i;
@@ -755,20 +601,6 @@ static int open_slave(struct rst_pty *r, FileEntry *fe, const char *path, int *f
 	return 0;
 }
 
-/*
- * /dev/tty names the opener's controlling terminal, and criu has not the
- * tree's: the task opens it itself (tty_task_fds_done), over this.
- */
-static int open_ctty_standin(FileEntry *fe, int *fd)
-{
-	*fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (*fd < 0) {
-		pr_perror("cannot open /dev/null for /dev/tty file %u", fe->id);
-		return -1;
-	}
-	return 0;
-}
-
 static int open_tty(FileEntry *fe, int *fd)
 {
 	TtyFileEntry *t = fe->tty;
@@ -824,7 +656,7 @@ static void entry_to_termios(const TermiosEntry *e, struct termios *t)
 	cfsetospeed(t, e->c_ospeed);
 }
 
-static int first_slave_anchor(struct rst_pty *r)
+int first_slave_anchor(struct rst_pty *r)
 {
 	int i, fd;
 
@@ -892,105 +724,6 @@ static int tty_anchors_done(void)
 		if (r->master >= 0 && setup_pty(r))
 			return -1;
 	return 0;
-}
-
-/* In the session leader: the pty becomes its controlling terminal. */
-static int set_ctty(struct pstree_item *it, struct rst_pty *r)
-{
-	char path[PATH_MAX + 16];
-	int fd = first_slave_anchor(r), tmp = -1;
-
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s/%u", r->pts_dir, r->index);
-		fd = tmp = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0) {
-			pr_perror("pid %d: cannot open its terminal %s", it->vpid, path);
-			return -1;
-		}
-	}
-	if (ioctl(fd, TIOCSCTTY, 0)) {
-		pr_perror("pid %d: cannot make pty %u its controlling terminal", it->vpid,
-			  r->index);
-		close_safe(&tmp);
-		return -1;
-	}
-	close_safe(&tmp);
-	pr_info("pid %d: pty %u is its controlling terminal\n", it->vpid, r->index);
-	return 0;
-}
-
-/* In a task of the foreground group, which exists now that the task does. */
-static int set_foreground(struct pstree_item *it, struct rst_pty *r)
-{
-	pid_t pgrp = r->info[1]->pgrp;
-	sigset_t ttou, old;
-	int fd, ret;
-
-	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("pid %d: cannot open /dev/tty", it->vpid);
-		return -1;
-	}
-	/* a background group may set it only with SIGTTOU blocked */
-	sigemptyset(&ttou);
-	sigaddset(&ttou, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &ttou, &old);
-	ret = ioctl(fd, TIOCSPGRP, &pgrp);
-	if (ret)
-		pr_perror("pid %d: cannot make group %d the foreground of pty %u", it->vpid, pgrp,
-			  r->index);
-	else
-		pr_info("pty %u: group %d in the foreground\n", r->index, pgrp);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(fd);
-	return ret ? -1 : 0;
-}
-
-/* Each /dev/tty fd of the task, opened now that it has its terminal. */
-static int open_dev_tty_fds(struct pstree_item *it)
-{
-	struct task_restore *tr = rst_of(it);
-	size_t i;
-	int side;
-
-	for (i = 0; i < tr->nr_fds; i++) {
-		FdinfoEntry *e = tr->fds[i];
-		FileEntry *fe = find_file_entry(e->id);
-		int f, cloexec = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
-
-		if (!fe || fe->type != FD_TYPES__TTY || !fe->tty ||
-		    !pty_of_info(fe->tty->tty_info_id, &side) || side != SIDE_CTTY)
-			continue;
-		f = open("/dev/tty",
-			 (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY);
-		if (f < 0 || dup3(f, e->fd, cloexec) != (int)e->fd) {
-			pr_perror("pid %d: cannot open /dev/tty as fd %u", it->vpid, e->fd);
-			if (f >= 0)
-				close(f);
-			return -1;
-		}
-		close(f);
-		pr_debug("pid %d: fd %u is /dev/tty\n", it->vpid, e->fd);
-	}
-	return 0;
-}
-
-static int tty_task_fds_done(struct pstree_item *it)
-{
-	struct rst_pty *r;
-
-	list_for_each_entry(r, &rst_ptys, list) {
-		TtyInfoEntry *si = r->info[1];
-
-		if (!si || !si->sid)
-			continue;
-		if (si->sid == (u32)it->vpid && it->sid == it->vpid && set_ctty(it, r))
-			return -1;
-		if (si->pgrp && si->pgrp != si->sid && (u32)it->sid == si->sid &&
-		    (u32)it->pgid == si->pgrp && set_foreground(it, r))
-			return -1;
-	}
-	return open_dev_tty_fds(it);
 }
 
 const struct fd_kind tty_kind = {

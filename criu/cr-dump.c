@@ -32,6 +32,7 @@
 #include "seize.h"
 #include "stats.pb-c.h"
 #include "task_state.h"
+#include "tty.h"
 #include "util.h"
 #include "vma.h"
 
@@ -129,7 +130,7 @@ static int check_sessions(void)
 		       it->pid, it->sid, it->pgid);
 		return -1;
 	}
-	return 0;
+	return check_cttys();
 }
 
 /*

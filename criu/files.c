@@ -710,6 +710,35 @@ static int restore_async(struct pstree_item *it, int fd)
 	return 0;
 }
 
+int reopen_task_fds(struct pstree_item *it, int type, int (*open_own)(FileEntry *fe, int *fd))
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		FileEntry *fe = find_file_entry(e->id);
+		int fd, ret;
+
+		if (!fe || (int)fe->type != type)
+			continue;
+		ret = open_own(fe, &fd);
+		if (ret < 0)
+			return -1;
+		if (ret > 0)
+			continue;
+		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		pr_debug("pid %d: fd %u (file %u) opened by the task itself\n", it->vpid, e->fd,
+			 e->id);
+	}
+	return 0;
+}
+
 int restore_task_fds(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);

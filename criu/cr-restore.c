@@ -42,6 +42,7 @@
 #include "restore.h"
 #include "restorer-blob.h"
 #include "seize.h"
+#include "shared.h"
 #include "util.h"
 #include "vma.h"
 
@@ -312,6 +313,8 @@ static int fork_task(struct pstree_item *it)
 	memset(&ca, 0, sizeof(ca));
 	if (it == root_item)
 		ca.flags = restore_ns_flags();
+	else
+		ca.flags = share_clone_flags(it);
 	ca.exit_signal = SIGCHLD;
 	if (ca.flags & CLONE_NEWPID)
 		tid = 1;
@@ -543,6 +546,8 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	a->err_fd = log_get_err_fd();
 	a->log_level = log_level();
 	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
+	/* another process still needs the anchors of a shared table: criu closes them */
+	a->keep_svc_fds = files_shared(it);
 
 	if (prepare_vmas(it, m, a) || prepare_mm_map(it, m, a) || prepare_sigactions(a, tc) ||
 	    prepare_itimers(a, tc) || prepare_rlimits(a, tc))
@@ -673,6 +678,7 @@ static int restore_task_body(struct pstree_item *it)
 	struct task_restore *tr = rst_of(it);
 	struct pstree_item *c;
 	struct rst_args *a;
+	unsigned long share = it == root_item ? 0 : share_clone_flags(it);
 	struct rst_mem m;
 	sigset_t all;
 
@@ -689,12 +695,13 @@ static int restore_task_body(struct pstree_item *it)
 		if (restore_root_namespaces())
 			return -1;
 	}
-	if (restore_session(it) || restore_task_fds(it))
+	/* a table shared with the parent was installed by the parent */
+	if (restore_session(it) || (!(share & CLONE_FILES) && restore_task_fds(it)))
 		return -1;
 	list_for_each_entry(c, &it->children, sibling)
 		if (fork_task(c))
 			return -1;
-	if (restore_fs(it))
+	if (!(share & CLONE_FS) && restore_fs(it))
 		return -1;
 	if (personality(tr->cores[0]->tc->personality) < 0) {
 		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
@@ -977,6 +984,22 @@ static int remote_munmap(pid_t tid, u64 blob, u64 addr, u64 len)
 	return 0;
 }
 
+/* close_range(svc_fd_base, ~0) in a process whose fd table others share */
+static int remote_close_svc(pid_t tid, u64 blob)
+{
+	struct remote_ctl rc = { .pid = tid, .code_addr = blob + RESTORER_SYSCALL_OFF };
+	long ret;
+
+	if (remote_syscall(&rc, tid, &ret, __NR_close_range, svc_fd_base, ~0U, 0, 0, 0, 0))
+		return -1;
+	if (ret) {
+		pr_err("closing criu's descriptors in pid %d failed: %ld\n", tid, ret);
+		return -1;
+	}
+	pr_debug("pid %d: closed criu's descriptors of its shared fd table\n", tid);
+	return 0;
+}
+
 static int finish_task(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -989,6 +1012,9 @@ static int finish_task(struct pstree_item *it)
 	for (i = 0; i < it->nr_threads; i++)
 		if (remote_syscall_stop(it->threads[i].tid))
 			return -1;
+	/* every sharer is past its restorer: the anchors can go now */
+	if (files_shared(it) && files_table_owner(it) && remote_close_svc(it->pid, ts->bootstrap))
+		return -1;
 	/* the restorer cannot unmap itself: do it from here */
 	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||
 	    remote_munmap(it->pid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
@@ -1056,6 +1082,8 @@ static int prepare_restore(void)
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
 	}
+	if (check_shared_restore())
+		return -1;
 	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
 		return -1;
 	if ((inv_ns_flags & CLONE_NEWPID) && root_item->vpid != 1) {

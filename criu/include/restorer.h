@@ -152,6 +152,7 @@ struct rst_args {
 	uint64_t threads;		/* -> struct rst_thread[], leader first */
 
 	int32_t svc_fd_base;		/* criu's fds are all from here up */
+	int32_t keep_svc_fds;		/* the fd table is shared: criu closes them */
 	int32_t log_fd;
 	int32_t err_fd;			/* criu's stderr: errors go there too */
 	int32_t log_level;

@@ -472,6 +472,7 @@ void restorer_main(struct rst_args *a)
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
 	/* criu's descriptors, the log among them, are the last thing to go */
-	sys_close_range(a->svc_fd_base, ~0U, 0);
+	if (!a->keep_svc_fds)
+		sys_close_range(a->svc_fd_base, ~0U, 0);
 	rst_sigreturn(leader->frame);
 }

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel tables that processes share without being threads of one
+ * another (clone with CLONE_FILES, CLONE_FS, CLONE_VM, CLONE_SIGHAND but
+ * not CLONE_THREAD): the ids of ids-PID.img say who shares what.
+ */
+#ifndef CR_SHARED_H
+#define CR_SHARED_H
+
+#include <stdbool.h>
+
+#include "core.pb-c.h"
+#include "pstree.h"
+
+/* Dump: give every live process its vm, files, fs and sighand ids (kcmp). */
+int dump_shared_ids(void);
+/* Copy the ids of it into ids. */
+void dump_fill_ids(struct pstree_item *it, TaskKobjIdsEntry *ids);
+/* Dump: is it the first process of the tree with its fd table? */
+bool dump_files_first(struct pstree_item *it);
+void dump_shared_fini(void);
+
+/* Restore: check that every shared table can be rebuilt. */
+int check_shared_restore(void);
+/* The CLONE_FILES / CLONE_FS that it takes from its parent. */
+unsigned long share_clone_flags(struct pstree_item *it);
+/* Does any other live process of the tree have the fd table of it? */
+bool files_shared(struct pstree_item *it);
+/* Is it the highest process of the tree with its fd table? */
+bool files_table_owner(struct pstree_item *it);
+
+#endif

@@ -17,6 +17,7 @@
  * Processes sharing memory (clone(CLONE_VM) or vfork) are refused.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <linux/kcmp.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
@@ -24,6 +25,7 @@
 
 #include "log.h"
 #include "namespaces.h"
+#include "proc_parse.h"
 #include "restore.h"
 #include "shared.h"
 #include "util.h"
@@ -73,6 +75,16 @@ static bool shares_with_parent(struct pstree_item *it, int t, ids_fn ids)
 	return it->parent && ids(it, a) && ids(it->parent, b) && a[t] == b[t];
 }
 
+static void report_second_top(struct pstree_item *a, struct pstree_item *b, const char *what,
+			      bool dump)
+{
+	struct pstree_item *x = b->parent ? b : a, *y = x == b ? a : b;
+
+	pr_err("unsupported: pid %d shares its %s with pid %d but not with its parent, pid %d; "
+	       "only a parent can hand a table on to a new process\n", shown_pid(x, dump), what,
+	       shown_pid(y, dump), x->parent ? shown_pid(x->parent, dump) : 0);
+}
+
 /*
  * Each group of processes sharing a table must be a subtree hanging
  * from one top, every other member sharing it with its parent.
@@ -103,9 +115,7 @@ static int check_topology(ids_fn ids, bool dump)
 				if (q == it || !ids(q, b) || b[t] != a[t] ||
 				    shares_with_parent(q, t, ids))
 					continue;
-				pr_err("unsupported: pids %d and %d share their %s, but it did not "
-				       "come to either of them from its parent\n",
-				       shown_pid(it, dump), shown_pid(q, dump), objs[t].what);
+				report_second_top(it, q, objs[t].what, dump);
 				return -1;
 			}
 		}
@@ -211,6 +221,20 @@ bool dump_files_first(struct pstree_item *it)
 		if (e->id[SH_FILES] == d->id[SH_FILES])
 			return false;
 	return true;
+}
+
+pid_t vfork_child(pid_t pid, pid_t tid)
+{
+	pid_t *kids, found = 0;
+	int nr, i;
+
+	if (read_children(pid, &tid, 1, &kids, &nr))
+		return 0;
+	for (i = 0; i < nr && !found; i++)
+		if (syscall(SYS_kcmp, tid, kids[i], KCMP_VM, 0, 0) == 0)
+			found = kids[i];
+	free(kids);
+	return found;
 }
 
 void dump_shared_fini(void)

@@ -8,6 +8,7 @@
 #define CR_SHARED_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core.pb-c.h"
 #include "pstree.h"
@@ -19,6 +20,8 @@ void dump_fill_ids(struct pstree_item *it, TaskKobjIdsEntry *ids);
 /* Dump: is it the first process of the tree with its fd table? */
 bool dump_files_first(struct pstree_item *it);
 void dump_shared_fini(void);
+/* A child of thread tid of pid that runs on its memory (vfork), or 0. */
+pid_t vfork_child(pid_t pid, pid_t tid);
 
 /* Restore: check that every shared table can be rebuilt. */
 int check_shared_restore(void);

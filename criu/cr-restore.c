@@ -399,7 +399,12 @@ static size_t args_size(struct pstree_item *it)
 	struct task_restore *tr = rst_of(it);
 	TaskCoreEntry *tc = tr->cores[0]->tc;
 	size_t sz = sizeof(struct rst_args) + 4096;
+	struct pstree_item *c;
 	int i;
+
+	list_for_each_entry(c, &it->children, sibling)
+		if (is_vm_child(c))
+			sz += args_size(c) + (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 64;
 
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
@@ -453,7 +458,7 @@ static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_
 }
 
 static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_args *a, int i,
-			  struct rst_thread *t)
+			  int slot, struct rst_thread *t)
 {
 	CoreEntry *core = rst_of(it)->cores[i];
 	ThreadCoreEntry *tce = core->thread_core;
@@ -503,7 +508,7 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	frame = bump_alloc(&m->args, sigframe_size(), 64);
 	if (!frame || build_sigframe(frame, core, &t->frame))
 		return -1;
-	t->stack_top = m->stacks + (u64)(i + 1) * RST_THREAD_STACK;
+	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
 	return 0;
 }
 
@@ -524,20 +529,15 @@ static int prepare_guards(struct pstree_item *it, struct rst_mem *m, struct rst_
 	return 0;
 }
 
-static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
+/* What the restorer of any process needs besides the mm; threads from stack slot slot0. */
+static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct rst_args *a,
+			     int slot0)
 {
-	struct task_restore *tr = rst_of(it);
-	TaskCoreEntry *tc = tr->cores[0]->tc;
+	TaskCoreEntry *tc = rst_of(it)->cores[0]->tc;
 	struct rst_thread *threads;
-	struct rst_args *a;
 	void *room;
 	int i;
 
-	if (map_bootstrap(it, args_size(it), m))
-		return -1;
-	a = bump_alloc(&m->args, sizeof(*a), 64);
-	if (!a)
-		return -1;
 	a->bootstrap_start = m->bootstrap;
 	a->bootstrap_end = m->bootstrap + m->bootstrap_len;
 	a->pid = it->vpid;
@@ -548,11 +548,7 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
 	/* another process still needs the anchors of a shared table: criu closes them */
 	a->keep_svc_fds = files_shared(it);
-
-	if (prepare_vmas(it, m, a) || prepare_mm_map(it, m, a) || prepare_sigactions(a, tc) ||
-	    prepare_itimers(a, tc) || prepare_rlimits(a, tc))
-		return -1;
-	if (prepare_guards(it, m, a))
+	if (prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc))
 		return -1;
 	room = bump_alloc(&m->args, posix_timers_size(tc) + 8, 8);
 	if (!room || prepare_posix_timers(a, tc, room))
@@ -566,10 +562,56 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	if (!threads)
 		return -1;
 	for (i = 0; i < it->nr_threads; i++)
-		if (prepare_thread(it, m, a, i, &threads[i]))
+		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
 			return -1;
 	a->threads = (u64)(unsigned long)threads;
 	a->nr_threads = it->nr_threads;
+	return 0;
+}
+
+/* The args of the children that share the mm of it, after its own threads' stacks. */
+static int prepare_vm_children(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	int n = nr_vm_children(it), slot = it->nr_threads, i = 0;
+	struct pstree_item *c;
+	u64 *kids;
+
+	if (!n)
+		return 0;
+	kids = bump_alloc(&m->args, n * sizeof(*kids), 8);
+	if (!kids)
+		return -1;
+	list_for_each_entry(c, &it->children, sibling) {
+		struct rst_args *ca;
+
+		if (!is_vm_child(c))
+			continue;
+		ca = bump_alloc(&m->args, sizeof(*ca), 64);
+		if (!ca || prepare_proc_args(c, m, ca, slot) || prepare_vm_child(c, m, ca))
+			return -1;
+		ca->dumpable = a->dumpable;
+		slot += c->nr_threads;
+		rst_of(c)->vm_args = ca;
+		kids[i++] = (u64)(unsigned long)ca;
+	}
+	a->vm_children = (u64)(unsigned long)kids;
+	a->nr_vm_children = n;
+	return 0;
+}
+
+static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
+{
+	struct rst_args *a;
+
+	if (map_bootstrap(it, args_size(it), m))
+		return -1;
+	a = bump_alloc(&m->args, sizeof(*a), 64);
+	if (!a)
+		return -1;
+	if (prepare_proc_args(it, m, a, 0) || prepare_vmas(it, m, a) ||
+	    prepare_mm_map(it, m, a) || prepare_guards(it, m, a) ||
+	    prepare_vm_children(it, m, a))
+		return -1;
 	*out = a;
 	return 0;
 }
@@ -673,6 +715,75 @@ static int restore_proc_values(TaskCoreEntry *tc)
 	return 0;
 }
 
+/*
+ * clone3 whose child calls entry(arg) on the new stack: a child on our
+ * mm must not return into C code that the parent goes on running.
+ */
+static long clone3_into(struct clone_args *ca, u64 entry, u64 arg)
+{
+	register u64 r12 asm("r12") = entry;
+	register u64 r13 asm("r13") = arg;
+	long ret;
+
+	asm volatile("syscall\n\t"
+		     "testq %%rax, %%rax\n\t"
+		     "jnz 1f\n\t"
+		     "xorl %%ebp, %%ebp\n\t"
+		     "movq %%r13, %%rdi\n\t"
+		     "callq *%%r12\n\t"
+		     "hlt\n\t"
+		     "1:\n\t"
+		     : "=a"(ret)
+		     : "0"((long)SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(r12), "r"(r13)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * The children that share our mm (clone(CLONE_VM)): created now, with
+ * every signal blocked, into the blob's vm_child_main(), which waits
+ * until our restorer has rebuilt the mm.  They count as ready.
+ */
+static int create_vm_children(struct pstree_item *it, struct rst_mem *m)
+{
+	struct pstree_item *c;
+
+	list_for_each_entry(c, &it->children, sibling) {
+		struct rst_args *ca = rst_of(c)->vm_args;
+		struct rst_thread *leader;
+		struct clone_args cl;
+		pid_t tid = c->vpid;
+		long pid;
+
+		if (!is_vm_child(c))
+			continue;
+		leader = (struct rst_thread *)(unsigned long)ca->threads;
+		memset(&cl, 0, sizeof(cl));
+		cl.flags = CLONE_VM | share_clone_flags(c) | vm_clone_flags(c);
+		cl.exit_signal = SIGCHLD;
+		cl.stack = leader->stack_top - RST_THREAD_STACK;
+		cl.stack_size = RST_THREAD_STACK;
+		cl.set_tid = (u64)(unsigned long)&tid;
+		cl.set_tid_size = 1;
+		pid = clone3_into(&cl, m->blob + RESTORER_VM_CHILD_OFF, (u64)(unsigned long)ca);
+		if (pid != c->vpid) {
+			errno = pid < 0 ? -pid : EEXIST;
+			pr_perror("cannot create pid %d on the mm of pid %d (clone3 CLONE_VM)",
+				  c->vpid, it->vpid);
+			return -1;
+		}
+		rsync->tasks[item_index(c)].pid = pid;
+		/* it must be in the blob before our restorer unmaps this code */
+		while (!__atomic_load_n(&ca->vm_started, __ATOMIC_SEQ_CST))
+			futex((int *)&ca->vm_started, FUTEX_WAIT, 0, NULL);
+		pr_info("created pid %d on the mm of pid %d (flags %#llx)\n", c->vpid, it->vpid,
+			(unsigned long long)cl.flags);
+		__atomic_add_fetch(&rsync->nr_ready, 1, __ATOMIC_SEQ_CST);
+		futex(&rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL);
+	}
+	return 0;
+}
+
 static int restore_task_body(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -698,8 +809,9 @@ static int restore_task_body(struct pstree_item *it)
 	/* a table shared with the parent was installed by the parent */
 	if (restore_session(it) || (!(share & CLONE_FILES) && restore_task_fds(it)))
 		return -1;
+	/* children on our mm come later, from the blob */
 	list_for_each_entry(c, &it->children, sibling)
-		if (fork_task(c))
+		if (!is_vm_child(c) && fork_task(c))
 			return -1;
 	if (!(share & CLONE_FS) && restore_fs(it))
 		return -1;
@@ -718,6 +830,8 @@ static int restore_task_body(struct pstree_item *it)
 	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (create_vm_children(it, &m))
+		return -1;
 	if (wait_for_go() || drop_rseq())
 		return -1;
 	jump_to_restorer(&m, a);
@@ -1008,14 +1122,10 @@ static int finish_task(struct pstree_item *it)
 
 	if (it->state == TASK_DEAD)
 		return 0;
-	/* from the entry of rt_sigreturn to its exit: the dumped registers */
-	for (i = 0; i < it->nr_threads; i++)
-		if (remote_syscall_stop(it->threads[i].tid))
-			return -1;
 	/* every sharer is past its restorer: the anchors can go now */
 	if (files_shared(it) && files_table_owner(it) && remote_close_svc(it->pid, ts->bootstrap))
 		return -1;
-	/* the restorer cannot unmap itself: do it from here */
+	/* the restorer cannot unmap itself: do it from here (a vm child has none) */
 	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||
 	    remote_munmap(it->pid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
 		return -1;
@@ -1141,6 +1251,7 @@ static int run_restore(void)
 {
 	u64 deadline = now_us() + (u64)opts.timeout * 1000000;
 	struct pstree_item *it;
+	int i;
 
 	if (fork_task(root_item))
 		return -1;
@@ -1153,6 +1264,15 @@ static int run_restore(void)
 	futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
 	if (syscall_all() || run_to_sigreturn(total_threads(), deadline))
 		return -1;
+	/*
+	 * From the entry of rt_sigreturn to its exit: the dumped registers.
+	 * All first: a process on the mm of another returns through a frame
+	 * in the other's bootstrap area, which finish_task() unmaps.
+	 */
+	for_each_item(it)
+		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
+			if (remote_syscall_stop(it->threads[i].tid))
+				return -1;
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;

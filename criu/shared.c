@@ -14,15 +14,25 @@
  * the parent installed it (fds) or before (fs: chdir in either moves
  * both); it does not install the table again.  Every process of a group
  * but its top must share with its parent; anything else is refused.
- * Processes sharing memory (clone(CLONE_VM) or vfork) are refused.
+ *
+ * A process on the mm of its parent (clone(CLONE_VM) without
+ * CLONE_THREAD) is created by the parent just before the restorer runs,
+ * into the blob's vm_child_main() on a stack in the parent's bootstrap
+ * area; it waits until the parent's restorer has rebuilt the mm, then sets
+ * up its own session, fds, cwd and root and restores itself like any
+ * process.  It must have no children.  A parent waiting in vfork() cannot
+ * be stopped at all: that is refused while freezing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <linux/kcmp.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "log.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -86,6 +96,27 @@ static void report_second_top(struct pstree_item *a, struct pstree_item *b, cons
 }
 
 /*
+ * A process on the mm of its parent is created from the parent's restorer
+ * code, where it cannot fork children of its own in C: it must have none.
+ * Signal handlers can only be shared along with the mm.
+ */
+static int check_vm_child(struct pstree_item *it, ids_fn ids, bool dump)
+{
+	if (!shares_with_parent(it, SH_VM, ids)) {
+		pr_err("unsupported: pid %d shares its signal handlers with its parent %d but "
+		       "not its memory\n", shown_pid(it, dump), shown_pid(it->parent, dump));
+		return -1;
+	}
+	if (!list_empty(&it->children)) {
+		pr_err("unsupported: pid %d shares the memory of its parent %d (clone(CLONE_VM)) "
+		       "and has children of its own\n", shown_pid(it, dump),
+		       shown_pid(it->parent, dump));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Each group of processes sharing a table must be a subtree hanging
  * from one top, every other member sharing it with its parent.
  */
@@ -102,14 +133,11 @@ static int check_topology(ids_fn ids, bool dump)
 			q = other_sharer(it, t, ids);
 			if (!q)
 				continue;
-			if (t == SH_VM || t == SH_SIGHAND) {
-				pr_err("unsupported: pids %d and %d share their %s without being "
-				       "threads (clone(CLONE_VM) or vfork())\n",
-				       shown_pid(it, dump), shown_pid(q, dump), objs[t].what);
-				return -1;
-			}
-			if (shares_with_parent(it, t, ids))
+			if (shares_with_parent(it, t, ids)) {
+				if ((t == SH_VM || t == SH_SIGHAND) && check_vm_child(it, ids, dump))
+					return -1;
 				continue;
+			}
 			/* it is a top; another top of the same group cannot be */
 			for_each_item(q) {
 				if (q == it || !ids(q, b) || b[t] != a[t] ||
@@ -283,4 +311,106 @@ bool files_shared(struct pstree_item *it)
 bool files_table_owner(struct pstree_item *it)
 {
 	return !shares_with_parent(it, SH_FILES, rst_ids);
+}
+
+bool is_vm_child(struct pstree_item *it)
+{
+	return shares_with_parent(it, SH_VM, rst_ids);
+}
+
+unsigned long vm_clone_flags(struct pstree_item *it)
+{
+	return shares_with_parent(it, SH_SIGHAND, rst_ids) ? CLONE_SIGHAND : 0;
+}
+
+int nr_vm_children(struct pstree_item *it)
+{
+	struct pstree_item *c;
+	int n = 0;
+
+	list_for_each_entry(c, &it->children, sibling)
+		n += is_vm_child(c);
+	return n;
+}
+
+int vm_threads(struct pstree_item *it)
+{
+	struct pstree_item *c;
+	int n = it->nr_threads;
+
+	list_for_each_entry(c, &it->children, sibling)
+		if (is_vm_child(c))
+			n += c->nr_threads;
+	return n;
+}
+
+/* Its own fds, when it does not share the table of its parent. */
+static int prepare_vm_child_fds(struct pstree_item *c, struct rst_mem *m, struct rst_args *a)
+{
+	struct task_restore *tr = rst_of(c);
+	struct rst_fd *fds;
+	size_t i;
+
+	a->own_fds = 1;
+	fds = bump_alloc(&m->args, (tr->nr_fds + 1) * sizeof(*fds), 8);
+	if (!fds)
+		return -1;
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+
+		fds[i].fd = e->fd;
+		fds[i].anchor = anchor_fd(e->id);
+		fds[i].flags = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+		if (fds[i].anchor < 0 || e->fd >= (u32)svc_fd_base) {
+			pr_err("pid %d fd %u: file id %u was not opened\n", c->vpid, e->fd, e->id);
+			return -1;
+		}
+	}
+	a->fds = (u64)(unsigned long)fds;
+	a->nr_fds = tr->nr_fds;
+	return 0;
+}
+
+/* Its own cwd, root and umask; a copy of ours (the parent's, restored) until then. */
+static int prepare_vm_child_fs(struct pstree_item *c, struct rst_args *a)
+{
+	FsEntry *fe = rst_of(c)->fs;
+	struct stat r, cur;
+
+	a->cwd_fd = anchor_fd(fe->cwd_id);
+	a->root_fd = anchor_fd(fe->root_id);
+	if (a->cwd_fd < 0 || a->root_fd < 0) {
+		pr_err("pid %d: its cwd or root was not opened\n", c->vpid);
+		return -1;
+	}
+	if (fstat(a->root_fd, &r) || stat("/", &cur)) {
+		pr_perror("cannot stat the root of pid %d", c->vpid);
+		return -1;
+	}
+	if (r.st_dev == cur.st_dev && r.st_ino == cur.st_ino)
+		a->root_fd = -1;
+	a->umask = fe->has_umask ? (int)fe->umask : -1;
+	return 0;
+}
+
+int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *a)
+{
+	unsigned long share = share_clone_flags(c);
+
+	a->vm_ready = 0;
+	a->share_sighand = vm_clone_flags(c) != 0;
+	a->personality = rst_of(c)->cores[0]->tc->personality;
+	a->do_setsid = c->sid && c->sid == c->vpid;
+	a->set_pgid = -1;
+	if (c->pgid && !a->do_setsid && c->pgid != c->parent->pgid)
+		a->set_pgid = c->pgid == c->vpid ? 0 : c->pgid;
+	a->cwd_fd = a->root_fd = a->umask = -1;
+	if (!(share & CLONE_FILES) && prepare_vm_child_fds(c, m, a))
+		return -1;
+	if (!(share & CLONE_FS) && prepare_vm_child_fs(c, a))
+		return -1;
+	pr_info("pid %d shares the mm of pid %d (files %s, fs %s, sighand %s)\n", c->vpid,
+		c->parent->vpid, share & CLONE_FILES ? "shared" : "own",
+		share & CLONE_FS ? "shared" : "own", a->share_sighand ? "shared" : "own");
+	return 0;
 }

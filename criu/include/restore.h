@@ -23,6 +23,7 @@ struct task_restore {
 	PagemapEntry **guards;		/* PE_GUARD runs, for MADV_GUARD_INSTALL */
 	size_t nr_guards;
 	u32 pages_id;
+	struct rst_args *vm_args;	/* a vm child: its args in the parent's bootstrap */
 };
 
 static inline struct task_restore *rst_of(struct pstree_item *it)

@@ -32,4 +32,16 @@ bool files_shared(struct pstree_item *it);
 /* Is it the highest process of the tree with its fd table? */
 bool files_table_owner(struct pstree_item *it);
 
+/* Does it share the mm of its parent (clone(CLONE_VM) without CLONE_THREAD)? */
+bool is_vm_child(struct pstree_item *it);
+/* CLONE_SIGHAND if the vm child it shares its parent's signal handlers. */
+unsigned long vm_clone_flags(struct pstree_item *it);
+int nr_vm_children(struct pstree_item *it);
+/* Threads with a stack in the bootstrap area of it: its own and its vm children's. */
+int vm_threads(struct pstree_item *it);
+struct rst_mem;
+struct rst_args;
+/* The part of a vm child's args that only it needs: session, fds, fs. */
+int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *a);
+
 #endif

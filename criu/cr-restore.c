@@ -686,13 +686,16 @@ static void become_zombie(struct pstree_item *it)
 }
 
 /* Put back a per-process /proc setting; only what differs is written. */
-static int restore_proc_value(const char *file, long long want, const char *needs)
+static int restore_proc_value(pid_t pid, const char *file, long long want, const char *needs)
 {
 	char path[64], buf[32];
 	long long cur;
 	int len;
 
-	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	else
+		snprintf(path, sizeof(path), "/proc/self/%s", file);
 	if (!read_int_file(path, &cur) && cur == want)
 		return 0;
 	len = snprintf(buf, sizeof(buf), "%lld", want);
@@ -703,15 +706,22 @@ static int restore_proc_value(const char *file, long long want, const char *need
 	return 0;
 }
 
-static int restore_proc_values(TaskCoreEntry *tc)
+/* pid 0: our own; a vm child's are set by its parent, where only the task may set loginuid */
+static int restore_proc_values(pid_t pid, TaskCoreEntry *tc)
 {
+	long long cur;
+
 	if (tc->has_oom_score_adj &&
-	    restore_proc_value("oom_score_adj", tc->oom_score_adj,
+	    restore_proc_value(pid, "oom_score_adj", tc->oom_score_adj,
 			       "CAP_SYS_RESOURCE to lower it"))
 		return -1;
-	if (tc->has_loginuid &&
-	    restore_proc_value("loginuid", tc->loginuid, "CAP_AUDIT_CONTROL"))
-		return -1;
+	if (!tc->has_loginuid)
+		return 0;
+	if (!pid)
+		return restore_proc_value(0, "loginuid", tc->loginuid, "CAP_AUDIT_CONTROL");
+	if (!read_int_file("/proc/self/loginuid", &cur) && cur != tc->loginuid)
+		pr_warn("pid %d keeps the loginuid %lld of its parent, not %u\n", pid, cur,
+			tc->loginuid);
 	return 0;
 }
 
@@ -776,6 +786,8 @@ static int create_vm_children(struct pstree_item *it, struct rst_mem *m)
 		/* it must be in the blob before our restorer unmaps this code */
 		while (!__atomic_load_n(&ca->vm_started, __ATOMIC_SEQ_CST))
 			futex((int *)&ca->vm_started, FUTEX_WAIT, 0, NULL);
+		if (restore_proc_values(c->vpid, rst_of(c)->cores[0]->tc))
+			return -1;
 		pr_info("created pid %d on the mm of pid %d (flags %#llx)\n", c->vpid, it->vpid,
 			(unsigned long long)cl.flags);
 		__atomic_add_fetch(&rsync->nr_ready, 1, __ATOMIC_SEQ_CST);
@@ -819,7 +831,7 @@ static int restore_task_body(struct pstree_item *it)
 		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
 		return -1;
 	}
-	if (restore_proc_values(tr->cores[0]->tc))
+	if (restore_proc_values(0, tr->cores[0]->tc))
 		return -1;
 	if (prepare_args(it, &m, &a))
 		return -1;

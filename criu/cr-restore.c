@@ -304,6 +304,11 @@ static pid_t item_index(struct pstree_item *it)
 	return -1;
 }
 
+struct task_sync *task_sync_of(struct pstree_item *it)
+{
+	return &rsync->tasks[item_index(it)];
+}
+
 static int fork_task(struct pstree_item *it)
 {
 	struct clone_args ca;
@@ -686,16 +691,13 @@ static void become_zombie(struct pstree_item *it)
 }
 
 /* Put back a per-process /proc setting; only what differs is written. */
-static int restore_proc_value(pid_t pid, const char *file, long long want, const char *needs)
+static int restore_proc_value(const char *file, long long want, const char *needs)
 {
 	char path[64], buf[32];
 	long long cur;
 	int len;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	else
-		snprintf(path, sizeof(path), "/proc/self/%s", file);
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
 	if (!read_int_file(path, &cur) && cur == want)
 		return 0;
 	len = snprintf(buf, sizeof(buf), "%lld", want);
@@ -706,93 +708,15 @@ static int restore_proc_value(pid_t pid, const char *file, long long want, const
 	return 0;
 }
 
-/* pid 0: our own; a vm child's are set by its parent, where only the task may set loginuid */
-static int restore_proc_values(pid_t pid, TaskCoreEntry *tc)
+static int restore_proc_values(TaskCoreEntry *tc)
 {
-	long long cur;
-
 	if (tc->has_oom_score_adj &&
-	    restore_proc_value(pid, "oom_score_adj", tc->oom_score_adj,
+	    restore_proc_value("oom_score_adj", tc->oom_score_adj,
 			       "CAP_SYS_RESOURCE to lower it"))
 		return -1;
-	if (!tc->has_loginuid)
-		return 0;
-	if (!pid)
-		return restore_proc_value(0, "loginuid", tc->loginuid, "CAP_AUDIT_CONTROL");
-	if (!read_int_file("/proc/self/loginuid", &cur) && cur != tc->loginuid)
-		pr_warn("pid %d keeps the loginuid %lld of its parent, not %u\n", pid, cur,
-			tc->loginuid);
-	return 0;
-}
-
-/*
- * clone3 whose child calls entry(arg) on the new stack: a child on our
- * mm must not return into C code that the parent goes on running.
- */
-static long clone3_into(struct clone_args *ca, u64 entry, u64 arg)
-{
-	register u64 r12 asm("r12") = entry;
-	register u64 r13 asm("r13") = arg;
-	long ret;
-
-	asm volatile("syscall\n\t"
-		     "testq %%rax, %%rax\n\t"
-		     "jnz 1f\n\t"
-		     "xorl %%ebp, %%ebp\n\t"
-		     "movq %%r13, %%rdi\n\t"
-		     "callq *%%r12\n\t"
-		     "hlt\n\t"
-		     "1:\n\t"
-		     : "=a"(ret)
-		     : "0"((long)SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(r12), "r"(r13)
-		     : "rcx", "r11", "memory");
-	return ret;
-}
-
-/*
- * The children that share our mm (clone(CLONE_VM)): created now, with
- * every signal blocked, into the blob's vm_child_main(), which waits
- * until our restorer has rebuilt the mm.  They count as ready.
- */
-static int create_vm_children(struct pstree_item *it, struct rst_mem *m)
-{
-	struct pstree_item *c;
-
-	list_for_each_entry(c, &it->children, sibling) {
-		struct rst_args *ca = rst_of(c)->vm_args;
-		struct rst_thread *leader;
-		struct clone_args cl;
-		pid_t tid = c->vpid;
-		long pid;
-
-		if (!is_vm_child(c))
-			continue;
-		leader = (struct rst_thread *)(unsigned long)ca->threads;
-		memset(&cl, 0, sizeof(cl));
-		cl.flags = CLONE_VM | share_clone_flags(c) | vm_clone_flags(c);
-		cl.exit_signal = SIGCHLD;
-		cl.stack = leader->stack_top - RST_THREAD_STACK;
-		cl.stack_size = RST_THREAD_STACK;
-		cl.set_tid = (u64)(unsigned long)&tid;
-		cl.set_tid_size = 1;
-		pid = clone3_into(&cl, m->blob + RESTORER_VM_CHILD_OFF, (u64)(unsigned long)ca);
-		if (pid != c->vpid) {
-			errno = pid < 0 ? -pid : EEXIST;
-			pr_perror("cannot create pid %d on the mm of pid %d (clone3 CLONE_VM)",
-				  c->vpid, it->vpid);
-			return -1;
-		}
-		rsync->tasks[item_index(c)].pid = pid;
-		/* it must be in the blob before our restorer unmaps this code */
-		while (!__atomic_load_n(&ca->vm_started, __ATOMIC_SEQ_CST))
-			futex((int *)&ca->vm_started, FUTEX_WAIT, 0, NULL);
-		if (restore_proc_values(c->vpid, rst_of(c)->cores[0]->tc))
-			return -1;
-		pr_info("created pid %d on the mm of pid %d (flags %#llx)\n", c->vpid, it->vpid,
-			(unsigned long long)cl.flags);
-		__atomic_add_fetch(&rsync->nr_ready, 1, __ATOMIC_SEQ_CST);
-		futex(&rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL);
-	}
+	if (tc->has_loginuid &&
+	    restore_proc_value("loginuid", tc->loginuid, "CAP_AUDIT_CONTROL"))
+		return -1;
 	return 0;
 }
 
@@ -831,7 +755,7 @@ static int restore_task_body(struct pstree_item *it)
 		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
 		return -1;
 	}
-	if (restore_proc_values(0, tr->cores[0]->tc))
+	if (restore_proc_values(tr->cores[0]->tc))
 		return -1;
 	if (prepare_args(it, &m, &a))
 		return -1;
@@ -842,7 +766,7 @@ static int restore_task_body(struct pstree_item *it)
 	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if (create_vm_children(it, &m))
+	if (create_vm_children(it, m.blob + RESTORER_VM_CHILD_OFF))
 		return -1;
 	if (wait_for_go() || drop_rseq())
 		return -1;

@@ -27,6 +27,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/kcmp.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
@@ -393,6 +395,20 @@ static int prepare_vm_child_fs(struct pstree_item *c, struct rst_args *a)
 	return 0;
 }
 
+/*
+ * oom_score_adj is the mm's: the kernel writes it into every process on
+ * the mm, so the parent's restore gave it.  loginuid comes from the
+ * parent too, and only a task may set its own: not possible in the blob.
+ */
+static void check_vm_child_proc(struct pstree_item *c)
+{
+	TaskCoreEntry *tc = rst_of(c)->cores[0]->tc, *pc = rst_of(c->parent)->cores[0]->tc;
+
+	if (tc->has_loginuid && (!pc->has_loginuid || pc->loginuid != tc->loginuid))
+		pr_warn("pid %d keeps the loginuid of its parent, not %u\n", c->vpid,
+			tc->loginuid);
+}
+
 int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *a)
 {
 	unsigned long share = share_clone_flags(c);
@@ -405,6 +421,7 @@ int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *
 	if (c->pgid && !a->do_setsid && c->pgid != c->parent->pgid)
 		a->set_pgid = c->pgid == c->vpid ? 0 : c->pgid;
 	a->cwd_fd = a->root_fd = a->umask = -1;
+	check_vm_child_proc(c);
 	if (!(share & CLONE_FILES) && prepare_vm_child_fds(c, m, a))
 		return -1;
 	if (!(share & CLONE_FS) && prepare_vm_child_fs(c, a))
@@ -412,5 +429,74 @@ int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *
 	pr_info("pid %d shares the mm of pid %d (files %s, fs %s, sighand %s)\n", c->vpid,
 		c->parent->vpid, share & CLONE_FILES ? "shared" : "own",
 		share & CLONE_FS ? "shared" : "own", a->share_sighand ? "shared" : "own");
+	return 0;
+}
+
+/*
+ * clone3 whose child calls entry(arg) on the new stack: a child on our
+ * mm must not return into C code that the parent goes on running.
+ */
+static long clone3_into(struct clone_args *ca, u64 entry, u64 arg)
+{
+	register u64 r12 asm("r12") = entry;
+	register u64 r13 asm("r13") = arg;
+	long ret;
+
+	asm volatile("syscall\n\t"
+		     "testq %%rax, %%rax\n\t"
+		     "jnz 1f\n\t"
+		     "xorl %%ebp, %%ebp\n\t"
+		     "movq %%r13, %%rdi\n\t"
+		     "callq *%%r12\n\t"
+		     "hlt\n\t"
+		     "1:\n\t"
+		     : "=a"(ret)
+		     : "0"((long)SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(r12), "r"(r13)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * The children that share our mm (clone(CLONE_VM)): created now, with
+ * every signal blocked, into the blob's vm_child_main(), which waits
+ * until our restorer has rebuilt the mm.  They count as ready.
+ */
+int create_vm_children(struct pstree_item *it, u64 entry)
+{
+	struct pstree_item *c;
+
+	list_for_each_entry(c, &it->children, sibling) {
+		struct rst_args *ca = rst_of(c)->vm_args;
+		struct rst_thread *leader;
+		struct clone_args cl;
+		pid_t tid = c->vpid;
+		long pid;
+
+		if (!is_vm_child(c))
+			continue;
+		leader = (struct rst_thread *)(unsigned long)ca->threads;
+		memset(&cl, 0, sizeof(cl));
+		cl.flags = CLONE_VM | share_clone_flags(c) | vm_clone_flags(c);
+		cl.exit_signal = SIGCHLD;
+		cl.stack = leader->stack_top - RST_THREAD_STACK;
+		cl.stack_size = RST_THREAD_STACK;
+		cl.set_tid = (u64)(unsigned long)&tid;
+		cl.set_tid_size = 1;
+		pid = clone3_into(&cl, entry, (u64)(unsigned long)ca);
+		if (pid != c->vpid) {
+			errno = pid < 0 ? -pid : EEXIST;
+			pr_perror("cannot create pid %d on the mm of pid %d (clone3 CLONE_VM)",
+				  c->vpid, it->vpid);
+			return -1;
+		}
+		task_sync_of(c)->pid = pid;
+		/* it must be in the blob before our restorer unmaps this code */
+		while (!__atomic_load_n(&ca->vm_started, __ATOMIC_SEQ_CST))
+			syscall(SYS_futex, &ca->vm_started, FUTEX_WAIT, 0, NULL, NULL, 0);
+		pr_info("created pid %d on the mm of pid %d (flags %#llx)\n", c->vpid, it->vpid,
+			(unsigned long long)cl.flags);
+		__atomic_add_fetch(&rsync->nr_ready, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
 	return 0;
 }

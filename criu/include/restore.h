@@ -47,6 +47,7 @@ struct restore_sync {
 	struct task_sync tasks[];	/* in pstree order */
 };
 extern struct restore_sync *rsync;
+struct task_sync *task_sync_of(struct pstree_item *it);
 
 /* Carving the arguments of the restorer out of the bootstrap area. */
 struct bump {

@@ -8,7 +8,9 @@
  * to the other side.  Afterwards kcmp says what is shared is shared and
  * what is not is not; the children see a value the parent writes, the
  * parent reads a page a child maps; A still has its own descriptor and
- * SIGUSR1 disposition, and B sees a handler the parent installs.
+ * SIGUSR1 disposition, and B sees a handler the parent installs; the
+ * oom_score_adj A set (the kernel gives it to every process on the mm)
+ * is still everyone's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include "zdtmtst.h"
 
 #define A_FD 100		/* only in child A's table */
+#define A_OOM 567		/* set by child A: the kernel keeps it per mm */
 #define STACK (256 << 10)
 
 enum { A, B, NR };
@@ -89,6 +92,31 @@ static void *handler_of(int sig)
 	return (void *)sa.sa_handler;
 }
 
+/* raising it needs no privilege */
+static int set_oom(int v)
+{
+	char buf[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY), len, ret;
+
+	if (fd < 0)
+		return -1;
+	len = snprintf(buf, sizeof(buf), "%d", v);
+	ret = write(fd, buf, len) == len ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+static int get_oom(void)
+{
+	char buf[16];
+	ssize_t n = read_file("/proc/self/oom_score_adj", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return -10000;
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
 static void usr2_handler(int sig)
 {
 	(void)sig;
@@ -102,7 +130,8 @@ static int child_main(void *arg)
 	int role = c - kids;
 
 	c->pid = syscall(SYS_getpid);
-	if (role == A && (dup2(0, A_FD) != A_FD || signal(SIGUSR1, SIG_IGN) == SIG_ERR))
+	if (role == A && (dup2(0, A_FD) != A_FD || signal(SIGUSR1, SIG_IGN) == SIG_ERR ||
+			  set_oom(A_OOM)))
 		return child_done(c, "setup");
 	c->step = 1;
 	wake(&c->step);
@@ -114,6 +143,8 @@ static int child_main(void *arg)
 		return child_done(c, "the parent's write to its memory is not seen");
 	if (role == A && (fcntl(A_FD, F_GETFD) < 0 || handler_of(SIGUSR1) != SIG_IGN))
 		return child_done(c, "child A lost its own fd or SIGUSR1 disposition");
+	if (get_oom() != A_OOM)
+		return child_done(c, "the oom_score_adj of the mm changed");
 	if (role == B && handler_of(SIGUSR2) != (void *)usr2_handler)
 		return child_done(c, "child B does not see the parent's new handler");
 	p = (void *)syscall(SYS_mmap, NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Processes that share kernel tables without being threads of one
- * another: clone(CLONE_FILES), clone(CLONE_FS) without CLONE_THREAD.
+ * another: clone() with CLONE_FILES, CLONE_FS, CLONE_VM or CLONE_SIGHAND
+ * but without CLONE_THREAD.
  *
  * Dump: kcmp() tells which live processes share their mm, fd table, fs
  * struct and signal handlers; processes that share one get the same id
@@ -25,12 +26,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <stdlib.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/kcmp.h>
 #include <linux/sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 

@@ -159,19 +159,25 @@ static int check_topology(ids_fn ids, bool dump)
 struct dump_ids {
 	struct pstree_item *it;
 	u32 id[SH_NR];
+	bool files_first;	/* no process before it has its fd table */
 };
 
+/* sorted by item address once the ids are given, for bsearch */
 static struct dump_ids *dids;
 static int nr_dids;
 
+static int cmp_item(const void *a, const void *b)
+{
+	const struct dump_ids *x = a, *y = b;
+
+	return x->it < y->it ? -1 : x->it > y->it;
+}
+
 static struct dump_ids *dump_ids_of(struct pstree_item *it)
 {
-	int i;
+	struct dump_ids key = { .it = it };
 
-	for (i = 0; i < nr_dids; i++)
-		if (dids[i].it == it)
-			return &dids[i];
-	return NULL;
+	return bsearch(&key, dids, nr_dids, sizeof(*dids), cmp_item);
 }
 
 static bool dump_ids(struct pstree_item *it, u32 id[SH_NR])
@@ -201,6 +207,7 @@ static int assign_id(struct dump_ids *d, int t)
 		}
 		if (r == 0) {
 			d->id[t] = e->id[t];
+			d->files_first = d->files_first && t != SH_FILES;
 			pr_info("pid %d shares its %s with pid %d\n", d->it->pid, objs[t].what,
 				e->it->pid);
 			return 0;
@@ -224,11 +231,13 @@ int dump_shared_ids(void)
 		if (!alive(it))
 			continue;
 		d->it = it;
+		d->files_first = true;
 		for (t = 0; t < SH_NR; t++)
 			if (assign_id(d, t))
 				return -1;
 		nr_dids++;
 	}
+	qsort(dids, nr_dids, sizeof(*dids), cmp_item);
 	return check_topology(dump_ids, true);
 }
 
@@ -246,12 +255,9 @@ void dump_fill_ids(struct pstree_item *it, TaskKobjIdsEntry *ids)
 
 bool dump_files_first(struct pstree_item *it)
 {
-	struct dump_ids *d = dump_ids_of(it), *e;
+	struct dump_ids *d = dump_ids_of(it);
 
-	for (e = dids; d && e < d; e++)
-		if (e->id[SH_FILES] == d->id[SH_FILES])
-			return false;
-	return true;
+	return !d || d->files_first;
 }
 
 pid_t vfork_child(pid_t pid, pid_t tid)

@@ -14,7 +14,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 
 #include "core.pb-c.h"
 #include "cr_options.h"
@@ -31,8 +30,10 @@
 #include "pstree.h"
 #include "regs.h"
 #include "seize.h"
+#include "shared.h"
 #include "stats.pb-c.h"
 #include "task_state.h"
+#include "tty.h"
 #include "util.h"
 #include "vma.h"
 
@@ -130,40 +131,7 @@ static int check_sessions(void)
 		       it->pid, it->sid, it->pgid);
 		return -1;
 	}
-	return 0;
-}
-
-/*
- * Processes that share an mm, fd table, fs or signal handlers without
- * being threads of one another (clone without CLONE_THREAD) would come
- * back with copies of them: refuse.
- */
-static int check_shared_objects(void)
-{
-	static const struct {
-		int type;
-		const char *what;
-	} objs[] = {
-		{ KCMP_VM, "memory" }, { KCMP_FILES, "file table" },
-		{ KCMP_FS, "cwd and root" }, { KCMP_SIGHAND, "signal handlers" },
-	};
-	struct pstree_item *a, *b;
-	size_t i;
-
-	for_each_item(a) {
-		for (b = list_entry(a->all.next, struct pstree_item, all); &b->all != &all_items;
-		     b = list_entry(b->all.next, struct pstree_item, all)) {
-			if (a->state == TASK_DEAD || b->state == TASK_DEAD)
-				continue;
-			for (i = 0; i < ARRAY_SIZE(objs); i++)
-				if (syscall(SYS_kcmp, a->pid, b->pid, objs[i].type, 0, 0) == 0) {
-					pr_err("unsupported: pids %d and %d share their %s\n",
-					       a->pid, b->pid, objs[i].what);
-					return -1;
-				}
-		}
-	}
-	return 0;
+	return check_cttys();
 }
 
 /* ---- one task ---- */
@@ -541,16 +509,15 @@ static int dump_one_task(struct pstree_item *it)
 		goto out;
 
 	task_kobj_ids_entry__init(&td.ids);
-	td.ids.vm_id = new_kobj_id();
-	td.ids.files_id = new_kobj_id();
-	td.ids.fs_id = new_kobj_id();
-	td.ids.sighand_id = new_kobj_id();
+	dump_fill_ids(it, &td.ids);
 	if (dump_task_ns_ids(it->pid, &td.ids))
 		goto out;
 	if (it == root_item)
 		root_ids = td.ids;
 
-	if (dump_task_files(it, td.ids.files_id) || dump_fs(it, td.status.umask) ||
+	/* a shared fd table is written once, by its first process */
+	if ((dump_files_first(it) && dump_task_files(it, td.ids.files_id)) ||
+	    dump_fs(it, td.status.umask) ||
 	    dump_vma_files(&td) || dump_private_pages(it, &td.vmas) || dump_task_mm(&td) ||
 	    write_cores(&td) || pb_write_image(CR_FD_IDS, &td.ids.base, it->vpid))
 		goto out;
@@ -612,7 +579,7 @@ static int dump_all_tasks(void)
 {
 	struct pstree_item *it;
 
-	if (check_sessions() || check_shared_objects())
+	if (check_sessions() || dump_shared_ids())
 		return -1;
 	if (files_dump_init() || prepare_id_translation(root_item->pid))
 		return -1;
@@ -682,6 +649,7 @@ unseize:
 out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();
+	dump_shared_fini();
 	mem_dump_fini();
 	free_pstree();
 	close_image_dir();

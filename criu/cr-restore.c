@@ -43,6 +43,7 @@
 #include "restore.h"
 #include "restorer-blob.h"
 #include "seize.h"
+#include "shared.h"
 #include "util.h"
 #include "vma.h"
 
@@ -250,13 +251,20 @@ static int check_sessions(void)
 	return 0;
 }
 
-/* A dumped and killed task may still wait to be reaped: give it 2 s. */
+#define PF_EXITING 0x4	/* task flag: the task is exiting */
+
+/*
+ * A dumped and killed task may still be exiting (a big process takes a
+ * while to free its memory) or wait to be reaped: give it 2 s.
+ */
 static bool pid_in_use(pid_t pid)
 {
 	u64 deadline = now_us() + 2000000;
 	struct proc_pid_stat st;
 
-	while (!parse_pid_stat(pid, 0, &st) && st.state == 'Z' && now_us() < deadline)
+	while (!parse_pid_stat(pid, 0, &st) &&
+	       (st.state == 'Z' || st.state == 'X' || (st.flags & PF_EXITING)) &&
+	       now_us() < deadline)
 		usleep(5000);
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
@@ -304,6 +312,11 @@ static pid_t item_index(struct pstree_item *it)
 	return -1;
 }
 
+struct task_sync *task_sync_of(struct pstree_item *it)
+{
+	return &rsync->tasks[item_index(it)];
+}
+
 static int fork_task(struct pstree_item *it)
 {
 	struct clone_args ca;
@@ -313,6 +326,8 @@ static int fork_task(struct pstree_item *it)
 	memset(&ca, 0, sizeof(ca));
 	if (it == root_item)
 		ca.flags = restore_ns_flags();
+	else
+		ca.flags = share_clone_flags(it);
 	ca.exit_signal = SIGCHLD;
 	if (ca.flags & CLONE_NEWPID)
 		tid = 1;
@@ -397,7 +412,12 @@ static size_t args_size(struct pstree_item *it)
 	struct task_restore *tr = rst_of(it);
 	TaskCoreEntry *tc = tr->cores[0]->tc;
 	size_t sz = sizeof(struct rst_args) + 4096;
+	struct pstree_item *c;
 	int i;
+
+	list_for_each_entry(c, &it->children, sibling)
+		if (is_vm_child(c))
+			sz += args_size(c) + (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 64;
 
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
@@ -452,7 +472,7 @@ static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_
 }
 
 static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_args *a, int i,
-			  struct rst_thread *t)
+			  int slot, struct rst_thread *t)
 {
 	CoreEntry *core = rst_of(it)->cores[i];
 	ThreadCoreEntry *tce = core->thread_core;
@@ -502,7 +522,7 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	frame = bump_alloc(&m->args, sigframe_size(), 64);
 	if (!frame || build_sigframe(frame, core, &t->frame))
 		return -1;
-	t->stack_top = m->stacks + (u64)(i + 1) * RST_THREAD_STACK;
+	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
 	return 0;
 }
 
@@ -523,20 +543,15 @@ static int prepare_guards(struct pstree_item *it, struct rst_mem *m, struct rst_
 	return 0;
 }
 
-static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
+/* What the restorer of any process needs besides the mm; threads from stack slot slot0. */
+static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct rst_args *a,
+			     int slot0)
 {
-	struct task_restore *tr = rst_of(it);
-	TaskCoreEntry *tc = tr->cores[0]->tc;
+	TaskCoreEntry *tc = rst_of(it)->cores[0]->tc;
 	struct rst_thread *threads;
-	struct rst_args *a;
 	void *room;
 	int i;
 
-	if (map_bootstrap(it, args_size(it), m))
-		return -1;
-	a = bump_alloc(&m->args, sizeof(*a), 64);
-	if (!a)
-		return -1;
 	a->bootstrap_start = m->bootstrap;
 	a->bootstrap_end = m->bootstrap + m->bootstrap_len;
 	a->pid = it->vpid;
@@ -545,11 +560,9 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	a->err_fd = log_get_err_fd();
 	a->log_level = log_level();
 	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
-
-	if (prepare_vmas(it, m, a) || prepare_mm_map(it, m, a) || prepare_sigactions(a, tc) ||
-	    prepare_itimers(a, tc) || prepare_rlimits(a, tc))
-		return -1;
-	if (prepare_guards(it, m, a))
+	/* another process still needs the anchors of a shared table: criu closes them */
+	a->keep_svc_fds = files_shared(it);
+	if (prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc))
 		return -1;
 	room = bump_alloc(&m->args, posix_timers_size(tc) + 8, 8);
 	if (!room || prepare_posix_timers(a, tc, room))
@@ -561,15 +574,66 @@ static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	room = bump_alloc(&m->args, posix_locks_size(it), 8);
 	if (!room || prepare_posix_locks(it, a, room))
 		return -1;
+	if (a->nr_posix_locks && a->keep_svc_fds) {
+		/* criu's late close of the anchors would drop them */
+		pr_err("unsupported: pid %d holds POSIX locks and shares its fd table\n", it->vpid);
+		return -1;
+	}
 
 	threads = bump_alloc(&m->args, sizeof(*threads) * it->nr_threads, 64);
 	if (!threads)
 		return -1;
 	for (i = 0; i < it->nr_threads; i++)
-		if (prepare_thread(it, m, a, i, &threads[i]))
+		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
 			return -1;
 	a->threads = (u64)(unsigned long)threads;
 	a->nr_threads = it->nr_threads;
+	return 0;
+}
+
+/* The args of the children that share the mm of it, after its own threads' stacks. */
+static int prepare_vm_children(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	int n = nr_vm_children(it), slot = it->nr_threads, i = 0;
+	struct pstree_item *c;
+	u64 *kids;
+
+	if (!n)
+		return 0;
+	kids = bump_alloc(&m->args, n * sizeof(*kids), 8);
+	if (!kids)
+		return -1;
+	list_for_each_entry(c, &it->children, sibling) {
+		struct rst_args *ca;
+
+		if (!is_vm_child(c))
+			continue;
+		ca = bump_alloc(&m->args, sizeof(*ca), 64);
+		if (!ca || prepare_proc_args(c, m, ca, slot) || prepare_vm_child(c, m, ca))
+			return -1;
+		ca->dumpable = a->dumpable;
+		slot += c->nr_threads;
+		rst_of(c)->vm_args = ca;
+		kids[i++] = (u64)(unsigned long)ca;
+	}
+	a->vm_children = (u64)(unsigned long)kids;
+	a->nr_vm_children = n;
+	return 0;
+}
+
+static int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
+{
+	struct rst_args *a;
+
+	if (map_bootstrap(it, args_size(it), m))
+		return -1;
+	a = bump_alloc(&m->args, sizeof(*a), 64);
+	if (!a)
+		return -1;
+	if (prepare_proc_args(it, m, a, 0) || prepare_vmas(it, m, a) ||
+	    prepare_mm_map(it, m, a) || prepare_guards(it, m, a) ||
+	    prepare_vm_children(it, m, a))
+		return -1;
 	*out = a;
 	return 0;
 }
@@ -678,6 +742,7 @@ static int restore_task_body(struct pstree_item *it)
 	struct task_restore *tr = rst_of(it);
 	struct pstree_item *c;
 	struct rst_args *a;
+	unsigned long share = it == root_item ? 0 : share_clone_flags(it);
 	struct rst_mem m;
 	sigset_t all;
 
@@ -694,12 +759,14 @@ static int restore_task_body(struct pstree_item *it)
 		if (restore_root_namespaces())
 			return -1;
 	}
-	if (restore_session(it) || restore_task_fds(it))
+	/* a table shared with the parent was installed by the parent */
+	if (restore_session(it) || (!(share & CLONE_FILES) && restore_task_fds(it)))
 		return -1;
+	/* children on our mm come later, from the blob */
 	list_for_each_entry(c, &it->children, sibling)
-		if (fork_task(c))
+		if (!is_vm_child(c) && fork_task(c))
 			return -1;
-	if (restore_fs(it))
+	if (!(share & CLONE_FS) && restore_fs(it))
 		return -1;
 	if (personality(tr->cores[0]->tc->personality) < 0) {
 		pr_perror("cannot set personality %#x", tr->cores[0]->tc->personality);
@@ -716,6 +783,8 @@ static int restore_task_body(struct pstree_item *it)
 	pr_info("pid %d ready: %u VMAs, %d threads\n", it->vpid, a->nr_vmas, it->nr_threads);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (create_vm_children(it, m.blob + RESTORER_VM_CHILD_OFF))
+		return -1;
 	if (wait_for_go() || restore_task_fds_late(it) || drop_rseq())
 		return -1;
 	jump_to_restorer(&m, a);
@@ -982,6 +1051,22 @@ static int remote_munmap(pid_t tid, u64 blob, u64 addr, u64 len)
 	return 0;
 }
 
+/* close_range(svc_fd_base, ~0) in a process whose fd table others share */
+static int remote_close_svc(pid_t tid, u64 blob)
+{
+	struct remote_ctl rc = { .pid = tid, .code_addr = blob + RESTORER_SYSCALL_OFF };
+	long ret;
+
+	if (remote_syscall(&rc, tid, &ret, __NR_close_range, svc_fd_base, ~0U, 0, 0, 0, 0))
+		return -1;
+	if (ret) {
+		pr_err("closing criu's descriptors in pid %d failed: %ld\n", tid, ret);
+		return -1;
+	}
+	pr_debug("pid %d: closed criu's descriptors of its shared fd table\n", tid);
+	return 0;
+}
+
 static int finish_task(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
@@ -990,11 +1075,10 @@ static int finish_task(struct pstree_item *it)
 
 	if (it->state == TASK_DEAD)
 		return 0;
-	/* from the entry of rt_sigreturn to its exit: the dumped registers */
-	for (i = 0; i < it->nr_threads; i++)
-		if (remote_syscall_stop(it->threads[i].tid))
-			return -1;
-	/* the restorer cannot unmap itself: do it from here */
+	/* every sharer is past its restorer: the anchors can go now */
+	if (files_shared(it) && files_table_owner(it) && remote_close_svc(it->pid, ts->bootstrap))
+		return -1;
+	/* the restorer cannot unmap itself: do it from here (a vm child has none) */
 	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||
 	    remote_munmap(it->pid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
 		return -1;
@@ -1061,6 +1145,8 @@ static int prepare_restore(void)
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
 	}
+	if (check_shared_restore())
+		return -1;
 	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
 		return -1;
 	if ((inv_ns_flags & CLONE_NEWPID) && root_item->vpid != 1) {
@@ -1118,6 +1204,7 @@ static int run_restore(void)
 {
 	u64 deadline = now_us() + (u64)opts.timeout * 1000000;
 	struct pstree_item *it;
+	int i;
 
 	if (fork_task(root_item))
 		return -1;
@@ -1131,6 +1218,15 @@ static int run_restore(void)
 	futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
 	if (syscall_all() || run_to_sigreturn(total_threads(), deadline))
 		return -1;
+	/*
+	 * From the entry of rt_sigreturn to its exit: the dumped registers.
+	 * All first: a process on the mm of another returns through a frame
+	 * in the other's bootstrap area, which finish_task() unmaps.
+	 */
+	for_each_item(it)
+		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
+			if (remote_syscall_stop(it->threads[i].tid))
+				return -1;
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;

@@ -511,29 +511,16 @@ static int open_reg_path(RegFileEntry *re, const char *path, int *fd)
 	return 0;
 }
 
+static int open_own_proc_path(FileEntry *fe, int *fd)
+{
+	if (!is_tree_proc_path(fe->reg->name))
+		return 1;
+	return open_reg_path(fe->reg, fe->reg->name, fd) ? -1 : 0;
+}
+
 static int reg_tree_done(struct pstree_item *it)
 {
-	struct task_restore *tr = rst_of(it);
-	size_t i;
-
-	for (i = 0; i < tr->nr_fds; i++) {
-		FdinfoEntry *e = tr->fds[i];
-		FileEntry *fe = find_file_entry(e->id);
-		int fd;
-
-		if (!fe || fe->type != FD_TYPES__REG || !is_tree_proc_path(fe->reg->name))
-			continue;
-		if (open_reg_path(fe->reg, fe->reg->name, &fd))
-			return -1;
-		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
-			close(fd);
-			return -1;
-		}
-		close(fd);
-		pr_debug("pid %d: fd %u is %s\n", it->vpid, e->fd, fe->reg->name);
-	}
-	return 0;
+	return reopen_task_fds(it, FD_TYPES__REG, open_own_proc_path);
 }
 
 static int open_reg_anchor(FileEntry *fe, int *fd)

@@ -40,6 +40,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&pidfd_kind,
 	&eventpoll_kind,
 	&inotify_kind,
+	&tty_kind,
 	&reg_kind,
 };
 
@@ -705,6 +706,35 @@ static int restore_async(struct pstree_item *it, int fd)
 	if (fcntl(fd, F_SETFL, fl & ~O_ASYNC) || fcntl(fd, F_SETFL, fl)) {
 		pr_perror("cannot set O_ASYNC on fd %d of pid %d", fd, it->vpid);
 		return -1;
+	}
+	return 0;
+}
+
+int reopen_task_fds(struct pstree_item *it, int type, int (*open_own)(FileEntry *fe, int *fd))
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FdinfoEntry *e = tr->fds[i];
+		FileEntry *fe = find_file_entry(e->id);
+		int fd, ret;
+
+		if (!fe || (int)fe->type != type)
+			continue;
+		ret = open_own(fe, &fd);
+		if (ret < 0)
+			return -1;
+		if (ret > 0)
+			continue;
+		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			pr_perror("cannot install fd %u of pid %d", e->fd, it->vpid);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		pr_debug("pid %d: fd %u (file %u) opened by the task itself\n", it->vpid, e->fd,
+			 e->id);
 	}
 	return 0;
 }

@@ -837,6 +837,7 @@ int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 #include "files.h"
 #include "restore.h"
 #include "restorer-blob.h"
+#include "shared.h"
 
 #define GAP_SEARCH_START	(1ULL << 32)
 #define TARGET_PAD		(2ULL << 20)	/* keep clear of stack guard gaps */
@@ -958,7 +959,8 @@ static u64 vdso_span(MmEntry *mm)
 int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m)
 {
 	size_t blob_len = PAGE_ALIGN(restorer_blob_size);
-	size_t stacks = (size_t)it->nr_threads * RST_THREAD_STACK;
+	/* its vm children run on stacks here too */
+	size_t stacks = (size_t)vm_threads(it) * RST_THREAD_STACK;
 	u64 park = PAGE_ALIGN(vdso_span(rst_of(it)->mm)) + 8 * PAGE_SIZE;
 	void *p;
 

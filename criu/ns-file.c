@@ -117,30 +117,17 @@ static int open_nsf_anchor(FileEntry *fe, int *fd)
 	return open_ns(fe->nsf, fd);
 }
 
+/* The tree's own namespaces exist only in the task */
+static int open_own_ns(FileEntry *fe, int *fd)
+{
+	if (!(fe->nsf->ns_cflag & restore_ns_flags()))
+		return 1;
+	return open_ns(fe->nsf, fd) ? -1 : 0;
+}
+
 static int nsf_task_fds_done(struct pstree_item *it)
 {
-	struct task_restore *tr = rst_of(it);
-	size_t i;
-
-	for (i = 0; i < tr->nr_fds; i++) {
-		FdinfoEntry *e = tr->fds[i];
-		FileEntry *fe = find_file_entry(e->id);
-		int fd;
-
-		if (!fe || fe->type != FD_TYPES__NS || !(fe->nsf->ns_cflag & restore_ns_flags()))
-			continue;
-		if (open_ns(fe->nsf, &fd))
-			return -1;
-		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			pr_perror("cannot install namespace fd %u of pid %d", e->fd, it->vpid);
-			close(fd);
-			return -1;
-		}
-		close(fd);
-		pr_debug("pid %d: fd %u is the tree's own namespace %#x\n", it->vpid, e->fd,
-			 fe->nsf->ns_cflag);
-	}
-	return 0;
+	return reopen_task_fds(it, FD_TYPES__NS, open_own_ns);
 }
 
 const struct fd_kind nsf_kind = {

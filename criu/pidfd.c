@@ -89,35 +89,21 @@ static int open_pidfd_anchor(FileEntry *fe, int *fd)
 	return *fd < 0 ? -1 : 0;
 }
 
-static int pidfd_tree_done(struct pstree_item *it)
+static int open_own_pidfd(FileEntry *fe, int *fd)
 {
-	struct task_restore *tr = rst_of(it);
-	size_t i;
+	PidfdEntry *pe = fe->pidfd;
 
-	for (i = 0; i < tr->nr_fds; i++) {
-		FdinfoEntry *e = tr->fds[i];
-		FileEntry *fe = find_file_entry(e->id);
-		PidfdEntry *pe;
-		int fd;
-
-		if (!fe || fe->type != FD_TYPES__PIDFD)
-			continue;
-		pe = fe->pidfd;
-		fd = syscall(SYS_pidfd_open, pe->nspid, pe->flags & O_NONBLOCK);
-		if (fd < 0) {
-			pr_perror("cannot open a pidfd of pid %d for fd %u of pid %d", pe->nspid,
-				  e->fd, it->vpid);
-			return -1;
-		}
-		if (dup3(fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			pr_perror("cannot install pidfd %u of pid %d", e->fd, it->vpid);
-			close(fd);
-			return -1;
-		}
-		close(fd);
-		pr_debug("pid %d: fd %u is a pidfd of pid %d\n", it->vpid, e->fd, pe->nspid);
+	*fd = syscall(SYS_pidfd_open, pe->nspid, pe->flags & O_NONBLOCK);
+	if (*fd < 0) {
+		pr_perror("cannot open a pidfd of pid %d", pe->nspid);
+		return -1;
 	}
 	return 0;
+}
+
+static int pidfd_tree_done(struct pstree_item *it)
+{
+	return reopen_task_fds(it, FD_TYPES__PIDFD, open_own_pidfd);
 }
 
 const struct fd_kind pidfd_kind = {

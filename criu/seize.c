@@ -7,6 +7,7 @@
  * interrupted; the original mask is put back on thaw.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "proc_parse.h"
 #include "pstree.h"
 #include "seize.h"
+#include "shared.h"
 #include "util.h"
 
 #ifndef PTRACE_GETSIGMASK
@@ -59,6 +61,49 @@ static int steal_signal(struct thread *t)
 }
 
 /*
+ * waitpid that gives up at the freeze deadline: a thread may never stop.
+ * One that waits in vfork() for its child does not stop until the child
+ * execs or exits; after a while, look for that and say so.  Returns 0,
+ * -1 with errno, or -2 when the failure was reported.
+ */
+static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
+{
+	u64 start = now_us();
+	pid_t child;
+	int spins = 0;
+	bool looked = false;
+
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r < 0)
+			continue;
+		if (!looked && now_us() - start > 50000) {
+			looked = true;
+			child = vfork_child(it->pid, tid);
+			if (child > 0) {
+				pr_err("unsupported: pid %d waits in vfork() for its child %d, which "
+				       "runs on its memory\n", it->pid, child);
+				return -2;
+			}
+		}
+		if (now_us() > freeze_deadline) {
+			pr_err("timed out freezing tid %d of pid %d (--timeout %u)\n", tid, it->pid,
+			       opts.timeout);
+			return -2;
+		}
+		if (spins++ < 1000)
+			sched_yield();
+		else
+			usleep(200);
+	}
+}
+
+/*
  * Wait until the thread reports the PTRACE_INTERRUPT (or group) stop.
  * Returns 0 when stopped, 1 when the thread is gone, -1 on error.
  */
@@ -67,7 +112,11 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 	int status;
 
 	for (;;) {
-		if (wait_stop(t->tid, &status)) {
+		int r = wait_stop_until(it, t->tid, &status);
+
+		if (r == -2)
+			return -1;	/* reported */
+		if (r) {
 			if (errno == ECHILD)
 				return 1;
 			pr_perror("cannot wait for tid %d", t->tid);

@@ -58,6 +58,7 @@ extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
 extern const struct fd_kind eventfd_kind, signalfd_kind, timerfd_kind;
 extern const struct fd_kind nsf_kind, pidfd_kind;
 extern const struct fd_kind eventpoll_kind, inotify_kind;
+extern const struct fd_kind tty_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);
@@ -142,6 +143,12 @@ FileEntry *find_file_entry(u32 id);
 int anchor_fd(u32 id);
 /* Open every file the tree uses (fds, VMAs, exe, cwd, root). */
 int open_all_anchors(void);
+/*
+ * In a task, for files it must open itself: open_own() opens entry fe
+ * (returns 0 and *fd), or says it is not one of those (1), or fails (-1);
+ * the file is put at each of the task's fds of that type.
+ */
+int reopen_task_fds(struct pstree_item *it, int type, int (*open_own)(FileEntry *fe, int *fd));
 /* In a task: install its descriptor table from the anchors. */
 int restore_task_fds(struct pstree_item *it);
 /* In a task, once every task exists: what refers to other tasks. */

@@ -33,6 +33,8 @@ enum cr_img_type {
 	CR_FD_NETDEV,
 	CR_FD_NETNS,
 	CR_FD_FILE_LOCKS,
+	CR_FD_TTY_INFO,
+	CR_FD_TTY_DATA,
 	CR_FD_MAX
 };
 

@@ -33,6 +33,8 @@
 #define NETDEV_MAGIC		0x57373951
 #define NETNS_MAGIC		0x55933752
 #define FILE_LOCKS_MAGIC	0x54323616
+#define TTY_INFO_MAGIC		0x59453036
+#define TTY_DATA_MAGIC		0x59413026
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

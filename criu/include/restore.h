@@ -23,6 +23,7 @@ struct task_restore {
 	PagemapEntry **guards;		/* PE_GUARD runs, for MADV_GUARD_INSTALL */
 	size_t nr_guards;
 	u32 pages_id;
+	struct rst_args *vm_args;	/* a vm child: its args in the parent's bootstrap */
 };
 
 static inline struct task_restore *rst_of(struct pstree_item *it)
@@ -46,6 +47,7 @@ struct restore_sync {
 	struct task_sync tasks[];	/* in pstree order */
 };
 extern struct restore_sync *rsync;
+struct task_sync *task_sync_of(struct pstree_item *it);
 
 /* Carving the arguments of the restorer out of the bootstrap area. */
 struct bump {

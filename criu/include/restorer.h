@@ -115,6 +115,12 @@ struct rst_mm_map {
 	uint32_t exe_fd;
 };
 
+/* a descriptor a vm child installs itself (struct rst_args.fds) */
+struct rst_fd {
+	int32_t fd, anchor;
+	uint32_t flags;		/* O_CLOEXEC or 0 */
+};
+
 struct rst_rlimit {
 	uint64_t cur, max;
 };
@@ -161,11 +167,33 @@ struct rst_args {
 	uint64_t threads;		/* -> struct rst_thread[], leader first */
 
 	int32_t svc_fd_base;		/* criu's fds are all from here up */
+	int32_t keep_svc_fds;		/* the fd table is shared: criu closes them */
 	int32_t log_fd;
 	int32_t err_fd;			/* criu's stderr: errors go there too */
 	int32_t log_level;
 
 	volatile int32_t threads_done;	/* threads of the blob that finished */
+
+	/*
+	 * Processes that share this mm without being threads (vm children,
+	 * clone(CLONE_VM)): criu creates them before the go, in the blob's
+	 * vm_child_main() with their own rst_args; the restorer wakes them
+	 * through vm_ready once the mm is in place.
+	 */
+	uint32_t nr_vm_children;
+	uint64_t vm_children;		/* -> uint64_t[]: their struct rst_args */
+	volatile int32_t vm_started;	/* in a vm child's args: it runs in the blob */
+	volatile int32_t vm_ready;	/* in a vm child's args: the mm is in place */
+	int32_t share_sighand;		/* a vm child with CLONE_SIGHAND: no sigactions */
+	/* what a vm child sets up itself; its parent did the rest */
+	int32_t do_setsid;
+	int32_t set_pgid;		/* -1: leave it; 0: lead a group; >0: join it */
+	uint32_t personality;
+	int32_t cwd_fd, root_fd;	/* -1: leave them; root_fd -1: no chroot */
+	int32_t umask;			/* -1: leave it */
+	uint32_t nr_fds;		/* its own fd table; 0 if shared */
+	int32_t own_fds;
+	uint64_t fds;			/* -> struct rst_fd[] */
 };
 
 #endif

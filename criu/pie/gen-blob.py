@@ -28,6 +28,7 @@ def main():
         f.write('#include <stddef.h>\n\n')
         f.write('#define RESTORER_MAIN_OFF 0x%xUL\n' % syms['restorer_main'])
         f.write('#define RESTORER_SYSCALL_OFF 0x%xUL\n' % syms['rst_syscall_insn'])
+        f.write('#define RESTORER_VM_CHILD_OFF 0x%xUL\n' % syms['vm_child_main'])
         f.write('static const unsigned char restorer_blob[] __attribute__((aligned(4096))) = {\n')
         for i in range(0, len(blob), 16):
             f.write('\t' + ', '.join('0x%02x' % b for b in blob[i:i + 16]) + ',\n')

@@ -304,7 +304,8 @@ static void restore_process(struct rst_args *a)
 	uint32_t i;
 
 	drop_pending_signals();
-	restore_sigactions(a);
+	if (!a->share_sighand)
+		restore_sigactions(a);
 	restore_itimers(a);
 	for (i = 0; i < a->nr_rlimits; i++)
 		CHECK(a, sys_prlimit64(0, i, &a->rlimits[i], 0), "setrlimit");
@@ -503,10 +504,75 @@ static void wait_threads(struct rst_args *a)
 		sys_futex(&a->threads_done, FUTEX_WAIT, done, 0, 0, 0);
 }
 
-void restorer_main(struct rst_args *a)
+/* After the mm: the state of the process and its threads, then return. */
+static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 {
 	struct rst_thread *leader = (struct rst_thread *)a->threads;
 
+	restore_process(a);
+	create_threads(a);
+	restore_posix_timers(a);
+	wait_threads(a);
+
+	dbg(a, "threads ready; restoring the leader's creds");
+	restore_thread(a, leader);
+	/* after every thread's creds: a uid change resets it (it is the mm's) */
+	if (a->dumpable == 0 || a->dumpable == 1)
+		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
+	/* criu refuses POSIX locks in a shared table, where anchors stay */
+	if (a->nr_posix_locks)
+		restore_posix_locks(a);
+	/* criu's descriptors, the log among them, are the last thing to go */
+	if (!a->keep_svc_fds)
+		sys_close_range(a->svc_fd_base, ~0U, 0);
+	rst_sigreturn(leader->frame);
+}
+
+static void wake_vm_children(struct rst_args *a)
+{
+	const uint64_t *kids = (const uint64_t *)a->vm_children;
+	uint32_t i;
+
+	for (i = 0; i < a->nr_vm_children; i++) {
+		struct rst_args *k = (struct rst_args *)kids[i];
+
+		__atomic_store_n(&k->vm_ready, 1, __ATOMIC_SEQ_CST);
+		sys_futex(&k->vm_ready, FUTEX_WAKE, 1, 0, 0, 0);
+	}
+}
+
+/* What a vm child does for itself: session, fds, cwd and root, personality. */
+static void vm_child_setup(struct rst_args *a)
+{
+	const struct rst_fd *fds = (const struct rst_fd *)a->fds;
+	uint32_t i;
+
+	if (a->do_setsid)
+		CHECK(a, sys_setsid(), "setsid");
+	if (a->set_pgid >= 0)
+		CHECK(a, sys_setpgid(0, a->set_pgid), "setpgid");
+	if (a->own_fds) {
+		CHECK(a, sys_close_range(0, a->svc_fd_base - 1, 0), "close_range");
+		for (i = 0; i < a->nr_fds; i++) {
+			long r = sys_dup3(fds[i].anchor, fds[i].fd, fds[i].flags);
+
+			if (r != fds[i].fd)
+				fail(a, "dup3 of a descriptor", r < 0 ? r : -9);
+		}
+	}
+	if (a->root_fd >= 0) {
+		CHECK(a, sys_fchdir(a->root_fd), "fchdir to the root");
+		CHECK(a, sys_chroot((uint64_t)"."), "chroot");
+	}
+	if (a->cwd_fd >= 0)
+		CHECK(a, sys_fchdir(a->cwd_fd), "fchdir to the cwd");
+	if (a->umask >= 0)
+		sys_umask(a->umask);
+	CHECK(a, sys_personality(a->personality), "personality");
+}
+
+void restorer_main(struct rst_args *a)
+{
 	dbg(a, "unmapping the old address space");
 	unmap_old(a);
 	restore_vdso(a);
@@ -518,19 +584,28 @@ void restorer_main(struct rst_args *a)
 	      "prctl(PR_SET_MM, PR_SET_MM_MAP)");
 	dbg(a, "mm set with PR_SET_MM_MAP");
 
-	restore_process(a);
-	create_threads(a);
-	restore_posix_timers(a);
-	wait_threads(a);
+	wake_vm_children(a);
+	restore_rest(a);
+}
 
-	dbg(a, "threads ready; restoring the leader's creds");
-	restore_thread(a, leader);
-	/* after every thread's creds: a uid change resets it */
-	if (a->dumpable == 0 || a->dumpable == 1)
-		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
-	if (a->nr_posix_locks)
-		restore_posix_locks(a);
-	/* criu's descriptors, the log among them, are the last thing to go */
-	sys_close_range(a->svc_fd_base, ~0U, 0);
-	rst_sigreturn(leader->frame);
+/*
+ * A process that shares the mm of its parent: created by criu's code in
+ * the parent, on a stack in the parent's bootstrap area, before the go.
+ * It waits until the parent's restorer has put the mm in place, then
+ * sets up what is its own and restores itself like any process.
+ */
+void vm_child_main(struct rst_args *a)
+{
+	int32_t ready;
+
+	/* off criu's code, which the parent's restorer unmaps */
+	__atomic_store_n(&a->vm_started, 1, __ATOMIC_SEQ_CST);
+	sys_futex(&a->vm_started, FUTEX_WAKE, 1, 0, 0, 0);
+	while (!(ready = __atomic_load_n(&a->vm_ready, __ATOMIC_SEQ_CST)))
+		sys_futex(&a->vm_ready, FUTEX_WAIT, 0, 0, 0, 0);
+	if (ready < 0)
+		sys_exit_group(1);
+	dbg(a, "the mm of the parent is in place");
+	vm_child_setup(a);
+	restore_rest(a);
 }

@@ -71,5 +71,12 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_rt_sigtimedwait(s, i, t, sz)	sys_call4(__NR_rt_sigtimedwait, s, i, t, sz)
 #define sys_fcntl(fd, cmd, arg)		sys_call3(__NR_fcntl, fd, cmd, arg)
 #define sys_gettid()			sys_call0(__NR_gettid)
+#define sys_setsid()			sys_call0(__NR_setsid)
+#define sys_setpgid(p, g)		sys_call2(__NR_setpgid, p, g)
+#define sys_dup3(o, n, f)		sys_call3(__NR_dup3, o, n, f)
+#define sys_fchdir(fd)			sys_call1(__NR_fchdir, fd)
+#define sys_chroot(p)			sys_call1(__NR_chroot, p)
+#define sys_umask(m)			sys_call1(__NR_umask, m)
+#define sys_personality(p)		sys_call1(__NR_personality, p)
 
 #endif

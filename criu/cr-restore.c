@@ -110,35 +110,30 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 	return 0;
 }
 
-static int read_fdinfo(struct pstree_item *it, struct task_restore *tr)
+static int take_fdinfo(void *msg, void *arg)
 {
-	struct cr_img *img = open_image(CR_FD_FDINFO, O_RSTR, (unsigned long)tr->ids->files_id);
-	int ret;
+	struct task_restore *tr = arg;
+	FdinfoEntry *e = msg, **n;
 
-	if (!img)
+	if (e->fd > INT_MAX / 2) {
+		pr_err("fdinfo-%u.img: fd %u is out of range\n", tr->ids->files_id, e->fd);
+		pb_free(e);
 		return -1;
-	for (;;) {
-		FdinfoEntry *e, **n;
-
-		ret = pb_read_one_eof(img, (void **)&e, &fdinfo_entry__descriptor);
-		if (ret <= 0)
-			break;
-		n = xrealloc(tr->fds, (tr->nr_fds + 1) * sizeof(*n));
-		if (!n) {
-			pb_free(e);
-			ret = -1;
-			break;
-		}
-		tr->fds = n;
-		tr->fds[tr->nr_fds++] = e;
-		if (e->fd > INT_MAX / 2) {
-			pr_err("%s: fd %u of pid %d is out of range\n", img->name, e->fd, it->vpid);
-			ret = -1;
-			break;
-		}
 	}
-	close_image(img);
-	return ret < 0 ? -1 : 0;
+	n = xrealloc(tr->fds, (tr->nr_fds + 1) * sizeof(*n));
+	if (!n) {
+		pb_free(e);
+		return -1;
+	}
+	tr->fds = n;
+	tr->fds[tr->nr_fds++] = e;
+	return 0;
+}
+
+static int read_fdinfo(struct task_restore *tr)
+{
+	return pb_read_all(CR_FD_FDINFO, O_RSTR, &fdinfo_entry__descriptor, take_fdinfo, tr,
+			   (unsigned long)tr->ids->files_id);
 }
 
 static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
@@ -223,7 +218,7 @@ static int read_task_images(struct pstree_item *it)
 		       tr->mm->n_mm_saved_auxv);
 		return -1;
 	}
-	return read_fdinfo(it, tr) || read_pagemap(it, tr) ? -1 : 0;
+	return read_fdinfo(tr) || read_pagemap(it, tr) ? -1 : 0;
 }
 
 static int check_sessions(void)

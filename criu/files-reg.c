@@ -293,40 +293,30 @@ struct remap {
 
 static LIST_HEAD(remaps);
 
-static int read_remaps(void)
+static int take_remap(void *msg, void *arg)
 {
-	struct cr_img *img = open_image(CR_FD_REMAP_FPATH, O_RSTR | O_OPT);
-	int ret;
+	RemapFilePathEntry *re = msg;
+	struct remap *r = NULL;
 
-	if (!img)
-		return -1;
-	for (;;) {
-		RemapFilePathEntry *re;
-		struct remap *r;
-
-		ret = pb_read_one_eof(img, (void **)&re, &remap_file_path_entry__descriptor);
-		if (ret <= 0)
-			break;
-		if (re->has_remap_type && re->remap_type != REMAP_TYPE__GHOST) {
-			pr_err("%s: unsupported remap type %d for file %u\n", img->name,
-			       re->remap_type, re->orig_id);
-			pb_free(re);
-			ret = -1;
-			break;
-		}
+	(void)arg;
+	if (re->has_remap_type && re->remap_type != REMAP_TYPE__GHOST)
+		pr_err("remap-fpath.img: unsupported remap type %d for file %u\n", re->remap_type,
+		       re->orig_id);
+	else
 		r = xzalloc(sizeof(*r));
-		if (!r) {
-			pb_free(re);
-			ret = -1;
-			break;
-		}
+	if (r) {
 		r->orig_id = re->orig_id;
 		r->ghost_id = re->remap_id;
 		list_add_tail(&r->list, &remaps);
-		pb_free(re);
 	}
-	close_image(img);
-	return ret < 0 ? -1 : 0;
+	pb_free(re);
+	return r ? 0 : -1;
+}
+
+static int read_remaps(void)
+{
+	return pb_read_all(CR_FD_REMAP_FPATH, O_RSTR | O_OPT, &remap_file_path_entry__descriptor,
+			   take_remap, NULL);
 }
 
 static struct remap *find_remap(u32 id)

@@ -156,32 +156,25 @@ struct memfd_rst {
 
 static LIST_HEAD(memfd_rsts);
 
+static int take_memfd_inode(void *msg, void *arg)
+{
+	struct memfd_rst *mr = xzalloc(sizeof(*mr));
+
+	(void)arg;
+	if (!mr) {
+		pb_free(msg);
+		return -1;
+	}
+	mr->ie = msg;
+	mr->fd = -1;
+	list_add_tail(&mr->list, &memfd_rsts);
+	return 0;
+}
+
 static int read_memfd_inodes(void)
 {
-	struct cr_img *img = open_image(CR_FD_MEMFD_INODE, O_RSTR | O_OPT);
-	int ret;
-
-	if (!img)
-		return -1;
-	for (;;) {
-		MemfdInodeEntry *ie;
-		struct memfd_rst *mr;
-
-		ret = pb_read_one_eof(img, (void **)&ie, &memfd_inode_entry__descriptor);
-		if (ret <= 0)
-			break;
-		mr = xzalloc(sizeof(*mr));
-		if (!mr) {
-			pb_free(ie);
-			ret = -1;
-			break;
-		}
-		mr->ie = ie;
-		mr->fd = -1;
-		list_add_tail(&mr->list, &memfd_rsts);
-	}
-	close_image(img);
-	return ret < 0 ? -1 : 0;
+	return pb_read_all(CR_FD_MEMFD_INODE, O_RSTR | O_OPT, &memfd_inode_entry__descriptor,
+			   take_memfd_inode, NULL);
 }
 
 static int create_memfd(struct memfd_rst *mr)

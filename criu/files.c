@@ -40,6 +40,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&pidfd_kind,
 	&eventpoll_kind,
 	&inotify_kind,
+	&unix_sk_kind,
 	&reg_kind,
 };
 

@@ -33,6 +33,7 @@ enum cr_img_type {
 	CR_FD_NETDEV,
 	CR_FD_NETNS,
 	CR_FD_FILE_LOCKS,
+	CR_FD_SK_QUEUES,
 	CR_FD_MAX
 };
 

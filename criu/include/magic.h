@@ -33,6 +33,7 @@
 #define NETDEV_MAGIC		0x57373951
 #define NETNS_MAGIC		0x55933752
 #define FILE_LOCKS_MAGIC	0x54323616
+#define SK_QUEUES_MAGIC		0x56264026
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

@@ -740,6 +740,16 @@ int restore_task_fds(struct pstree_item *it)
 	return kinds_call(task_fds_done, it) || restore_desc_locks(it) ? -1 : 0;
 }
 
+void files_restore_failed(void)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	for_each_kind(k, i)
+		if (k->restore_failed)
+			k->restore_failed();
+}
+
 int restore_task_fds_late(struct pstree_item *it)
 {
 	return kinds_call(tree_done, it);

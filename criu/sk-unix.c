@@ -69,6 +69,21 @@ static const char *sk_type_name(u32 type)
 	return "unknown-type";
 }
 
+static const char *sk_state_name(u32 state)
+{
+	switch (state) {
+	case USK_ESTABLISHED:
+		return "connected";
+	case USK_CLOSE:
+		return "not connected";
+	case USK_LISTEN:
+		return "listening";
+	case 2:
+		return "connecting";
+	}
+	return "in an unknown state";
+}
+
 /* A printable form of a socket's address. */
 static const char *usk_name(const struct usk_info *u)
 {
@@ -310,8 +325,9 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u)
 	if (u->state == USK_CLOSE && !u->name_len && !u->rqueue)
 		return 0;
 refuse:
-	pr_err("unsupported: pid %d fd %d is a socket (unix %s, state %u, %s, %u bytes queued)\n",
-	       p->pid, p->fd, t, u->state, usk_name(u), u->rqueue);
+	pr_err("unsupported: pid %d fd %d is a socket (unix %s, %s, %s%s, %u bytes queued)\n",
+	       p->pid, p->fd, t, sk_state_name(u->state), u->name_len ? "bound to " : "",
+	       usk_name(u), u->rqueue);
 	return -1;
 }
 
@@ -568,6 +584,44 @@ static int clear_stale(const char *path, const struct sockaddr_un *addr, socklen
 	return 0;
 }
 
+/* The socket files this restore made, to remove them if it fails. */
+struct bound_file {
+	struct list_head list;
+	dev_t dev;
+	ino_t ino;
+	char path[];
+};
+
+static LIST_HEAD(bound_files);
+
+static void remember_bound(const char *path, const char *dir)
+{
+	struct bound_file *b;
+	struct stat st;
+	size_t len = strlen(path) + (dir ? strlen(dir) + 1 : 0) + 1;
+
+	if (stat(path, &st) || !(b = xmalloc(sizeof(*b) + len)))
+		return;
+	snprintf(b->path, len, "%s%s%s", dir ?: "", dir ? "/" : "", path);
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	list_add(&b->list, &bound_files);
+}
+
+static void usk_restore_failed(void)
+{
+	struct bound_file *b, *n;
+	struct stat st;
+
+	list_for_each_entry_safe(b, n, &bound_files, list) {
+		if (!stat(b->path, &st) && st.st_dev == b->dev && st.st_ino == b->ino &&
+		    !unlink(b->path))
+			pr_info("removed %s, bound by this failed restore\n", b->path);
+		list_del(&b->list);
+		free(b);
+	}
+}
+
 static int set_file_perms(const char *path, UnixSkEntry *u)
 {
 	FilePermsEntry *fp = u->file_perms;
@@ -620,6 +674,8 @@ static int bind_name(int sk, UnixSkEntry *u)
 			  addr.sun_path + !path);
 		goto out;
 	}
+	if (path)
+		remember_bound(addr.sun_path, u->name_dir);
 	ret = path ? set_file_perms(addr.sun_path, u) : 0;
 out:
 	if (cwd >= 0 && fchdir(cwd)) {
@@ -691,4 +747,5 @@ const struct fd_kind unix_sk_kind = {
 	.dump_fini = usk_dump_fini,
 	.collect = usk_collect,
 	.open = open_usk,
+	.restore_failed = usk_restore_failed,
 };

@@ -52,6 +52,8 @@ struct fd_kind {
 	int (*task_fds_done)(struct pstree_item *it);
 	/* restore, in the task: every task of the tree exists (after the go) */
 	int (*tree_done)(struct pstree_item *it);
+	/* restore failed: undo what the kind left outside criu (bound socket files) */
+	void (*restore_failed)(void);
 };
 
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
@@ -148,6 +150,8 @@ int restore_task_fds(struct pstree_item *it);
 /* In a task, once every task exists: what refers to other tasks. */
 int restore_task_fds_late(struct pstree_item *it);
 void close_anchors(void);
+/* The restore failed: every kind undoes what it made outside criu. */
+void files_restore_failed(void);
 
 /*
  * fown.c: the owner and signal of a description (F_SETOWN_EX, F_SETSIG),

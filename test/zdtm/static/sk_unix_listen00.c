@@ -167,8 +167,9 @@ int main(int argc, char **argv)
 	    check_name(la, &abs_addr, abs_len, "abstract listener") ||
 	    check_name(lg, &gone_addr, gone_len, "listener of a removed file"))
 		return 1;
-	if (stat(test_filename, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0640) {
-		fail("%s is not a socket of mode 0640 any more", test_filename);
+	if (stat(test_filename, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0640 ||
+	    st.st_uid != geteuid() || st.st_gid != getegid()) {
+		fail("%s is not a socket of mode 0640 owned by us any more", test_filename);
 		return 1;
 	}
 	if (!lstat(gone_addr.sun_path, &st) || errno != ENOENT) {

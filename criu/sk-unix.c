@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * AF_UNIX sockets: listeners bound to a path or an abstract name,
- * connected pairs with both ends in the tree (socketpair), and unbound
- * unconnected ones.  What a socket is (state, name, peer, pending
- * connections, queue lengths, the bound file) is asked of the kernel
- * with sock_diag (NETLINK_SOCK_DIAG, unix_diag) through libnl, once per
- * dump, for every unix socket of the net namespace; a descriptor is
- * matched to its socket by inode.
+ * connected pairs with both ends in the tree (socketpair), ends whose peer
+ * was closed, and unbound unconnected ones.  What a socket is (state,
+ * name, peer, pending connections, queue lengths, the bound file) is
+ * asked of the kernel with sock_diag (sk-diag.c) once per dump, for every
+ * unix socket of the net namespace; a descriptor is matched to its socket
+ * by inode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +17,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#include <netlink/attr.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
 
 #include "files.h"
 #include "sk-unix.pb-c.h"
@@ -33,28 +27,6 @@
 #define USK_ESTABLISHED	1
 #define USK_CLOSE	7
 #define USK_LISTEN	10
-
-#define USK_NAME_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
-
-/* One unix socket of the net namespace, as unix_diag describes it. */
-struct usk_info {
-	struct list_head list;
-	u32 ino, peer, type, state;
-	u32 rqueue, wqueue;	/* listener: pending, backlog; else bytes in, out */
-	u32 nr_icons;		/* connections not yet accepted */
-	u8 shutdown;		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
-	bool has_vfs;
-	u32 vfs_ino, vfs_dev;	/* the bound file (kernel dev encoding) */
-	u32 name_len;
-	char name[USK_NAME_MAX + 1];
-	/* dump: where it was met */
-	bool dumped;
-	pid_t pid;
-	int fd;
-};
-
-static LIST_HEAD(usk_infos);
-static bool usk_collected;
 
 static const char *sk_type_name(u32 type)
 {
@@ -100,126 +72,25 @@ static const char *usk_name(const struct usk_info *u)
 	return b;
 }
 
-static struct usk_info *find_usk(u32 ino)
+/* The abstract names the kernel picks (autobind): a NUL and 5 hex digits. */
+static bool autobound(const char *name, size_t len)
 {
-	struct usk_info *u;
+	size_t i;
 
-	list_for_each_entry(u, &usk_infos, list)
-		if (u->ino == ino)
-			return u;
-	return NULL;
+	if (len != 6 || name[0])
+		return false;
+	for (i = 1; i < len; i++)
+		if (!strchr("0123456789abcdef", name[i]) || !name[i])
+			return false;
+	return true;
 }
 
-static void take_attrs(struct usk_info *u, struct nlattr **tb)
+/* Unnamed or autobound: an address nobody asked for, ours to take again. */
+static bool anonymous(const struct usk_info *u)
 {
-	if (tb[UNIX_DIAG_NAME]) {
-		int len = min(nla_len(tb[UNIX_DIAG_NAME]), (int)USK_NAME_MAX);
-
-		memcpy(u->name, nla_data(tb[UNIX_DIAG_NAME]), len);
-		/* a path comes with its NUL; an abstract name is bytes */
-		if (len && u->name[0])
-			len = strnlen(u->name, len);
-		u->name_len = len;
-	}
-	if (tb[UNIX_DIAG_VFS] && nla_len(tb[UNIX_DIAG_VFS]) >= (int)sizeof(struct unix_diag_vfs)) {
-		struct unix_diag_vfs *v = nla_data(tb[UNIX_DIAG_VFS]);
-
-		u->has_vfs = true;
-		u->vfs_ino = v->udiag_vfs_ino;
-		u->vfs_dev = v->udiag_vfs_dev;
-	}
-	if (tb[UNIX_DIAG_PEER])
-		u->peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
-	if (tb[UNIX_DIAG_ICONS])
-		u->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(u32);
-	if (tb[UNIX_DIAG_RQLEN] &&
-	    nla_len(tb[UNIX_DIAG_RQLEN]) >= (int)sizeof(struct unix_diag_rqlen)) {
-		struct unix_diag_rqlen *r = nla_data(tb[UNIX_DIAG_RQLEN]);
-
-		u->rqueue = r->udiag_rqueue;
-		u->wqueue = r->udiag_wqueue;
-	}
-	if (tb[UNIX_DIAG_SHUTDOWN])
-		u->shutdown = nla_get_u8(tb[UNIX_DIAG_SHUTDOWN]);
+	return !u->name_len || autobound(u->name, u->name_len);
 }
 
-/* libnl calls this for each socket of the dump */
-static int diag_msg(struct nl_msg *msg, void *arg)
-{
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct nlattr *tb[UNIX_DIAG_MAX + 1];
-	struct unix_diag_msg *m;
-	struct usk_info *u;
-
-	(void)arg;
-	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlmsg_datalen(h) < (int)sizeof(*m))
-		return NL_SKIP;
-	if (nlmsg_parse(h, sizeof(*m), tb, UNIX_DIAG_MAX, NULL))
-		return NL_STOP;
-	m = nlmsg_data(h);
-	u = xzalloc(sizeof(*u));
-	if (!u)
-		return NL_STOP;
-	u->ino = m->udiag_ino;
-	u->type = m->udiag_type;
-	u->state = m->udiag_state;
-	u->fd = -1;
-	take_attrs(u, tb);
-	list_add_tail(&u->list, &usk_infos);
-	return NL_OK;
-}
-
-/* Every unix socket of criu's net namespace, through sock_diag. */
-static int collect_usk_infos(void)
-{
-	struct unix_diag_req req = {
-		.sdiag_family = AF_UNIX,
-		.udiag_states = ~0U,
-		.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
-			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
-		.udiag_cookie = { ~0U, ~0U },
-	};
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_msg *msg = NULL;
-	int err = -NLE_NOMEM;
-
-	if (!sk)
-		goto out;
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err)
-		goto out;
-	nl_socket_disable_auto_ack(sk);
-	nl_socket_enable_msg_peek(sk);
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
-	err = -NLE_NOMEM;
-	if (!msg || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO))
-		goto out;
-	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_msg, NULL);
-	if (!err)
-		err = nl_send_auto(sk, msg);
-	if (err >= 0)
-		err = nl_recvmsgs_default(sk);
-out:
-	nlmsg_free(msg);
-	nl_socket_free(sk);
-	if (err < 0) {
-		pr_err("cannot list unix sockets with sock_diag: %s\n", nl_geterror(err));
-		return -1;
-	}
-	usk_collected = true;
-	return 0;
-}
-
-static void free_usk_infos(void)
-{
-	struct usk_info *u, *n;
-
-	list_for_each_entry_safe(u, n, &usk_infos, list) {
-		list_del(&u->list);
-		free(u);
-	}
-	usk_collected = false;
-}
 
 static bool is_unix_sk(const struct fd_parms *p)
 {
@@ -309,7 +180,7 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u)
 			       p->fd, t, usk_name(u), u->peer, usk_name(peer));
 			return -1;
 		}
-		if (u->name_len || peer->name_len) {
+		if (!anonymous(u) || !anonymous(peer)) {
 			pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) connected to "
 			       "socket:[%u] (%s): only unnamed pairs are supported\n", p->pid,
 			       p->fd, t, usk_name(u), u->peer, usk_name(peer));
@@ -318,8 +189,11 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u)
 		return 0;
 	}
 	if (u->state == USK_ESTABLISHED) {
-		pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) whose peer is closed\n",
-		       p->pid, p->fd, t, usk_name(u));
+		/* its peer was closed: what is queued can still be read */
+		if (anonymous(u))
+			return 0;
+		pr_err("unsupported: pid %d fd %d is a unix %s socket bound to %s whose peer is "
+		       "closed\n", p->pid, p->fd, t, usk_name(u));
 		return -1;
 	}
 	if (u->state == USK_CLOSE && !u->name_len && !u->rqueue)
@@ -357,7 +231,7 @@ static int dump_usk(struct fd_parms *p, u32 id)
 	struct usk_info *u;
 	int ret = -1;
 
-	if (!usk_collected && (check_netns(p->pid) || collect_usk_infos()))
+	if (!usk_infos_collected() && (check_netns(p->pid) || collect_usk_infos()))
 		return -1;
 	u = find_usk(p->st.st_ino);
 	if (!u) {
@@ -519,6 +393,20 @@ static int fill_queue(int from, SkOptsEntry *from_opts, UnixSkEntry *to)
 	return restore_sk_bufs(from, from_opts);
 }
 
+static int bind_name(int sk, UnixSkEntry *u);
+
+/* A connected end takes its autobound name again, if it had one. */
+static int rebind(int sk, UnixSkEntry *u)
+{
+	if (!u->name.len)
+		return 0;
+	if (!autobound((char *)u->name.data, u->name.len)) {
+		pr_err("files.img: connected unix socket %u has a name of its own\n", u->ino);
+		return -1;
+	}
+	return bind_name(sk, u);
+}
+
 /* Both ends at once: queues before shutdown, options last. */
 static int open_pair(struct usk_rst *r, int *fd)
 {
@@ -530,7 +418,8 @@ static int open_pair(struct usk_rst *r, int *fd)
 		pr_perror("cannot create a unix %s socket pair", sk_type_name(a->type));
 		return -1;
 	}
-	if (restore_sk_bufs(sv[0], a->opts) || restore_sk_bufs(sv[1], b->opts) ||
+	if (rebind(sv[0], a) || rebind(sv[1], b) ||
+	    restore_sk_bufs(sv[0], a->opts) || restore_sk_bufs(sv[1], b->opts) ||
 	    fill_queue(sv[1], b->opts, a) || fill_queue(sv[0], a->opts, b) ||
 	    usk_shutdown(sv[0], a) || usk_shutdown(sv[1], b) ||
 	    restore_sk_opts(sv[0], a->opts) || restore_sk_opts(sv[1], b->opts))
@@ -548,6 +437,34 @@ err:
 	close(sv[0]);
 	close(sv[1]);
 	return -1;
+}
+
+/*
+ * A connected socket whose peer was closed: a pair, its queue sent from
+ * the other end, which is then closed as the dumped peer was (a stream
+ * end then sees both directions shut, a datagram end a dead peer).
+ */
+static int open_orphan(UnixSkEntry *u, int *fd)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, u->type | SOCK_CLOEXEC, 0, sv)) {
+		pr_perror("cannot create a unix %s socket pair", sk_type_name(u->type));
+		return -1;
+	}
+	if (rebind(sv[0], u) || restore_sk_bufs(sv[0], u->opts) || fill_queue(sv[1], u->opts, u)) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	if (usk_shutdown(sv[0], u) || restore_sk_opts(sv[0], u->opts)) {
+		close(sv[0]);
+		return -1;
+	}
+	*fd = sv[0];
+	pr_info("unix socket %u: connected, its peer closed\n", u->ino);
+	return 0;
 }
 
 /*
@@ -727,6 +644,8 @@ static int open_usk(FileEntry *fe, int *fd)
 		ret = 0;
 	} else if (u->peer) {
 		ret = open_pair(r, fd);
+	} else if (u->state == USK_ESTABLISHED) {
+		ret = open_orphan(u, fd);
 	} else {
 		ret = open_single(u, fd);
 	}

@@ -4,8 +4,10 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "files.h"
+#include "list.h"
 #include "sk-opts.pb-c.h"
 #include "util.h"
 
@@ -29,5 +31,31 @@ int dump_sk_opts(int sk, SkOptsEntry *o);
 int restore_sk_bufs(int sk, SkOptsEntry *o);
 /* The rest, set once the queues are filled. */
 int restore_sk_opts(int sk, SkOptsEntry *o);
+
+/* sk-diag.c: every unix socket of criu's net namespace, by sock_diag. */
+#define USK_NAME_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
+
+/* One unix socket of the net namespace, as unix_diag describes it. */
+struct usk_info {
+	struct list_head list;
+	u32 ino, peer, type, state;
+	u32 rqueue, wqueue;	/* listener: pending, backlog; else bytes in, out */
+	u32 nr_icons;		/* connections not yet accepted */
+	u8 shutdown;		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
+	bool has_vfs;
+	u32 vfs_ino, vfs_dev;	/* the bound file (kernel dev encoding) */
+	u32 name_len;
+	char name[USK_NAME_MAX + 1];
+	/* dump: where it was met */
+	bool dumped;
+	pid_t pid;
+	int fd;
+};
+
+extern struct list_head usk_infos;
+int collect_usk_infos(void);
+bool usk_infos_collected(void);
+struct usk_info *find_usk(u32 ino);
+void free_usk_infos(void);
 
 #endif

@@ -4,8 +4,10 @@
  * directions: afterwards each end reads exactly what was queued for it,
  * with datagram and seqpacket boundaries kept (an empty datagram too),
  * the pairs still carry data both ways, a half-shut pair is still shut,
- * and SO_PASSCRED, O_NONBLOCK, a receive timeout and a send buffer size
- * are kept.
+ * ends whose peers were closed still hold their last messages and see
+ * the peer gone, an end bound to an autobind name has it again, and
+ * SO_PASSCRED, O_NONBLOCK, a receive timeout and a send buffer size are
+ * kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,12 @@ static const int msgs_a2b[] = { 1, 100, 0, 3000, 7 };
 static const int msgs_b2a[] = { 42, 4096 };
 
 static int stream[2], dgram[2], seqp[2], shut[2];
+/* ends whose peers were closed, with the peers' last messages queued */
+static int orphan_stream, orphan_dgram;
+/* a dgram pair with one end bound to a kernel-chosen (autobind) name */
+static int autob[2];
+static struct sockaddr_un autob_name;
+static socklen_t autob_len;
 static int sndbuf_set;
 /* the kernel keeps timeouts in jiffies: compare with what it said before */
 static struct timeval rcvtimeo_set;
@@ -174,6 +182,78 @@ static int check_shut(void)
 	return 0;
 }
 
+static int make_orphan(int type, int *fd)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, type, 0, sv) || send(sv[1], "last words", 10, 0) != 10) {
+		pr_perror("orphan socketpair");
+		return -1;
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	return 0;
+}
+
+static int check_orphans(void)
+{
+	char buf[16];
+
+	if (recv(orphan_stream, buf, sizeof(buf), MSG_DONTWAIT) != 10 ||
+	    memcmp(buf, "last words", 10) || recv(orphan_stream, buf, 1, MSG_DONTWAIT) != 0) {
+		fail("a stream end lost its closed peer's last bytes or its end");
+		return -1;
+	}
+	if (send(orphan_stream, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != -1 || errno != EPIPE) {
+		fail("a stream end whose peer is closed can send");
+		return -1;
+	}
+	if (recv(orphan_dgram, buf, sizeof(buf), MSG_DONTWAIT) != 10 ||
+	    memcmp(buf, "last words", 10) || recv(orphan_dgram, buf, 1, MSG_DONTWAIT) != -1 ||
+	    errno != EAGAIN) {
+		fail("a dgram end lost its closed peer's last message");
+		return -1;
+	}
+	if (send(orphan_dgram, "x", 1, MSG_DONTWAIT) != -1 || errno != ECONNREFUSED) {
+		fail("a dgram end whose peer is closed: send gives %m, not ECONNREFUSED");
+		return -1;
+	}
+	return 0;
+}
+
+static int make_autobound(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	autob_len = sizeof(autob_name);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, autob) ||
+	    bind(autob[0], (struct sockaddr *)&a, sizeof(sa_family_t)) ||
+	    getsockname(autob[0], (struct sockaddr *)&autob_name, &autob_len) ||
+	    send(autob[0], "auto", 4, 0) != 4) {
+		pr_perror("autobound pair");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_autobound(void)
+{
+	struct sockaddr_un got;
+	socklen_t gl = sizeof(got);
+	char buf[8];
+
+	if (getsockname(autob[0], (struct sockaddr *)&got, &gl) || gl != autob_len ||
+	    memcmp(&got, &autob_name, gl)) {
+		fail("the autobound end has another name");
+		return -1;
+	}
+	if (recv(autob[1], buf, sizeof(buf), MSG_DONTWAIT) != 4 || memcmp(buf, "auto", 4)) {
+		fail("the autobound pair lost its message");
+		return -1;
+	}
+	return ping(autob[0], autob[1], "autobound pair");
+}
+
 static int setup(void)
 {
 	static char buf[STREAM_A2B];
@@ -211,6 +291,9 @@ static int setup(void)
 	    send_msgs(seqp[0], msgs_a2b, ARRAY_SIZE(msgs_a2b), 30) ||
 	    send_msgs(seqp[1], msgs_b2a, ARRAY_SIZE(msgs_b2a), 40))
 		return -1;
+	if (make_orphan(SOCK_STREAM, &orphan_stream) || make_orphan(SOCK_DGRAM, &orphan_dgram) ||
+	    make_autobound())
+		return -1;
 	if (send(shut[0], "bye", 3, 0) != 3 || shutdown(shut[0], SHUT_WR)) {
 		pr_perror("shutdown");
 		return -1;
@@ -241,7 +324,7 @@ int main(int argc, char **argv)
 	    check_msgs(dgram[0], msgs_b2a, ARRAY_SIZE(msgs_b2a), 20, "dgram b->a") ||
 	    check_msgs(seqp[1], msgs_a2b, ARRAY_SIZE(msgs_a2b), 30, "seqpacket a->b") ||
 	    check_msgs(seqp[0], msgs_b2a, ARRAY_SIZE(msgs_b2a), 40, "seqpacket b->a") ||
-	    check_shut())
+	    check_shut() || check_orphans() || check_autobound())
 		return 1;
 	fcntl(stream[0], F_SETFL, 0);
 	if (ping(stream[0], stream[1], "stream") || ping(dgram[0], dgram[1], "dgram") ||

@@ -85,6 +85,16 @@ static bool autobound(const char *name, size_t len)
 	return true;
 }
 
+/*
+ * A datagram socket bound to a name of its own and not connected.  Once
+ * another socket connects to it, unix_diag shows it "connected" too, with
+ * no peer.
+ */
+static bool bound_dgram(u32 type, u32 peer, const char *name, size_t len)
+{
+	return type == SOCK_DGRAM && !peer && len && !autobound(name, len);
+}
+
 /* Unnamed or autobound: an address nobody asked for, ours to take again. */
 static bool anonymous(const struct usk_info *u)
 {
@@ -188,6 +198,10 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u)
 		}
 		return 0;
 	}
+	/* unconnected, maybe bound: datagrams from others would lose their senders */
+	if ((u->state == USK_CLOSE || bound_dgram(u->type, u->peer, u->name, u->name_len)) &&
+	    !u->rqueue)
+		return 0;
 	if (u->state == USK_ESTABLISHED) {
 		/* its peer was closed: what is queued can still be read */
 		if (anonymous(u))
@@ -196,8 +210,6 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u)
 		       "closed\n", p->pid, p->fd, t, usk_name(u));
 		return -1;
 	}
-	if (u->state == USK_CLOSE && !u->name_len && !u->rqueue)
-		return 0;
 refuse:
 	pr_err("unsupported: pid %d fd %d is a socket (unix %s, %s, %s%s, %u bytes queued)\n",
 	       p->pid, p->fd, t, sk_state_name(u->state), u->name_len ? "bound to " : "",
@@ -209,6 +221,17 @@ static int dump_usk_queue(struct fd_parms *p, struct usk_info *u, u32 id)
 {
 	bool in_flight;
 
+	if (u->state == USK_CLOSE || bound_dgram(u->type, u->peer, u->name, u->name_len)) {
+		char c;
+
+		/* rqueue is the first datagram's length, 0 for an empty one too */
+		if (recv(p->lfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
+			return 0;
+		pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) with messages from "
+		       "unconnected senders queued\n", p->pid, p->fd, sk_type_name(u->type),
+		       usk_name(u));
+		return -1;
+	}
 	if (u->state != USK_ESTABLISHED)
 		return 0;
 	if (dump_sk_queue(p->lfd, id, u->type, u->shutdown & 1, &in_flight))
@@ -274,21 +297,37 @@ out:
 	return ret;
 }
 
-/* Every peer of a dumped socket must have been dumped too. */
+/* A socket outside the tree connected to u (a datagram client), or NULL. */
+static struct usk_info *outside_client(const struct usk_info *u)
+{
+	struct usk_info *c;
+
+	list_for_each_entry(c, &usk_infos, list)
+		if (c->peer == u->ino && !c->dumped)
+			return c;
+	return NULL;
+}
+
+/* Every peer of a dumped socket, and every socket connected to one, is in the tree. */
 static int usk_dump_fini(void)
 {
 	struct usk_info *u, *peer;
 	int ret = files_dump_failed ? -1 : 0;
 
 	list_for_each_entry(u, &usk_infos, list) {
-		if (ret || !u->dumped || !u->peer)
+		if (ret || !u->dumped)
 			continue;
-		peer = find_usk(u->peer);
-		if (peer && peer->dumped)
+		peer = u->peer ? find_usk(u->peer) : outside_client(u);
+		if (!peer || peer->dumped)
 			continue;
-		pr_err("unsupported: pid %d fd %d is a unix %s socket connected to socket:[%u] "
-		       "(%s), which no process of the tree holds\n", u->pid, u->fd,
-		       sk_type_name(u->type), u->peer, usk_name(peer));
+		if (u->peer)
+			pr_err("unsupported: pid %d fd %d is a unix %s socket connected to "
+			       "socket:[%u] (%s), which no process of the tree holds\n", u->pid,
+			       u->fd, sk_type_name(u->type), u->peer, usk_name(peer));
+		else
+			pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) to which "
+			       "socket:[%u] (%s) outside the tree is connected\n", u->pid, u->fd,
+			       sk_type_name(u->type), usk_name(u), peer->ino, usk_name(peer));
 		ret = -1;
 	}
 	free_usk_infos();
@@ -485,8 +524,10 @@ static int clear_stale(const char *path, const struct sockaddr_un *addr, socklen
 		return -1;
 	}
 	s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
+	if (s < 0) {
+		pr_perror("cannot create a socket to probe %s", path);
 		return -1;
+	}
 	ret = connect(s, (const struct sockaddr *)addr, alen);
 	close(s);
 	if (ret == 0 || errno != ECONNREFUSED) {
@@ -644,7 +685,8 @@ static int open_usk(FileEntry *fe, int *fd)
 		ret = 0;
 	} else if (u->peer) {
 		ret = open_pair(r, fd);
-	} else if (u->state == USK_ESTABLISHED) {
+	} else if (u->state == USK_ESTABLISHED &&
+		   !bound_dgram(u->type, u->peer, (char *)u->name.data, u->name.len)) {
 		ret = open_orphan(u, fd);
 	} else {
 		ret = open_single(u, fd);

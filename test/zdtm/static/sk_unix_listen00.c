@@ -2,11 +2,12 @@
 /*
  * Listening unix sockets: a stream one bound to a path (mode 0640), a
  * seqpacket one bound to an abstract name, and a stream one whose file
- * was removed after the bind.  Afterwards each has its name
- * (getsockname), the path is a socket with its mode, the removed file is
- * still gone, a child connects to the two reachable ones and exchanges
- * bytes with them, and the path listener takes about as many pending
- * connections as its backlog allows.
+ * was removed after the bind; and a datagram socket bound to a path.
+ * Afterwards each has its name (getsockname), the path is a socket with
+ * its mode and owner, the removed file is still gone, a child connects to
+ * the two reachable listeners and exchanges bytes with them and sends a
+ * datagram to the bound one, and the path listener takes about as many
+ * pending connections as its backlog allows.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,8 +23,8 @@
 
 #define BACKLOG 5
 
-static struct sockaddr_un path_addr, abs_addr, gone_addr;
-static socklen_t path_len, abs_len, gone_len;
+static struct sockaddr_un path_addr, abs_addr, gone_addr, dg_addr;
+static socklen_t path_len, abs_len, gone_len, dg_len;
 
 static socklen_t make_addr(struct sockaddr_un *a, const char *name, bool abstract)
 {
@@ -75,6 +76,9 @@ static int client(void)
 			return 1;
 		close(s);
 	}
+	i = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (i < 0 || sendto(i, "dgram", 5, 0, (struct sockaddr *)&dg_addr, dg_len) != 5)
+		return 1;
 	return 0;
 }
 
@@ -92,8 +96,9 @@ static int serve(int l, const char *what)
 	return 0;
 }
 
-static int exchange(int lp, int la)
+static int exchange(int lp, int la, int ld)
 {
+	char buf[16];
 	int status;
 	pid_t pid = fork();
 
@@ -105,6 +110,10 @@ static int exchange(int lp, int la)
 		_exit(client());
 	if (serve(lp, "path listener") || serve(la, "abstract listener"))
 		return -1;
+	if (recv(ld, buf, sizeof(buf), 0) != 5 || memcmp(buf, "dgram", 5)) {
+		fail("the bound datagram socket got no datagram");
+		return -1;
+	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		fail("the client failed (status %x)", status);
 		return -1;
@@ -139,7 +148,7 @@ int main(int argc, char **argv)
 {
 	char name[256];
 	struct stat st;
-	int lp, la, lg;
+	int lp, la, lg, ld;
 
 	test_init(argc, argv);
 	path_len = make_addr(&path_addr, test_filename, false);
@@ -147,6 +156,14 @@ int main(int argc, char **argv)
 	abs_len = make_addr(&abs_addr, name, true);
 	snprintf(name, sizeof(name), "%s.gone", test_filename);
 	gone_len = make_addr(&gone_addr, name, false);
+	snprintf(name, sizeof(name), "%s.dg", test_filename);
+	dg_len = make_addr(&dg_addr, name, false);
+	unlink(dg_addr.sun_path);
+	ld = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (ld < 0 || bind(ld, (struct sockaddr *)&dg_addr, dg_len)) {
+		pr_perror("bind %s", dg_addr.sun_path);
+		return 1;
+	}
 
 	unlink(test_filename);
 	unlink(gone_addr.sun_path);
@@ -165,7 +182,8 @@ int main(int argc, char **argv)
 
 	if (check_name(lp, &path_addr, path_len, "path listener") ||
 	    check_name(la, &abs_addr, abs_len, "abstract listener") ||
-	    check_name(lg, &gone_addr, gone_len, "listener of a removed file"))
+	    check_name(lg, &gone_addr, gone_len, "listener of a removed file") ||
+	    check_name(ld, &dg_addr, dg_len, "bound datagram socket"))
 		return 1;
 	if (stat(test_filename, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0640 ||
 	    st.st_uid != geteuid() || st.st_gid != getegid()) {
@@ -176,7 +194,7 @@ int main(int argc, char **argv)
 		fail("the removed socket file is back");
 		return 1;
 	}
-	if (exchange(lp, la) || check_backlog(lp))
+	if (exchange(lp, la, ld) || check_backlog(lp))
 		return 1;
 	pass();
 	return 0;

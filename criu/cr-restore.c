@@ -1259,9 +1259,7 @@ int cr_restore_tasks(void)
 
 	if (open_image_dir(opts.imgs_dir, false))
 		return -1;
-	if (prepare_restore())
-		goto out;
-	if (run_restore()) {
+	if (prepare_restore() || run_restore()) {
 		if (rsync) {
 			__atomic_store_n(&rsync->go, -1, __ATOMIC_SEQ_CST);
 			futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
@@ -1269,6 +1267,7 @@ int cr_restore_tasks(void)
 		}
 		if (root_pid > 0)
 			waitpid(root_pid, NULL, 0);
+		files_restore_failed();
 		pr_err_logged("restore failed\n");
 		goto out;
 	}

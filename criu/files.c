@@ -41,6 +41,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&eventpoll_kind,
 	&inotify_kind,
 	&tty_kind,
+	&unix_sk_kind,
 	&reg_kind,
 };
 
@@ -767,6 +768,16 @@ int restore_task_fds(struct pstree_item *it)
 		pr_debug("pid %d: fd %u is file %u\n", it->vpid, e->fd, e->id);
 	}
 	return kinds_call(task_fds_done, it) || restore_desc_locks(it) ? -1 : 0;
+}
+
+void files_restore_failed(void)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	for_each_kind(k, i)
+		if (k->restore_failed)
+			k->restore_failed();
 }
 
 int restore_task_fds_late(struct pstree_item *it)

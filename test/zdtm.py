@@ -962,6 +962,15 @@ def check_file(f, pf, who, errs):
         if pe.get('flags', 0) != flags:
             errs.append('%s: flags %o, /proc says %o' %
                         (who, pe.get('flags', 0), flags))
+    elif kind == 'UNIXSK':
+        u = f.get('usk', {})
+        m = ANON_OBJ.match(pf['target'])
+        if not m or m.group(1) != 'socket' or int(m.group(2)) != u.get('ino'):
+            errs.append('%s: usk.ino %s, /proc says %s' %
+                        (who, u.get('ino'), pf['target']))
+        if img_int(u.get('flags')) != flags:
+            errs.append('%s: usk.flags %o, /proc says %o' %
+                        (who, img_int(u.get('flags')), flags))
     elif kind in ANON_CHECKS:
         check_anon_file(f, pf, flags, who, errs)
 

@@ -52,6 +52,8 @@ struct fd_kind {
 	int (*task_fds_done)(struct pstree_item *it);
 	/* restore, in the task: every task of the tree exists (after the go) */
 	int (*tree_done)(struct pstree_item *it);
+	/* restore failed: undo what the kind left outside criu (bound socket files) */
+	void (*restore_failed)(void);
 };
 
 extern const struct fd_kind reg_kind, pipe_kind, fifo_kind, memfd_kind;
@@ -59,6 +61,7 @@ extern const struct fd_kind eventfd_kind, signalfd_kind, timerfd_kind;
 extern const struct fd_kind nsf_kind, pidfd_kind;
 extern const struct fd_kind eventpoll_kind, inotify_kind;
 extern const struct fd_kind tty_kind;
+extern const struct fd_kind unix_sk_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);
@@ -154,6 +157,8 @@ int restore_task_fds(struct pstree_item *it);
 /* In a task, once every task exists: what refers to other tasks. */
 int restore_task_fds_late(struct pstree_item *it);
 void close_anchors(void);
+/* The restore failed: every kind undoes what it made outside criu. */
+void files_restore_failed(void);
 
 /*
  * fown.c: the owner and signal of a description (F_SETOWN_EX, F_SETSIG),

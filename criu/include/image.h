@@ -35,6 +35,7 @@ enum cr_img_type {
 	CR_FD_FILE_LOCKS,
 	CR_FD_TTY_INFO,
 	CR_FD_TTY_DATA,
+	CR_FD_SK_QUEUES,
 	CR_FD_MAX
 };
 

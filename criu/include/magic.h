@@ -35,6 +35,7 @@
 #define FILE_LOCKS_MAGIC	0x54323616
 #define TTY_INFO_MAGIC		0x59453036
 #define TTY_DATA_MAGIC		0x59413026
+#define SK_QUEUES_MAGIC		0x56264026
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

@@ -620,6 +620,7 @@ def _():
 
 FD_KINDS = {
     "socket": ["socket"],
+    "socket-listen": ["not yet accepted"],
     "epoll": ["epoll", "eventpoll"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],

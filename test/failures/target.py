@@ -12,7 +12,8 @@
 #   - a bytearray of --mem MiB filled with a known pattern (hash compared);
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
-#     must still work: eventfd, socket (socketpair), epoll (whose one
+#     must still work: eventfd, socket (socketpair with an fd in flight),
+#     socket-listen (a unix listener with a connection not accepted), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
 #     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
@@ -107,10 +108,25 @@ if kind == "eventfd":
     os.eventfd_write(fd, 5)
     fds["eventfd"] = [fd]
 elif kind == "socket":
+    # a socketpair with a descriptor in flight (SCM_RIGHTS) in a queue
     a, b = socket.socketpair()
-    a.sendall(b"hello")
+    r, w = os.pipe()
+    a.sendmsg([b"hello"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", r))])
     state["sock"] = (a, b)
+    state["sock_pipe"] = (r, w)
     fds["socket"] = [a.fileno(), b.fileno()]
+elif kind == "socket-listen":
+    # a listening unix socket with a connection not yet accepted
+    path = os.path.join(workdir, "listen.sock")
+    if os.path.exists(path):
+        os.unlink(path)
+    lsk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsk.bind(path)
+    lsk.listen(4)
+    csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    csk.connect(path)
+    state["listen"] = (lsk, csk)
+    fds["socket-listen"] = [lsk.fileno()]
 elif kind == "epoll":
     # its one target is a pipe end only a process outside the tree holds
     # (a grandchild handed to the runner, alive as long as we are)
@@ -253,6 +269,19 @@ def check():
             got = a.recv(16)
             if got != b"ping":
                 bad.append("socket round trip gave %r" % got)
+        elif kind == "socket-listen":
+            lsk, csk = state["listen"]
+            lsk.settimeout(1.0)
+            c, _ = lsk.accept()
+            csk.sendall(b"ping")
+            if c.recv(16) != b"ping":
+                bad.append("the accepted connection does not carry data")
+            c.close()
+            # the next check needs a pending connection again
+            csk.close()
+            csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            csk.connect(lsk.getsockname())
+            state["listen"] = (lsk, csk)
         elif kind == "epoll":
             ep = state["epoll"]
             r, w = os.pipe()

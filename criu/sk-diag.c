@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sock_diag (NETLINK_SOCK_DIAG) for unix sockets, spoken through libnl:
+ * one dump request lists every unix socket of criu's net namespace with
+ * its name, bound file, peer, pending connections, queue lengths and
+ * shutdown bits (unix_diag).
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#include "sockets.h"
+
+LIST_HEAD(usk_infos);
+static bool usk_collected;
+
+bool usk_infos_collected(void)
+{
+	return usk_collected;
+}
+
+struct usk_info *find_usk(u32 ino)
+{
+	struct usk_info *u;
+
+	list_for_each_entry(u, &usk_infos, list)
+		if (u->ino == ino)
+			return u;
+	return NULL;
+}
+
+static void take_attrs(struct usk_info *u, struct nlattr **tb)
+{
+	if (tb[UNIX_DIAG_NAME]) {
+		int len = min(nla_len(tb[UNIX_DIAG_NAME]), (int)USK_NAME_MAX);
+
+		memcpy(u->name, nla_data(tb[UNIX_DIAG_NAME]), len);
+		/* a path comes with its NUL; an abstract name is bytes */
+		if (len && u->name[0])
+			len = strnlen(u->name, len);
+		u->name_len = len;
+	}
+	if (tb[UNIX_DIAG_VFS] && nla_len(tb[UNIX_DIAG_VFS]) >= (int)sizeof(struct unix_diag_vfs)) {
+		struct unix_diag_vfs *v = nla_data(tb[UNIX_DIAG_VFS]);
+
+		u->has_vfs = true;
+		u->vfs_ino = v->udiag_vfs_ino;
+		u->vfs_dev = v->udiag_vfs_dev;
+	}
+	if (tb[UNIX_DIAG_PEER])
+		u->peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
+	if (tb[UNIX_DIAG_ICONS])
+		u->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(u32);
+	if (tb[UNIX_DIAG_RQLEN] &&
+	    nla_len(tb[UNIX_DIAG_RQLEN]) >= (int)sizeof(struct unix_diag_rqlen)) {
+		struct unix_diag_rqlen *r = nla_data(tb[UNIX_DIAG_RQLEN]);
+
+		u->rqueue = r->udiag_rqueue;
+		u->wqueue = r->udiag_wqueue;
+	}
+	if (tb[UNIX_DIAG_SHUTDOWN])
+		u->shutdown = nla_get_u8(tb[UNIX_DIAG_SHUTDOWN]);
+}
+
+/* libnl calls this for each socket of the dump */
+static int diag_msg(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[UNIX_DIAG_MAX + 1];
+	struct unix_diag_msg *m;
+	struct usk_info *u;
+
+	(void)arg;
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlmsg_datalen(h) < (int)sizeof(*m))
+		return NL_SKIP;
+	if (nlmsg_parse(h, sizeof(*m), tb, UNIX_DIAG_MAX, NULL))
+		return NL_STOP;
+	m = nlmsg_data(h);
+	u = xzalloc(sizeof(*u));
+	if (!u)
+		return NL_STOP;
+	u->ino = m->udiag_ino;
+	u->type = m->udiag_type;
+	u->state = m->udiag_state;
+	u->fd = -1;
+	take_attrs(u, tb);
+	list_add_tail(&u->list, &usk_infos);
+	return NL_OK;
+}
+
+/* Every unix socket of criu's net namespace, through sock_diag. */
+int collect_usk_infos(void)
+{
+	struct unix_diag_req req = {
+		.sdiag_family = AF_UNIX,
+		.udiag_states = ~0U,
+		.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
+			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
+		.udiag_cookie = { ~0U, ~0U },
+	};
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_msg *msg = NULL;
+	int err = -NLE_NOMEM;
+
+	if (!sk)
+		goto out;
+	err = nl_connect(sk, NETLINK_SOCK_DIAG);
+	if (err)
+		goto out;
+	nl_socket_disable_auto_ack(sk);
+	nl_socket_enable_msg_peek(sk);
+	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
+	err = -NLE_NOMEM;
+	if (!msg || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO))
+		goto out;
+	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_msg, NULL);
+	if (!err)
+		err = nl_send_auto(sk, msg);
+	if (err >= 0)
+		err = nl_recvmsgs_default(sk);
+out:
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	if (err < 0) {
+		pr_err("cannot list unix sockets with sock_diag: %s\n", nl_geterror(err));
+		return -1;
+	}
+	usk_collected = true;
+	return 0;
+}
+
+void free_usk_infos(void)
+{
+	struct usk_info *u, *n;
+
+	list_for_each_entry_safe(u, n, &usk_infos, list) {
+		list_del(&u->list);
+		free(u);
+	}
+	usk_collected = false;
+}

@@ -19,6 +19,7 @@ stderr.  Exit status 1 if anything failed.  See README.md.
 
 import argparse
 import ctypes
+import errno
 import fnmatch
 import glob
 import json
@@ -723,14 +724,33 @@ def _():
 ANCESTOR_SH = r'''
 W="$1"; T="$2"; CRIU="$3"
 [ "$T" = self ] && T=$$
-while [ ! -e "$W/start" ]; do sleep 0.02; done
+# FIFOs: the shell waits in open(), forking nothing, so that its signal
+# state holds still while the runner compares it
+read _ <"$W/start"
 "$CRIU" dump -t "$T" -D "$W/img" -o "$W/dump.log" -v4 2>"$W/err" &
 echo $! >"$W/criu.pid"
 wait $!
 echo $? >"$W/criu.rc"
-while [ ! -e "$W/go" ]; do sleep 0.02; done
+read _ <"$W/go"
 exit 0
 '''
+
+
+def poke_fifo(path, timeout=5):
+    """Write a line into a FIFO a shell is about to read; no reader: fail."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() > end:
+                raise CaseFail("nobody reads %s: %s" % (path, e))
+            time.sleep(0.01)
+    try:
+        os.write(fd, b"\n")
+    finally:
+        os.close(fd)
 
 
 def ancestor_case(levels):
@@ -739,6 +759,9 @@ def ancestor_case(levels):
         script = os.path.join(d, "parent.sh")
         with open(script, "w") as f:
             f.write(ANCESTOR_SH)
+        for name in ("start", "go"):
+            os.mkfifo(os.path.join(d, name))
+            os.chmod(os.path.join(d, name), 0o666)
         if levels == 1:
             argv = ["/bin/sh", script, d, "self", CRIU, MARKER]
         else:
@@ -759,7 +782,7 @@ def ancestor_case(levels):
             time.sleep(0.05)
             shells = [p for p in chain if p == top or read("/proc/%d/comm" % p) == "sh\n"]
             befores = {p: snapshot(p) for p in shells}
-            open(os.path.join(d, "start"), "w").close()
+            poke_fifo(os.path.join(d, "start"))
             end = time.monotonic() + CRIU_TIMEOUT
             while not os.path.exists(os.path.join(d, "criu.rc")):
                 if time.monotonic() > end:
@@ -776,7 +799,7 @@ def ancestor_case(levels):
             bad = []
             for p in shells:
                 bad += compare(p, befores[p], "ancestor sh")
-            open(os.path.join(d, "go"), "w").close()
+            poke_fifo(os.path.join(d, "go"))
             st = wait_spawned(top, 5)
             if st is None or not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
                 bad.append("ancestor sh %d %s, not exited 0" % (top, describe_status(st)))

@@ -14,7 +14,7 @@ Usage: test/programs/run.py [--criu build/criu/criu] [-t GLOB]... [-x GLOB]... [
 (as root)
 
 Prints `PASS name`, `FAIL name: why` or `SKIP name: why` per case, then
-`N passed, N failed` (and skipped); exits 1 if any case failed.  `-v` prints
+`N passed, N failed, N skipped`; exits 1 if any case failed.  `-v` prints
 to stderr, for each case, every descriptor its processes hold (from
 /proc/PID/fd and fdinfo), their file locks and shared file mappings.
 """
@@ -153,6 +153,58 @@ def unix_sockets():
     return out
 
 
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def inet_addr(hexaddr):
+    """ADDR:PORT of /proc/net/tcp (hex, host-endian words) as text."""
+    a, port = hexaddr.split(":")
+    raw = bytes.fromhex(a)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(words) == 4:
+        host = ".".join(str(b) for b in words)
+    else:
+        host = "[%s]" % ":".join(words[i:i + 2].hex() for i in range(0, 16, 2))
+    return "%s:%d" % (host, int(port, 16))
+
+
+def net_sockets(pid):
+    """inode -> description of the inet, netlink and packet sockets in
+    pid's net namespace, from /proc/PID/net/*."""
+    out = {}
+    for proto in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
+        for l in (read("/proc/%d/net/%s" % (pid, proto)) or "").splitlines()[1:]:
+            f = l.split()
+            if len(f) >= 10:
+                st = TCP_STATES.get(f[3], f[3]) if proto.startswith("tcp") else "st " + f[3]
+                out[f[9]] = "%s %s -> %s %s (tx/rx queue %s)" % (
+                    proto, inet_addr(f[1]), inet_addr(f[2]), st, f[4])
+    for l in (read("/proc/%d/net/netlink" % pid) or "").splitlines()[1:]:
+        f = l.split()
+        if len(f) >= 10:
+            out[f[9]] = "netlink proto %s portid %s groups %s" % (f[1], f[2], f[3])
+    for l in (read("/proc/%d/net/packet" % pid) or "").splitlines()[1:]:
+        f = l.split()
+        if len(f) >= 9:
+            out[f[8]] = "packet type %s proto %s" % (f[2], f[3])
+    return out
+
+
+def sysv_ipc(pids):
+    """The SysV shm segments and message queues pids created or used last."""
+    lines = []
+    for kind, cols in (("shm", (4, 5)), ("msg", (6, 7))):
+        text = (read("/proc/sysvipc/" + kind) or "").splitlines()
+        for l in text[1:]:
+            f = l.split()
+            if len(f) > max(cols) and any(int(f[c]) in pids for c in cols):
+                lines.append("  sysv %s: %s" % (kind, " ".join(
+                    "%s=%s" % kv for kv in zip(text[0].split(), f))))
+    return lines
+
+
 def fd_kind(link, st):
     """A short name for what an fd is."""
     if link.startswith("anon_inode:"):
@@ -179,6 +231,8 @@ def fd_inventory(pids):
     lines, kinds, inodes = [], {}, {}
     socks = unix_sockets()
     for p in pids:
+        socks.update(net_sockets(p))
+    for p in pids:
         lines.append("pid %d %s (%d threads): %s" % (p, comm(p), nthreads(p), cmdline(p)[:100]))
         try:
             fds = sorted(os.listdir("/proc/%d/fd" % p), key=int)
@@ -197,7 +251,7 @@ def fd_inventory(pids):
             extra = [" ".join(l.split()) for l in info.splitlines()
                      if l and not l.startswith(FDINFO_SKIP)]
             if k == "socket":
-                extra.append(socks.get(str(st.st_ino), "not unix"))
+                extra.append(socks.get(str(st.st_ino), "not unix, inet, netlink or packet"))
             lines.append("  fd %s -> %s  [%s]" % (fd, link, "; ".join(extra)))
         for l in (read("/proc/%d/maps" % p) or "").splitlines():
             f = l.split(None, 5)
@@ -210,6 +264,10 @@ def fd_inventory(pids):
             ino = int(f[5].split(":")[2])
             lines.append("  lock: %s (%s)" % (" ".join(f[1:]), inodes.get(ino, "?")))
             kinds[f[1].lower() + " lock"] = kinds.get(f[1].lower() + " lock", 0) + 1
+    sysv = sysv_ipc(pids)
+    lines += sysv
+    if sysv:
+        kinds["sysv ipc"] = len(sysv)
     lines.append("kinds: " + ", ".join("%s x%d" % kv for kv in sorted(kinds.items())))
     return lines
 
@@ -905,9 +963,12 @@ def run_case(cls):
             prog.cleanup()
 
 
-def main():
+def main(programs=None, doc=None, prefix="criu-programs-"):
+    """Run programs (PROGRAMS by default); test/servers/run.py calls this
+    with its own list."""
     global CRIU, TMP, CURRENT, VERBOSE, NO_CRIU
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    programs = programs or PROGRAMS
+    ap = argparse.ArgumentParser(description=(doc or __doc__).split("\n")[0])
     ap.add_argument("--criu", default=os.path.join(REPO, "build", "criu", "criu"))
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     ap.add_argument("-t", "--only", action="append",
@@ -921,7 +982,7 @@ def main():
                     help="no dump or restore: check the runner's checks on programs left running")
     a = ap.parse_args()
     if a.list:
-        for c in PROGRAMS:
+        for c in programs:
             print(c.name)
         return 0
     VERBOSE = a.verbose
@@ -933,14 +994,14 @@ def main():
         sys.exit("run as root")
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
         sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
-    TMP = tempfile.mkdtemp(prefix="criu-programs-")
+    TMP = tempfile.mkdtemp(prefix=prefix)
     os.chmod(TMP, 0o755)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     passed = failed = skipped = 0
     t0 = time.monotonic()
     try:
-        for cls in PROGRAMS:
+        for cls in programs:
             name = cls.name
             if a.only and not any(fnmatch.fnmatch(name, p) or p in name for p in a.only):
                 continue
@@ -977,8 +1038,7 @@ def main():
         else:
             shutil.rmtree(TMP, ignore_errors=True)
     sys.stderr.flush()
-    print("%d passed, %d failed%s" % (passed, failed,
-                                      ", %d skipped" % skipped if skipped else ""))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     print("(%.1fs)" % (time.monotonic() - t0), file=sys.stderr)
     return 1 if failed else 0
 

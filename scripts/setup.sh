@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential meson ninja-build pkg-config python3 \
 	protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev \
 	criu util-linux procps binutils iproute2 login \
-	ruby nodejs default-jdk-headless tmux sqlite3 bsdutils bash"
+	ruby nodejs default-jdk-headless tmux sqlite3 bsdutils bash \
+	redis-server memcached nginx-light postgresql"
 
 missing=""
 for p in $PKGS; do
@@ -18,7 +19,20 @@ if [ -n "$missing" ]; then
 	echo "setup: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# the servers' packages start a daemon of their own on install unless
+	# policy-rc.d says no: test/servers/run.py starts its own
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		trap 'rm -f "$policy"' EXIT
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+	fi
 	apt-get install -y -qq $missing >/dev/null
+	if [ -n "$policy" ]; then
+		rm -f "$policy"
+		trap - EXIT
+	fi
 fi
 
 if [ ! -f build/build.ninja ]; then

@@ -192,11 +192,25 @@ def net_sockets(pid):
     return out
 
 
+def sysvipc_table(pid, kind):
+    """/proc/sysvipc/KIND as seen in pid's IPC namespace."""
+    try:
+        if os.readlink("/proc/%d/ns/ipc" % pid) == os.readlink("/proc/self/ns/ipc"):
+            return read("/proc/sysvipc/" + kind) or ""
+        r = subprocess.run(["nsenter", "-t", str(pid), "--ipc", "cat", "/proc/sysvipc/" + kind],
+                           capture_output=True, timeout=5)
+        return r.stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def sysv_ipc(pids):
     """The SysV shm segments and message queues pids created or used last."""
     lines = []
+    if not pids:
+        return lines
     for kind, cols in (("shm", (4, 5)), ("msg", (6, 7))):
-        text = (read("/proc/sysvipc/" + kind) or "").splitlines()
+        text = sysvipc_table(pids[0], kind).splitlines()
         for l in text[1:]:
             f = l.split()
             if len(f) > max(cols) and any(int(f[c]) in pids for c in cols):

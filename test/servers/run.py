@@ -150,8 +150,9 @@ class Server(P.Program):
 
     def check(self):
         now = listener_pids(self.pids, self.port)
-        if not now:
-            raise CaseFail("no restored process listens on port %d" % self.port)
+        if now != self.listeners:
+            raise CaseFail("port %d is listened on by pids %s after restore, by %s before"
+                           % (self.port, now, self.listeners))
         self.verify()
         P.CURRENT.note = "port %d, listeners %s" % (self.port, now)
 
@@ -311,6 +312,11 @@ class Postgres(Server):
     name = "postgresql"
     needs = (("psql", "postgresql-client"), ("setpriv", "util-linux"))
     WANT = "1|one\n2|two\n3|three"
+    wrap = []
+
+    def __init__(self):
+        Server.__init__(self)
+        self.shm_files = set()
 
     def start(self):
         bindir = pg_bindir()
@@ -331,10 +337,9 @@ class Postgres(Server):
                            capture_output=True, timeout=20, env=self.env, cwd=self.dir)
         if r.returncode:
             raise CaseFail("initdb exited %d: %s" % (r.returncode, r.stderr.decode()[-300:]))
-        self.root = P.spawn(as_user("postgres", [bindir + "/postgres", "-D", self.data,
-                                                 "-k", self.sock, "-p", str(self.port),
-                                                 "-c", "listen_addresses=" + LOCALHOST]),
-                            stdout=self.path("log"), env=self.env)
+        argv = as_user("postgres", [bindir + "/postgres", "-D", self.data, "-k", self.sock,
+                                    "-p", str(self.port), "-c", "listen_addresses=" + LOCALHOST])
+        self.root = P.spawn(self.wrap + argv, stdout=self.path("log"), env=self.env)
 
     def psql(self, sql, host=LOCALHOST):
         r = subprocess.run(["psql", "-X", "-h", host, "-p", str(self.port), "-U", "postgres",
@@ -359,7 +364,28 @@ class Postgres(Server):
 
     def settled(self):
         # the tree as dumped: the postmaster and its helpers, no backend
-        return not self.backends()
+        if self.backends():
+            return False
+        self.note_shm()
+        return True
+
+    def note_shm(self):
+        """The POSIX shm files the tree maps: SIGKILL leaves them behind."""
+        for p in P.tree(self.root):
+            for l in (P.read("/proc/%d/maps" % p) or "").splitlines():
+                f = l.split(None, 5)
+                if len(f) == 6 and f[5].startswith("/dev/shm/PostgreSQL."):
+                    self.shm_files.add(f[5])
+
+    def cleanup(self):
+        # the postmaster's SysV segment outlives it when it is killed
+        for l in (P.read("/proc/sysvipc/shm") or "").splitlines()[1:]:
+            f = l.split()
+            if self.root and int(f[4]) == self.root:
+                subprocess.run(["ipcrm", "-m", f[1]], capture_output=True)
+        for f in self.shm_files:
+            if os.path.exists(f):
+                os.unlink(f)
 
     def verify(self):
         for host in (LOCALHOST, self.sock):
@@ -370,12 +396,21 @@ class Postgres(Server):
             raise CaseFail("another postmaster answers")
 
     def check(self):
+        self.note_shm()
         Server.check(self)
         # a write goes through WAL and the shared buffers
         self.psql("insert into t values (4, 'after restore')")
         rows = self.psql("select count(*), max(v) from t")
         if rows != "4|two":
             raise CaseFail("after an insert table t holds %r" % rows)
+
+
+class PostgresIpcNs(Postgres):
+    """The same postgres in an IPC namespace of its own (unshare execs it:
+    the pid stays), so that its SysV segment is dumped with the namespace."""
+    name = "postgresql-ipcns"
+    needs = Postgres.needs + (("unshare", "util-linux"),)
+    wrap = ["unshare", "--ipc", "--"]
 
 
 class HttpServer(Server):
@@ -493,7 +528,7 @@ class Echo(Server):
             self.conn.close()
 
 
-SERVERS = [Redis, Memcached, Nginx, Postgres, HttpServer, Echo]
+SERVERS = [Redis, Memcached, Nginx, Postgres, PostgresIpcNs, HttpServer, Echo]
 
 if __name__ == "__main__":
     sys.exit(P.main(SERVERS, __doc__, "criu-servers-"))

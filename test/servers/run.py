@@ -23,6 +23,8 @@ to stderr every descriptor the servers hold, their sockets (from
 import glob
 import importlib.util
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -143,7 +145,11 @@ class Server(P.Program):
         """No connection is open in the tree: it is dumped listening only."""
         for p in P.tree(self.root):
             socks = P.net_sockets(p)
-            for fd in os.listdir("/proc/%d/fd" % p):
+            try:
+                fds = os.listdir("/proc/%d/fd" % p)
+            except OSError:
+                continue        # a backend that just ended
+            for fd in fds:
                 try:
                     link = os.readlink("/proc/%d/fd/%s" % (p, fd))
                 except OSError:
@@ -335,6 +341,7 @@ class Postgres(Server):
     def __init__(self):
         Server.__init__(self)
         self.shm_files = set()
+        self.shm_before = set(glob.glob("/dev/shm/PostgreSQL.*"))
 
     def start(self):
         bindir = pg_bindir()
@@ -358,6 +365,12 @@ class Postgres(Server):
         argv = as_user("postgres", [bindir + "/postgres", "-D", self.data, "-k", self.sock,
                                     "-p", str(self.port), "-c", "listen_addresses=" + LOCALHOST])
         self.root = P.spawn(self.wrap + argv, stdout=self.path("log"), env=self.env)
+
+    def answering(self):
+        try:
+            return self.psql("select 1") == "1"
+        except CaseFail:
+            return False    # "the database system is starting up"
 
     def psql(self, sql, host=LOCALHOST):
         r = subprocess.run(["psql", "-X", "-h", host, "-p", str(self.port), "-U", "postgres",
@@ -401,7 +414,16 @@ class Postgres(Server):
             f = l.split()
             if self.root and int(f[4]) == self.root:
                 subprocess.run(["ipcrm", "-m", f[1]], capture_output=True)
-        for f in self.shm_files:
+        # and its POSIX ones: those it mapped, and those made since it
+        # started (a case may fail before they were noted) that no live
+        # process maps
+        mapped = set()
+        for p in P.all_pids():
+            for l in (P.read("/proc/%d/maps" % p) or "").splitlines():
+                if "/dev/shm/PostgreSQL." in l:
+                    mapped.add(l.split(None, 5)[5].replace(" (deleted)", ""))
+        new = set(glob.glob("/dev/shm/PostgreSQL.*")) - self.shm_before - mapped
+        for f in self.shm_files | new:
             if os.path.exists(f):
                 os.unlink(f)
 
@@ -551,5 +573,120 @@ class Echo(Server):
 
 SERVERS = [Redis, Memcached, Nginx, Postgres, PostgresIpcNs, HttpServer, Echo]
 
+
+# --------------------------------------------------------------------------
+# --probe: what criu refuses, all of it.  criu stops at the first thing it
+# refuses; here each refused fd is replaced by /dev/null (and each SysV mapping
+# detached) inside the live server by inject.py, and the dump is tried again,
+# until it succeeds.  This changes the servers, so it is a diagnosis, not a
+# test: every case FAILs with the list, unless nothing was refused.
+
+REFUSED_FD = re.compile(r"unsupported: pid (\d+) fd (\d+) is")
+REFUSED_SYSV = re.compile(r"unsupported: pid (\d+) maps SysV shared memory at ([0-9a-f]+)")
+REFUSED_IPCNS = re.compile(r"unsupported: the IPC namespace of pid (\d+) holds \d+ SysV shared")
+
+
+SYS_DUP2, SYS_SHMDT, SYS_SHMCTL, IPC_RMID = 33, 67, 31, 0
+
+
+def call_in(pid, nr, *args):
+    """Make pid call syscall nr (test/servers/inject.py, ptrace); it must not fail."""
+    r = subprocess.run([sys.executable, os.path.join(HERE, "inject.py"), str(pid), str(nr)]
+                       + [str(a) for a in args], capture_output=True, timeout=10)
+    if r.returncode or int(r.stdout or -1) < 0:
+        raise CaseFail("syscall %d%s in pid %d: %s" % (nr, args, pid,
+                       (r.stdout + r.stderr).decode().strip()[-200:]))
+
+
+def holders(pids, ino):
+    """(pid, fd) of every fd of pids on the socket inode ino."""
+    out = []
+    for p in pids:
+        for fd in os.listdir("/proc/%d/fd" % p):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (p, fd)) == "socket:[%s]" % ino:
+                    out.append((p, int(fd)))
+            except OSError:
+                pass
+    return out
+
+
+def strip(prog, line, pids):
+    """Remove from the live tree what criu refused in line; what it was."""
+    m = REFUSED_FD.search(line)
+    if m:
+        pid, fd = int(m.group(1)), int(m.group(2))
+        link = os.readlink("/proc/%d/fd/%d" % (pid, fd))
+        what = P.fd_kind(link, os.stat("/proc/%d/fd/%d" % (pid, fd)))
+        if link.startswith("socket:["):
+            ino = link[8:-1]
+            what = P.net_sockets(pid).get(ino) or P.unix_sockets().get(ino) or "socket"
+            fds = holders(pids, ino)
+        else:
+            fds = [(pid, fd)]
+        for p, f in fds:
+            # not close(): a server polling with select() would fail on
+            # the closed fd; /dev/null (its stdin) keeps the number valid
+            call_in(p, SYS_DUP2, 0, f)
+        return "%s (%s)" % (what, ", ".join("pid %d fd %d" % pf for pf in fds))
+    m = REFUSED_SYSV.search(line)
+    if m:
+        addr = m.group(2)
+        at = [p for p in pids if any(l.startswith(addr + "-") and "/SYSV" in l
+                                     for l in (P.read("/proc/%d/maps" % p) or "").splitlines())]
+        for p in at:
+            call_in(p, SYS_SHMDT, int(addr, 16))
+        return "SysV shm mapping at %s (pids %s)" % (addr, at)
+    m = REFUSED_IPCNS.search(line)
+    if m:
+        pid = int(m.group(1))
+        segs = P.sysvipc_table(pid, "shm").splitlines()[1:]
+        for l in segs:
+            call_in(pid, SYS_SHMCTL, int(l.split()[1]), IPC_RMID, 0)
+        return "SysV shm segments in the tree's IPC namespace: %s" % (
+            ", ".join("key %#x size %s" % (int(l.split()[0]), l.split()[3]) for l in segs))
+    raise CaseFail("criu refused what --probe cannot strip: " + line)
+
+
+def probe_cycle(prog):
+    P.require(prog.needs)
+    prog.start()
+    P.wait_for("%s to run" % prog.name, prog.ready, 10)
+    pids = P.tree(prog.root)
+    P.note_sessions(pids)
+    P.CURRENT.inventory = P.fd_inventory(pids)
+    img = prog.path("img")
+    refused = []
+    for attempt in range(50):
+        shutil.rmtree(img, ignore_errors=True)
+        os.makedirs(img)
+        run = P.criu(["dump", "-t", str(prog.root), "-D", img] + prog.criu_opts,
+                     os.path.join(img, "dump.log"))
+        P.CURRENT.details = run.details()
+        if run.rc == 0:
+            break
+        if "unsupported option" in run.err:
+            refused.append(run.line())
+            prog.criu_opts = []
+            continue
+        try:
+            refused.append(strip(prog, run.line(), pids))
+        except CaseFail as e:
+            raise CaseFail("refused, in turn: %s; then %s" % ("; ".join(refused), e))
+    else:
+        raise CaseFail("still refused after 50 tries: " + "; ".join(refused))
+    P.wait_gone(pids)
+    run = P.criu(["restore", "-D", img, "-d"] + prog.criu_opts, os.path.join(img, "restore.log"))
+    P.CURRENT.details = run.details()
+    after = "restore then %s" % ("succeeded" if run.rc == 0 else "failed: " + run.line())
+    if refused:
+        raise CaseFail("refused, in turn: %s; without them the dump succeeded, %s"
+                       % ("; ".join(refused), after))
+    P.CURRENT.note = "nothing refused; " + after
+
+
 if __name__ == "__main__":
+    if "--probe" in sys.argv:
+        sys.argv.remove("--probe")
+        P.cycle = probe_cycle
     sys.exit(P.main(SERVERS, __doc__, "criu-servers-"))

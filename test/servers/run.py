@@ -435,6 +435,15 @@ class Postgres(Server):
         if self.psql("select pg_postmaster_start_time()") != self.started:
             raise CaseFail("another postmaster answers")
 
+    def probe_check(self):
+        """After --probe took its TCP listener: the unix socket still serves."""
+        self.note_shm()
+        rows = self.psql("select id, v from t order by id", self.sock)
+        if rows != self.WANT:
+            raise CaseFail("table t holds %r through the unix socket" % rows)
+        self.psql("insert into t values (4, 'after restore')", self.sock)
+        return "psql through the unix socket reads the rows and inserts one"
+
     def check(self):
         self.note_shm()
         Server.check(self)
@@ -655,6 +664,7 @@ def probe_cycle(prog):
     pids = P.tree(prog.root)
     P.note_sessions(pids)
     P.CURRENT.inventory = P.fd_inventory(pids)
+    before = {p: (P.proc_stat(p), P.nthreads(p), P.cmdline(p), prog.transient(p)) for p in pids}
     img = prog.path("img")
     refused = []
     for attempt in range(50):
@@ -678,7 +688,17 @@ def probe_cycle(prog):
     P.wait_gone(pids)
     run = P.criu(["restore", "-D", img, "-d"] + prog.criu_opts, os.path.join(img, "restore.log"))
     P.CURRENT.details = run.details()
-    after = "restore then %s" % ("succeeded" if run.rc == 0 else "failed: " + run.line())
+    if run.rc:
+        after = "restore then failed: " + run.line()
+    else:
+        bad = P.compare_tree(prog, before, P.dumped_threads(img))
+        after = "restore then succeeded" + (" but " + "; ".join(bad) if bad else
+                                            ", every pid and dumped thread back")
+        if not bad and hasattr(prog, "probe_check"):
+            try:
+                after += ", and " + prog.probe_check()
+            except CaseFail as e:
+                after += ", but " + str(e)
     if refused:
         raise CaseFail("refused, in turn: %s; without them the dump succeeded, %s"
                        % ("; ".join(refused), after))

@@ -565,10 +565,20 @@ class Echo(Server):
     def after_dump(self):
         self.last = len(self.answers)
 
+    def connection(self):
+        """The connection's two ends as ss(8) sees them, for a failure."""
+        r = subprocess.run(["ss", "-tnoi", "state", "all", "( sport = :%d or dport = :%d )"
+                            % (self.port, self.port)], capture_output=True, timeout=5)
+        return " ".join(r.stdout.decode().split())
+
     def check(self):
-        Server.check(self)
-        P.wait_for("20 more answers after restore",
-                   lambda: self.error or len(self.answers) >= self.last + 20, 10)
+        try:
+            Server.check(self)
+            P.wait_for("20 more answers after restore",
+                       lambda: self.error or len(self.answers) >= self.last + 20, 10)
+        except CaseFail as e:
+            raise CaseFail("%s (%d answers, %d before the dump ended; ss: %s)"
+                           % (e, len(self.answers), self.last, self.connection()))
         if self.error:
             raise CaseFail("after restore, the client outside the tree: " + self.error)
         P.CURRENT.note += "; %d answers before the dump ended, %d now, longest wait %.1fs" % (

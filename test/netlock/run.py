@@ -267,6 +267,57 @@ def test_criu(args, methods):
         shutil.rmtree(d)
 
 
+def add_run_id(d, run_id):
+    """Append dump_criu_run_id (field 13, a string) to inventory.img's entry."""
+    path = os.path.join(d, "inventory.img")
+    with open(path, "rb") as f:
+        raw = f.read()
+    magic, n = raw[:4], int.from_bytes(raw[4:8], "little")
+    rid = run_id.encode()
+    msg = raw[8:8 + n] + bytes([13 << 3 | 2, len(rid)]) + rid
+    with open(path, "wb") as f:
+        f.write(magic + len(msg).to_bytes(4, "little") + msg)
+
+
+def test_criu_restore_unlocks(args, method):
+    """criu restore removes the lock another process made, named in inventory.img."""
+    mnum = {"iptables": "0", "nftables": "1"}[method]
+    d = tempfile.mkdtemp(prefix="netlock-")
+    p = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    r = subprocess.run([args.criu, "dump", "-t", str(p.pid), "-D", d, "-o", "dump.log",
+                        "--network-lock", method], capture_output=True, text=True)
+    p.wait()
+    check(r.returncode == 0, f"{method}: criu dump ({r.stderr.strip()})")
+    c, s, t = pair()
+    r = nltest(args, "-m", method, "lock", *lock_tuple("127.0.0.1", t))
+    run_id = r.stdout.split()[1] if r.returncode == 0 else "-"
+    check(not delivers(c, s, b"k" * 10, STALL), f"{method}: a connection locked for criu restore")
+    shutil.copy(os.path.join(d, "inventory.img"), os.path.join(d, "inventory.orig"))
+    add_run_id(d, "0; flush ruleset")
+    r = subprocess.run([args.criu, "restore", "-D", d, "-o", "bad.log", "-d"],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and "not a run id" in r.stderr,
+          f"{method}: criu restore refuses a run id that is no UUID ({r.stderr.strip()})")
+    shutil.copy(os.path.join(d, "inventory.orig"), os.path.join(d, "inventory.img"))
+    add_run_id(d, run_id)
+    pidfile = os.path.join(d, "pid")
+    r = subprocess.run([args.criu, "restore", "-D", d, "-o", "restore.log", "-v4", "-d",
+                        "--pidfile", pidfile], capture_output=True, text=True)
+    check(r.returncode == 0, f"{method}: criu restore ({r.stderr.strip()})")
+    with open(os.path.join(d, "restore.log")) as f:
+        log = f.read()
+    check(f"removed ({method}, CRIU-{run_id})" in log, f"{method}: criu restore says it unlocked")
+    check(lock_gone(method, run_id), f"{method}: criu restore removed the lock of {run_id}")
+    check(receives(s, 10, ARRIVE), f"{method}: the connection flows after criu restore")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            os.kill(int(f.read()), 9)
+    nltest(args, "unlock", mnum, run_id)
+    c.close()
+    s.close()
+    shutil.rmtree(d)
+
+
 def available_methods(args):
     ms = []
     if nltest(args, "default").stdout.strip() == "1" and shutil.which("nft"):
@@ -300,6 +351,8 @@ def main(argv):
     if not args.inner:
         test_rootless(args, methods)
         test_criu(args, methods)
+        for m in methods:
+            test_criu_restore_unlocks(args, m)
     print(f"== {'all passed' if not failures else f'{failures} FAILED'}")
     if failures:
         sys.exit(1)

@@ -488,6 +488,8 @@ static int ipt_unlock_family(int family)
 
 /* ---- applying and removing ---- */
 
+static bool made_some; /* iptables: a family's rules are in, though another's may fail */
+
 static int apply_lock(bool create)
 {
 	struct sbuf b = { 0 };
@@ -506,16 +508,17 @@ static int apply_lock(bool create)
 		bool made = false;
 		size_t i;
 
-		if (nl.netns) {
-			ret = create ? ipt_lock_family(fam, true, true) : 0;
-		} else if (has_family(fam, nl.nr_applied)) {
-			/* each family's chain is made with its first connection */
-			for (i = 0; i < nl.nr_applied; i++)
-				made |= nl.conns[i].family == fam;
-			ret = ipt_lock_family(fam, false, !made);
-		}
+		if (nl.netns && !create)
+			continue;
+		if (!nl.netns && !has_family(fam, nl.nr_applied))
+			continue;
+		/* each family's chain is made with its first connection */
+		for (i = 0; i < nl.nr_applied && !nl.netns; i++)
+			made |= nl.conns[i].family == fam;
+		ret = ipt_lock_family(fam, nl.netns, nl.netns || !made);
 		if (ret)
 			return ret;
+		made_some = true;
 	}
 	return 0;
 }
@@ -628,9 +631,15 @@ static int lock_now(void)
 		if (make_run_id())
 			return -1;
 		describe();
+		/* a half-made lock (IPv4 done, IPv6 failed) must be undone by network_unlock() */
+		nl.locked = true;
+		made_some = false;
 	}
-	if (in_lock_netns(op_apply, create))
+	if (in_lock_netns(op_apply, create)) {
+		if (create && !made_some && !nl.netns)
+			nl.locked = false; /* nothing was made: nothing to undo */
 		return -1;
+	}
 	if (create && nl.netns)
 		pr_info("network lock: all traffic of the net namespace of pid %d is dropped\n",
 			nl.root);

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
 #include "mm.pb-c.h"
@@ -546,6 +547,9 @@ static int write_inventory(void)
 	ie.ns_flags = tree_ns_flags;
 	ie.has_proc_mount_flags = tree_proc_mount != 0;
 	ie.proc_mount_flags = tree_proc_mount;
+	ie.has_network_lock_method = true;
+	ie.network_lock_method = network_lock_method();
+	ie.dump_criu_run_id = (char *)network_lock_run_id();
 	return pb_write_image(CR_FD_INVENTORY, &ie.base, 0);
 }
 
@@ -631,6 +635,7 @@ int cr_dump_tasks(pid_t pid)
 	if (seize_tree(pid))
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
+	network_lock_set_root(pid);
 	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);
 
 	ret = dump_all_tasks();
@@ -649,6 +654,9 @@ unseize:
 out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();
+	/* the connections are out of repair: a tree that runs on talks again */
+	if ((ret || opts.leave_running) && network_unlock())
+		ret = -1;
 	dump_shared_fini();
 	mem_dump_fini();
 	free_pstree();

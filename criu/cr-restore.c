@@ -36,6 +36,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "net-lock.h"
 #include "magic.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -79,6 +80,9 @@ static int read_inventory(void)
 	}
 	inv_ns_flags = ie->has_ns_flags ? ie->ns_flags : 0;
 	inv_proc_mount = ie->has_proc_mount_flags ? ie->proc_mount_flags : 0;
+	if (!ret && network_lock_restore_start(ie->has_network_lock_method, ie->network_lock_method,
+					       ie->dump_criu_run_id))
+		ret = -1;
 	pb_free(ie);
 	return ret;
 }
@@ -1271,6 +1275,8 @@ int cr_restore_tasks(void)
 		pr_err_logged("restore failed\n");
 		goto out;
 	}
+	/* every connection is repaired: the dump's lock can go (a failure keeps it for a retry) */
+	network_unlock();
 	ret = opts.restore_detached ? 0 : wait_root();
 out:
 	close_image_dir();

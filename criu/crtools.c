@@ -15,12 +15,14 @@
 #include "cr_options.h"
 #include "image.h"
 #include "log.h"
+#include "net-lock.h"
 #include "util.h"
 #include "version.h"
 
 struct cr_options opts = {
 	.verbosity = DEFAULT_LOGLEVEL,
 	.timeout = 10,
+	.network_lock_method = NETWORK_LOCK_AUTO,
 };
 
 enum {
@@ -29,6 +31,7 @@ enum {
 	OPT_NO_DEFAULT_CONFIG,
 	OPT_UNPRIVILEGED,
 	OPT_FILE_LOCKS,
+	OPT_NETWORK_LOCK,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +48,7 @@ static const struct option long_opts[] = {
 	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
 	{ "file-locks",		no_argument,	   NULL, OPT_FILE_LOCKS },
+	{ "network-lock",	required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -84,6 +88,8 @@ static void usage(FILE *f)
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
+"      --network-lock METHOD how TCP connections are locked while frozen:\n"
+"                            nftables (default if built in), iptables or skip\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -174,6 +180,14 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_FILE_LOCKS:
 			opts.file_locks = true;
+			break;
+		case OPT_NETWORK_LOCK:
+			opts.network_lock_method = network_lock_parse(optarg);
+			if (opts.network_lock_method < 0) {
+				fprintf(stderr, "criu: bad --network-lock '%s': iptables, nftables "
+						"or skip\n", optarg);
+				return -1;
+			}
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

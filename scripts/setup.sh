@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential meson ninja-build pkg-config python3 \
 	protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev \
+	libnftables-dev nftables iptables \
 	criu util-linux procps binutils iproute2 login \
 	ruby nodejs default-jdk-headless tmux sqlite3 bsdutils bash \
 	redis-server memcached nginx-light postgresql"

@@ -17,6 +17,7 @@ struct cr_options {
 	bool restore_detached;
 	bool file_locks;	/* --file-locks: dump and restore file locks */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
+	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
 };
 
 extern struct cr_options opts;

@@ -185,7 +185,8 @@ out:
 
 static int dump_msgs(struct cr_img *img, int id, const struct msqid_ds *ds)
 {
-	size_t cap = ds->msg_qbytes + sizeof(long);
+	/* no message is longer than all of them (qbytes may have shrunk since) */
+	size_t cap = ds->__msg_cbytes + sizeof(long) + 1;
 	struct { long mtype; char text[]; } *m = xmalloc(cap);
 	unsigned long i;
 	int ret = -1;
@@ -194,8 +195,7 @@ static int dump_msgs(struct cr_img *img, int id, const struct msqid_ds *ds)
 		return -1;
 	for (i = 0; i < ds->msg_qnum; i++) {
 		IpcMsg im = IPC_MSG__INIT;
-		ssize_t n = msgrcv(id, m, cap - sizeof(long), i,
-				   IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+		ssize_t n = msgrcv(id, m, cap - sizeof(long), i, IPC_NOWAIT | MSG_COPY);
 
 		if (n < 0) {
 			pr_perror("cannot copy message %lu of SysV queue %d", i, id);
@@ -801,6 +801,42 @@ static int send_msgs(int id, struct rst_msg *q)
 	return 0;
 }
 
+static int write_msgmnb(u32 v)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%u", v);
+
+	if (write_file("/proc/sys/kernel/msgmnb", buf, n)) {
+		pr_perror("cannot write %u to /proc/sys/kernel/msgmnb", v);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * IPC_SET with qbytes, owner and mode.  A qbytes above msgmnb needs
+ * CAP_SYS_RESOURCE in the initial user namespace, or, in a namespace of
+ * our own, msgmnb raised for the moment.
+ */
+static int set_qbytes(int id, struct msqid_ds *ds, u32 qbytes)
+{
+	bool raise = rst_var && qbytes > rst_var->msg_ctlmnb;
+	int ret;
+
+	ds->msg_qbytes = qbytes;
+	if (raise)
+		pr_debug("SysV msg %d: msgmnb raised to %u for a moment\n", id, qbytes);
+	if (raise && write_msgmnb(qbytes))
+		return -1;
+	ret = msgctl(id, IPC_SET, ds);
+	if (ret)
+		pr_perror("cannot set SysV queue %d to %u bytes, owner %u:%u, mode %#o", id, qbytes,
+			  ds->msg_perm.uid, ds->msg_perm.gid, ds->msg_perm.mode);
+	if (raise && write_msgmnb(rst_var->msg_ctlmnb))
+		return -1;
+	return ret ? -1 : 0;
+}
+
 static int create_msg(struct rst_msg *q)
 {
 	IpcMsgEntry *e = q->e;
@@ -811,21 +847,13 @@ static int create_msg(struct rst_msg *q)
 	if (id < 0 || msgctl(id, IPC_STAT, &ds))
 		return -1;
 	/* a queue made larger than msgmnb: make room before sending */
-	if (e->qbytes > ds.msg_qbytes) {
-		ds.msg_qbytes = e->qbytes;
-		if (msgctl(id, IPC_SET, &ds)) {
-			pr_perror("cannot give SysV queue %d %u bytes", id, e->qbytes);
-			return -1;
-		}
-	}
+	if (e->qbytes > ds.msg_qbytes && set_qbytes(id, &ds, e->qbytes))
+		return -1;
 	if (send_msgs(id, q))
 		return -1;
 	fill_perm(&ds.msg_perm, e->desc);
-	ds.msg_qbytes = e->qbytes;
-	if (msgctl(id, IPC_SET, &ds)) {
-		pr_perror("cannot set the owner, mode and size of SysV queue %d", id);
+	if (set_qbytes(id, &ds, e->qbytes))
 		return -1;
-	}
 	pr_info("SysV msg %d: key %#x, %u messages restored\n", id, e->desc->key, e->qnum);
 	return 0;
 }
@@ -970,13 +998,12 @@ void ipc_restore_failed(void)
 
 /* ---- restore: a task's mappings of segments ---- */
 
-int premap_sysv_shm(pid_t vpid, int shmid, u64 pgoff, u64 len, int prot, u64 slot)
+int premap_sysv_shm(pid_t vpid, int shmid, u64 pgoff, u64 len, bool rdonly, u64 slot)
 {
 	void *base, *p;
 
-	base = shmat(shmid, NULL, 0);
-	if (base == (void *)-1 && errno == EACCES && !(prot & PROT_WRITE))
-		base = shmat(shmid, NULL, SHM_RDONLY);
+	/* as it was attached: a read-only attach may never become writable */
+	base = shmat(shmid, NULL, rdonly ? SHM_RDONLY : 0);
 	if (base == (void *)-1) {
 		pr_perror("pid %d: cannot attach SysV shm %d", vpid, shmid);
 		return -1;

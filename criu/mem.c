@@ -314,6 +314,9 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		/* the inode number of a segment's file is its id */
 		v->e.status |= VMA_AREA_SYSVIPC;
 		v->e.shmid = v->ino;
+		/* its file's open mode, as for a shared file mapping: SHM_RDONLY or not */
+		v->e.has_fdflags = true;
+		v->e.fdflags = v->maywrite ? O_RDWR : O_RDONLY;
 		return note_sysv_mapping(pid, (int)v->ino);
 	}
 	if (shared && !strcmp(n, "/dev/zero") && v->deleted) {
@@ -1038,7 +1041,8 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 	void *p;
 
 	if (v->status & VMA_AREA_SYSVIPC)
-		return premap_sysv_shm(it->vpid, (int)v->shmid, v->pgoff, len, v->prot, slot);
+		return premap_sysv_shm(it->vpid, (int)v->shmid, v->pgoff, len,
+				       v->has_fdflags && (v->fdflags & O_ACCMODE) == O_RDONLY, slot);
 	if (v->status & VMA_ANON_SHARED) {
 		struct shmem_obj *s = find_shmem(v->shmid);
 

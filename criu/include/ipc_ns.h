@@ -2,6 +2,7 @@
 #ifndef CR_IPC_NS_H
 #define CR_IPC_NS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -19,8 +20,11 @@ int prepare_ipc_ns(u32 ns_id);
 int restore_ipc_ns(void);
 /* restore, in criu: the mapped segments of a tree in criu's namespace */
 int prepare_host_sysv_shm(u32 ns_id);
-/* restore, in a task: attach segment shmid's [pgoff, pgoff + len) at slot */
-int premap_sysv_shm(pid_t vpid, int shmid, u64 pgoff, u64 len, int prot, u64 slot);
+/*
+ * restore, in a task: attach segment shmid's [pgoff, pgoff + len) at slot,
+ * read-only (SHM_RDONLY) or not
+ */
+int premap_sysv_shm(pid_t vpid, int shmid, u64 pgoff, u64 len, bool rdonly, u64 slot);
 /* restore, in criu: drop criu's own attaches; on failure, what criu made */
 void ipc_restore_done(void);
 void ipc_restore_failed(void);

@@ -5,13 +5,15 @@
  * and one with a key that nobody maps.  Afterwards each has its id, key,
  * size, mode, owner and creator, attach count and bytes, and the mapped
  * ones are still the segments (a write through the mapping shows in a
- * fresh attach).
+ * fresh attach).  The keyed one is also attached read-only, and that
+ * mapping still cannot be made writable.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 
 #include "zdtmtst.h"
@@ -100,8 +102,23 @@ static int check(struct seg *s, int want_nattch)
 	return 0;
 }
 
+/* The read-only attach: the bytes, and no way to write. */
+static int check_ro(struct seg *s, unsigned char *ro)
+{
+	if (memcmp(ro, s->map, s->size)) {
+		fail("%s: the read-only mapping differs from the other", s->name);
+		return -1;
+	}
+	if (mprotect(ro, PAGE_SIZE, PROT_READ | PROT_WRITE) == 0 || errno != EACCES) {
+		fail("%s: the read-only attach can be made writable (errno %d)", s->name, errno);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	unsigned char *ro;
 	struct seg a = { "keyed", -1, SIZE_A, 11, NULL, {} };
 	struct seg b = { "private", -1, SIZE_B, 22, NULL, {} };
 	struct seg c = { "unmapped", -1, SIZE_C, 33, NULL, {} };
@@ -110,7 +127,8 @@ int main(int argc, char **argv)
 	if (make(&a, KEY_A, 0640, true) || make(&b, IPC_PRIVATE, 0600, true) ||
 	    make(&c, KEY_C, 0604, false))
 		return 1;
-	if (shmctl(b.id, IPC_RMID, NULL)) {
+	ro = shmat(a.id, NULL, SHM_RDONLY);
+	if (ro == (void *)-1 || shmctl(b.id, IPC_RMID, NULL)) {
 		pr_perror("IPC_RMID");
 		return 1;
 	}
@@ -127,7 +145,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	if (check(&a, 1) || check(&b, 1) || check(&c, 0))
+	if (check(&a, 2) || check_ro(&a, ro) || check(&b, 1) || check(&c, 0))
 		return 1;
 	pass();
 	return 0;

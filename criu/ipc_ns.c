@@ -10,13 +10,7 @@
  * other task exists, each with its old id (the *_next_id sysctls).
  *
  * A tree in criu's IPC namespace gets only the segments it maps dumped
- * (ipcns-shm of that namespace's id); criu recreates them, or finds them
- * still there unchanged, before the tree is forked.
- *
- * Segments marked for removal (SHM_DEST) are attached once by whoever
- * recreates them and removed again at once: the tasks forked after that
- * inherit the attach, which keeps the segment alive until each task has
- * attached it where it was.
+ * (ipc_shm.c, which also handles the segments of a namespace of its own).
  */
 #include <errno.h>
 #include <sched.h>
@@ -42,28 +36,34 @@
 #define MSG_COPY 040000
 #endif
 
+/* what msgsnd and msgrcv take */
+struct msg_buf {
+	long mtype;
+	char text[];
+};
+
 union semun {
 	int val;
 	struct semid_ds *buf;
 	unsigned short *array;
 };
 
-static size_t pad_to(size_t n, size_t a)
+size_t ipc_pad(size_t n, size_t a)
 {
 	return (n + a - 1) & ~(a - 1);
 }
 
-static int write_pad(struct cr_img *img, size_t len, size_t align)
+int ipc_write_pad(struct cr_img *img, size_t len, size_t align)
 {
 	static const char zeros[8];
 
-	return img_write_raw(img, zeros, pad_to(len, align) - len);
+	return img_write_raw(img, zeros, ipc_pad(len, align) - len);
 }
 
 /* ids as the tree's user namespace sees them; only for its own IPC namespace */
 static bool translate_ids;
 
-static void fill_desc(IpcDescEntry *d, int id, const struct ipc_perm *p)
+void ipc_fill_desc(IpcDescEntry *d, int id, const struct ipc_perm *p)
 {
 	ipc_desc_entry__init(d);
 	d->key = (u32)p->__key;
@@ -78,7 +78,7 @@ static void fill_desc(IpcDescEntry *d, int id, const struct ipc_perm *p)
 /* ---- dump ---- */
 
 /* Every id listed in /proc/sysvipc/KIND (key first, id second). */
-static int list_ids(const char *kind, int **ids, int *nr)
+int ipc_list_ids(const char *kind, int **ids, int *nr)
 {
 	char path[64], *buf, *line, *save;
 	int n = 0, *v = NULL;
@@ -109,47 +109,6 @@ static int list_ids(const char *kind, int **ids, int *nr)
 	return 0;
 }
 
-static int dump_one_shm(struct cr_img *img, int id)
-{
-	IpcShmEntry se = IPC_SHM_ENTRY__INIT;
-	IpcDescEntry desc;
-	struct shmid_ds ds;
-	void *p;
-	int ret;
-
-	if (shmctl(id, IPC_STAT, &ds) < 0) {
-		pr_perror("cannot stat SysV shared memory %d", id);
-		return -1;
-	}
-	fill_desc(&desc, id, &ds.shm_perm);
-	se.desc = &desc;
-	se.size = ds.shm_segsz;
-	p = shmat(id, NULL, SHM_RDONLY);
-	if (p == (void *)-1) {
-		pr_perror("cannot attach SysV shared memory %d to read it", id);
-		return -1;
-	}
-	pr_info("SysV shm %d: key %#x, %llu bytes, mode %#o\n", id, desc.key,
-		(unsigned long long)se.size, desc.mode);
-	ret = pb_write(img, &se) || img_write_raw(img, p, se.size) || write_pad(img, se.size, 4);
-	shmdt(p);
-	return ret ? -1 : 0;
-}
-
-static int dump_shm_ids(u32 ns_id, const int *ids, int nr)
-{
-	struct cr_img *img = open_image(CR_FD_IPCNS_SHM, O_DUMP, (unsigned long)ns_id);
-	int i, ret = 0;
-
-	if (!img)
-		return -1;
-	for (i = 0; i < nr && !ret; i++)
-		ret = dump_one_shm(img, ids[i]);
-	if (close_image(img))
-		ret = -1;
-	return ret;
-}
-
 static int dump_one_sem(struct cr_img *img, int id)
 {
 	IpcSemEntry se = IPC_SEM_ENTRY__INIT;
@@ -163,10 +122,10 @@ static int dump_one_sem(struct cr_img *img, int id)
 		pr_perror("cannot stat SysV semaphore set %d", id);
 		return -1;
 	}
-	fill_desc(&desc, id, &ds.sem_perm);
+	ipc_fill_desc(&desc, id, &ds.sem_perm);
 	se.desc = &desc;
 	se.nsems = ds.sem_nsems;
-	vals = xzalloc(pad_to(se.nsems * sizeof(*vals), 8) + 8);
+	vals = xzalloc(ipc_pad(se.nsems * sizeof(*vals), 8) + 8);
 	if (!vals)
 		return -1;
 	arg.array = vals;
@@ -176,8 +135,8 @@ static int dump_one_sem(struct cr_img *img, int id)
 	}
 	pr_info("SysV sem %d: key %#x, %u semaphores, mode %#o\n", id, desc.key, se.nsems,
 		desc.mode);
-	ret = pb_write(img, &se) ||
-	      img_write_raw(img, vals, pad_to(se.nsems * sizeof(*vals), 8)) ? -1 : 0;
+	if (!pb_write(img, &se) && !img_write_raw(img, vals, ipc_pad(se.nsems * sizeof(*vals), 8)))
+		ret = 0;
 out:
 	free(vals);
 	return ret;
@@ -187,7 +146,7 @@ static int dump_msgs(struct cr_img *img, int id, const struct msqid_ds *ds)
 {
 	/* no message is longer than all of them (qbytes may have shrunk since) */
 	size_t cap = ds->__msg_cbytes + sizeof(long) + 1;
-	struct { long mtype; char text[]; } *m = xmalloc(cap);
+	struct msg_buf *m = xmalloc(cap);
 	unsigned long i;
 	int ret = -1;
 
@@ -203,7 +162,7 @@ static int dump_msgs(struct cr_img *img, int id, const struct msqid_ds *ds)
 		}
 		im.mtype = m->mtype;
 		im.msize = n;
-		if (pb_write(img, &im) || img_write_raw(img, m->text, n) || write_pad(img, n, 8))
+		if (pb_write(img, &im) || img_write_raw(img, m->text, n) || ipc_write_pad(img, n, 8))
 			goto out;
 	}
 	ret = 0;
@@ -222,7 +181,7 @@ static int dump_one_msg(struct cr_img *img, int id)
 		pr_perror("cannot stat SysV message queue %d", id);
 		return -1;
 	}
-	fill_desc(&desc, id, &ds.msg_perm);
+	ipc_fill_desc(&desc, id, &ds.msg_perm);
 	me.desc = &desc;
 	me.qbytes = ds.msg_qbytes;
 	me.qnum = ds.msg_qnum;
@@ -239,7 +198,7 @@ static int dump_all_of(const char *kind, int type, u32 ns_id,
 	struct cr_img *img;
 	int *ids, nr, i, ret = 0;
 
-	if (list_ids(kind, &ids, &nr))
+	if (ipc_list_ids(kind, &ids, &nr))
 		return -1;
 	img = open_image(type, O_DUMP, (unsigned long)ns_id);
 	if (!img) {
@@ -348,15 +307,11 @@ static u32 dump_ns_id;
 /* In the helper, inside the namespace. */
 static int ipc_ns_answer(int out)
 {
-	int *ids, nr, ret;
+	int ret = 0;
 
 	if (dump_ipc_var(dump_ns_id))
 		return -1;
-	if (list_ids("shm", &ids, &nr))
-		return -1;
-	ret = dump_shm_ids(dump_ns_id, ids, nr);
-	free(ids);
-	if (ret || dump_all_of("sem", CR_FD_IPCNS_SEM, dump_ns_id, dump_one_sem) ||
+	if (dump_ipc_shms(dump_ns_id) || dump_all_of("sem", CR_FD_IPCNS_SEM, dump_ns_id, dump_one_sem) ||
 	    dump_all_of("msg", CR_FD_IPCNS_MSG, dump_ns_id, dump_one_msg))
 		return -1;
 	return write_all(out, &ret, sizeof(ret)) == sizeof(ret) ? 0 : -1;
@@ -374,41 +329,7 @@ int dump_ipc_ns(pid_t pid, u32 ns_id)
 	return 0;
 }
 
-/* Segments mapped by the tree, for a tree in criu's IPC namespace. */
-static int *mapped_shm;
-static int nr_mapped_shm;
-
-int note_sysv_mapping(pid_t pid, int shmid)
-{
-	int i, *n;
-
-	for (i = 0; i < nr_mapped_shm; i++)
-		if (mapped_shm[i] == shmid)
-			return 0;
-	n = xrealloc(mapped_shm, (nr_mapped_shm + 1) * sizeof(*n));
-	if (!n)
-		return -1;
-	mapped_shm = n;
-	mapped_shm[nr_mapped_shm++] = shmid;
-	pr_debug("pid %d maps SysV shm %d\n", pid, shmid);
-	return 0;
-}
-
-int dump_mapped_sysv_shm(u32 ns_id)
-{
-	if (!nr_mapped_shm)
-		return 0;
-	return dump_shm_ids(ns_id, mapped_shm, nr_mapped_shm);
-}
-
 /* ---- restore ---- */
-
-struct rst_shm {
-	IpcShmEntry *e;
-	void *data;
-	void *hold;	/* our own attach of an SHM_DEST segment */
-	bool created;	/* by criu, in criu's namespace: removed on failure */
-};
 
 struct rst_sem {
 	IpcSemEntry *e;
@@ -422,15 +343,14 @@ struct rst_msg {
 };
 
 static IpcVarEntry *rst_var;
-static struct rst_shm *rst_shms;
 static struct rst_sem *rst_sems;
 static struct rst_msg *rst_msgs;
-static int nr_rst_shms, nr_rst_sems, nr_rst_msgs;
+static int nr_rst_sems, nr_rst_msgs;
 
 /* Raw bytes of len after an entry, and the padding to align. */
-static void *read_payload(struct cr_img *img, size_t len, size_t align)
+void *ipc_read_payload(struct cr_img *img, size_t len, size_t align)
 {
-	size_t full = pad_to(len, align);
+	size_t full = ipc_pad(len, align);
 	void *p = xmalloc(full + 1);
 
 	if (p && img_read_raw(img, p, full)) {
@@ -440,47 +360,9 @@ static void *read_payload(struct cr_img *img, size_t len, size_t align)
 	return p;
 }
 
-static void *grow(void *arr, int n, size_t sz)
+void *ipc_grow(void *arr, int n, size_t sz)
 {
 	return xrealloc(arr, (n + 1) * sz);
-}
-
-static int read_shm_image(u32 ns_id)
-{
-	struct cr_img *img = open_image(CR_FD_IPCNS_SHM, O_RSTR | O_OPT, (unsigned long)ns_id);
-	int r = 0;
-
-	if (!img)
-		return -1;
-	while (!empty_image(img)) {
-		struct rst_shm *n;
-		IpcShmEntry *e;
-
-		r = pb_read_one_eof(img, (void **)&e, &ipc_shm_entry__descriptor);
-		if (r <= 0)
-			break;
-		n = grow(rst_shms, nr_rst_shms, sizeof(*n));
-		if (!n) {
-			r = -1;
-			break;
-		}
-		rst_shms = n;
-		memset(&n[nr_rst_shms], 0, sizeof(*n));
-		n[nr_rst_shms].e = e;
-		if (e->has_in_pagemaps && e->in_pagemaps) {
-			pr_err("%s: segment %u: contents in pagemaps are not supported\n", img->name,
-			       e->desc->id);
-			r = -1;
-			break;
-		}
-		n[nr_rst_shms].data = read_payload(img, e->size, 4);
-		if (!n[nr_rst_shms++].data) {
-			r = -1;
-			break;
-		}
-	}
-	close_image(img);
-	return r < 0 ? -1 : 0;
 }
 
 static int read_sem_image(u32 ns_id)
@@ -497,14 +379,14 @@ static int read_sem_image(u32 ns_id)
 		r = pb_read_one_eof(img, (void **)&e, &ipc_sem_entry__descriptor);
 		if (r <= 0)
 			break;
-		n = grow(rst_sems, nr_rst_sems, sizeof(*n));
+		n = ipc_grow(rst_sems, nr_rst_sems, sizeof(*n));
 		if (!n) {
 			r = -1;
 			break;
 		}
 		rst_sems = n;
 		n[nr_rst_sems].e = e;
-		n[nr_rst_sems].vals = read_payload(img, e->nsems * sizeof(unsigned short), 8);
+		n[nr_rst_sems].vals = ipc_read_payload(img, e->nsems * sizeof(unsigned short), 8);
 		if (!n[nr_rst_sems++].vals) {
 			r = -1;
 			break;
@@ -525,7 +407,7 @@ static int read_queue(struct cr_img *img, struct rst_msg *q)
 	for (i = 0; i < q->e->qnum; i++) {
 		if (pb_read_one(img, (void **)&q->msgs[i], &ipc_msg__descriptor) < 0)
 			return -1;
-		q->texts[i] = read_payload(img, q->msgs[i]->msize, 8);
+		q->texts[i] = ipc_read_payload(img, q->msgs[i]->msize, 8);
 		if (!q->texts[i])
 			return -1;
 	}
@@ -546,7 +428,7 @@ static int read_msg_image(u32 ns_id)
 		r = pb_read_one_eof(img, (void **)&e, &ipc_msg_entry__descriptor);
 		if (r <= 0)
 			break;
-		n = grow(rst_msgs, nr_rst_msgs, sizeof(*n));
+		n = ipc_grow(rst_msgs, nr_rst_msgs, sizeof(*n));
 		if (!n) {
 			r = -1;
 			break;
@@ -573,19 +455,14 @@ int prepare_ipc_ns(u32 ns_id)
 		       rst_var->n_sem_ctls);
 		return -1;
 	}
-	if (read_shm_image(ns_id) || read_sem_image(ns_id) || read_msg_image(ns_id))
+	if (read_ipc_shms(ns_id) || read_sem_image(ns_id) || read_msg_image(ns_id))
 		return -1;
-	pr_info("IPC namespace %u: %d segments, %d semaphore sets, %d queues\n", ns_id,
-		nr_rst_shms, nr_rst_sems, nr_rst_msgs);
+	pr_info("IPC namespace %u: %d semaphore sets, %d queues\n", ns_id, nr_rst_sems,
+		nr_rst_msgs);
 	return 0;
 }
 
 /* ---- restore: creating objects with their old ids ---- */
-
-static int rm_shm(int id)
-{
-	return shmctl(id, IPC_RMID, NULL);
-}
 
 static int rm_sem(int id)
 {
@@ -597,11 +474,6 @@ static int rm_msg(int id)
 	return msgctl(id, IPC_RMID, NULL);
 }
 
-static int private_shm(void)
-{
-	return shmget(IPC_PRIVATE, 1, 0600);
-}
-
 static int private_sem(void)
 {
 	return semget(IPC_PRIVATE, 1, 0600);
@@ -611,13 +483,6 @@ static int private_msg(void)
 {
 	return msgget(IPC_PRIVATE, 0600);
 }
-
-struct ipc_kind {
-	const char *name;
-	int (*mk)(const void *arg);	/* the object of the image */
-	int (*private)(void);		/* a throwaway one */
-	int (*rm)(int id);
-};
 
 static int set_next_id(const struct ipc_kind *k, u32 id)
 {
@@ -639,7 +504,7 @@ static int set_next_id(const struct ipc_kind *k, u32 id)
  * when we may take them, so that cuid and cgid come back (IPC_SET cannot
  * change them).
  */
-static int create_as(const struct ipc_kind *k, const IpcDescEntry *d, const void *arg)
+int ipc_create(const struct ipc_kind *k, const IpcDescEntry *d, const void *arg)
 {
 	uid_t euid = geteuid();
 	gid_t egid = getegid();
@@ -679,59 +544,11 @@ static int create_as(const struct ipc_kind *k, const IpcDescEntry *d, const void
 	return id;
 }
 
-static void fill_perm(struct ipc_perm *p, const IpcDescEntry *d)
+void ipc_fill_perm(struct ipc_perm *p, const IpcDescEntry *d)
 {
 	p->uid = d->uid;
 	p->gid = d->gid;
 	p->mode = d->mode & 0777;
-}
-
-static int mk_shm(const void *arg)
-{
-	const IpcShmEntry *e = arg;
-
-	return shmget((key_t)e->desc->key, e->size, IPC_CREAT | IPC_EXCL | (e->desc->mode & 0777));
-}
-
-static const struct ipc_kind shm_kind = { "shm", mk_shm, private_shm, rm_shm };
-
-/* Create segment s, fill it, set its owner and flags. */
-static int create_shm(struct rst_shm *s)
-{
-	IpcShmEntry *e = s->e;
-	struct shmid_ds ds;
-	void *p;
-	int id;
-
-	id = create_as(&shm_kind, e->desc, e);
-	if (id < 0)
-		return -1;
-	s->created = true;
-	p = shmat(id, NULL, 0);
-	if (p == (void *)-1) {
-		pr_perror("cannot attach SysV shm %d to fill it", id);
-		return -1;
-	}
-	memcpy(p, s->data, e->size);
-	if (e->desc->mode & SHM_DEST)
-		s->hold = p;
-	else
-		shmdt(p);
-	memset(&ds, 0, sizeof(ds));
-	fill_perm(&ds.shm_perm, e->desc);
-	if (shmctl(id, IPC_SET, &ds)) {
-		pr_perror("cannot set the owner and mode of SysV shm %d", id);
-		return -1;
-	}
-	if ((e->desc->mode & SHM_LOCKED) && shmctl(id, SHM_LOCK, NULL))
-		pr_warn("SysV shm %d: cannot lock it again: %s\n", id, strerror(errno));
-	if ((e->desc->mode & SHM_DEST) && shmctl(id, IPC_RMID, NULL)) {
-		pr_perror("cannot mark SysV shm %d for removal", id);
-		return -1;
-	}
-	pr_info("SysV shm %d: key %#x, %llu bytes restored\n", id, e->desc->key,
-		(unsigned long long)e->size);
-	return 0;
 }
 
 static int mk_sem(const void *arg)
@@ -750,7 +567,7 @@ static int create_sem(struct rst_sem *s)
 	union semun arg;
 	int id;
 
-	id = create_as(&sem_kind, e->desc, e);
+	id = ipc_create(&sem_kind, e->desc, e);
 	if (id < 0)
 		return -1;
 	arg.array = s->vals;
@@ -759,7 +576,7 @@ static int create_sem(struct rst_sem *s)
 		return -1;
 	}
 	memset(&ds, 0, sizeof(ds));
-	fill_perm(&ds.sem_perm, e->desc);
+	ipc_fill_perm(&ds.sem_perm, e->desc);
 	arg.buf = &ds;
 	if (semctl(id, 0, IPC_SET, arg)) {
 		pr_perror("cannot set the owner and mode of SysV semaphore set %d", id);
@@ -784,7 +601,7 @@ static int send_msgs(int id, struct rst_msg *q)
 
 	for (i = 0; i < q->e->qnum; i++) {
 		u32 len = q->msgs[i]->msize;
-		struct { long mtype; char text[]; } *m = xmalloc(sizeof(long) + len + 1);
+		struct msg_buf *m = xmalloc(sizeof(*m) + len + 1);
 		int r;
 
 		if (!m)
@@ -843,7 +660,7 @@ static int create_msg(struct rst_msg *q)
 	struct msqid_ds ds;
 	int id;
 
-	id = create_as(&msg_kind, e->desc, e);
+	id = ipc_create(&msg_kind, e->desc, e);
 	if (id < 0 || msgctl(id, IPC_STAT, &ds))
 		return -1;
 	/* a queue made larger than msgmnb: make room before sending */
@@ -851,7 +668,7 @@ static int create_msg(struct rst_msg *q)
 		return -1;
 	if (send_msgs(id, q))
 		return -1;
-	fill_perm(&ds.msg_perm, e->desc);
+	ipc_fill_perm(&ds.msg_perm, e->desc);
 	if (set_qbytes(id, &ds, e->qbytes))
 		return -1;
 	pr_info("SysV msg %d: key %#x, %u messages restored\n", id, e->desc->key, e->qnum);
@@ -900,9 +717,8 @@ int restore_ipc_ns(void)
 
 	if (rst_var && restore_ipc_var(false))
 		return -1;
-	for (i = 0; i < nr_rst_shms; i++)
-		if (create_shm(&rst_shms[i]))
-			return -1;
+	if (restore_ipc_shms())
+		return -1;
 	for (i = 0; i < nr_rst_sems; i++)
 		if (create_sem(&rst_sems[i]))
 			return -1;
@@ -913,106 +729,4 @@ int restore_ipc_ns(void)
 		return -1;
 	pr_info("IPC namespace restored\n");
 	return 0;
-}
-
-/* ---- restore: a tree in criu's IPC namespace ---- */
-
-/*
- * Is the segment still there, with the same key, size and bytes?  1 if
- * so (it is used as it is), 0 if its id is free, -1 if it differs.
- */
-static int shm_still_there(struct rst_shm *s)
-{
-	IpcShmEntry *e = s->e;
-	struct shmid_ds ds;
-	void *p;
-	int same;
-
-	if (shmctl(e->desc->id, IPC_STAT, &ds) < 0) {
-		if (errno == EINVAL || errno == EIDRM)
-			return 0;
-		pr_perror("cannot look at SysV shm %u", e->desc->id);
-		return -1;
-	}
-	if ((u32)ds.shm_perm.__key != e->desc->key || ds.shm_segsz != e->size ||
-	    (ds.shm_perm.mode & SHM_DEST)) {
-		pr_err("SysV shm id %u is taken by another segment (key %#x, %zu bytes%s), "
-		       "not the dumped one (key %#x, %llu bytes)\n", e->desc->id,
-		       (u32)ds.shm_perm.__key, (size_t)ds.shm_segsz,
-		       ds.shm_perm.mode & SHM_DEST ? ", being removed" : "", e->desc->key,
-		       (unsigned long long)e->size);
-		return -1;
-	}
-	p = shmat(e->desc->id, NULL, SHM_RDONLY);
-	if (p == (void *)-1) {
-		pr_perror("cannot attach SysV shm %u to compare it", e->desc->id);
-		return -1;
-	}
-	same = !memcmp(p, s->data, e->size);
-	shmdt(p);
-	if (!same) {
-		pr_err("SysV shm %u (key %#x) still exists but its contents changed since the "
-		       "dump; refusing to attach the tree to it\n", e->desc->id, e->desc->key);
-		return -1;
-	}
-	pr_info("SysV shm %u (key %#x) is still there, unchanged: using it\n", e->desc->id,
-		e->desc->key);
-	return 1;
-}
-
-int prepare_host_sysv_shm(u32 ns_id)
-{
-	int i, r;
-
-	if (read_shm_image(ns_id))
-		return -1;
-	for (i = 0; i < nr_rst_shms; i++) {
-		r = shm_still_there(&rst_shms[i]);
-		if (r < 0 || (!r && create_shm(&rst_shms[i])))
-			return -1;
-	}
-	return 0;
-}
-
-void ipc_restore_done(void)
-{
-	int i;
-
-	for (i = 0; i < nr_rst_shms; i++)
-		if (rst_shms[i].hold) {
-			shmdt(rst_shms[i].hold);
-			rst_shms[i].hold = NULL;
-		}
-}
-
-void ipc_restore_failed(void)
-{
-	int i;
-
-	ipc_restore_done();
-	for (i = 0; i < nr_rst_shms; i++)
-		if (rst_shms[i].created && !(rst_shms[i].e->desc->mode & SHM_DEST) &&
-		    shmctl(rst_shms[i].e->desc->id, IPC_RMID, NULL))
-			pr_perror("cannot remove SysV shm %u", rst_shms[i].e->desc->id);
-}
-
-/* ---- restore: a task's mappings of segments ---- */
-
-int premap_sysv_shm(pid_t vpid, int shmid, u64 pgoff, u64 len, bool rdonly, u64 slot)
-{
-	void *base, *p;
-
-	/* as it was attached: a read-only attach may never become writable */
-	base = shmat(shmid, NULL, rdonly ? SHM_RDONLY : 0);
-	if (base == (void *)-1) {
-		pr_perror("pid %d: cannot attach SysV shm %d", vpid, shmid);
-		return -1;
-	}
-	/* a second mapping of the attach (old size 0) at the slot */
-	p = mremap((char *)base + pgoff, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)slot);
-	if (p != (void *)slot)
-		pr_perror("pid %d: cannot move SysV shm %d to %llx", vpid, shmid,
-			  (unsigned long long)slot);
-	shmdt(base);
-	return p == (void *)slot ? 0 : -1;
 }

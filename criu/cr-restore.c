@@ -35,6 +35,7 @@
 #include "files.h"
 #include "image.h"
 #include "infect.h"
+#include "ipc_ns.h"
 #include "inventory.pb-c.h"
 #include "net-lock.h"
 #include "magic.h"
@@ -1272,11 +1273,13 @@ int cr_restore_tasks(void)
 		if (root_pid > 0)
 			waitpid(root_pid, NULL, 0);
 		files_restore_failed();
+		ipc_restore_failed();
 		pr_err_logged("restore failed\n");
 		goto out;
 	}
 	/* every connection is repaired: the dump's lock can go (a failure keeps it for a retry) */
 	network_unlock();
+	ipc_restore_done();
 	ret = opts.restore_detached ? 0 : wait_root();
 out:
 	close_image_dir();

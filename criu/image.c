@@ -55,6 +55,10 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_TTY_INFO]	= { "tty-info.img", TTY_INFO_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TTY_DATA]	= { "tty-data.img", TTY_DATA_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_SK_QUEUES]	= { "sk-queues.img", SK_QUEUES_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IPC_VAR]		= { "ipcns-var-%lu.img", IPC_VAR_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IPCNS_SHM]	= { "ipcns-shm-%lu.img", IPCNS_SHM_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IPCNS_MSG]	= { "ipcns-msg-%lu.img", IPCNS_MSG_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IPCNS_SEM]	= { "ipcns-sem-%lu.img", IPCNS_SEM_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "ipc_ns.h"
 #include "mem.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
@@ -309,10 +310,14 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		       (unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
 		return -1;
 	}
-	if (!strncmp(n, "/SYSV", 5)) {
-		pr_err("unsupported: pid %d maps SysV shared memory at %llx\n", pid,
-		       (unsigned long long)v->e.start);
-		return -1;
+	if (!strncmp(n, "/SYSV", 5) && v->deleted) {
+		/* the inode number of a segment's file is its id */
+		v->e.status |= VMA_AREA_SYSVIPC;
+		v->e.shmid = v->ino;
+		/* its file's open mode, as for a shared file mapping: SHM_RDONLY or not */
+		v->e.has_fdflags = true;
+		v->e.fdflags = v->maywrite ? O_RDWR : O_RDONLY;
+		return note_sysv_mapping(pid, (int)v->ino);
 	}
 	if (shared && !strcmp(n, "/dev/zero") && v->deleted) {
 		v->e.flags |= MAP_ANONYMOUS;
@@ -1012,7 +1017,7 @@ static bool wants_premap(struct task_restore *tr, const VmaEntry *v, size_t *pi)
 {
 	if (vma_is_vdso(v) || (v->status & VMA_AREA_VSYSCALL))
 		return false;
-	if (v->status & VMA_ANON_SHARED)
+	if (v->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC))
 		return true;
 	if (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE))
 		return vma_has_pages(tr, v, pi);
@@ -1035,6 +1040,9 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 	int grow = v->flags & MAP_GROWSDOWN;
 	void *p;
 
+	if (v->status & VMA_AREA_SYSVIPC)
+		return premap_sysv_shm(it->vpid, (int)v->shmid, v->pgoff, len,
+				       v->has_fdflags && (v->fdflags & O_ACCMODE) == O_RDONLY, slot);
 	if (v->status & VMA_ANON_SHARED) {
 		struct shmem_obj *s = find_shmem(v->shmid);
 

@@ -4,8 +4,8 @@
  * with criu's own: a tree may have its own user, pid, mount, UTS, IPC
  * and net namespaces, as `unshare -Urpfmiu --mount-proc` makes them,
  * and every task must share the root's.  What they hold is checked and
- * written: uid/gid maps, hostnames; a mount namespace may differ from
- * criu's only by a fresh /proc; an IPC namespace must be empty; a net
+ * written: uid/gid maps, hostnames, SysV IPC objects (ipc_ns.c); a mount
+ * namespace may differ from criu's only by a fresh /proc; a net
  * namespace may hold only loopback.  Anything else is refused by name.
  * At restore the root is cloned into new namespaces of the same kinds,
  * criu writes the id maps, and the root recreates what they held.
@@ -29,6 +29,7 @@
 
 #include "cr_options.h"
 #include "image.h"
+#include "ipc_ns.h"
 #include "namespaces.h"
 #include "netdev.pb-c.h"
 #include "pidns.pb-c.h"
@@ -201,8 +202,8 @@ static int check_same_namespaces(void)
  * Run fn in a child of ours that joined pid's namespace of one kind; fn
  * writes its answer to a pipe, which we read into buf.
  */
-static ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), void *buf,
-			 size_t len)
+ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), void *buf,
+		  size_t len)
 {
 	char path[64];
 	int p[2], nsfd, status;
@@ -252,6 +253,8 @@ static u32 ids_id(const char *ns)
 		return ids->uts_ns_id;
 	if (!strcmp(ns, "net"))
 		return ids->net_ns_id;
+	if (!strcmp(ns, "ipc"))
+		return ids->ipc_ns_id;
 	return ids->mnt_ns_id;
 }
 
@@ -340,46 +343,6 @@ static int dump_utsns(pid_t pid)
 	ue.domainname = u.domainname;
 	pr_info("uts namespace: %s / %s\n", u.nodename, u.domainname);
 	return pb_write_image(CR_FD_UTSNS, &ue.base, ids_id("uts"));
-}
-
-/* The number of SysV objects of each kind, one int each. */
-static int ipc_answer(int out)
-{
-	static const char *const files[] = { "/proc/sysvipc/shm", "/proc/sysvipc/msg",
-					     "/proc/sysvipc/sem" };
-	int counts[3] = { 0, 0, 0 };
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		char *buf, *p;
-
-		if (read_file(files[i], &buf) < 0)
-			return -1;
-		/* a header line, then one line per object */
-		for (p = buf; (p = strchr(p, '\n')); p++)
-			counts[i]++;
-		counts[i] = counts[i] > 0 ? counts[i] - 1 : 0;
-		free(buf);
-	}
-	return write_all(out, counts, sizeof(counts)) == sizeof(counts) ? 0 : -1;
-}
-
-static int check_ipcns(pid_t pid)
-{
-	static const char *const kinds[] = { "shared memory segment", "message queue",
-					     "semaphore set" };
-	int counts[3], i;
-
-	if (ask_in_ns(pid, "ipc", CLONE_NEWIPC, ipc_answer, counts, sizeof(counts)) !=
-	    sizeof(counts))
-		return -1;
-	for (i = 0; i < 3; i++)
-		if (counts[i]) {
-			pr_err("unsupported: the IPC namespace of pid %d holds %d SysV %s(s)\n", pid,
-			       counts[i], kinds[i]);
-			return -1;
-		}
-	return 0;
 }
 
 struct link_rec {
@@ -607,7 +570,8 @@ int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount)
 	}
 	if ((own & CLONE_NEWUTS) && dump_utsns(root->pid))
 		return -1;
-	if ((own & CLONE_NEWIPC) && check_ipcns(root->pid))
+	if ((own & CLONE_NEWIPC) ? dump_ipc_ns(root->pid, ids_id("ipc")) :
+				   dump_mapped_sysv_shm(ids_id("ipc")))
 		return -1;
 	if ((own & CLONE_NEWNET) && dump_netns(root->pid))
 		return -1;
@@ -683,6 +647,9 @@ int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
 	if ((ns_flags & CLONE_NEWUSER) &&
 	    pb_read_image(CR_FD_USERNS, O_RSTR, (void **)&rst_userns, &userns_entry__descriptor,
 			  ids->user_ns_id) < 0)
+		return -1;
+	if ((ns_flags & CLONE_NEWIPC) ? prepare_ipc_ns(ids->ipc_ns_id) :
+				       prepare_host_sysv_shm(ids->ipc_ns_id))
 		return -1;
 	if ((ns_flags & CLONE_NEWUTS) &&
 	    pb_read_image(CR_FD_UTSNS, O_RSTR, (void **)&rst_utsns, &utsns_entry__descriptor,
@@ -820,6 +787,8 @@ int restore_root_namespaces(void)
 		return -1;
 	}
 	if ((rst_ns_flags & CLONE_NEWNET) && restore_loopback())
+		return -1;
+	if ((rst_ns_flags & CLONE_NEWIPC) && restore_ipc_ns())
 		return -1;
 	return 0;
 }

@@ -36,6 +36,10 @@
 #define TTY_INFO_MAGIC		0x59453036
 #define TTY_DATA_MAGIC		0x59413026
 #define SK_QUEUES_MAGIC		0x56264026
+#define IPC_VAR_MAGIC		0x53115007
+#define IPCNS_SHM_MAGIC		0x46283044
+#define IPCNS_MSG_MAGIC		0x55453737
+#define IPCNS_SEM_MAGIC		0x59573019
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

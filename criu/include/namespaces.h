@@ -23,6 +23,12 @@ int dump_timens(pid_t pid);
  * set when there is one).
  */
 int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount);
+/*
+ * Run fn in a child that joined pid's namespace of kind ns (nstype); what
+ * fn writes to out is read into buf.  Returns the bytes read or -1.
+ */
+ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), void *buf,
+		  size_t len);
 /* the root's ids, from cr-dump.c */
 TaskKobjIdsEntry *dump_root_ids(void);
 /* Ids as the tree's own user namespace sees them. */

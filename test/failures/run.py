@@ -1139,6 +1139,126 @@ def _():
         raise CaseFail("left behind: " + "; ".join(left))
 
 
+# SysV shared memory in the host's IPC namespace -------------------------------
+
+SHM_TARGET = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+key, rmid, out = int(sys.argv[1], 0), sys.argv[2] == "rmid", sys.argv[3]
+sid = libc.shmget(key, 8192, 0o1600)
+p = libc.shmat(sid, None, 0)
+if sid < 0 or p in (None, 2**64 - 1):
+    sys.exit(1)
+ctypes.memset(p, 0x5a, 8192)
+if rmid and libc.shmctl(sid, 0, None):
+    sys.exit(1)
+with open(out + ".tmp", "w") as f:
+    f.write(str(sid))
+os.rename(out + ".tmp", out)
+while True:
+    time.sleep(1)
+"""
+
+
+def shm_ids():
+    ids = set()
+    for line in read("/proc/sysvipc/shm").splitlines()[1:]:
+        f = line.split()
+        if len(f) > 1:
+            ids.add(int(f[1]))
+    return ids
+
+
+def shm_rmid(sid):
+    libc.shmctl(sid, 0, None)
+
+
+def shm_dump(d, key, rmid):
+    """Dump (and so kill) a python holding a segment; its id."""
+    out = os.path.join(d, "shmid")
+    if os.path.exists(out):
+        os.unlink(out)
+    pid = spawn([PYTHON, "-c", SHM_TARGET, hex(key), "rmid" if rmid else "keep", out, MARKER])
+    end = time.monotonic() + 5
+    while not os.path.exists(out):
+        if time.monotonic() > end:
+            kill_tree(pid)
+            raise CaseFail("the SysV target did not start")
+        time.sleep(0.02)
+    sid = int(read(out))
+    img = os.path.join(d, "img")
+    run = criu(["dump", "-t", str(pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        kill_tree(pid)
+        shm_rmid(sid)
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: " + run.err.strip())
+    if wait_spawned(pid, 5) is None or not wait_gone(pid):
+        raise CaseFail("dumped pid %d still exists" % pid)
+    return pid, sid, img
+
+
+def shm_restore_must_fail(d, pid, img, *needles):
+    before = shm_ids()
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+    try:
+        expect_failure(run, *needles)
+    finally:
+        left = leftovers(pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+    extra = shm_ids() - before
+    if extra:
+        for sid in extra:
+            shm_rmid(sid)
+        raise CaseFail("SysV segments left behind: %s" % sorted(extra))
+
+
+@case("restore.sysv-shm.changed")
+def _():
+    d = case_dir("sysv-changed")
+    key = 0x5a460000 | (os.getpid() & 0xffff)
+    pid, sid, img = shm_dump(d, key, False)
+    try:
+        # the keyed segment outlives the tree; someone writes to it
+        libc.shmat.restype = ctypes.c_void_p
+        libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+        p = libc.shmat(sid, None, 0)
+        if p in (None, 2**64 - 1):
+            raise CaseFail("cannot attach segment %d" % sid)
+        ctypes.memset(p + 100, 0x11, 1)
+        libc.shmdt(ctypes.c_void_p(p))
+        shm_restore_must_fail(d, pid, img, str(sid), "%#x" % key, "changed")
+        if sid not in shm_ids():
+            raise CaseFail("the changed segment %d is gone" % sid)
+    finally:
+        shm_rmid(sid)
+
+
+@case("restore.sysv-shm.id-taken")
+def _():
+    d = case_dir("sysv-taken")
+    pid, sid, img = shm_dump(d, 0, True)
+    if sid in shm_ids():
+        raise CaseFail("the segment %d marked for removal outlived its tree" % sid)
+    # another segment at the dumped id
+    with open("/proc/sys/kernel/shm_next_id", "w") as f:
+        f.write(str(sid))
+    other = libc.shmget(0, 100, 0o1600)
+    try:
+        if other != sid:
+            raise CaseFail("could not put another segment at id %d (got %d)" % (sid, other))
+        shm_restore_must_fail(d, pid, img, str(sid), "taken")
+    finally:
+        shm_rmid(other)
+
+
 # restoring twice ------------------------------------------------------------------
 
 @case("restore.twice")

@@ -29,6 +29,8 @@ enum {
 	OPT_NO_DEFAULT_CONFIG,
 	OPT_UNPRIVILEGED,
 	OPT_FILE_LOCKS,
+	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +47,8 @@ static const struct option long_opts[] = {
 	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
 	{ "file-locks",		no_argument,	   NULL, OPT_FILE_LOCKS },
+	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
+	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -84,6 +88,9 @@ static void usage(FILE *f)
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
+"      --tcp-established     dump and restore established TCP connections\n"
+"                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
+"      --tcp-close           established TCP connections come back closed\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -174,6 +181,12 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_FILE_LOCKS:
 			opts.file_locks = true;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts.tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			opts.tcp_close = true;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

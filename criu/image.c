@@ -55,6 +55,7 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_TTY_INFO]	= { "tty-info.img", TTY_INFO_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TTY_DATA]	= { "tty-data.img", TTY_DATA_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_SK_QUEUES]	= { "sk-queues.img", SK_QUEUES_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_TCP_STREAM]	= { "tcp-stream-%lx.img", TCP_STREAM_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

@@ -36,6 +36,7 @@ enum cr_img_type {
 	CR_FD_TTY_INFO,
 	CR_FD_TTY_DATA,
 	CR_FD_SK_QUEUES,
+	CR_FD_TCP_STREAM,
 	CR_FD_MAX
 };
 

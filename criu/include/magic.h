@@ -36,6 +36,7 @@
 #define TTY_INFO_MAGIC		0x59453036
 #define TTY_DATA_MAGIC		0x59413026
 #define SK_QUEUES_MAGIC		0x56264026
+#define TCP_STREAM_MAGIC	0x51465506
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

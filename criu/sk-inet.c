@@ -623,16 +623,32 @@ err:
 
 static int isk_anchors_done(void)
 {
-	struct isk_rst *r, *n;
+	struct isk_rst *r;
 	int ret = 0;
 
-	list_for_each_entry_safe(r, n, &isk_repairs, list) {
+	list_for_each_entry(r, &isk_repairs, list) {
 		InetSkEntry *ie = r->fe->isk;
 		int sk = anchor_fd(r->fe->id);
 
-		if (!ret && (sk < 0 || isk_pre_bind(sk, ie) || restore_tcp_stream(sk, ie) ||
-			     isk_shutdown(sk, ie) || isk_post(sk, ie)))
+		if (sk < 0) {
+			pr_err("TCP socket %u: no anchor for file %u\n", ie->ino, r->fe->id);
 			ret = -1;
+		}
+		if (ret || isk_pre_bind(sk, ie) || restore_tcp_stream(sk, ie)) {
+			ret = -1;
+			break;
+		}
+	}
+	if (tcp_restore_finish(!ret))
+		ret = -1;
+	list_for_each_entry(r, &isk_repairs, list) {
+		int sk = anchor_fd(r->fe->id);
+
+		if (!ret && (isk_shutdown(sk, r->fe->isk) || isk_post(sk, r->fe->isk)))
+			ret = -1;
+	}
+	while (!list_empty(&isk_repairs)) {
+		r = list_first_entry(&isk_repairs, struct isk_rst, list);
 		list_del(&r->list);
 		free(r);
 	}

@@ -251,7 +251,7 @@ static int read_stream(u32 ino, TcpStreamEntry **te, char **in, char **out)
 	*te = NULL;
 	if (!img)
 		return -1;
-	if (pb_read_one(img, (void **)te, &tcp_stream_entry__descriptor))
+	if (pb_read_one(img, (void **)te, &tcp_stream_entry__descriptor) < 0)
 		goto out;
 	if ((*te)->inq_len > (64U << 20) || (*te)->outq_len > (64U << 20) ||
 	    ((*te)->has_unsq_len && (*te)->unsq_len > (*te)->outq_len)) {
@@ -360,39 +360,127 @@ static int connect_repaired(int sk, InetSkEntry *ie, TcpStreamEntry *te, const c
 	return 0;
 }
 
+/* Connected in repair mode, waiting for every other end to be (tcp_restore_finish). */
+struct pending_sk {
+	struct list_head list;
+	int sk;
+	u32 ino;
+	u32 sndbuf;		/* the dumped SO_SNDBUF, raised meanwhile */
+	TcpStreamEntry *te;
+	char *out;
+};
+
+static LIST_HEAD(pending_sks);
+
+static void free_pending(struct pending_sk *p)
+{
+	list_del(&p->list);
+	pb_free(p->te);
+	free(p->out);
+	free(p);
+}
+
+/*
+ * The send buffer must hold the whole queue with the kernel's overhead
+ * per packet: raised while it is filled (beyond net.core.wmem_max only
+ * with CAP_NET_ADMIN), put back to the dumped size after.
+ */
+static int sndbuf_for(int sk, u32 bytes)
+{
+	long want = 4L * bytes + (1 << 16);
+	int val;
+
+	if (!bytes)
+		return 0;
+	val = want > (1L << 30) ? 1 << 30 : (int)want;
+	val /= 2;
+	if (setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) &&
+	    setsockopt(sk, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val))) {
+		pr_perror("cannot raise SO_SNDBUF to %d", val * 2);
+		return -1;
+	}
+	return 0;
+}
+
 int restore_tcp_stream(int sk, InetSkEntry *ie)
 {
+	struct pending_sk *p;
 	TcpStreamEntry *te;
 	char *in, *out;
-	int on = TCP_REPAIR_ON, off = TCP_REPAIR_OFF, ret = -1;
+	int on = TCP_REPAIR_ON;
 
 	if (read_stream(ie->ino, &te, &in, &out))
-		goto out;
+		goto err;
 	if (set_tcp(sk, TCP_REPAIR, &on, sizeof(on), "TCP_REPAIR")) {
 		if (errno == EPERM)
 			pr_err("TCP socket %u: TCP_REPAIR needs CAP_NET_ADMIN in the user "
 			       "namespace that owns criu's net namespace\n", ie->ino);
-		goto out;
+		goto err;
 	}
-	if (connect_repaired(sk, ie, te, in, out))
-		goto out;
-	if (set_tcp(sk, TCP_REPAIR, &off, sizeof(off), "TCP_REPAIR off"))
-		goto out;
-	/* the unsent tail goes out as any new data would */
-	if (te->has_unsq_len && fill(sk, -1, out + te->outq_len - te->unsq_len, te->unsq_len,
-				     "send (unsent)"))
-		goto out;
-	if (te->has_nodelay && te->nodelay)
-		setsockopt(sk, SOL_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (te->has_cork && te->cork)
-		setsockopt(sk, SOL_TCP, TCP_CORK, &on, sizeof(on));
-	pr_info("TCP socket %u: connected again, %u bytes in, %u out\n", ie->ino, te->inq_len,
-		te->outq_len);
-	ret = 0;
-out:
-	if (te)
-		pb_free(te);
+	if (sndbuf_for(sk, te->outq_len) || connect_repaired(sk, ie, te, in, out))
+		goto err;
+	p = xzalloc(sizeof(*p));
+	if (!p)
+		goto err;
+	p->sk = sk;
+	p->ino = ie->ino;
+	p->sndbuf = ie->opts->so_sndbuf;
+	p->te = te;
+	p->out = out;
+	list_add_tail(&p->list, &pending_sks);
+	free(in);
+	return 0;
+err:
+	pb_free(te);
 	free(in);
 	free(out);
+	return -1;
+}
+
+/*
+ * Out of repair mode only once every end is connected again: leaving it
+ * sends a window probe, which an end not made yet would answer with a
+ * reset.
+ */
+static int finish_one(struct pending_sk *p)
+{
+	TcpStreamEntry *te = p->te;
+	int on = 1, off = TCP_REPAIR_OFF;
+
+	if (set_tcp(p->sk, TCP_REPAIR, &off, sizeof(off), "TCP_REPAIR off"))
+		return -1;
+	/* the unsent tail goes out as any new data would */
+	if (te->has_unsq_len &&
+	    fill(p->sk, -1, p->out + te->outq_len - te->unsq_len, te->unsq_len, "send (unsent)"))
+		return -1;
+	if (te->outq_len) {
+		int half = p->sndbuf / 2;
+
+		if (setsockopt(p->sk, SOL_SOCKET, SO_SNDBUFFORCE, &half, sizeof(half)) &&
+		    setsockopt(p->sk, SOL_SOCKET, SO_SNDBUF, &half, sizeof(half))) {
+			pr_perror("cannot set SO_SNDBUF back to %u", p->sndbuf);
+			return -1;
+		}
+	}
+	if (te->has_nodelay && te->nodelay &&
+	    set_tcp(p->sk, TCP_NODELAY, &on, sizeof(on), "TCP_NODELAY"))
+		return -1;
+	if (te->has_cork && te->cork && set_tcp(p->sk, TCP_CORK, &on, sizeof(on), "TCP_CORK"))
+		return -1;
+	pr_info("TCP socket %u: connected again, %u bytes in, %u out (%u unsent)\n", p->ino,
+		te->inq_len, te->outq_len, te->has_unsq_len ? te->unsq_len : 0);
+	return 0;
+}
+
+int tcp_restore_finish(bool ok)
+{
+	struct pending_sk *p, *n;
+	int ret = ok ? 0 : -1;
+
+	list_for_each_entry_safe(p, n, &pending_sks, list) {
+		if (!ret && finish_one(p))
+			ret = -1;
+		free_pending(p);
+	}
 	return ret;
 }

@@ -92,6 +92,8 @@ int dump_tcp_stream(int sk, pid_t pid, int fd, InetSkEntry *ie);
 void tcp_dump_finish(bool resume);
 /* Restore: make sk, a fresh socket, the dumped connection again. */
 int restore_tcp_stream(int sk, InetSkEntry *ie);
+/* Once every connection is made: out of repair mode, the unsent bytes sent. */
+int tcp_restore_finish(bool ok);
 /* The network lock (net-lock.c); weak no-op stubs in sk-tcp.c otherwise. */
 int network_lock(void);
 void network_unlock(void);

@@ -622,6 +622,8 @@ def _():
 FD_KINDS = {
     "socket": ["socket"],
     "socket-listen": ["not yet accepted"],
+    "tcp-established": ["--tcp-established"],
+    "tcp-listen": ["TCP listening", "not yet accepted"],
     "epoll": ["epoll", "eventpoll"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],

@@ -127,6 +127,25 @@ elif kind == "socket-listen":
     csk.connect(path)
     state["listen"] = (lsk, csk)
     fds["socket-listen"] = [lsk.fileno()]
+elif kind == "tcp-established":
+    # a loopback TCP connection with bytes unread both ways
+    tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tl.bind(("127.0.0.1", 0))
+    tl.listen(1)
+    tc = socket.create_connection(tl.getsockname())
+    ts, _ = tl.accept()
+    tc.sendall(b"to-server")
+    ts.sendall(b"to-client")
+    state["tcp"] = (tl, tc, ts)
+    fds["tcp-established"] = [tc.fileno(), ts.fileno()]
+elif kind == "tcp-listen":
+    # a TCP listener with a connection not yet accepted
+    tl = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    tl.bind(("::1", 0))
+    tl.listen(4)
+    tc = socket.create_connection(tl.getsockname()[:2])
+    state["tcpl"] = (tl, tc)
+    fds["tcp-listen"] = [tl.fileno()]
 elif kind == "epoll":
     # its one target is a pipe end only a process outside the tree holds
     # (a grandchild handed to the runner, alive as long as we are)
@@ -282,6 +301,32 @@ def check():
             csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             csk.connect(lsk.getsockname())
             state["listen"] = (lsk, csk)
+        elif kind == "tcp-established":
+            tl, tc, ts = state["tcp"]
+            ts.settimeout(1.0)
+            tc.settimeout(1.0)
+            if ts.recv(9, socket.MSG_PEEK) != b"to-server" or \
+                    tc.recv(9, socket.MSG_PEEK) != b"to-client":
+                bad.append("the TCP queues changed")
+            # a round trip, then the queue as it was for the next check
+            tc.sendall(b"ping")
+            got = b""
+            while len(got) < 13:
+                got += ts.recv(13 - len(got))
+            if got != b"to-serverping":
+                bad.append("the TCP connection carried %r" % got)
+            tc.sendall(b"to-server")
+        elif kind == "tcp-listen":
+            tl, tc = state["tcpl"]
+            tl.settimeout(1.0)
+            c, _ = tl.accept()
+            tc.sendall(b"ping")
+            if c.recv(16) != b"ping":
+                bad.append("the accepted TCP connection does not carry data")
+            c.close()
+            tc.close()
+            tc = socket.create_connection(tl.getsockname()[:2])
+            state["tcpl"] = (tl, tc)
         elif kind == "epoll":
             ep = state["epoll"]
             r, w = os.pipe()

@@ -337,7 +337,8 @@ static int dump_isk(struct fd_parms *p, u32 id)
 	ie.id = id;
 	ie.fown = &fown;
 	ie.opts = &o;
-	if (fill_isk(p, i, &ie, type) || dump_fown(p, &fown) || dump_inet_opts(p->lfd, &ie, &o, &ip))
+	if (fill_isk(p, i, &ie, type) || dump_fown(p, &fown) ||
+	    dump_inet_opts(p->lfd, &ie, &o, &ip))
 		goto out;
 	if (i->state == TCP_ESTABLISHED && i->proto == IPPROTO_TCP && !opts.tcp_close &&
 	    dump_tcp_stream(p->lfd, p->pid, p->fd, &ie))

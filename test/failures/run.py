@@ -624,6 +624,7 @@ FD_KINDS = {
     "socket-listen": ["not yet accepted"],
     "tcp-established": ["--tcp-established"],
     "tcp-listen": ["TCP listening", "not yet accepted"],
+    "tcp-close-wait": ["CLOSE_WAIT"],
     "epoll": ["epoll", "eventpoll"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],

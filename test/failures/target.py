@@ -13,7 +13,10 @@
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair with an fd in flight),
-#     socket-listen (a unix listener with a connection not accepted), epoll (whose one
+#     socket-listen (a unix listener with a connection not accepted),
+#     tcp-established (a loopback connection, bytes unread both ways),
+#     tcp-listen (a TCP listener with a connection not accepted),
+#     tcp-close-wait (an end whose peer closed), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
 #     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
@@ -138,6 +141,16 @@ elif kind == "tcp-established":
     ts.sendall(b"to-client")
     state["tcp"] = (tl, tc, ts)
     fds["tcp-established"] = [tc.fileno(), ts.fileno()]
+elif kind == "tcp-close-wait":
+    # the accepted end of a connection its peer closed (CLOSE_WAIT)
+    tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tl.bind(("127.0.0.1", 0))
+    tl.listen(1)
+    tc = socket.create_connection(tl.getsockname())
+    ts, _ = tl.accept()
+    tc.close()
+    state["tcpw"] = (tl, ts)
+    fds["tcp-close-wait"] = [ts.fileno()]
 elif kind == "tcp-listen":
     # a TCP listener with a connection not yet accepted
     tl = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -316,6 +329,10 @@ def check():
             if got != b"to-serverping":
                 bad.append("the TCP connection carried %r" % got)
             tc.sendall(b"to-server")
+        elif kind == "tcp-close-wait":
+            tl, ts = state["tcpw"]
+            if ts.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b"":
+                bad.append("the closed connection does not read as ended")
         elif kind == "tcp-listen":
             tl, tc = state["tcpl"]
             tl.settimeout(1.0)

@@ -853,21 +853,21 @@ def _():
 
 # 6. unsupported options -----------------------------------------------------
 
-@case("dump.option.tcp-established")
+@case("dump.option.ext-unix-sk")
 def _():
     t = Target("opt-target")
     try:
-        dump_must_fail("opt-dump", t, ["--tcp-established"],
-                       "unsupported option: --tcp-established")
+        dump_must_fail("opt-dump", t, ["--ext-unix-sk"],
+                       "unsupported option: --ext-unix-sk")
     finally:
         t.kill()
 
 
-@case("restore.option.tcp-established")
+@case("restore.option.ext-unix-sk")
 def _():
     d = case_dir("opt-restore")
-    run = criu(["restore", "-D", d, "-d", "--tcp-established"])
-    expect_failure(run, "unsupported option: --tcp-established")
+    run = criu(["restore", "-D", d, "-d", "--ext-unix-sk"])
+    expect_failure(run, "unsupported option: --ext-unix-sk")
 
 
 # restore failures -----------------------------------------------------------

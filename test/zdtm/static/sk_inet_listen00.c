@@ -2,9 +2,9 @@
 /*
  * TCP listeners: IPv4 on 127.0.0.1 (SO_REUSEADDR, keepalive with idle,
  * interval and count, TCP_NODELAY, SO_LINGER, a receive timeout, buffer
- * sizes, SO_BINDTODEVICE lo, a socket filter, O_NONBLOCK), IPv6 on ::1
- * (IPV6_V6ONLY, SO_REUSEPORT, IP_FREEBIND), and a dual-stack one on ::
- * (IPV6_V6ONLY off).  Afterwards each has its address and port, its
+ * sizes, SO_BINDTODEVICE lo, a socket filter, O_NONBLOCK), IPv6 on ::
+ * (IPV6_V6ONLY on, SO_REUSEPORT, IP_FREEBIND: an IPv4 client is refused),
+ * and a dual-stack one on :: (IPV6_V6ONLY off).  Afterwards each has its address and port, its
  * options, and accepts a connection from a child (the dual-stack one
  * over IPv4) with bytes both ways.
  */
@@ -156,6 +156,21 @@ static int check_names(void)
 	return v4_check(l[0].fd);
 }
 
+/* The IPv6-only listener must not take an IPv4 connection. */
+static int check_v6only(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int s = socket(AF_INET, SOCK_STREAM, 0), r;
+
+	a.sin_port = ((struct sockaddr_in6 *)&l[1].addr)->sin6_port;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	close(s);
+	if (r == 0 || errno != ECONNREFUSED)
+		return fail("the IPv6-only listener's port takes IPv4 connections"), -1;
+	return 0;
+}
+
 static int client(int i)
 {
 	struct sockaddr_storage to = l[i].addr;
@@ -163,6 +178,11 @@ static int client(int i)
 	char buf[16];
 	int s;
 
+	if (i == 1) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&to;
+
+		inet_pton(AF_INET6, "::1", &a->sin6_addr);
+	}
 	if (i == 2) {
 		/* the dual-stack listener, over IPv4 */
 		struct sockaddr_in *a = (struct sockaddr_in *)&to;
@@ -176,7 +196,7 @@ static int client(int i)
 	}
 	s = socket(to.ss_family, SOCK_STREAM, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&to, len) || send(s, "hello", 5, 0) != 5 ||
-	    recv(s, buf, sizeof(buf), MSG_WAITALL) != 6 || memcmp(buf, "world!", 6))
+	    recv(s, buf, 6, MSG_WAITALL) != 6 || memcmp(buf, "world!", 6))
 		return 1;
 	close(s);
 	return 0;
@@ -201,7 +221,7 @@ static int exchange(int i)
 			usleep(1000);
 	}
 	fcntl(c, F_SETFL, 0);
-	if (recv(c, buf, sizeof(buf), MSG_WAITALL) != 5 || memcmp(buf, "hello", 5) ||
+	if (recv(c, buf, 5, MSG_WAITALL) != 5 || memcmp(buf, "hello", 5) ||
 	    send(c, "world!", 6, 0) != 6)
 		return fail("%s: no exchange with the client", l[i].name), -1;
 	close(c);
@@ -227,7 +247,7 @@ int main(int argc, char **argv)
 			test_msg("no socket filter: %m\n");
 		close(s);
 	}
-	if (listener(0, AF_INET, "127.0.0.1", 5) || listener(1, AF_INET6, "::1", 16) ||
+	if (listener(0, AF_INET, "127.0.0.1", 5) || listener(1, AF_INET6, "::", 16) ||
 	    listener(2, AF_INET6, "::", 1)) {
 		pr_perror("cannot set the listeners up");
 		return 1;
@@ -238,7 +258,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	if (check_names())
+	if (check_names() || check_v6only())
 		return 1;
 	for (i = 0; i < NR; i++)
 		if (exchange(i))

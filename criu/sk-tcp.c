@@ -62,10 +62,18 @@ static int repair_on(int sk, pid_t pid, int fd, u32 ino)
 	int on = TCP_REPAIR_ON;
 
 	if (setsockopt(sk, SOL_TCP, TCP_REPAIR, &on, sizeof(on))) {
-		if (errno == EPERM)
+		char path[64], ns[64] = "?";
+		int err = errno;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		n = readlink(path, ns, sizeof(ns) - 1);
+		ns[n > 0 ? n : 1] = 0;
+		errno = err;
+		if (err == EPERM)
 			pr_err("pid %d fd %d: TCP_REPAIR needs CAP_NET_ADMIN in the user namespace "
-			       "that owns the net namespace of the socket (/proc/%d/ns/net), "
-			       "which criu lacks\n", pid, fd, pid);
+			       "that owns the socket's net namespace (%s), which criu lacks\n",
+			       pid, fd, ns);
 		else
 			pr_perror("pid %d fd %d: cannot set TCP_REPAIR", pid, fd);
 		return -1;

@@ -688,6 +688,19 @@ def _():
             kill_everything_new(kids_before, marked_before, (), t.pid)
     if left:
         raise CaseFail("left behind: " + "; ".join(left))
+@case("dump.tcp.repair-undone")
+def _():
+    """With --tcp-established, a connection put in repair mode, then a
+    refused socket: the dump fails and the connection works as before
+    (out of repair mode, where a send would fail)."""
+    t = Target("tcp-undo", "--fd", "tcp-repair-undo")
+    try:
+        dump_must_fail("tcp.repair-undone", t, ["--tcp-established"], "unsupported",
+                       "CLOSE_WAIT")
+    finally:
+        t.kill()
+
+
 # 4b. file locks without --file-locks ---------------------------------------
 
 LOCK_KINDS = {"flock": "FLOCK", "posix-lock": "POSIX", "ofd-lock": "OFDLCK"}

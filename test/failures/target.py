@@ -130,8 +130,10 @@ elif kind == "socket-listen":
     csk.connect(path)
     state["listen"] = (lsk, csk)
     fds["socket-listen"] = [lsk.fileno()]
-elif kind == "tcp-established":
-    # a loopback TCP connection with bytes unread both ways
+elif kind in ("tcp-established", "tcp-repair-undo"):
+    # a loopback TCP connection with bytes unread both ways; for
+    # tcp-repair-undo, then (at higher fds) an end in CLOSE_WAIT, refused
+    # after the connection was put in repair mode
     tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     tl.bind(("127.0.0.1", 0))
     tl.listen(1)
@@ -140,7 +142,15 @@ elif kind == "tcp-established":
     tc.sendall(b"to-server")
     ts.sendall(b"to-client")
     state["tcp"] = (tl, tc, ts)
-    fds["tcp-established"] = [tc.fileno(), ts.fileno()]
+    fds[kind] = [tc.fileno(), ts.fileno()]
+    if kind == "tcp-repair-undo":
+        wl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        wl.bind(("127.0.0.1", 0))
+        wl.listen(1)
+        wc = socket.create_connection(wl.getsockname())
+        ws, _ = wl.accept()
+        wc.close()
+        state["tcpw"] = (wl, ws)
 elif kind == "tcp-close-wait":
     # the accepted end of a connection its peer closed (CLOSE_WAIT)
     tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -314,7 +324,7 @@ def check():
             csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             csk.connect(lsk.getsockname())
             state["listen"] = (lsk, csk)
-        elif kind == "tcp-established":
+        elif kind in ("tcp-established", "tcp-repair-undo"):
             tl, tc, ts = state["tcp"]
             ts.settimeout(1.0)
             tc.settimeout(1.0)

@@ -33,6 +33,7 @@
 #include "netdev.pb-c.h"
 #include "pidns.pb-c.h"
 #include "pstree.h"
+#include "sockets.h"
 #include "timens.pb-c.h"
 #include "userns.pb-c.h"
 #include "utsns.pb-c.h"
@@ -819,7 +820,7 @@ int restore_root_namespaces(void)
 		pr_perror("cannot set the host and domain names");
 		return -1;
 	}
-	if ((rst_ns_flags & CLONE_NEWNET) && restore_loopback())
+	if ((rst_ns_flags & CLONE_NEWNET) && (restore_loopback() || isk_open_in_netns()))
 		return -1;
 	return 0;
 }

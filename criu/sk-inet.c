@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/filter.h>
@@ -24,6 +25,7 @@
 
 #include "cr_options.h"
 #include "files.h"
+#include "namespaces.h"
 #include "sockets.h"
 #include "util.h"
 
@@ -72,10 +74,17 @@ static bool is_inet_sk(const struct fd_parms *p)
 	       (dom == AF_INET || dom == AF_INET6);
 }
 
-/* inet_diag answers for criu's net namespace: it must be the task's too. */
-static int check_netns(pid_t pid, int fd)
+/*
+ * inet_diag answers for the requester's net namespace: for a tree with a
+ * net namespace of its own, criu asks from inside it (setns there and
+ * back, which needs CAP_SYS_ADMIN over it).  A tree has one.
+ */
+static ino_t isk_netns;
+
+static int collect_in_netns(pid_t pid, int fd)
 {
 	struct stat mine, theirs;
+	int own = -1, ns = -1, ret = -1;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
@@ -83,12 +92,35 @@ static int check_netns(pid_t pid, int fd)
 		pr_perror("cannot stat the net namespace of pid %d", pid);
 		return -1;
 	}
-	if (mine.st_ino != theirs.st_ino) {
-		pr_err("unsupported: pid %d fd %d is an inet socket in a net namespace other "
-		       "than criu's\n", pid, fd);
+	if (isk_collected) {
+		if (theirs.st_ino == isk_netns)
+			return 0;
+		pr_err("unsupported: pid %d fd %d is an inet socket in a second net namespace "
+		       "of the tree\n", pid, fd);
 		return -1;
 	}
-	return 0;
+	isk_netns = theirs.st_ino;
+	if (mine.st_ino == theirs.st_ino)
+		return collect_isk_infos(&isk_infos);
+	own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || ns < 0 || setns(ns, CLONE_NEWNET)) {
+		pr_perror("pid %d fd %d: cannot enter the net namespace of the tree to list its "
+			  "inet sockets", pid, fd);
+		goto out;
+	}
+	pr_debug("listing inet sockets in net:[%lu]\n", (unsigned long)theirs.st_ino);
+	ret = collect_isk_infos(&isk_infos);
+	if (setns(own, CLONE_NEWNET)) {
+		pr_perror("cannot go back to criu's net namespace");
+		ret = -1;
+	}
+out:
+	if (own >= 0)
+		close(own);
+	if (ns >= 0)
+		close(ns);
+	return ret;
 }
 
 static struct isk_info *find_isk(u32 ino)
@@ -319,11 +351,9 @@ static int dump_isk(struct fd_parms *p, u32 id)
 	struct isk_info own, *i;
 	int type, ret = -1;
 
-	if (!isk_collected) {
-		if (check_netns(p->pid, p->fd) || collect_isk_infos(&isk_infos))
-			return -1;
-		isk_collected = true;
-	}
+	if (collect_in_netns(p->pid, p->fd))
+		return -1;
+	isk_collected = true;
 	if (get_opt(p->lfd, SOL_SOCKET, SO_TYPE, &type, "SO_TYPE"))
 		return -1;
 	i = find_isk(p->st.st_ino);
@@ -582,7 +612,7 @@ static bool has_stream(InetSkEntry *ie)
 	return !faccessat(get_image_dir_fd(), name, F_OK, 0);
 }
 
-static int open_isk(FileEntry *fe, int *fd)
+static int make_isk(FileEntry *fe, int *fd)
 {
 	InetSkEntry *ie = fe->isk;
 	struct isk_rst *r;
@@ -622,7 +652,7 @@ err:
 	return -1;
 }
 
-static int isk_anchors_done(void)
+static int make_repaired(void)
 {
 	struct isk_rst *r;
 	int ret = 0;
@@ -655,6 +685,64 @@ static int isk_anchors_done(void)
 	}
 	network_unlock();
 	return ret;
+}
+
+/*
+ * A tree with a net namespace of its own: that namespace is made with the
+ * root task, so criu holds a stand-in at each socket's anchor, and the root
+ * makes the sockets once it is in the namespace with loopback up (before it
+ * installs its descriptors and forks), each at the number of its stand-in.
+ */
+static LIST_HEAD(isk_deferred);
+
+static bool in_own_netns(void)
+{
+	return restore_ns_flags() & CLONE_NEWNET;
+}
+
+static int open_isk(FileEntry *fe, int *fd)
+{
+	struct isk_rst *r;
+
+	if (!in_own_netns())
+		return make_isk(fe, fd);
+	r = xzalloc(sizeof(*r));
+	if (!r)
+		return -1;
+	r->fe = fe;
+	list_add_tail(&r->list, &isk_deferred);
+	*fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (*fd < 0) {
+		pr_perror("cannot open a stand-in for socket %u", fe->isk ? fe->isk->ino : 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int isk_anchors_done(void)
+{
+	return in_own_netns() ? 0 : make_repaired();
+}
+
+int isk_open_in_netns(void)
+{
+	struct isk_rst *r;
+
+	list_for_each_entry(r, &isk_deferred, list) {
+		int at = anchor_fd(r->fe->id), sk;
+
+		if (at < 0 || make_isk(r->fe, &sk))
+			return -1;
+		if (dup2(sk, at) < 0) {
+			pr_perror("cannot put socket %u at fd %d", r->fe->isk->ino, at);
+			close(sk);
+			return -1;
+		}
+		close(sk);
+		pr_debug("socket %u made in the tree's net namespace at fd %d\n",
+			 r->fe->isk->ino, at);
+	}
+	return make_repaired();
 }
 
 static int isk_collect(void)

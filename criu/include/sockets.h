@@ -78,6 +78,8 @@ struct isk_info {
 
 /* Every TCP and UDP socket (IPv4, IPv6) of criu's net namespace. */
 int collect_isk_infos(struct list_head *head);
+/* sk-inet.c, in the root task: the sockets of a tree with its own net namespace. */
+int isk_open_in_netns(void);
 /* sk-inet.c: the local (dst false) or peer address of an entry. */
 struct sockaddr_storage;
 socklen_t isk_addr(InetSkEntry *ie, bool dst, struct sockaddr_storage *ss);

@@ -32,6 +32,7 @@
 #include "regs.h"
 #include "seize.h"
 #include "shared.h"
+#include "sockets.h"
 #include "stats.pb-c.h"
 #include "task_state.h"
 #include "tty.h"
@@ -641,10 +642,12 @@ int cr_dump_tasks(pid_t pid)
 	ret = dump_all_tasks();
 unseize:
 	if (ret || opts.leave_running) {
+		tcp_dump_finish(true);
 		requeue_all_stolen();
 		unseize_tree(UNSEIZE_RESUME);
 	} else {
 		unseize_tree(UNSEIZE_KILL);
+		tcp_dump_finish(false);
 	}
 	frozen_us = now_us() - freeze_start_us;
 	if (!ret) {

@@ -32,6 +32,8 @@ enum {
 	OPT_UNPRIVILEGED,
 	OPT_FILE_LOCKS,
 	OPT_NETWORK_LOCK,
+	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +51,8 @@ static const struct option long_opts[] = {
 	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
 	{ "file-locks",		no_argument,	   NULL, OPT_FILE_LOCKS },
 	{ "network-lock",	required_argument, NULL, OPT_NETWORK_LOCK },
+	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
+	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -90,6 +94,9 @@ static void usage(FILE *f)
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
 "      --network-lock METHOD how TCP connections are locked while frozen:\n"
 "                            nftables (default if built in), iptables or skip\n"
+"      --tcp-established     dump and restore established TCP connections\n"
+"                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
+"      --tcp-close           established TCP connections come back closed\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -188,6 +195,12 @@ static int parse_options(int argc, char **argv)
 						"or skip\n", optarg);
 				return -1;
 			}
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts.tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			opts.tcp_close = true;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

@@ -42,6 +42,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&inotify_kind,
 	&tty_kind,
 	&unix_sk_kind,
+	&inet_sk_kind,
 	&reg_kind,
 };
 

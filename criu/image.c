@@ -59,6 +59,7 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_IPCNS_SHM]	= { "ipcns-shm-%lu.img", IPCNS_SHM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_IPCNS_MSG]	= { "ipcns-msg-%lu.img", IPCNS_MSG_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_IPCNS_SEM]	= { "ipcns-sem-%lu.img", IPCNS_SEM_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_TCP_STREAM]	= { "tcp-stream-%lx.img", TCP_STREAM_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

@@ -34,6 +34,7 @@
 #include "netdev.pb-c.h"
 #include "pidns.pb-c.h"
 #include "pstree.h"
+#include "sockets.h"
 #include "timens.pb-c.h"
 #include "userns.pb-c.h"
 #include "utsns.pb-c.h"
@@ -786,7 +787,7 @@ int restore_root_namespaces(void)
 		pr_perror("cannot set the host and domain names");
 		return -1;
 	}
-	if ((rst_ns_flags & CLONE_NEWNET) && restore_loopback())
+	if ((rst_ns_flags & CLONE_NEWNET) && (restore_loopback() || isk_open_in_netns()))
 		return -1;
 	if ((rst_ns_flags & CLONE_NEWIPC) && restore_ipc_ns())
 		return -1;

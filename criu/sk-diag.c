@@ -10,6 +10,9 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <linux/inet_diag.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -93,16 +96,13 @@ static int diag_msg(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Every unix socket of criu's net namespace, through sock_diag. */
-int collect_usk_infos(void)
+/*
+ * One NETLINK_SOCK_DIAG dump request; cb is called for each answer.
+ * Answers for criu's own net namespace only.
+ */
+int sock_diag_dump(const void *req, size_t len, int (*cb)(struct nl_msg *, void *), void *arg,
+		   const char *what)
 {
-	struct unix_diag_req req = {
-		.sdiag_family = AF_UNIX,
-		.udiag_states = ~0U,
-		.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
-			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
-		.udiag_cookie = { ~0U, ~0U },
-	};
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_msg *msg = NULL;
 	int err = -NLE_NOMEM;
@@ -116,9 +116,9 @@ int collect_usk_infos(void)
 	nl_socket_enable_msg_peek(sk);
 	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
 	err = -NLE_NOMEM;
-	if (!msg || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO))
+	if (!msg || nlmsg_append(msg, (void *)req, len, NLMSG_ALIGNTO))
 		goto out;
-	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_msg, NULL);
+	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
 	if (!err)
 		err = nl_send_auto(sk, msg);
 	if (err >= 0)
@@ -127,9 +127,25 @@ out:
 	nlmsg_free(msg);
 	nl_socket_free(sk);
 	if (err < 0) {
-		pr_err("cannot list unix sockets with sock_diag: %s\n", nl_geterror(err));
+		pr_err("cannot list %s with sock_diag: %s\n", what, nl_geterror(err));
 		return -1;
 	}
+	return 0;
+}
+
+/* Every unix socket of criu's net namespace, through sock_diag. */
+int collect_usk_infos(void)
+{
+	struct unix_diag_req req = {
+		.sdiag_family = AF_UNIX,
+		.udiag_states = ~0U,
+		.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
+			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
+		.udiag_cookie = { ~0U, ~0U },
+	};
+
+	if (sock_diag_dump(&req, sizeof(req), diag_msg, NULL, "unix sockets"))
+		return -1;
 	usk_collected = true;
 	return 0;
 }
@@ -143,4 +159,71 @@ void free_usk_infos(void)
 		free(u);
 	}
 	usk_collected = false;
+}
+
+/* ---- inet_diag: TCP and UDP, IPv4 and IPv6 ---- */
+
+static int inet_diag_msg(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[INET_DIAG_MAX + 1];
+	struct list_head *head = arg;
+	struct inet_diag_msg *m;
+	struct isk_info *i;
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlmsg_datalen(h) < (int)sizeof(*m))
+		return NL_SKIP;
+	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL))
+		return NL_STOP;
+	m = nlmsg_data(h);
+	i = xzalloc(sizeof(*i));
+	if (!i)
+		return NL_STOP;
+	i->ino = m->idiag_inode;
+	i->family = m->idiag_family;
+	i->state = m->idiag_state;
+	i->sport = ntohs(m->id.idiag_sport);
+	i->dport = ntohs(m->id.idiag_dport);
+	memcpy(i->src, m->id.idiag_src, sizeof(i->src));
+	memcpy(i->dst, m->id.idiag_dst, sizeof(i->dst));
+	i->ifindex = m->id.idiag_if;
+	i->rqueue = m->idiag_rqueue;
+	i->wqueue = m->idiag_wqueue;
+	if (tb[INET_DIAG_SHUTDOWN])
+		i->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
+	if (tb[INET_DIAG_SKV6ONLY]) {
+		i->has_v6only = true;
+		i->v6only = nla_get_u8(tb[INET_DIAG_SKV6ONLY]);
+	}
+	if (tb[INET_DIAG_PROTOCOL])
+		i->proto = nla_get_u8(tb[INET_DIAG_PROTOCOL]);
+	list_add_tail(&i->list, head);
+	return NL_OK;
+}
+
+int collect_isk_infos(struct list_head *head)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	static const int protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct isk_info *i;
+	size_t f, p;
+
+	for (f = 0; f < ARRAY_SIZE(families); f++)
+		for (p = 0; p < ARRAY_SIZE(protos); p++) {
+			struct inet_diag_req_v2 req = {
+				.sdiag_family = families[f],
+				.sdiag_protocol = protos[p],
+				.idiag_states = ~0U,
+			};
+			struct list_head *last = head->prev;
+
+			if (sock_diag_dump(&req, sizeof(req), inet_diag_msg, head,
+					   "inet sockets"))
+				return -1;
+			/* the protocol attribute is not sent by older kernels */
+			for (i = list_entry(last->next, struct isk_info, list); &i->list != head;
+			     i = list_entry(i->list.next, struct isk_info, list))
+				i->proto = protos[p];
+		}
+	return 0;
 }

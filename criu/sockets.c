@@ -254,6 +254,19 @@ static int get_tmo(int sk, int opt, u64 *sec, u64 *usec)
 	return 0;
 }
 
+/* An option the socket's family may not have: 1 with *has set, 1 without, 0 on error. */
+static int get_opt_if(int sk, int opt, int *val, protobuf_c_boolean *has)
+{
+	socklen_t len = sizeof(*val);
+
+	*val = 0;
+	*has = !getsockopt(sk, SOL_SOCKET, opt, val, &len);
+	if (*has || errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+		return 1;
+	pr_perror("cannot read socket option %d", opt);
+	return 0;
+}
+
 int dump_sk_opts(int sk, SkOptsEntry *o)
 {
 	int snd, rcv, cred, sec, prio, lowat;
@@ -261,12 +274,14 @@ int dump_sk_opts(int sk, SkOptsEntry *o)
 	if (get_int(sk, SO_SNDBUF, &snd) || get_int(sk, SO_RCVBUF, &rcv) ||
 	    get_tmo(sk, SO_SNDTIMEO, &o->so_snd_tmo_sec, &o->so_snd_tmo_usec) ||
 	    get_tmo(sk, SO_RCVTIMEO, &o->so_rcv_tmo_sec, &o->so_rcv_tmo_usec) ||
-	    get_int(sk, SO_PASSCRED, &cred) || get_int(sk, SO_PASSSEC, &sec) ||
 	    get_int(sk, SO_PRIORITY, &prio) || get_int(sk, SO_RCVLOWAT, &lowat))
 		return -1;
 	o->so_sndbuf = snd;
 	o->so_rcvbuf = rcv;
-	o->has_so_passcred = o->has_so_passsec = true;
+	/* recent kernels know these only on unix and netlink sockets */
+	if (!get_opt_if(sk, SO_PASSCRED, &cred, &o->has_so_passcred) ||
+	    !get_opt_if(sk, SO_PASSSEC, &sec, &o->has_so_passsec))
+		return -1;
 	o->so_passcred = cred;
 	o->so_passsec = sec;
 	o->has_so_priority = o->has_so_rcvlowat = true;

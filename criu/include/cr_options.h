@@ -16,6 +16,8 @@ struct cr_options {
 	bool shell_job;
 	bool restore_detached;
 	bool file_locks;	/* --file-locks: dump and restore file locks */
+	bool tcp_established;	/* --tcp-established: dump connections with TCP_REPAIR */
+	bool tcp_close;	/* --tcp-close: established connections come back closed */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
 };

@@ -40,6 +40,7 @@ enum cr_img_type {
 	CR_FD_IPCNS_SHM,
 	CR_FD_IPCNS_MSG,
 	CR_FD_IPCNS_SEM,
+	CR_FD_TCP_STREAM,
 	CR_FD_MAX
 };
 

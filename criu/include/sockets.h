@@ -8,6 +8,7 @@
 
 #include "files.h"
 #include "list.h"
+#include "sk-inet.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "util.h"
 
@@ -57,5 +58,43 @@ int collect_usk_infos(void);
 bool usk_infos_collected(void);
 struct usk_info *find_usk(u32 ino);
 void free_usk_infos(void);
+
+/* One sock_diag dump request (sk-diag.c); cb gets each answer. */
+struct nl_msg;
+int sock_diag_dump(const void *req, size_t len, int (*cb)(struct nl_msg *, void *), void *arg,
+		   const char *what);
+
+/* One inet socket of the net namespace, as inet_diag describes it. */
+struct isk_info {
+	struct list_head list;
+	u32 ino, family, proto, state;
+	u32 sport, dport;	/* host order */
+	u32 src[4], dst[4];	/* network order, as inet_diag gives them */
+	u32 ifindex;
+	u32 rqueue, wqueue;	/* listener: accept queue, backlog; else bytes in, out */
+	u8 shutdown;
+	bool has_v6only, v6only;
+};
+
+/* Every TCP and UDP socket (IPv4, IPv6) of criu's net namespace. */
+int collect_isk_infos(struct list_head *head);
+/* sk-inet.c, in the root task: the sockets of a tree with its own net namespace. */
+int isk_open_in_netns(void);
+/* sk-inet.c: the local (dst false) or peer address of an entry. */
+struct sockaddr_storage;
+socklen_t isk_addr(InetSkEntry *ie, bool dst, struct sockaddr_storage *ss);
+
+/*
+ * sk-tcp.c: established TCP connections through TCP_REPAIR.
+ * Dump: put sk (criu's copy) in repair mode, write tcp-stream-<ino>.img.
+ */
+
+int dump_tcp_stream(int sk, pid_t pid, int fd, InetSkEntry *ie);
+/* Before the tree runs again (resume) or dies (kill): repair off, or close. */
+void tcp_dump_finish(bool resume);
+/* Restore: make sk, a fresh socket, the dumped connection again. */
+int restore_tcp_stream(int sk, InetSkEntry *ie);
+/* Once every connection is made: out of repair mode, the unsent bytes sent. */
+int tcp_restore_finish(bool ok);
 
 #endif

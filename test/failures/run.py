@@ -622,6 +622,9 @@ def _():
 FD_KINDS = {
     "socket": ["socket"],
     "socket-listen": ["not yet accepted"],
+    "tcp-established": ["--tcp-established"],
+    "tcp-listen": ["TCP listening", "not yet accepted"],
+    "tcp-close-wait": ["CLOSE_WAIT"],
     "epoll": ["epoll", "eventpoll"],
     "inotify": ["inotify"],
     "pidfd": ["pidfd"],
@@ -685,6 +688,19 @@ def _():
             kill_everything_new(kids_before, marked_before, (), t.pid)
     if left:
         raise CaseFail("left behind: " + "; ".join(left))
+@case("dump.tcp.repair-undone")
+def _():
+    """With --tcp-established, a connection put in repair mode, then a
+    refused socket: the dump fails and the connection works as before
+    (out of repair mode, where a send would fail)."""
+    t = Target("tcp-undo", "--fd", "tcp-repair-undo")
+    try:
+        dump_must_fail("tcp.repair-undone", t, ["--tcp-established"], "unsupported",
+                       "CLOSE_WAIT")
+    finally:
+        t.kill()
+
+
 # 4b. file locks without --file-locks ---------------------------------------
 
 LOCK_KINDS = {"flock": "FLOCK", "posix-lock": "POSIX", "ofd-lock": "OFDLCK"}
@@ -850,21 +866,21 @@ def _():
 
 # 6. unsupported options -----------------------------------------------------
 
-@case("dump.option.tcp-established")
+@case("dump.option.ext-unix-sk")
 def _():
     t = Target("opt-target")
     try:
-        dump_must_fail("opt-dump", t, ["--tcp-established"],
-                       "unsupported option: --tcp-established")
+        dump_must_fail("opt-dump", t, ["--ext-unix-sk"],
+                       "unsupported option: --ext-unix-sk")
     finally:
         t.kill()
 
 
-@case("restore.option.tcp-established")
+@case("restore.option.ext-unix-sk")
 def _():
     d = case_dir("opt-restore")
-    run = criu(["restore", "-D", d, "-d", "--tcp-established"])
-    expect_failure(run, "unsupported option: --tcp-established")
+    run = criu(["restore", "-D", d, "-d", "--ext-unix-sk"])
+    expect_failure(run, "unsupported option: --ext-unix-sk")
 
 
 # restore failures -----------------------------------------------------------

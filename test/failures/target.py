@@ -13,7 +13,10 @@
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair with an fd in flight),
-#     socket-listen (a unix listener with a connection not accepted), epoll (whose one
+#     socket-listen (a unix listener with a connection not accepted),
+#     tcp-established (a loopback connection, bytes unread both ways),
+#     tcp-listen (a TCP listener with a connection not accepted),
+#     tcp-close-wait (an end whose peer closed), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
 #     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
@@ -127,6 +130,45 @@ elif kind == "socket-listen":
     csk.connect(path)
     state["listen"] = (lsk, csk)
     fds["socket-listen"] = [lsk.fileno()]
+elif kind in ("tcp-established", "tcp-repair-undo"):
+    # a loopback TCP connection with bytes unread both ways; for
+    # tcp-repair-undo, then (at higher fds) an end in CLOSE_WAIT, refused
+    # after the connection was put in repair mode
+    tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tl.bind(("127.0.0.1", 0))
+    tl.listen(1)
+    tc = socket.create_connection(tl.getsockname())
+    ts, _ = tl.accept()
+    tc.sendall(b"to-server")
+    ts.sendall(b"to-client")
+    state["tcp"] = (tl, tc, ts)
+    fds[kind] = [tc.fileno(), ts.fileno()]
+    if kind == "tcp-repair-undo":
+        wl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        wl.bind(("127.0.0.1", 0))
+        wl.listen(1)
+        wc = socket.create_connection(wl.getsockname())
+        ws, _ = wl.accept()
+        wc.close()
+        state["tcpw"] = (wl, ws)
+elif kind == "tcp-close-wait":
+    # the accepted end of a connection its peer closed (CLOSE_WAIT)
+    tl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tl.bind(("127.0.0.1", 0))
+    tl.listen(1)
+    tc = socket.create_connection(tl.getsockname())
+    ts, _ = tl.accept()
+    tc.close()
+    state["tcpw"] = (tl, ts)
+    fds["tcp-close-wait"] = [ts.fileno()]
+elif kind == "tcp-listen":
+    # a TCP listener with a connection not yet accepted
+    tl = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    tl.bind(("::1", 0))
+    tl.listen(4)
+    tc = socket.create_connection(tl.getsockname()[:2])
+    state["tcpl"] = (tl, tc)
+    fds["tcp-listen"] = [tl.fileno()]
 elif kind == "epoll":
     # its one target is a pipe end only a process outside the tree holds
     # (a grandchild handed to the runner, alive as long as we are)
@@ -282,6 +324,36 @@ def check():
             csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             csk.connect(lsk.getsockname())
             state["listen"] = (lsk, csk)
+        elif kind in ("tcp-established", "tcp-repair-undo"):
+            tl, tc, ts = state["tcp"]
+            ts.settimeout(1.0)
+            tc.settimeout(1.0)
+            if ts.recv(9, socket.MSG_PEEK) != b"to-server" or \
+                    tc.recv(9, socket.MSG_PEEK) != b"to-client":
+                bad.append("the TCP queues changed")
+            # a round trip, then the queue as it was for the next check
+            tc.sendall(b"ping")
+            got = b""
+            while len(got) < 13:
+                got += ts.recv(13 - len(got))
+            if got != b"to-serverping":
+                bad.append("the TCP connection carried %r" % got)
+            tc.sendall(b"to-server")
+        elif kind == "tcp-close-wait":
+            tl, ts = state["tcpw"]
+            if ts.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b"":
+                bad.append("the closed connection does not read as ended")
+        elif kind == "tcp-listen":
+            tl, tc = state["tcpl"]
+            tl.settimeout(1.0)
+            c, _ = tl.accept()
+            tc.sendall(b"ping")
+            if c.recv(16) != b"ping":
+                bad.append("the accepted TCP connection does not carry data")
+            c.close()
+            tc.close()
+            tc = socket.create_connection(tl.getsockname()[:2])
+            state["tcpl"] = (tl, tc)
         elif kind == "epoll":
             ep = state["epoll"]
             r, w = os.pipe()

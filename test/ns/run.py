@@ -548,6 +548,51 @@ def cases_sandbox():
         maps=('0 0 1\n1 200000 65535\n', '0 0 1\n1 200000 65535\n')))
 
 
+# ------------------------------------------- inet sockets in a net namespace
+
+def zdtm_in_sandbox(name, test, opts=()):
+    """A zdtm test as pid 1 of a sandbox with its own user, pid, mount,
+    UTS, IPC and net namespaces (lo up), dumped and restored from the host:
+    its sockets are listed from inside the namespace and made again in the
+    new one; the test checks them itself after SIGTERM."""
+    st, img = sandbox_dir(name)
+    binary = os.path.join(os.path.dirname(os.path.dirname(CRIU)), 'test', 'zdtm',
+                          'static', test)
+    out = os.path.join(st, 'out')
+    script = 'ip link set lo up && exec %s --pidfile=%s --outfile=%s --filename=%s' % (
+        binary, os.path.join(st, 'pid'), out, os.path.join(st, 'scratch'))
+    p = start(['unshare', '-Urpfmiun', '--mount-proc', '/bin/sh', '-c', script, TAG])
+    if not wait_file(os.path.join(st, 'pid'), 20, p):
+        raise Fail('the test did not start: %s' % (read(out) or '').strip())
+    time.sleep(0.2)
+    kids = children(p.pid)
+    check(len(kids) == 1, 'unshare has children %s' % kids)
+    root = kids[0]
+    res = criu(['dump', '-t', str(root), '-D', img, '-o', 'dump.log', '-v4'] + list(opts),
+               os.path.join(img, 'dump.log'), [root])
+    check(res.returncode == 0, criu_failed('dump', res, os.path.join(img, 'dump.log')))
+    check(not wait_gone([root]), 'the dumped test is still alive')
+    pidfile = os.path.join(BASE, name, 'restored.pid')
+    res = criu(['restore', '-D', img, '-d', '--pidfile', pidfile, '-o', 'restore.log',
+                '-v4'] + list(opts), os.path.join(img, 'restore.log'))
+    check(res.returncode == 0, criu_failed('restore', res, os.path.join(img, 'restore.log')))
+    new = int((read(pidfile) or '0').strip() or 0)
+    check(new and alive(new), 'the restored test is not running')
+    check(ns_link(new, 'net') != ns_link(os.getpid(), 'net'),
+          'the restored test is in the host net namespace')
+    os.kill(new, signal.SIGTERM)
+    check(not wait_gone([new]), 'the restored test did not end')
+    text = (read(out) or '').strip()
+    check(text.endswith('PASS'), 'the test says %r' % text)
+
+
+def cases_inet():
+    yield ('host-netns-inet-listen', lambda n: zdtm_in_sandbox(n, 'sk_inet_listen00'))
+    yield ('host-netns-inet-udp', lambda n: zdtm_in_sandbox(n, 'sk_inet_udp00'))
+    yield ('host-netns-tcp-established', lambda n: zdtm_in_sandbox(
+        n, 'sk_tcp_est00', ['--tcp-established']))
+
+
 # ---------------------------------------------------------- refusal cases
 
 def refuse_case(name, flags, setup, word, probe):
@@ -912,6 +957,7 @@ def last_cap():
 
 def all_cases():
     yield from cases_sandbox()
+    yield from cases_inet()
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

@@ -31,15 +31,7 @@ run python3 test/zdtm.py run --dump-only --keep-going -f h
 for t in test/failures/run.py test/ns/run.py test/programs/run.py test/netlock/run.py; do
 	[ -x "$t" ] && run python3 "$t" --criu build/criu/criu
 done
-# Servers reported SKIP until criu handles what they hold (see
-# test/servers/README.md): drop a name here when its kind is merged.
-servers_pending="redis memcached nginx postgresql postgresql-ipcns python-http.server \
-	tcp-echo-established"
-skips=""
-for s in $servers_pending; do
-	skips="$skips -x $s"
-done
-[ -x test/servers/run.py ] && run python3 test/servers/run.py --criu build/criu/criu $skips
+[ -x test/servers/run.py ] && run python3 test/servers/run.py --criu build/criu/criu
 
 if [ $rc -eq 0 ]; then
 	echo "== all tests passed"

@@ -29,6 +29,7 @@ enum {
 	OPT_NO_DEFAULT_CONFIG,
 	OPT_UNPRIVILEGED,
 	OPT_FILE_LOCKS,
+	OPT_EXT_UNIX_SK,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "no-default-config",	no_argument,	   NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "unprivileged",	no_argument,	   NULL, OPT_UNPRIVILEGED },
 	{ "file-locks",		no_argument,	   NULL, OPT_FILE_LOCKS },
+	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -84,6 +86,7 @@ static void usage(FILE *f)
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
+"      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -174,6 +177,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_FILE_LOCKS:
 			opts.file_locks = true;
+			break;
+		case OPT_EXT_UNIX_SK:
+			opts.ext_unix_sk = true;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

@@ -16,6 +16,7 @@ struct cr_options {
 	bool shell_job;
 	bool restore_detached;
 	bool file_locks;	/* --file-locks: dump and restore file locks */
+	bool ext_unix_sk;	/* --ext-unix-sk: unix sockets with a peer outside the tree */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 };
 

@@ -513,9 +513,9 @@ static int dump_pending_data(struct usk_info *l)
 		if (ret)
 			return -1;
 		if (c && c->dumped && c->wqueue && in_flight) {
-			pr_err("unsupported: pid %d fd %d is a unix %s socket with file descriptors "
-			       "in flight (SCM_RIGHTS) to a connection not yet accepted\n", c->pid,
-			       c->fd, usk_type_name(c->type));
+			pr_err("unsupported: pid %d fd %d is a unix %s socket with file "
+			       "descriptors in flight (SCM_RIGHTS) to a connection not yet "
+			       "accepted\n", c->pid, c->fd, usk_type_name(c->type));
 			return -1;
 		}
 		pr_debug("unix socket %u: pending connection %u of %u read\n", l->ino, i + 1,

@@ -260,11 +260,15 @@ err:
  * the other end, which is then closed as the dumped peer was (a stream
  * end then sees both directions shut, a datagram end a dead peer).
  */
+static int make_named_orphan(struct usk_rst *r);
+
 static int make_orphan(struct usk_rst *r)
 {
 	UnixSkEntry *u = r->u;
 	int sv[2];
 
+	if (u->type != SOCK_DGRAM && !entry_anonymous(u))
+		return make_named_orphan(r);
 	if (socketpair(AF_UNIX, u->type | SOCK_CLOEXEC, 0, sv)) {
 		pr_perror("cannot create a unix %s socket pair", usk_type_name(u->type));
 		return -1;
@@ -282,6 +286,55 @@ static int make_orphan(struct usk_rst *r)
 	}
 	pr_info("unix socket %u: connected, its peer closed\n", u->ino);
 	return set_made(r, sv[0]);
+}
+
+/*
+ * A named stream or seqpacket socket whose peer was closed (an accepted
+ * connection whose client went away): accepted from a temporary listener
+ * of its name, as make_conn does, its queue sent by the client, which is
+ * then closed.
+ */
+static int make_named_orphan(struct usk_rst *r)
+{
+	UnixSkEntry *u = r->u;
+	int t, cs = -1, as = -1;
+
+	t = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
+	if (t < 0) {
+		pr_perror("cannot create a unix socket");
+		return -1;
+	}
+	if (usk_bind(t, u, true) || listen(t, 1))
+		goto err;
+	cs = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
+	if (cs < 0 || usk_connect_name(cs, u, u))
+		goto err;
+	as = accept4(t, NULL, NULL, SOCK_CLOEXEC);
+	if (as < 0 || usk_unbind_temp(u)) {
+		pr_perror("cannot accept a connection for unix socket %u", u->ino);
+		goto err;
+	}
+	close(t);
+	if (restore_sk_bufs(as, u->opts) || fill_queue(cs, u->opts, u, false))
+		goto err_conn;
+	close(cs);
+	if (finish(as, u)) {
+		close(as);
+		return -1;
+	}
+	pr_info("unix socket %u: accepted again, its peer closed\n", u->ino);
+	return set_made(r, as);
+err:
+	if (t >= 0) {
+		usk_unbind_temp(u);
+		close(t);
+	}
+err_conn:
+	if (cs >= 0)
+		close(cs);
+	if (as >= 0)
+		close(as);
+	return -1;
 }
 
 static int make_single(struct usk_rst *r)
@@ -308,7 +361,8 @@ static bool accepted_end(const struct usk_rst *r)
 	list_for_each_entry(l, &usk_rsts, list)
 		if (l->how == USK_LISTENER && same_name(l->u, r->u))
 			return true;
-	return r->u->ino < r->peer->u->ino;
+	/* no listener of that name left: the accepted socket is the younger one */
+	return r->u->ino > r->peer->u->ino;
 }
 
 /*
@@ -377,8 +431,9 @@ static int make_client(struct usk_rst *c, const UnixSkEntry *l)
 }
 
 /*
- * A listener; first the named connections whose temporary listener needs
- * its name, then its pending connections, made again in accept order.
+ * A listener; first the named connections (and those whose peer was
+ * closed) whose temporary listener needs its name, then its pending
+ * connections, made again in accept order.
  */
 static int make_listener(struct usk_rst *l)
 {
@@ -387,7 +442,8 @@ static int make_listener(struct usk_rst *l)
 	int sk;
 
 	list_for_each_entry(r, &usk_rsts, list)
-		if (r->how == USK_CONN && !r->done && same_name(r->u, l->u) && make_usk(r))
+		if ((r->how == USK_CONN || r->how == USK_ORPHAN) && !r->done &&
+		    r->u->type != SOCK_DGRAM && same_name(r->u, l->u) && make_usk(r))
 			return -1;
 	sk = usk_new(l->u, 0);
 	if (sk < 0)

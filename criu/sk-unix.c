@@ -247,11 +247,7 @@ static int check_usk(const struct fd_parms *p, const struct usk_info *u, u32 *pe
 		return 0;
 	}
 	/* its peer was closed: what is queued can still be read */
-	if (usk_anonymous(u))
-		return 0;
-	pr_err("unsupported: pid %d fd %d is a unix %s socket bound to %s whose peer is "
-	       "closed\n", p->pid, p->fd, t, usk_name(u));
-	return -1;
+	return 0;
 refuse:
 	pr_err("unsupported: pid %d fd %d is a socket (unix %s, %s, %s%s, %u bytes queued)\n",
 	       p->pid, p->fd, t, sk_state_name(u->state), u->name_len ? "bound to " : "",

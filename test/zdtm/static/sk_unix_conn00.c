@@ -4,9 +4,11 @@
  * connection accepted from a listener bound to a path (the listener kept),
  * a seqpacket one accepted from a listener on an abstract name (the
  * listener closed), and a stream one whose client is bound to a path of
- * its own.  Data waits in both directions.  Afterwards each end has the
- * same getsockname and getpeername, the queued bytes (and messages) are
- * there, more flows both ways, and the kept listener still accepts.
+ * its own.  Data waits in both directions.  And a connection accepted from
+ * the kept listener whose client wrote and closed.  Afterwards each end has
+ * the same getsockname and getpeername, the queued bytes (and messages)
+ * are there, more flows both ways, the orphan reads its bytes then the end,
+ * and the kept listener still accepts.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -121,7 +123,7 @@ int main(int argc, char **argv)
 	struct sockaddr_un pa, aa, ba, own, got;
 	socklen_t pl, al, bl, ol, gl = sizeof(got);
 	char name[256];
-	int l, c;
+	int l, c, o;
 
 	test_init(argc, argv);
 	pl = make_addr(&pa, test_filename, false);
@@ -138,6 +140,13 @@ int main(int argc, char **argv)
 	    connect_to(&k[1], SOCK_SEQPACKET, &aa, al, NULL, 0, NULL) ||
 	    connect_to(&k[2], SOCK_STREAM, &ba, bl, &own, ol, NULL))
 		return 1;
+	/* the orphan: its client wrote, then went away */
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&pa, pl) || send(c, "bye", 3, 0) != 3 ||
+	    close(c) || (o = accept(l, NULL, NULL)) < 0) {
+		pr_perror("orphan");
+		return 1;
+	}
 
 	test_daemon();
 	test_waitsig();
@@ -145,6 +154,14 @@ int main(int argc, char **argv)
 	if (check(&k[0], SOCK_STREAM) || check(&k[1], SOCK_SEQPACKET) ||
 	    check(&k[2], SOCK_STREAM))
 		return 1;
+	gl = sizeof(got);
+	if (getsockname(o, (struct sockaddr *)&got, &gl) || !same(&got, gl, &pa, pl) ||
+	    recv(o, name, sizeof(name), MSG_DONTWAIT) != 3 || memcmp(name, "bye", 3) ||
+	    recv(o, name, sizeof(name), MSG_DONTWAIT) != 0) {
+		fail("the orphan has another name, or not 'bye' and the end");
+		return 1;
+	}
+	gl = sizeof(got);
 	/* the listener holds its name and still takes connections */
 	c = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (c < 0 || connect(c, (struct sockaddr *)&pa, pl) || close(c) ||

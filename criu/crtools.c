@@ -34,6 +34,7 @@ enum {
 	OPT_NETWORK_LOCK,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
+	OPT_EXT_UNIX_SK,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "network-lock",	required_argument, NULL, OPT_NETWORK_LOCK },
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
+	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -97,6 +99,7 @@ static void usage(FILE *f)
 "      --tcp-established     dump and restore established TCP connections\n"
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
+"      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -201,6 +204,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_TCP_CLOSE:
 			opts.tcp_close = true;
+			break;
+		case OPT_EXT_UNIX_SK:
+			opts.ext_unix_sk = true;
 			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:

@@ -6,6 +6,7 @@
  * shutdown bits (unix_diag).
  */
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -57,8 +58,13 @@ static void take_attrs(struct usk_info *u, struct nlattr **tb)
 	}
 	if (tb[UNIX_DIAG_PEER])
 		u->peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
-	if (tb[UNIX_DIAG_ICONS])
-		u->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(u32);
+	if (tb[UNIX_DIAG_ICONS] && nla_len(tb[UNIX_DIAG_ICONS]) >= (int)sizeof(u32)) {
+		u->icons = xmalloc(nla_len(tb[UNIX_DIAG_ICONS]));
+		if (u->icons) {
+			u->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(u32);
+			memcpy(u->icons, nla_data(tb[UNIX_DIAG_ICONS]), u->nr_icons * sizeof(u32));
+		}
+	}
 	if (tb[UNIX_DIAG_RQLEN] &&
 	    nla_len(tb[UNIX_DIAG_RQLEN]) >= (int)sizeof(struct unix_diag_rqlen)) {
 		struct unix_diag_rqlen *r = nla_data(tb[UNIX_DIAG_RQLEN]);
@@ -90,10 +96,23 @@ static int diag_msg(struct nl_msg *msg, void *arg)
 	u->ino = m->udiag_ino;
 	u->type = m->udiag_type;
 	u->state = m->udiag_state;
-	u->fd = -1;
+	u->fd = u->keep = -1;
 	take_attrs(u, tb);
 	list_add_tail(&u->list, &usk_infos);
 	return NL_OK;
+}
+
+/* The listener whose connection not yet accepted has client ino, or NULL. */
+struct usk_info *find_usk_listener(u32 ino)
+{
+	struct usk_info *u;
+	u32 i;
+
+	list_for_each_entry(u, &usk_infos, list)
+		for (i = 0; i < u->nr_icons; i++)
+			if (u->icons[i] == ino)
+				return u;
+	return NULL;
 }
 
 /*
@@ -156,6 +175,9 @@ void free_usk_infos(void)
 
 	list_for_each_entry_safe(u, n, &usk_infos, list) {
 		list_del(&u->list);
+		if (u->keep >= 0)
+			close(u->keep);
+		free(u->icons);
 		free(u);
 	}
 	usk_collected = false;

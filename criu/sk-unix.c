@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AF_UNIX sockets: listeners bound to a path or an abstract name,
- * connected pairs with both ends in the tree (socketpair), ends whose peer
- * was closed, and unbound unconnected ones.  What a socket is (state,
- * name, peer, pending connections, queue lengths, the bound file) is
- * asked of the kernel with sock_diag (sk-diag.c) once per dump, for every
- * unix socket of the net namespace; a descriptor is matched to its socket
- * by inode.
+ * AF_UNIX sockets: listeners (with their connections not yet accepted),
+ * connected stream and seqpacket sockets with both ends in the tree, named
+ * or not, datagram sockets bound or connected, with their queues; ends
+ * whose peer was closed; with --ext-unix-sk, datagram sockets connected to
+ * a named socket outside the tree.  What a socket is (state, name, peer,
+ * pending connections, queue lengths, the bound file) is asked of the
+ * kernel with sock_diag (sk-diag.c) once per dump, for every unix socket of
+ * the net namespace; a descriptor is matched to its socket by inode.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,17 +20,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cr_options.h"
 #include "files.h"
-#include "sk-unix.pb-c.h"
+#include "sk-unix.h"
 #include "sockets.h"
 #include "util.h"
 
-/* unix_diag reports socket states in TCP's numbers */
-#define USK_ESTABLISHED	1
-#define USK_CLOSE	7
-#define USK_LISTEN	10
-
-static const char *sk_type_name(u32 type)
+const char *usk_type_name(u32 type)
 {
 	switch (type) {
 	case SOCK_STREAM:
@@ -57,7 +55,7 @@ static const char *sk_state_name(u32 state)
 }
 
 /* A printable form of a socket's address. */
-static const char *usk_name(const struct usk_info *u)
+const char *usk_name(const struct usk_info *u)
 {
 	static char buf[2][USK_NAME_MAX + 16];
 	static int which;
@@ -73,7 +71,7 @@ static const char *usk_name(const struct usk_info *u)
 }
 
 /* The abstract names the kernel picks (autobind): a NUL and 5 hex digits. */
-static bool autobound(const char *name, size_t len)
+bool usk_autobound(const char *name, size_t len)
 {
 	size_t i;
 
@@ -86,19 +84,19 @@ static bool autobound(const char *name, size_t len)
 }
 
 /*
- * A datagram socket bound to a name of its own and not connected.  Once
- * another socket connects to it, unix_diag shows it "connected" too, with
- * no peer.
+ * A datagram socket bound to a name of its own, with no peer: a server
+ * (unix_diag shows it "connected", with no peer, once a client connected
+ * to it), or a client whose server is gone; both restored as a server.
  */
-static bool bound_dgram(u32 type, u32 peer, const char *name, size_t len)
+bool usk_bound_dgram(u32 type, u32 peer, const char *name, size_t len)
 {
-	return type == SOCK_DGRAM && !peer && len && !autobound(name, len);
+	return type == SOCK_DGRAM && !peer && len && !usk_autobound(name, len);
 }
 
 /* Unnamed or autobound: an address nobody asked for, ours to take again. */
-static bool anonymous(const struct usk_info *u)
+bool usk_anonymous(const struct usk_info *u)
 {
-	return !u->name_len || autobound(u->name, u->name_len);
+	return !u->name_len || usk_autobound(u->name, u->name_len);
 }
 
 
@@ -168,48 +166,88 @@ static int dump_bound_file(struct fd_parms *p, struct usk_info *u, UnixSkEntry *
 	return 0;
 }
 
-/* What we cannot restore yet, refused by name; 0 if we can. */
-static int check_usk(const struct fd_parms *p, const struct usk_info *u)
+/* Any data a client of this listener wrote that waits to be accepted. */
+static bool pending_data(const struct usk_info *l)
 {
-	const struct usk_info *peer = u->peer ? find_usk(u->peer) : NULL;
-	const char *t = sk_type_name(u->type);
+	u32 i;
 
+	for (i = 0; i < l->nr_icons; i++) {
+		struct usk_info *c = find_usk(l->icons[i]);
+
+		/* the client's send buffer is charged with what waits in the embryo */
+		if (c && c->wqueue)
+			return true;
+	}
+	return false;
+}
+
+static int check_listener(const struct fd_parms *p, const struct usk_info *u)
+{
+	u32 i;
+
+	for (i = 0; i < u->nr_icons; i++) {
+		if (u->icons[i])
+			continue;
+		pr_err("unsupported: pid %d fd %d is a unix listening socket (%s) with a "
+		       "connection not yet accepted whose client was closed\n", p->pid, p->fd,
+		       usk_name(u));
+		return -1;
+	}
+	if (opts.leave_running && pending_data(u)) {
+		pr_err("unsupported: pid %d fd %d is a unix listening socket (%s) with data on "
+		       "connections not yet accepted: criu accepts them to read it, which "
+		       "--leave-running forbids\n", p->pid, p->fd, usk_name(u));
+		return -1;
+	}
+	return 0;
+}
+
+/* Connected to u->peer: what can be connected again; 0 if it can. */
+static int check_peer(const struct fd_parms *p, const struct usk_info *u)
+{
+	const struct usk_info *peer = find_usk(u->peer);
+	const char *t = usk_type_name(u->type);
+
+	if (!peer) {
+		pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) connected to "
+		       "socket:[%u], which sock_diag does not show\n", p->pid, p->fd, t,
+		       usk_name(u), u->peer);
+		return -1;
+	}
+	if (peer->peer == u->ino)
+		return 0;
+	/* a datagram client of a server that is not connected back: by its name */
+	if (u->type == SOCK_DGRAM && peer->name_len)
+		return 0;
+	pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) connected to socket:[%u] "
+	       "(%s), which is not connected back to it\n", p->pid, p->fd, t, usk_name(u),
+	       u->peer, usk_name(peer));
+	return -1;
+}
+
+/* What we cannot restore, refused by name; 0 if we can.  *peer: the peer to write. */
+static int check_usk(const struct fd_parms *p, const struct usk_info *u, u32 *peer)
+{
+	const struct usk_info *l;
+	const char *t = usk_type_name(u->type);
+
+	*peer = u->peer;
 	if (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET)
 		goto refuse;
-	if (u->state == USK_LISTEN) {
-		if (!u->rqueue && !u->nr_icons)
-			return 0;
-		pr_err("unsupported: pid %d fd %d is a unix listening socket with %u connections "
-		       "not yet accepted\n", p->pid, p->fd, max(u->rqueue, u->nr_icons));
-		return -1;
-	}
-	if (u->peer) {
-		if (!peer || peer->peer != u->ino) {
-			pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) connected to "
-			       "socket:[%u] (%s), which is not connected back to it\n", p->pid,
-			       p->fd, t, usk_name(u), u->peer, usk_name(peer));
-			return -1;
-		}
-		if (!anonymous(u) || !anonymous(peer)) {
-			pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) connected to "
-			       "socket:[%u] (%s): only unnamed pairs are supported\n", p->pid,
-			       p->fd, t, usk_name(u), u->peer, usk_name(peer));
-			return -1;
-		}
+	if (u->state == USK_LISTEN)
+		return check_listener(p, u);
+	if (u->peer)
+		return check_peer(p, u);
+	if (u->state != USK_ESTABLISHED || u->type == SOCK_DGRAM)
+		return 0;
+	/* a connection not yet accepted: its peer is written as the listener */
+	l = find_usk_listener(u->ino);
+	if (l && l->type == u->type) {
+		*peer = l->ino;
 		return 0;
 	}
-	/* unconnected, maybe bound: datagrams from others would lose their senders */
-	if ((u->state == USK_CLOSE || bound_dgram(u->type, u->peer, u->name, u->name_len)) &&
-	    !u->rqueue)
-		return 0;
-	if (u->state == USK_ESTABLISHED) {
-		/* its peer was closed: what is queued can still be read */
-		if (anonymous(u))
-			return 0;
-		pr_err("unsupported: pid %d fd %d is a unix %s socket bound to %s whose peer is "
-		       "closed\n", p->pid, p->fd, t, usk_name(u));
-		return -1;
-	}
+	/* its peer was closed: what is queued can still be read */
+	return 0;
 refuse:
 	pr_err("unsupported: pid %d fd %d is a socket (unix %s, %s, %s%s, %u bytes queued)\n",
 	       p->pid, p->fd, t, sk_state_name(u->state), u->name_len ? "bound to " : "",
@@ -217,28 +255,57 @@ refuse:
 	return -1;
 }
 
+/* A datagram socket not in a pair: its messages may come from anyone. */
+static bool dgram_server(const struct usk_info *u)
+{
+	const struct usk_info *peer = u->peer ? find_usk(u->peer) : NULL;
+
+	return u->type == SOCK_DGRAM && !(peer && peer->peer == u->ino) &&
+	       (u->state != USK_ESTABLISHED || u->peer || usk_bound_dgram(u->type, u->peer,
+								      u->name, u->name_len));
+}
+
 static int dump_usk_queue(struct fd_parms *p, struct usk_info *u, u32 id)
 {
+	unsigned int flags = u->shutdown & 1 ? SKQ_RCV_SHUT : 0;
 	bool in_flight;
 
-	if (u->state == USK_CLOSE || bound_dgram(u->type, u->peer, u->name, u->name_len)) {
+	if (u->state == USK_LISTEN || (u->state == USK_CLOSE && u->type != SOCK_DGRAM))
+		return 0;
+	if (dgram_server(u)) {
 		char c;
 
 		/* rqueue is the first datagram's length, 0 for an empty one too */
 		if (recv(p->lfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
 			return 0;
-		pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) with messages from "
-		       "unconnected senders queued\n", p->pid, p->fd, sk_type_name(u->type),
-		       usk_name(u));
-		return -1;
+		if (!u->name_len) {
+			pr_err("unsupported: pid %d fd %d is an unnamed unix dgram socket with "
+			       "messages queued from a sender it is not paired with\n", p->pid,
+			       p->fd);
+			return -1;
+		}
+		flags |= SKQ_SENDERS;
 	}
-	if (u->state != USK_ESTABLISHED)
-		return 0;
-	if (dump_sk_queue(p->lfd, id, u->type, u->shutdown & 1, &in_flight))
+	if (dump_sk_queue(p->lfd, id, u->type, flags, &in_flight))
 		return -1;
 	if (in_flight) {
 		pr_err("unsupported: pid %d fd %d is a unix %s socket with file descriptors in "
-		       "flight (SCM_RIGHTS) in its queue\n", p->pid, p->fd, sk_type_name(u->type));
+		       "flight (SCM_RIGHTS) in its queue\n", p->pid, p->fd, usk_type_name(u->type));
+		return -1;
+	}
+	return 0;
+}
+
+/* A listener with data on connections not yet accepted keeps a copy for usk_dump_fini. */
+static int keep_listener(struct fd_parms *p, struct usk_info *u, UnixSkEntry *ue)
+{
+	ue->n_icons = u->nr_icons;
+	ue->icons = u->icons;
+	if (!pending_data(u))
+		return 0;
+	u->keep = fcntl(p->lfd, F_DUPFD_CLOEXEC, 0);
+	if (u->keep < 0) {
+		pr_perror("cannot keep a copy of unix socket %u", u->ino);
 		return -1;
 	}
 	return 0;
@@ -249,7 +316,7 @@ static int dump_usk(struct fd_parms *p, u32 id)
 	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
-	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+	SkOptsEntry skopts = SK_OPTS_ENTRY__INIT;
 	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
 	struct usk_info *u;
 	int ret = -1;
@@ -262,7 +329,7 @@ static int dump_usk(struct fd_parms *p, u32 id)
 		       (unsigned long)p->st.st_ino);
 		return -1;
 	}
-	if (check_usk(p, u))
+	if (check_usk(p, u, &ue.peer))
 		return -1;
 	ue.id = id;
 	ue.ino = u->ino;
@@ -270,32 +337,35 @@ static int dump_usk(struct fd_parms *p, u32 id)
 	ue.state = u->state;
 	ue.flags = p->flags;
 	ue.backlog = u->state == USK_LISTEN ? u->wqueue : 0;
-	ue.peer = u->peer;
 	ue.fown = &fown;
-	ue.opts = &opts;
+	ue.opts = &skopts;
 	ue.name.data = (u8 *)u->name;
 	ue.name.len = u->name_len;
 	ue.has_shutdown = u->shutdown != 0;
 	ue.shutdown = u->shutdown;
-	if (dump_fown(p, &fown) || dump_sk_opts(p->lfd, &opts))
+	if (dump_fown(p, &fown) || dump_sk_opts(p->lfd, &skopts))
 		goto out;
 	if (u->name_len && u->name[0] && dump_bound_file(p, u, &ue, &perms))
 		goto out;
-	if (dump_usk_queue(p, u, id))
+	if (dump_usk_queue(p, u, id) || (u->state == USK_LISTEN && keep_listener(p, u, &ue)))
 		goto out;
 	u->dumped = true;
 	u->pid = p->pid;
 	u->fd = p->fd;
+	u->id = id;
 	fe.type = FD_TYPES__UNIXSK;
 	fe.id = id;
 	fe.usk = &ue;
-	pr_info("pid %d fd %d: unix %s socket %u, state %u, %s, peer %u, backlog %u\n", p->pid,
-		p->fd, sk_type_name(u->type), u->ino, u->state, usk_name(u), u->peer, ue.backlog);
+	pr_info("pid %d fd %d: unix %s socket %u, state %u, %s, peer %u, backlog %u, %u "
+		"pending\n", p->pid, p->fd, usk_type_name(u->type), u->ino, u->state,
+		usk_name(u), ue.peer, ue.backlog, u->nr_icons);
 	ret = write_file_entry(&fe);
 out:
 	free(ue.name_dir);
 	return ret;
 }
+
+/* ---- after every task: peers outside the tree, data not yet accepted ---- */
 
 /* A socket outside the tree connected to u (a datagram client), or NULL. */
 static struct usk_info *outside_client(const struct usk_info *u)
@@ -303,401 +373,172 @@ static struct usk_info *outside_client(const struct usk_info *u)
 	struct usk_info *c;
 
 	list_for_each_entry(c, &usk_infos, list)
-		if (c->peer == u->ino && !c->dumped)
+		if (c->peer == u->ino && !c->dumped && c->state != USK_LISTEN)
 			return c;
 	return NULL;
 }
 
-/* Every peer of a dumped socket, and every socket connected to one, is in the tree. */
+/* The peer outside the tree of a datagram client, kept for its name. */
+static int dump_extern_peer(struct usk_info *peer)
+{
+	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
+	FileEntry fe = FILE_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	SkOptsEntry skopts = SK_OPTS_ENTRY__INIT;
+
+	if (peer->dumped)
+		return 0;
+	if (peer->name[0] && peer->name[0] != '/') {
+		pr_err("unsupported: socket:[%u] outside the tree is bound to the relative name "
+		       "%s\n", peer->ino, peer->name);
+		return -1;
+	}
+	ue.id = fe.id = new_file_id();
+	ue.ino = peer->ino;
+	ue.type = peer->type;
+	ue.state = peer->state;
+	ue.uflags = USK_EXTERN;
+	ue.fown = &fown;
+	ue.opts = &skopts;
+	ue.name.data = (u8 *)peer->name;
+	ue.name.len = peer->name_len;
+	fe.type = FD_TYPES__UNIXSK;
+	fe.usk = &ue;
+	peer->dumped = true;
+	pr_info("unix socket %u (%s) outside the tree: connected to again by its name\n",
+		peer->ino, usk_name(peer));
+	return write_file_entry(&fe);
+}
+
+static int check_outside_peer(struct usk_info *u)
+{
+	struct usk_info *peer = find_usk(u->peer);
+	const char *t = usk_type_name(u->type);
+
+	if (!peer || peer->dumped)
+		return 0;
+	if (opts.ext_unix_sk && u->type == SOCK_DGRAM && peer->peer != u->ino &&
+	    peer->name_len)
+		return dump_extern_peer(peer);
+	pr_err("unsupported: pid %d fd %d is a unix %s socket connected to socket:[%u] (%s), "
+	       "which no process of the tree holds%s\n", u->pid, u->fd, t, u->peer,
+	       usk_name(peer), u->type == SOCK_DGRAM && peer->peer != u->ino ?
+	       " (--ext-unix-sk connects it again by name)" : "");
+	return -1;
+}
+
+/* Clients outside the tree, of a listener or a datagram server of the tree. */
+static int check_outside_clients(struct usk_info *u)
+{
+	struct usk_info *c;
+	u32 i;
+
+	for (i = 0; i < u->nr_icons; i++) {
+		c = find_usk(u->icons[i]);
+		if (c && c->dumped)
+			continue;
+		if (opts.ext_unix_sk) {
+			pr_warn("unix socket %u (%s): the connection from socket:[%u] outside the "
+				"tree, not yet accepted, is dropped\n", u->ino, usk_name(u),
+				u->icons[i]);
+			continue;
+		}
+		pr_err("unsupported: pid %d fd %d is a unix listening socket (%s) with a "
+		       "connection not yet accepted from socket:[%u] (%s), which no process of "
+		       "the tree holds\n", u->pid, u->fd, usk_name(u), u->icons[i], usk_name(c));
+		return -1;
+	}
+	if (u->state == USK_LISTEN || u->type != SOCK_DGRAM || !(c = outside_client(u)))
+		return 0;
+	if (opts.ext_unix_sk) {
+		pr_warn("unix socket %u (%s): socket:[%u] outside the tree is connected to it; "
+			"after restore it reaches the old socket no more\n", u->ino, usk_name(u),
+			c->ino);
+		return 0;
+	}
+	pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) to which socket:[%u] (%s) "
+	       "outside the tree is connected\n", u->pid, u->fd, usk_type_name(u->type),
+	       usk_name(u), c->ino, usk_name(c));
+	return -1;
+}
+
+/* The client of a connection not yet accepted: the listener is in the tree. */
+static int check_pending_client(struct usk_info *u)
+{
+	struct usk_info *l = u->peer || u->state != USK_ESTABLISHED ? NULL :
+			     find_usk_listener(u->ino);
+
+	if (!l || l->dumped)
+		return 0;
+	pr_err("unsupported: pid %d fd %d is a unix %s socket whose connection to socket:[%u] "
+	       "(%s) is not yet accepted, and no process of the tree holds that listener\n",
+	       u->pid, u->fd, usk_type_name(u->type), l->ino, usk_name(l));
+	return -1;
+}
+
+/*
+ * What the clients of a listener wrote and it did not accept yet waits in
+ * the queue of a socket without a file (the embryo).  The only way to it is
+ * accept(): done on criu's copy once everything else is dumped, as the tree
+ * is about to be killed (--leave-running was refused).  Accepted in queue
+ * order, which is the order of the icons.
+ */
+static int dump_pending_data(struct usk_info *l)
+{
+	u32 i;
+
+	for (i = 0; i < l->nr_icons; i++) {
+		struct pollfd pfd = { .fd = l->keep, .events = POLLIN };
+		struct usk_info *c = find_usk(l->icons[i]);
+		bool in_flight;
+		int s, ret;
+
+		if (poll(&pfd, 1, 0) != 1)
+			break;
+		s = accept4(l->keep, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (s < 0) {
+			pr_perror("cannot accept a pending connection of unix socket %u", l->ino);
+			return -1;
+		}
+		ret = 0;
+		/* a client that shut its sending side shut the embryo's receiving one */
+		if (c && c->dumped && c->wqueue)
+			ret = dump_sk_queue(s, c->id, l->type, SKQ_PENDING |
+					    (c->shutdown & 2 ? SKQ_RCV_SHUT : 0), &in_flight);
+		close(s);
+		if (ret)
+			return -1;
+		if (c && c->dumped && c->wqueue && in_flight) {
+			pr_err("unsupported: pid %d fd %d is a unix %s socket with file "
+			       "descriptors in flight (SCM_RIGHTS) to a connection not yet "
+			       "accepted\n", c->pid, c->fd, usk_type_name(c->type));
+			return -1;
+		}
+		pr_debug("unix socket %u: pending connection %u of %u read\n", l->ino, i + 1,
+			 l->nr_icons);
+	}
+	return 0;
+}
+
 static int usk_dump_fini(void)
 {
-	struct usk_info *u, *peer;
+	struct usk_info *u;
 	int ret = files_dump_failed ? -1 : 0;
 
 	list_for_each_entry(u, &usk_infos, list) {
-		if (ret || !u->dumped)
+		if (ret || !u->dumped || u->pid == 0)
 			continue;
-		peer = u->peer ? find_usk(u->peer) : outside_client(u);
-		if (!peer || peer->dumped)
-			continue;
-		if (u->peer)
-			pr_err("unsupported: pid %d fd %d is a unix %s socket connected to "
-			       "socket:[%u] (%s), which no process of the tree holds\n", u->pid,
-			       u->fd, sk_type_name(u->type), u->peer, usk_name(peer));
-		else
-			pr_err("unsupported: pid %d fd %d is a unix %s socket (%s) to which "
-			       "socket:[%u] (%s) outside the tree is connected\n", u->pid, u->fd,
-			       sk_type_name(u->type), usk_name(u), peer->ino, usk_name(peer));
-		ret = -1;
+		if ((u->peer && check_outside_peer(u)) || check_outside_clients(u) ||
+		    check_pending_client(u))
+			ret = -1;
 	}
+	list_for_each_entry(u, &usk_infos, list)
+		if (!ret && u->keep >= 0 && dump_pending_data(u))
+			ret = -1;
 	free_usk_infos();
 	if (sk_queue_dump_fini())
 		ret = -1;
 	return files_dump_failed ? 0 : ret;
-}
-
-/* ---- restore ---- */
-
-/* A UNIXSK entry of files.img; for a pair, the end made with its peer. */
-struct usk_rst {
-	struct list_head list;
-	FileEntry *fe;
-	int end;		/* made with the peer, not yet taken; or -1 */
-};
-
-static LIST_HEAD(usk_rsts);
-
-static int take_usk(void *msg, void *arg)
-{
-	FileEntry *fe = msg;
-	struct usk_rst *r;
-
-	(void)arg;
-	if (fe->type != FD_TYPES__UNIXSK) {
-		pb_free(fe);
-		return 0;
-	}
-	r = fe->usk ? xzalloc(sizeof(*r)) : NULL;
-	if (!r) {
-		pr_err("files.img: file %u of type UNIXSK has no usk entry\n", fe->id);
-		pb_free(fe);
-		return -1;
-	}
-	r->fe = fe;
-	r->end = -1;
-	list_add_tail(&r->list, &usk_rsts);
-	return 0;
-}
-
-static struct usk_rst *find_usk_rst(u32 ino)
-{
-	struct usk_rst *r;
-
-	list_for_each_entry(r, &usk_rsts, list)
-		if (r->fe->usk->ino == ino)
-			return r;
-	return NULL;
-}
-
-/* Our own look at files.img (for the peers) and sk-queues.img. */
-static int usk_collect(void)
-{
-	struct usk_rst *r, *peer;
-
-	if (pb_read_all(CR_FD_FILES, O_RSTR, &file_entry__descriptor, take_usk, NULL))
-		return -1;
-	list_for_each_entry(r, &usk_rsts, list) {
-		UnixSkEntry *u = r->fe->usk;
-
-		if (!u->peer)
-			continue;
-		peer = find_usk_rst(u->peer);
-		if (!peer || peer->fe->usk->peer != u->ino || peer->fe->usk->type != u->type) {
-			pr_err("files.img: unix socket %u is connected to socket %u, which is not "
-			       "its peer in the images\n", u->ino, u->peer);
-			return -1;
-		}
-	}
-	return collect_sk_queues();
-}
-
-static int usk_shutdown(int sk, UnixSkEntry *u)
-{
-	int how;
-
-	if (!u->has_shutdown || !u->shutdown)
-		return 0;
-	how = u->shutdown == 3 ? SHUT_RDWR : u->shutdown == 1 ? SHUT_RD : SHUT_WR;
-	if (shutdown(sk, how)) {
-		pr_perror("cannot shut unix socket %u down", u->ino);
-		return -1;
-	}
-	return 0;
-}
-
-/* The sender's buffer must hold what it queues into its peer. */
-static int fill_queue(int from, SkOptsEntry *from_opts, UnixSkEntry *to)
-{
-	size_t bytes = sk_queue_bytes(to->id);
-	SkOptsEntry big = *from_opts;
-
-	if (!bytes)
-		return 0;
-	big.so_sndbuf = max((size_t)from_opts->so_sndbuf, 4 * bytes + (1 << 16));
-	if (big.so_sndbuf > (1U << 30))
-		big.so_sndbuf = 1U << 30;
-	if (restore_sk_bufs(from, &big) || restore_sk_queue(from, to->id))
-		return -1;
-	pr_debug("unix socket %u: %zu bytes queued again\n", to->ino, bytes);
-	return restore_sk_bufs(from, from_opts);
-}
-
-static int bind_name(int sk, UnixSkEntry *u);
-
-/* A connected end takes its autobound name again, if it had one. */
-static int rebind(int sk, UnixSkEntry *u)
-{
-	if (!u->name.len)
-		return 0;
-	if (!autobound((char *)u->name.data, u->name.len)) {
-		pr_err("files.img: connected unix socket %u has a name of its own\n", u->ino);
-		return -1;
-	}
-	return bind_name(sk, u);
-}
-
-/* Both ends at once: queues before shutdown, options last. */
-static int open_pair(struct usk_rst *r, int *fd)
-{
-	struct usk_rst *pr = find_usk_rst(r->fe->usk->peer);
-	UnixSkEntry *a = r->fe->usk, *b = pr->fe->usk;
-	int sv[2];
-
-	if (socketpair(AF_UNIX, a->type | SOCK_CLOEXEC, 0, sv)) {
-		pr_perror("cannot create a unix %s socket pair", sk_type_name(a->type));
-		return -1;
-	}
-	if (rebind(sv[0], a) || rebind(sv[1], b) ||
-	    restore_sk_bufs(sv[0], a->opts) || restore_sk_bufs(sv[1], b->opts) ||
-	    fill_queue(sv[1], b->opts, a) || fill_queue(sv[0], a->opts, b) ||
-	    usk_shutdown(sv[0], a) || usk_shutdown(sv[1], b) ||
-	    restore_sk_opts(sv[0], a->opts) || restore_sk_opts(sv[1], b->opts))
-		goto err;
-	pr->end = move_to_svc(sv[1]);
-	if (pr->end < 0) {
-		close(sv[0]);
-		return -1;
-	}
-	*fd = sv[0];
-	pr_info("unix sockets %u and %u: a %s pair again\n", a->ino, b->ino,
-		sk_type_name(a->type));
-	return 0;
-err:
-	close(sv[0]);
-	close(sv[1]);
-	return -1;
-}
-
-/*
- * A connected socket whose peer was closed: a pair, its queue sent from
- * the other end, which is then closed as the dumped peer was (a stream
- * end then sees both directions shut, a datagram end a dead peer).
- */
-static int open_orphan(UnixSkEntry *u, int *fd)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, u->type | SOCK_CLOEXEC, 0, sv)) {
-		pr_perror("cannot create a unix %s socket pair", sk_type_name(u->type));
-		return -1;
-	}
-	if (rebind(sv[0], u) || restore_sk_bufs(sv[0], u->opts) || fill_queue(sv[1], u->opts, u)) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	close(sv[1]);
-	if (usk_shutdown(sv[0], u) || restore_sk_opts(sv[0], u->opts)) {
-		close(sv[0]);
-		return -1;
-	}
-	*fd = sv[0];
-	pr_info("unix socket %u: connected, its peer closed\n", u->ino);
-	return 0;
-}
-
-/*
- * A socket file left at the path by the dumped socket, which is gone,
- * refuses connections: remove it.  One that answers belongs to a live
- * socket and is left alone.
- */
-static int clear_stale(const char *path, const struct sockaddr_un *addr, socklen_t alen,
-		       u32 type)
-{
-	struct stat st;
-	int s, ret;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : (pr_perror("cannot stat %s", path), -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		pr_err("cannot bind a unix socket to %s: it exists and is not a socket\n", path);
-		return -1;
-	}
-	s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0) {
-		pr_perror("cannot create a socket to probe %s", path);
-		return -1;
-	}
-	ret = connect(s, (const struct sockaddr *)addr, alen);
-	close(s);
-	if (ret == 0 || errno != ECONNREFUSED) {
-		pr_err("cannot bind a unix socket to %s: a live socket is there\n", path);
-		return -1;
-	}
-	if (unlink(path)) {
-		pr_perror("cannot remove the stale socket file %s", path);
-		return -1;
-	}
-	pr_info("removed the stale socket file %s\n", path);
-	return 0;
-}
-
-/* The socket files this restore made, to remove them if it fails. */
-struct bound_file {
-	struct list_head list;
-	dev_t dev;
-	ino_t ino;
-	char path[];
-};
-
-static LIST_HEAD(bound_files);
-
-static void remember_bound(const char *path, const char *dir)
-{
-	struct bound_file *b;
-	struct stat st;
-	size_t len = strlen(path) + (dir ? strlen(dir) + 1 : 0) + 1;
-
-	if (stat(path, &st) || !(b = xmalloc(sizeof(*b) + len)))
-		return;
-	snprintf(b->path, len, "%s%s%s", dir ?: "", dir ? "/" : "", path);
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	list_add(&b->list, &bound_files);
-}
-
-static void usk_restore_failed(void)
-{
-	struct bound_file *b, *n;
-	struct stat st;
-
-	list_for_each_entry_safe(b, n, &bound_files, list) {
-		if (!stat(b->path, &st) && st.st_dev == b->dev && st.st_ino == b->ino &&
-		    !unlink(b->path))
-			pr_info("removed %s, bound by this failed restore\n", b->path);
-		list_del(&b->list);
-		free(b);
-	}
-}
-
-static int set_file_perms(const char *path, UnixSkEntry *u)
-{
-	FilePermsEntry *fp = u->file_perms;
-
-	if (u->has_deleted && u->deleted) {
-		/* it was bound, then its file removed: the same again */
-		if (unlink(path)) {
-			pr_perror("cannot remove %s", path);
-			return -1;
-		}
-		return 0;
-	}
-	if (!fp)
-		return 0;
-	if (chmod(path, fp->mode & 07777)) {
-		pr_perror("cannot set the mode of %s", path);
-		return -1;
-	}
-	/* owner as far as we may (rootless: only ids of our namespace) */
-	if (lchown(path, fp->uid, fp->gid) && errno != EPERM && errno != EINVAL) {
-		pr_perror("cannot set the owner of %s", path);
-		return -1;
-	}
-	return 0;
-}
-
-static int bind_name(int sk, UnixSkEntry *u)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	socklen_t alen = offsetof(struct sockaddr_un, sun_path) + u->name.len;
-	bool path = u->name.data[0] != 0;
-	int cwd = -1, ret = -1;
-
-	if (u->name.len > sizeof(addr.sun_path)) {
-		pr_err("unix socket %u: a name of %zu bytes\n", u->ino, u->name.len);
-		return -1;
-	}
-	memcpy(addr.sun_path, u->name.data, u->name.len);
-	if (path && u->name_dir) {
-		cwd = open(".", O_PATH | O_CLOEXEC);
-		if (cwd < 0 || chdir(u->name_dir)) {
-			pr_perror("cannot go to %s to bind %s", u->name_dir, addr.sun_path);
-			goto out;
-		}
-	}
-	if (path && clear_stale(addr.sun_path, &addr, alen, u->type))
-		goto out;
-	if (bind(sk, (struct sockaddr *)&addr, alen)) {
-		pr_perror("cannot bind unix socket %u to %s%s", u->ino, path ? "" : "@",
-			  addr.sun_path + !path);
-		goto out;
-	}
-	if (path)
-		remember_bound(addr.sun_path, u->name_dir);
-	ret = path ? set_file_perms(addr.sun_path, u) : 0;
-out:
-	if (cwd >= 0 && fchdir(cwd)) {
-		pr_perror("cannot go back to criu's cwd");
-		ret = -1;
-	}
-	if (cwd >= 0)
-		close(cwd);
-	return ret;
-}
-
-static int open_single(UnixSkEntry *u, int *fd)
-{
-	int sk = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
-
-	if (sk < 0) {
-		pr_perror("cannot create a unix %s socket", sk_type_name(u->type));
-		return -1;
-	}
-	if (restore_sk_bufs(sk, u->opts) || (u->name.len && bind_name(sk, u)))
-		goto err;
-	if (u->state == USK_LISTEN && listen(sk, u->backlog)) {
-		pr_perror("cannot listen on unix socket %u", u->ino);
-		goto err;
-	}
-	if (usk_shutdown(sk, u) || restore_sk_opts(sk, u->opts))
-		goto err;
-	*fd = sk;
-	return 0;
-err:
-	close(sk);
-	return -1;
-}
-
-static int open_usk(FileEntry *fe, int *fd)
-{
-	struct usk_rst *r = find_usk_rst(fe->usk ? fe->usk->ino : 0);
-	UnixSkEntry *u;
-	int ret;
-
-	if (!r) {
-		pr_err("files.img: unix socket file %u has no entry\n", fe->id);
-		return -1;
-	}
-	u = r->fe->usk;
-	if (r->end >= 0) {
-		*fd = r->end;
-		r->end = -1;
-		ret = 0;
-	} else if (u->peer) {
-		ret = open_pair(r, fd);
-	} else if (u->state == USK_ESTABLISHED &&
-		   !bound_dgram(u->type, u->peer, (char *)u->name.data, u->name.len)) {
-		ret = open_orphan(u, fd);
-	} else {
-		ret = open_single(u, fd);
-	}
-	if (ret)
-		return -1;
-	if (fcntl(*fd, F_SETFL, u->flags & (O_NONBLOCK | O_ASYNC))) {
-		pr_perror("cannot set the flags of unix socket %u", u->ino);
-		return -1;
-	}
-	return restore_fown(*fd, u->fown);
 }
 
 const struct fd_kind unix_sk_kind = {
@@ -707,6 +548,8 @@ const struct fd_kind unix_sk_kind = {
 	.dump = dump_usk,
 	.dump_fini = usk_dump_fini,
 	.collect = usk_collect,
-	.open = open_usk,
+	.open = usk_open,
+	.anchors_done = usk_anchors_done,
 	.restore_failed = usk_restore_failed,
 };
+

@@ -9,6 +9,7 @@
  * task's descriptor; the tree is frozen, so nobody reads meanwhile.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,7 +47,8 @@ static bool drop_rights(struct msghdr *mh)
 	return any || (mh->msg_flags & MSG_CTRUNC);
 }
 
-static int write_packet(u32 id, const void *data, size_t len)
+static int write_packet(u32 id, const void *data, size_t len, unsigned int flags,
+			const struct sockaddr_un *from, socklen_t flen)
 {
 	SkPacketEntry pe = SK_PACKET_ENTRY__INIT;
 
@@ -57,22 +59,36 @@ static int write_packet(u32 id, const void *data, size_t len)
 	}
 	pe.id_for = id;
 	pe.length = len;
+	if (flags & SKQ_SENDERS) {
+		size_t off = offsetof(struct sockaddr_un, sun_path);
+
+		pe.has_sender = true;
+		pe.sender.len = flen > off ? flen - off : 0;
+		/* a path as unix_diag names it, without its NUL */
+		if (pe.sender.len && from->sun_path[0])
+			pe.sender.len = strnlen(from->sun_path, pe.sender.len);
+		pe.sender.data = (u8 *)from->sun_path;
+	}
+	pe.has_pending = pe.pending = (flags & SKQ_PENDING) != 0;
 	if (pb_write(queues_img, &pe) || (len && img_write_raw(queues_img, data, len)))
 		return -1;
 	return 0;
 }
 
 /* Peek every message; returns the number or -1. */
-static int peek_all(int sk, int type, bool rcv_shut, u32 id, char *buf, char *cbuf,
+static int peek_all(int sk, int type, unsigned int flags, u32 id, char *buf, char *cbuf,
 		    bool *in_flight)
 {
 	/* a stream's 0 is its end; a shut seqpacket says 0 when empty, too */
-	bool zero_is_end = type == SOCK_STREAM || (type == SOCK_SEQPACKET && rcv_shut);
+	bool zero_is_end = type == SOCK_STREAM ||
+			   (type == SOCK_SEQPACKET && (flags & SKQ_RCV_SHUT));
 	int nr = 0;
 
 	for (;;) {
+		struct sockaddr_un from;
 		struct iovec iov = { buf, SK_QBUF_SIZE };
 		struct msghdr mh = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = cbuf, .msg_controllen = SK_CBUF_SIZE,
 		};
@@ -95,14 +111,14 @@ static int peek_all(int sk, int type, bool rcv_shut, u32 id, char *buf, char *cb
 			       SK_QBUF_SIZE);
 			return -1;
 		}
-		if (write_packet(id, buf, n))
+		if (write_packet(id, buf, n, flags, &from, mh.msg_namelen))
 			return -1;
 		pr_debug("socket %u: %zd bytes queued\n", id, n);
 		nr++;
 	}
 }
 
-int dump_sk_queue(int sk, u32 id, int type, bool rcv_shut, bool *in_flight)
+int dump_sk_queue(int sk, u32 id, int type, unsigned int flags, bool *in_flight)
 {
 	char *buf = NULL, *cbuf = NULL;
 	int zero = 0, old = -1, ret = -1;
@@ -117,7 +133,7 @@ int dump_sk_queue(int sk, u32 id, int type, bool rcv_shut, bool *in_flight)
 	buf = xmalloc(SK_QBUF_SIZE);
 	cbuf = xmalloc(SK_CBUF_SIZE);
 	if (buf && cbuf) {
-		ret = peek_all(sk, type, rcv_shut, id, buf, cbuf, in_flight);
+		ret = peek_all(sk, type, flags, id, buf, cbuf, in_flight);
 		if (ret >= 0) {
 			pr_info("socket %u: %d queued messages\n", id, ret);
 			ret = 0;
@@ -145,14 +161,28 @@ int sk_queue_dump_fini(void)
 
 /* ---- restore ---- */
 
-struct sk_packet {
-	struct list_head list;
-	u32 id_for;
-	u32 len;
-	char data[];
-};
-
 static LIST_HEAD(sk_packets);
+
+static struct sk_packet *take_packet(SkPacketEntry *pe)
+{
+	struct sk_packet *p;
+
+	if (pe->length > SK_QBUF_SIZE || pe->sender.len > USK_NAME_MAX) {
+		pr_err("sk-queues.img: a message of %u bytes for socket %u\n", pe->length,
+		       pe->id_for);
+		return NULL;
+	}
+	p = xzalloc(sizeof(*p) + pe->length);
+	if (!p)
+		return NULL;
+	p->id_for = pe->id_for;
+	p->len = pe->length;
+	p->pending = pe->has_pending && pe->pending;
+	p->has_sender = pe->has_sender;
+	p->sender_len = pe->sender.len;
+	memcpy(p->sender, pe->sender.data, pe->sender.len);
+	return p;
+}
 
 int collect_sk_queues(void)
 {
@@ -175,16 +205,12 @@ int collect_sk_queues(void)
 			ret = -1;
 			break;
 		}
-		p = pe->length > SK_QBUF_SIZE ? NULL : xmalloc(sizeof(*p) + pe->length);
+		p = take_packet(pe);
+		pb_free(pe);
 		if (!p) {
-			pr_err("sk-queues.img: cannot take a message of %u bytes\n", pe->length);
-			pb_free(pe);
 			ret = -1;
 			break;
 		}
-		p->id_for = pe->id_for;
-		p->len = pe->length;
-		pb_free(pe);
 		list_add_tail(&p->list, &sk_packets);
 		if (p->len && img_read_raw(img, p->data, p->len)) {
 			ret = -1;
@@ -195,35 +221,51 @@ int collect_sk_queues(void)
 	return ret < 0 ? -1 : 0;
 }
 
-size_t sk_queue_bytes(u32 id)
+struct sk_packet *sk_queue_next(u32 id, bool pending, struct sk_packet *prev)
 {
-	struct sk_packet *p;
+	struct list_head *l;
+
+	for (l = prev ? prev->list.next : sk_packets.next; l != &sk_packets; l = l->next) {
+		struct sk_packet *p = list_entry(l, struct sk_packet, list);
+
+		if (p->id_for == id && p->pending == pending)
+			return p;
+	}
+	return NULL;
+}
+
+size_t sk_queue_bytes(u32 id, bool pending)
+{
+	struct sk_packet *p = NULL;
 	size_t n = 0;
 
-	list_for_each_entry(p, &sk_packets, list)
-		if (p->id_for == id)
-			n += p->len;
+	while ((p = sk_queue_next(id, pending, p)))
+		n += p->len;
 	return n;
 }
 
-int restore_sk_queue(int peer, u32 id)
+int send_sk_packet(int from, const struct sk_packet *p, const struct sockaddr *to,
+		   socklen_t tolen)
 {
-	struct sk_packet *p;
+	/* one send per message keeps datagram and seqpacket boundaries */
+	ssize_t n = sendto(from, p->data, p->len, MSG_DONTWAIT | MSG_NOSIGNAL, to, tolen);
 
-	list_for_each_entry(p, &sk_packets, list) {
-		ssize_t n;
-
-		if (p->id_for != id)
-			continue;
-		/* one send per message keeps datagram and seqpacket boundaries */
-		n = send(peer, p->data, p->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n != (ssize_t)p->len) {
-			if (n >= 0)
-				errno = EAGAIN;
-			pr_perror("cannot queue %u bytes into socket %u again", p->len, id);
-			return -1;
-		}
+	if (n != (ssize_t)p->len) {
+		if (n >= 0)
+			errno = EAGAIN;
+		pr_perror("cannot queue %u bytes for socket %u again", p->len, p->id_for);
+		return -1;
 	}
+	return 0;
+}
+
+int restore_sk_queue(int peer, u32 id, bool pending)
+{
+	struct sk_packet *p = NULL;
+
+	while ((p = sk_queue_next(id, pending, p)))
+		if (send_sk_packet(peer, p, NULL, 0))
+			return -1;
 	return 0;
 }
 

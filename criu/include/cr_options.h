@@ -18,6 +18,7 @@ struct cr_options {
 	bool file_locks;	/* --file-locks: dump and restore file locks */
 	bool tcp_established;	/* --tcp-established: dump connections with TCP_REPAIR */
 	bool tcp_close;	/* --tcp-close: established connections come back closed */
+	bool ext_unix_sk;	/* --ext-unix-sk: unix sockets with a peer outside the tree */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
 };

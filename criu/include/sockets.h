@@ -3,6 +3,7 @@
 #define CR_SOCKETS_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -13,18 +14,39 @@
 #include "util.h"
 
 /*
- * sk-queue.c: the receive queue of a socket, in sk-queues.img.
+ * sockets.c: the receive queue of a socket, in sk-queues.img.
  * Dump: copy what is queued on sk (criu's own copy of the task's fd)
  * without consuming it, one sk_packet_entry per message, for file id.
  * Fds in flight (SCM_RIGHTS) are refused: *in_flight is set.
  */
-int dump_sk_queue(int sk, u32 id, int type, bool rcv_shut, bool *in_flight);
+#define SKQ_RCV_SHUT	1	/* its receiving side is shut */
+#define SKQ_SENDERS	2	/* keep each message's sender address */
+#define SKQ_PENDING	4	/* sk is the peer, not yet accepted, of socket id */
+int dump_sk_queue(int sk, u32 id, int type, unsigned int flags, bool *in_flight);
 int sk_queue_dump_fini(void);
+
 /* Restore: read sk-queues.img. */
 int collect_sk_queues(void);
-/* Bytes queued for socket id, and send them into it through its peer. */
-size_t sk_queue_bytes(u32 id);
-int restore_sk_queue(int peer, u32 id);
+
+struct sk_packet {
+	struct list_head list;
+	u32 id_for;
+	u32 len;
+	bool pending;		/* written by id_for, for its peer (see SKQ_PENDING) */
+	bool has_sender;
+	u32 sender_len;		/* sun_path bytes; 0: an unnamed sender */
+	char sender[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char data[];
+};
+
+/* The messages for socket id after prev (NULL: the first), in queue order. */
+struct sk_packet *sk_queue_next(u32 id, bool pending, struct sk_packet *prev);
+size_t sk_queue_bytes(u32 id, bool pending);
+/* Send one message again from socket from (to: NULL for its peer). */
+int send_sk_packet(int from, const struct sk_packet *p, const struct sockaddr *to,
+		   socklen_t tolen);
+/* Send all of id's messages from its peer. */
+int restore_sk_queue(int peer, u32 id, bool pending);
 
 /* Options of SOL_SOCKET level (sk_opts_entry). */
 int dump_sk_opts(int sk, SkOptsEntry *o);
@@ -42,6 +64,7 @@ struct usk_info {
 	u32 ino, peer, type, state;
 	u32 rqueue, wqueue;	/* listener: pending, backlog; else bytes in, out */
 	u32 nr_icons;		/* connections not yet accepted */
+	u32 *icons;		/* their clients' inodes (0: closed), in accept order */
 	u8 shutdown;		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
 	bool has_vfs;
 	u32 vfs_ino, vfs_dev;	/* the bound file (kernel dev encoding) */
@@ -51,12 +74,15 @@ struct usk_info {
 	bool dumped;
 	pid_t pid;
 	int fd;
+	u32 id;			/* its file id */
+	int keep;		/* a listener: criu's copy, to read its pending data */
 };
 
 extern struct list_head usk_infos;
 int collect_usk_infos(void);
 bool usk_infos_collected(void);
 struct usk_info *find_usk(u32 ino);
+struct usk_info *find_usk_listener(u32 ino);
 void free_usk_infos(void);
 
 /* One sock_diag dump request (sk-diag.c); cb gets each answer. */

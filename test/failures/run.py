@@ -662,6 +662,47 @@ for _k in FD_KINDS:
     case("dump.fd." + _k)(fd_case(_k))
 
 
+@case("dump.ext-unix-sk")
+def _():
+    """A datagram client connected to a server outside the tree: refused
+    naming the server; with --ext-unix-sk dumped, and restored connected
+    to the server again by its name (the restored target's check gets an
+    answer from it)."""
+    d = case_dir("dump.ext-unix-sk")
+    t = Target("dgram-ext", "--fd", "dgram-ext")
+    server = t.fds["server"][0]
+    spath = os.path.join(t.dir, "server.sock")
+    try:
+        line = dump_must_fail("ext-unix-sk.refused", t, [], "unsupported", "--ext-unix-sk",
+                              "pid %d fd %d " % (t.pid, t.fds["dgram-ext"][0]), spath)
+        if "socket:[" not in line:
+            raise CaseFail("the peer's inode is not named: %r" % line)
+        img = os.path.join(d, "img")
+        run = criu(["dump", "-t", str(t.pid), "-D", img, "--ext-unix-sk"],
+                   log=os.path.join(d, "dump.log"))
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("the dump with --ext-unix-sk failed: rc %s: %s" %
+                           (run.rc, run.err.strip()))
+        if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+            raise CaseFail("dumped target %d still exists" % t.pid)
+        if not alive(server):
+            raise CaseFail("the outside server %d died with the dump" % server)
+        run = criu(["restore", "-D", img, "-d", "--ext-unix-sk"],
+                   log=os.path.join(d, "restore.log"))
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("the restore failed: rc %s: %s" % (run.rc, run.err.strip()))
+        t.ticks = -1
+        t.ping()
+    finally:
+        t.kill()
+        try:
+            os.kill(server, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @case("restore.timerfd-alarm.nocap")
 def _():
     """Dumped with CAP_WAKE_ALARM, restored without it."""

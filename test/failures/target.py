@@ -13,7 +13,9 @@
 #   - SIGUSR2 blocked, SIGHUP ignored, SIGUSR1 caught;
 #   - with --fd KIND one descriptor of that kind, with state in it, that
 #     must still work: eventfd, socket (socketpair with an fd in flight),
-#     socket-listen (a unix listener with a connection not accepted),
+#     socket-listen (a unix listener with a connection not accepted from a client
+#     outside the tree), dgram-ext (a unix datagram client connected to a
+#     server outside the tree, which answers),
 #     tcp-established (a loopback connection, bytes unread both ways),
 #     tcp-listen (a TCP listener with a connection not accepted),
 #     tcp-close-wait (an end whose peer closed), epoll (whose one
@@ -119,16 +121,28 @@ elif kind == "socket":
     state["sock_pipe"] = (r, w)
     fds["socket"] = [a.fileno(), b.fileno()]
 elif kind == "socket-listen":
-    # a listening unix socket with a connection not yet accepted
+    # a listening unix socket with a connection not yet accepted, from a
+    # client only a process outside the tree holds (a grandchild handed to
+    # the runner, alive as long as we are)
     path = os.path.join(workdir, "listen.sock")
     if os.path.exists(path):
         os.unlink(path)
     lsk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsk.bind(path)
     lsk.listen(4)
-    csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    csk.connect(path)
-    state["listen"] = (lsk, csk)
+    life_r, life_w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.close(life_w)
+            csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            csk.connect(path)
+            os.read(life_r, 1)
+        os._exit(0)
+    os.wait()
+    os.close(life_r)
+    while not select.select([lsk], [], [], 0.01)[0]:
+        pass
+    state["listen"] = (lsk, life_w)
     fds["socket-listen"] = [lsk.fileno()]
 elif kind in ("tcp-established", "tcp-repair-undo"):
     # a loopback TCP connection with bytes unread both ways; for
@@ -169,6 +183,45 @@ elif kind == "tcp-listen":
     tc = socket.create_connection(tl.getsockname()[:2])
     state["tcpl"] = (tl, tc)
     fds["tcp-listen"] = [tl.fileno()]
+elif kind == "dgram-ext":
+    # a datagram client connected to a server outside the tree (a grandchild
+    # handed to the runner) that answers each datagram; it quits on "quit",
+    # or after a minute
+    spath = os.path.join(workdir, "server.sock")
+    cpath = os.path.join(workdir, "client.sock")
+    for p_ in (spath, cpath):
+        if os.path.exists(p_):
+            os.unlink(p_)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(spath)
+    rd_r, rd_w = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.setsid()  # out of our group: a restore takes our pid, a pgid too
+            os.write(rd_w, b"%d\n" % os.getpid())
+            srv.settimeout(60)
+            try:
+                while True:
+                    data, addr = srv.recvfrom(64)
+                    if data == b"quit":
+                        break
+                    if addr:
+                        srv.sendto(b"re:" + data, addr)
+            except OSError:
+                pass
+            os._exit(0)
+        os._exit(0)
+    os.wait()
+    srv.close()
+    state["server_pid"] = int(os.read(rd_r, 32))
+    os.close(rd_r)
+    os.close(rd_w)
+    csk = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    csk.bind(cpath)
+    csk.connect(spath)
+    state["dgram"] = csk
+    fds["dgram-ext"] = [csk.fileno()]
+    fds["server"] = [state["server_pid"]]
 elif kind == "epoll":
     # its one target is a pipe end only a process outside the tree holds
     # (a grandchild handed to the runner, alive as long as we are)
@@ -312,18 +365,18 @@ def check():
             if got != b"ping":
                 bad.append("socket round trip gave %r" % got)
         elif kind == "socket-listen":
-            lsk, csk = state["listen"]
-            lsk.settimeout(1.0)
-            c, _ = lsk.accept()
-            csk.sendall(b"ping")
-            if c.recv(16) != b"ping":
-                bad.append("the accepted connection does not carry data")
-            c.close()
-            # the next check needs a pending connection again
-            csk.close()
-            csk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            csk.connect(lsk.getsockname())
-            state["listen"] = (lsk, csk)
+            lsk, _ = state["listen"]
+            if not select.select([lsk], [], [], 0)[0]:
+                bad.append("the listener has no connection waiting")
+        elif kind == "dgram-ext":
+            csk = state["dgram"]
+            csk.settimeout(2.0)
+            try:
+                csk.send(b"ping")
+                if csk.recv(64) != b"re:ping":
+                    bad.append("the outside server answered something else")
+            except OSError as e:
+                bad.append("no answer from the outside server: %s" % e)
         elif kind in ("tcp-established", "tcp-repair-undo"):
             tl, tc, ts = state["tcp"]
             ts.settimeout(1.0)

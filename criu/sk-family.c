@@ -5,7 +5,6 @@
  * "socket:[INODE]".  Packet sockets (AF_PACKET) are not supported: their
  * rings, fanout groups and bound devices are all state of their own.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
@@ -71,9 +70,9 @@ void refuse_socket(const struct fd_parms *p)
 		return;
 	}
 	if (family == AF_PACKET) {
-		/* the protocol is the ethertype, in network byte order */
-		pr_err("unsupported: pid %d fd %d is a packet socket (%s, ethertype 0x%04x)\n",
-		       p->pid, p->fd, type_name(type), ntohs((unsigned short)proto));
+		/* SO_PROTOCOL says 0 here: the ethertype is the packet socket's own */
+		pr_err("unsupported: pid %d fd %d is a packet socket (%s)\n", p->pid, p->fd,
+		       type_name(type));
 		return;
 	}
 	pr_err("unsupported: pid %d fd %d is a socket of family %s (%d), %s, protocol %d\n",

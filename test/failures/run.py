@@ -629,6 +629,9 @@ FD_KINDS = {
     "timerfd-alarm": ["CAP_WAKE_ALARM"],
     "nsfd": ["namespace"],
     "fanotify": ["fanotify"],
+    # refused by family: "is a packet socket", "is a socket of family AF_VSOCK (40)"
+    "packet": ["packet socket"],
+    "vsock": ["family AF_VSOCK (40)"],
 }
 
 # Runs criu as root without CAP_WAKE_ALARM (gone from the bounding set,

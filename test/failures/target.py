@@ -16,7 +16,8 @@
 #     socket-listen (a unix listener with a connection not accepted), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
-#     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
+#     parent), nsfd (a foreign net namespace), fanotify, packet (AF_PACKET),
+#     vsock (AF_VSOCK); or a file holding a
 #     lock: flock, posix-lock, ofd-lock (the lock must still be held), or
 #     map-flock: an exclusive flock held only through a shared mapping of
 #     the file, its fd closed (as the JVM keeps its hsperfdata file);
@@ -235,6 +236,13 @@ elif kind == "fanotify":
         sys.exit("fanotify_mark: errno %d" % ctypes.get_errno())
     state["marked"] = marked
     fds["fanotify"] = [fd]
+elif kind == "packet":
+    # a packet socket (needs CAP_NET_RAW: the runner is root)
+    psk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+    fds["packet"] = [psk.fileno()]
+elif kind == "vsock":
+    vsk = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    fds["vsock"] = [vsk.fileno()]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -320,6 +328,12 @@ def check():
         elif kind == "nsfd":
             if os.fstat(fds["nsfd"][0]).st_ino != state["nsino"]:
                 bad.append("the namespace fd changed")
+        elif kind == "packet":
+            if psk.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) != socket.AF_PACKET:
+                bad.append("the packet socket is not one any more")
+        elif kind == "vsock":
+            if vsk.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) != socket.AF_VSOCK:
+                bad.append("the vsock socket is not one any more")
         elif kind == "fanotify":
             os.close(os.open(state["marked"], os.O_RDONLY))
             ev = os.read(fds["fanotify"][0], 4096)

@@ -910,8 +910,78 @@ def last_cap():
 
 # ------------------------------------------------------------------ main
 
+def socket_inodes(pid):
+    """The inodes of pid's socket fds."""
+    out = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        link = read_link('/proc/%d/fd/%s' % (pid, fd))
+        if link.startswith('socket:['):
+            out.add(int(link[8:-1]))
+    return out
+
+
+def read_link(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ''
+
+
+def netns_netlink(pid):
+    """Inodes of the netlink sockets of pid's net namespace."""
+    lines = (read('/proc/%d/net/netlink' % pid) or '').splitlines()[1:]
+    return {int(l.split()[-1]) for l in lines if l.split()}
+
+
+def netlink_case(name):
+    """zdtm's sk_netlink00 in a net namespace of its own: its netlink
+    sockets are made again in the new one, and pass the test's checks."""
+    binary = os.path.join(os.path.dirname(os.path.dirname(CRIU)),
+                          'test/zdtm/static/sk_netlink00')
+    if not os.access(binary, os.X_OK):
+        raise Skip('no %s' % binary)
+    st, img = sandbox_dir(name)
+    pidfile, out = os.path.join(st, 'test.pid'), os.path.join(st, 'test.out')
+    scratch = os.path.join(st, TAG)    # puts the tag on its command line
+    script = 'ip link set lo up && exec %s --pidfile=%s --outfile=%s --filename=%s' % (
+        binary, pidfile, out, scratch)
+    p = start(['unshare', '-Urpfmiun', '--mount-proc', '/bin/sh', '-c', script, TAG])
+    check(wait_file(pidfile, 10, p), 'sk_netlink00 did not start')
+    kids = children(p.pid)
+    check(len(kids) == 1, 'unshare has children %s' % kids)
+    root = kids[0]
+    # /proc/PID/net/netlink lists bound sockets: all but the test's unbound one
+    before = socket_inodes(root)
+    check(len(before & netns_netlink(root)) == len(before) - 1,
+          'setup: sockets %s, of which the namespace lists %s' %
+          (sorted(before), sorted(before & netns_netlink(root))))
+    res = dump(root, img, [root])
+    check(res.returncode == 0, criu_failed('dump', res, os.path.join(img, 'dump.log')))
+    check(not wait_gone([root]), 'the dumped test is still alive')
+    rpid = os.path.join(BASE, name, 'restored.pid')
+    res = criu(['restore', '-D', img, '-d', '--pidfile', rpid, '-o', 'restore.log', '-v4'],
+               os.path.join(img, 'restore.log'))
+    check(res.returncode == 0, criu_failed('restore', res, os.path.join(img, 'restore.log')))
+    new = int((read(rpid) or '0').strip() or 0)
+    check(new and alive(new), 'the restored test (host pid %s) is not running' % new)
+    check(ns_link(new, 'net') != ns_link(os.getpid(), 'net'),
+          'the restored test is in the host net namespace')
+    after = socket_inodes(new)
+    check(len(after) == len(before) and len(after & netns_netlink(new)) == len(after) - 1,
+          'restored sockets %s, of which its namespace lists %s' %
+          (sorted(after), sorted(after & netns_netlink(new))))
+    host = netns_netlink(os.getpid())
+    check(not (after & host), 'restored sockets %s are in the host namespace' %
+          sorted(after & host))
+    os.kill(new, signal.SIGTERM)
+    check(not wait_gone([new]), 'the restored test did not exit on SIGTERM')
+    verdict = (read(out) or '').strip()
+    check(verdict == 'PASS', 'sk_netlink00 says %r (%s.log)' % (verdict, out))
+
+
 def all_cases():
     yield from cases_sandbox()
+    yield ('host-all-ns-netlink', netlink_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

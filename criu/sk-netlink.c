@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/netlink_diag.h>
 #include <linux/sock_diag.h>
@@ -306,6 +307,41 @@ static u32 tree_netns_id(pid_t pid)
 	return stat(path, &st) ? 0 : ns_id_of_ino(st.st_ino);
 }
 
+/*
+ * A classic BPF filter (SO_ATTACH_FILTER, as udev's monitors use), one
+ * sock_filter per so_filter word.  An eBPF one (SO_ATTACH_BPF) does not
+ * show through SO_GET_FILTER and is not kept.
+ */
+static int dump_sk_filter(struct fd_parms *p, SkOptsEntry *o)
+{
+	socklen_t n = 0;
+	struct sock_filter *f;
+
+	if (getsockopt(p->lfd, SOL_SOCKET, SO_GET_FILTER, NULL, &n)) {
+		pr_perror("cannot read the socket filter of pid %d fd %d", p->pid, p->fd);
+		return -1;
+	}
+	if (!n)
+		return 0;
+	f = xmalloc(n * sizeof(*f));
+	o->so_filter = xmalloc(n * sizeof(u64));
+	if (!f || !o->so_filter) {
+		free(f);
+		return -1;
+	}
+	if (getsockopt(p->lfd, SOL_SOCKET, SO_GET_FILTER, f, &n)) {
+		pr_perror("cannot read the socket filter of pid %d fd %d", p->pid, p->fd);
+		free(f);
+		return -1;
+	}
+	_Static_assert(sizeof(*f) == sizeof(u64), "a sock_filter is one so_filter word");
+	memcpy(o->so_filter, f, n * sizeof(u64));
+	o->n_so_filter = n;
+	free(f);
+	pr_debug("pid %d fd %d: a socket filter of %u instructions\n", p->pid, p->fd, n);
+	return 0;
+}
+
 static int dump_nlsk(struct fd_parms *p, u32 id)
 {
 	NetlinkSkEntry ne = NETLINK_SK_ENTRY__INIT;
@@ -315,7 +351,7 @@ static int dump_nlsk(struct fd_parms *p, u32 id)
 	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
 	struct nlsk_info *n, unbound;
 	socklen_t len = sizeof(int);
-	int type;
+	int type, ret = -1;
 
 	if (!nlsk_collected && collect_nlsk_infos())
 		return -1;
@@ -326,8 +362,8 @@ static int dump_nlsk(struct fd_parms *p, u32 id)
 		n = &unbound;
 	}
 	if (check_nlsk(p, n) || getsockopt(p->lfd, SOL_SOCKET, SO_TYPE, &type, &len) ||
-	    dump_fown(p, &fown) || dump_sk_opts(p->lfd, &opts))
-		return -1;
+	    dump_fown(p, &fown) || dump_sk_opts(p->lfd, &opts) || dump_sk_filter(p, &opts))
+		goto err;
 	fill_nl_opts(p->lfd, n, &no);
 	ne.id = id;
 	ne.ino = n->ino;
@@ -354,7 +390,10 @@ static int dump_nlsk(struct fd_parms *p, u32 id)
 		n->n_groups, n->n_groups ? n->groups[0] : 0,
 		n->state == NL_CONNECTED ? "connected to" : "dst", n->dst_portid, n->dst_group,
 		n->diag_flags);
-	return write_file_entry(&fe);
+	ret = write_file_entry(&fe);
+err:
+	free(opts.so_filter);
+	return ret;
 }
 
 static int nlsk_dump_fini(void)
@@ -376,7 +415,8 @@ static int set_nl_opt(int sk, int opt, const char *what, u32 ino)
 	int one = 1;
 
 	if (setsockopt(sk, SOL_NETLINK, opt, &one, sizeof(one))) {
-		pr_perror("cannot set %s on netlink socket %u", what, ino);
+		pr_perror("cannot set %s on netlink socket %u%s", what, ino,
+			  opt == NETLINK_LISTEN_ALL_NSID ? " (needs CAP_NET_BROADCAST)" : "");
 		return -1;
 	}
 	return 0;
@@ -455,6 +495,25 @@ static int connect_nlsk(int sk, NetlinkSkEntry *ne)
 	return 0;
 }
 
+static int restore_sk_filter(int sk, NetlinkSkEntry *ne)
+{
+	struct sock_fprog prog = { .len = ne->opts->n_so_filter };
+	int ret;
+
+	if (!prog.len)
+		return 0;
+	prog.filter = xmalloc(prog.len * sizeof(*prog.filter));
+	if (!prog.filter)
+		return -1;
+	memcpy(prog.filter, ne->opts->so_filter, prog.len * sizeof(*prog.filter));
+	ret = setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	if (ret)
+		pr_perror("cannot attach the filter of %u instructions to netlink socket %u",
+			  prog.len, ne->ino);
+	free(prog.filter);
+	return ret ? -1 : 0;
+}
+
 /* The socket as it was, in the caller's net namespace. */
 static int make_nlsk(NetlinkSkEntry *ne, int *fd)
 {
@@ -467,7 +526,7 @@ static int make_nlsk(NetlinkSkEntry *ne, int *fd)
 		return -1;
 	}
 	if (restore_sk_bufs(sk, ne->opts) || bind_nlsk(sk, ne) || connect_nlsk(sk, ne) ||
-	    restore_nl_opts(sk, ne) || restore_sk_opts(sk, ne->opts))
+	    restore_nl_opts(sk, ne) || restore_sk_opts(sk, ne->opts) || restore_sk_filter(sk, ne))
 		goto err;
 	if (fcntl(sk, F_SETFL, ne->flags & (O_NONBLOCK | O_ASYNC))) {
 		pr_perror("cannot set the flags of netlink socket %u", ne->ino);

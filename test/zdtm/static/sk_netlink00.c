@@ -6,7 +6,7 @@
  * NETLINK_EXT_ACK, O_NONBLOCK and a receive buffer size; an autobound
  * NETLINK_GENERIC socket connected to the kernel with NETLINK_CAP_ACK and
  * NETLINK_BROADCAST_ERROR; a NETLINK_KOBJECT_UEVENT SOCK_DGRAM socket in
- * group 1; an unbound one; and a route socket whose request's
+ * group 1 with a classic BPF filter; an unbound one; and a route socket whose request's
  * answer is still queued at dump time.  Afterwards each has its port id,
  * its groups (getsockname and NETLINK_LIST_MEMBERSHIPS), its peer, flags
  * and type, and the route and generic sockets still answer requests
@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -115,8 +116,30 @@ static int make_route(void)
 	return port_of(route, NULL) == route_port ? 0 : -1;
 }
 
+/* A classic BPF filter, as udev puts on its monitors: accept what is >= 8 bytes. */
+static struct sock_filter filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+static int check_filter(int sk)
+{
+	struct sock_filter got[8];
+	socklen_t n = ARRAY_SIZE(got);
+
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, got, &n) || n != ARRAY_SIZE(filter) ||
+	    memcmp(got, filter, sizeof(filter))) {
+		fail("uevent socket: the socket filter is not as it was (%u instructions)", n);
+		return -1;
+	}
+	return 0;
+}
+
 static int make_others(void)
 {
+	struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
 	struct sockaddr_nl a = { .nl_family = AF_NETLINK };
 
 	gen = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
@@ -133,8 +156,9 @@ static int make_others(void)
 		return -1;
 	}
 	a.nl_groups = 1;
-	if (bind(uev, (struct sockaddr *)&a, sizeof(a))) {
-		pr_perror("bind the uevent socket");
+	if (bind(uev, (struct sockaddr *)&a, sizeof(a)) ||
+	    setsockopt(uev, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
+		pr_perror("bind the uevent socket or attach its filter");
 		return -1;
 	}
 	gen_port = port_of(gen, NULL);
@@ -364,7 +388,7 @@ static int check_others(void)
 		     uev_port), ret = -1;
 	if (port_of(unb, &groups) != 0 || groups != 0 || sk_int(unb, SO_PROTOCOL) != NETLINK_ROUTE)
 		fail("the unbound socket is bound now (port %u)", port_of(unb, NULL)), ret = -1;
-	return ret || getfamily(gen) || getlink(pending) ? -1 : 0;
+	return ret || check_filter(uev) || getfamily(gen) || getlink(pending) ? -1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -979,9 +979,66 @@ def netlink_case(name):
     check(verdict == 'PASS', 'sk_netlink00 says %r (%s.log)' % (verdict, out))
 
 
+def lo_events(path):
+    return (read(path) or '').count(': lo: ')
+
+
+def set_lo(pid, state):
+    res = run(['nsenter', '-t', str(pid), '-U', '-n', 'ip', 'link', 'set', 'lo', state])
+    check(res.returncode == 0, 'ip link set lo %s: %s' % (state, res.stderr.strip()))
+
+
+def wait_events(path, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while lo_events(path) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return lo_events(path)
+
+
+def ip_monitor_case(name):
+    """`ip monitor link` (iproute2) as pid 1 of its own user, pid and net
+    namespaces: after the restore it still prints the link events of its
+    namespace, received through its restored RTMGRP_LINK socket."""
+    st, img = sandbox_dir(name)
+    out = os.path.join(st, 'monitor.out')
+    ip = os.path.join(st, TAG)         # ip by a name that carries the tag
+    os.symlink(shutil.which('ip'), ip)
+    with open(out, 'w') as f:
+        p = subprocess.Popen(['unshare', '-Urpfn', '--mount-proc', ip, 'monitor', 'link'],
+                             stdin=subprocess.DEVNULL, stdout=f,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    STARTED.append(p)
+    deadline = time.monotonic() + 5
+    kids = []
+    while not kids and time.monotonic() < deadline:
+        kids = children(p.pid)
+        time.sleep(0.02)
+    check(len(kids) == 1, 'unshare has children %s' % kids)
+    root = kids[0]
+    time.sleep(0.3)                    # until it listens
+    set_lo(root, 'up')
+    check(wait_events(out, 1) == 1, 'setup: ip monitor printed %d lo events' % lo_events(out))
+    res = dump(root, img, [root])
+    check(res.returncode == 0, criu_failed('dump', res, os.path.join(img, 'dump.log')))
+    check(not wait_gone([root]), 'the dumped ip monitor is still alive')
+    rpid = os.path.join(BASE, name, 'restored.pid')
+    res = criu(['restore', '-D', img, '-d', '--pidfile', rpid, '-o', 'restore.log', '-v4'],
+               os.path.join(img, 'restore.log'))
+    check(res.returncode == 0, criu_failed('restore', res, os.path.join(img, 'restore.log')))
+    new = int((read(rpid) or '0').strip() or 0)
+    check(new and alive(new), 'the restored ip monitor (host pid %s) is not running' % new)
+    set_lo(new, 'down')
+    set_lo(new, 'up')
+    got = wait_events(out, 3)
+    check(got == 3, 'ip monitor printed %d lo events, not 3 (1 before the dump, down and '
+          'up after the restore):\n%s' % (got, read(out)))
+    kill([new])
+
+
 def all_cases():
     yield from cases_sandbox()
     yield ('host-all-ns-netlink', netlink_case)
+    yield ('host-all-ns-ip-monitor', ip_monitor_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

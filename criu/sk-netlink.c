@@ -22,11 +22,14 @@
  * is forked, so descriptions shared by several tasks stay shared.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/netlink.h>
@@ -62,6 +65,7 @@ struct nlsk_info {
 
 static LIST_HEAD(nlsk_infos);
 static bool nlsk_collected;
+static bool own_netns;		/* the tree's net namespace is not criu's */
 
 static const char *proto_name(u32 proto)
 {
@@ -199,7 +203,8 @@ static int collect_nlsk_infos(void)
 		pr_perror("cannot open the net namespaces of criu and of pid %d", root_item->pid);
 		goto out;
 	}
-	if (a.st_ino == b.st_ino) {
+	own_netns = a.st_ino != b.st_ino;
+	if (!own_netns) {
 		ret = nl_diag_dump();
 		goto out;
 	}
@@ -298,6 +303,87 @@ static int check_nlsk(const struct fd_parms *p, const struct nlsk_info *n)
 	return 0;
 }
 
+/* Whether the epoll of fdinfo text fi watches the file dev:ino. */
+static bool watches(const char *fi, u32 kdev, u64 ino)
+{
+	const char *l;
+
+	for (l = strstr(fi, "tfd:"); l; l = strstr(l + 1, "tfd:")) {
+		const char *i = strstr(l, " ino:"), *d = strstr(l, " sdev:");
+		const char *eol = strchr(l, '\n');
+
+		if (i && d && (!eol || (i < eol && d < eol)) &&
+		    strtoull(i + 5, NULL, 16) == ino && strtoul(d + 6, NULL, 16) == kdev)
+			return true;
+	}
+	return false;
+}
+
+/* Whether fd (a name in /proc/PID/fd) of pid is an epoll watching dev:ino. */
+static bool epoll_fd_watches(pid_t pid, const char *fd, u32 kdev, u64 ino)
+{
+	char path[PATH_MAX], link[64], *fi;
+	ssize_t n;
+	bool ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[eventpoll]"))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid, fd);
+	if (read_file(path, &fi) < 0)
+		return false;
+	ret = watches(fi, kdev, ino);
+	free(fi);
+	return ret;
+}
+
+/* An epoll of the tree watching the socket: "pid P fd N", or NULL. */
+static const char *watching_epoll(const struct fd_parms *p)
+{
+	static char who[64];
+	u32 kdev = major(p->st.st_dev) << 20 | minor(p->st.st_dev);
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		char path[64];
+		struct dirent *de;
+		DIR *d;
+
+		if (it->state == TASK_DEAD)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", it->pid);
+		d = opendir(path);
+		while (d && (de = readdir(d)))
+			if (epoll_fd_watches(it->pid, de->d_name, kdev, p->st.st_ino)) {
+				snprintf(who, sizeof(who), "pid %d fd %d", it->pid, atoi(de->d_name));
+				closedir(d);
+				return who;
+			}
+		if (d)
+			closedir(d);
+	}
+	return NULL;
+}
+
+/*
+ * In a net namespace of the tree's own the socket is made by the root,
+ * after criu has added the epoll targets on its own anchors.
+ */
+static int check_own_netns(const struct fd_parms *p, const struct nlsk_info *n)
+{
+	const char *ep = own_netns ? watching_epoll(p) : NULL;
+
+	if (!ep)
+		return 0;
+	pr_err("unsupported: pid %d fd %d is a netlink %s socket of the tree's own net namespace "
+	       "that an epoll watches (%s)\n", p->pid, p->fd, proto_name(n->protocol), ep);
+	return -1;
+}
+
 static u32 tree_netns_id(pid_t pid)
 {
 	char path[64];
@@ -361,7 +447,8 @@ static int dump_nlsk(struct fd_parms *p, u32 id)
 			return -1;
 		n = &unbound;
 	}
-	if (check_nlsk(p, n) || getsockopt(p->lfd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	if (check_nlsk(p, n) || check_own_netns(p, n) ||
+	    getsockopt(p->lfd, SOL_SOCKET, SO_TYPE, &type, &len) ||
 	    dump_fown(p, &fown) || dump_sk_opts(p->lfd, &opts) || dump_sk_filter(p, &opts))
 		goto err;
 	fill_nl_opts(p->lfd, n, &no);
@@ -404,7 +491,7 @@ static int nlsk_dump_fini(void)
 		list_del(&n->list);
 		free(n);
 	}
-	nlsk_collected = false;
+	nlsk_collected = own_netns = false;
 	return 0;
 }
 

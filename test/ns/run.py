@@ -1035,10 +1035,50 @@ def ip_monitor_case(name):
     kill([new])
 
 
+EPOLL_NETLINK = """
+import select, socket, sys, time
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 1))
+e = select.epoll()
+e.register(s.fileno(), select.EPOLLIN)
+open(sys.argv[1], 'w').write('%d %d' % (s.fileno(), e.fileno()))
+while True:
+    time.sleep(0.05)
+"""
+
+
+def epoll_netlink_case(name):
+    """An epoll watching a netlink socket of the tree's own net namespace
+    is refused at dump (criu adds epoll targets on its own anchors, before
+    the namespace exists); the tree is left running as it was."""
+    st, img = sandbox_dir(name)
+    ready = os.path.join(st, 'ready')
+    p = start(['unshare', '-Urpfn', '--mount-proc', PY, '-c', EPOLL_NETLINK, ready, TAG])
+    check(wait_file(ready, 10, p), 'the python target did not start')
+    root = children(p.pid)[0]
+    sk, ep = map(int, read(ready).split())
+    before = read('/proc/%d/fdinfo/%d' % (root, ep))
+    res = dump(root, img, [root])
+    lines = res.stderr.strip().splitlines()
+    check(res.returncode != 0 and len(lines) == 1 and 'unsupported' in lines[0] and
+          'epoll' in lines[0] and 'pid %d fd %d' % (root, sk) in lines[0],
+          'dump exit %d; want one line naming pid %d fd %d and the epoll, got %r' %
+          (res.returncode, root, sk, res.stderr))
+    time.sleep(0.2)
+    st_ = status(root)
+    check(alive(root) and st_.get('TracerPid') == '0' and st_.get('State', 'T')[0] in 'RS',
+          'the target is not running untraced after the refused dump: %s' % st_)
+    check(read('/proc/%d/fdinfo/%d' % (root, ep)) == before,
+          'the epoll changed after the refused dump')
+    kill([root])
+    return lines[0]
+
+
 def all_cases():
     yield from cases_sandbox()
     yield ('host-all-ns-netlink', netlink_case)
     yield ('host-all-ns-ip-monitor', ip_monitor_case)
+    yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

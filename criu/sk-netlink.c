@@ -373,15 +373,24 @@ static const char *watching_epoll(const struct fd_parms *p)
  * In a net namespace of the tree's own the socket is made by the root,
  * after criu has added the epoll targets on its own anchors.
  */
-static int check_own_netns(const struct fd_parms *p, const struct nlsk_info *n)
+static int check_own_netns(const struct fd_parms *p, const struct nlsk_info *n,
+			   const FownEntry *fown)
 {
 	const char *ep = own_netns ? watching_epoll(p) : NULL;
 
-	if (!ep)
-		return 0;
-	pr_err("unsupported: pid %d fd %d is a netlink %s socket of the tree's own net namespace "
-	       "that an epoll watches (%s)\n", p->pid, p->fd, proto_name(n->protocol), ep);
-	return -1;
+	if (ep) {
+		pr_err("unsupported: pid %d fd %d is a netlink %s socket of the tree's own net "
+		       "namespace that an epoll watches (%s)\n", p->pid, p->fd,
+		       proto_name(n->protocol), ep);
+		return -1;
+	}
+	if (own_netns && fown->pid) {
+		pr_err("unsupported: pid %d fd %d is a netlink %s socket of the tree's own net "
+		       "namespace with an owner (F_SETOWN %d)\n", p->pid, p->fd,
+		       proto_name(n->protocol), fown->pid);
+		return -1;
+	}
+	return 0;
 }
 
 static u32 tree_netns_id(pid_t pid)
@@ -447,9 +456,9 @@ static int dump_nlsk(struct fd_parms *p, u32 id)
 			return -1;
 		n = &unbound;
 	}
-	if (check_nlsk(p, n) || check_own_netns(p, n) ||
-	    getsockopt(p->lfd, SOL_SOCKET, SO_TYPE, &type, &len) ||
-	    dump_fown(p, &fown) || dump_sk_opts(p->lfd, &opts) || dump_sk_filter(p, &opts))
+	if (check_nlsk(p, n) || getsockopt(p->lfd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    dump_fown(p, &fown) || check_own_netns(p, n, &fown) || dump_sk_opts(p->lfd, &opts) ||
+	    dump_sk_filter(p, &opts))
 		goto err;
 	fill_nl_opts(p->lfd, n, &no);
 	ne.id = id;

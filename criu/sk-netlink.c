@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/netlink.h>
@@ -189,37 +190,70 @@ out:
 	return 0;
 }
 
-/* The dump in the tree's net namespace, entered for the while if not criu's. */
+/*
+ * In a child that joined the net namespace nsfd (criu may not be able to
+ * come back to its own: rootless, the host's belongs to the initial user
+ * namespace), the dump, sent back record by record through a pipe.
+ */
+static int nl_diag_dump_in(int nsfd)
+{
+	struct nlsk_info rec, *n;
+	int p[2], status;
+	pid_t child;
+	ssize_t got;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("cannot make a pipe");
+		return -1;
+	}
+	child = fork();
+	if (child == 0) {
+		int ret = 1;
+
+		close(p[0]);
+		if (setns(nsfd, CLONE_NEWNET))
+			pr_perror("cannot enter the net namespace of pid %d", root_item->pid);
+		else if (!nl_diag_dump())
+			ret = 0;
+		list_for_each_entry(n, &nlsk_infos, list)
+			if (!ret && write_all(p[1], n, sizeof(*n)) != sizeof(*n))
+				ret = 1;
+		_exit(ret);
+	}
+	close(p[1]);
+	while (child > 0 && (got = read_all(p[0], &rec, sizeof(rec))) == sizeof(rec)) {
+		n = xmalloc(sizeof(*n));
+		if (!n)
+			break;
+		*n = rec;
+		list_add_tail(&n->list, &nlsk_infos);
+	}
+	close(p[0]);
+	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		pr_err("cannot list the netlink sockets of the net namespace of pid %d\n",
+		       root_item->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The dump in the tree's net namespace. */
 static int collect_nlsk_infos(void)
 {
 	char path[64];
-	int mine = -1, theirs = -1, ret = -1;
+	int theirs = -1, ret = -1;
 	struct stat a, b;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", root_item->pid);
-	mine = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	theirs = open(path, O_RDONLY | O_CLOEXEC);
-	if (mine < 0 || theirs < 0 || fstat(mine, &a) || fstat(theirs, &b)) {
+	if (theirs < 0 || stat("/proc/self/ns/net", &a) || fstat(theirs, &b)) {
 		pr_perror("cannot open the net namespaces of criu and of pid %d", root_item->pid);
 		goto out;
 	}
 	own_netns = a.st_ino != b.st_ino;
-	if (!own_netns) {
-		ret = nl_diag_dump();
-		goto out;
-	}
-	if (setns(theirs, CLONE_NEWNET)) {
-		pr_perror("cannot enter the net namespace of pid %d", root_item->pid);
-		goto out;
-	}
-	ret = nl_diag_dump();
-	if (setns(mine, CLONE_NEWNET)) {
-		pr_perror("cannot go back to criu's net namespace");
-		ret = -1;
-	}
+	ret = own_netns ? nl_diag_dump_in(theirs) : nl_diag_dump();
 out:
-	if (mine >= 0)
-		close(mine);
 	if (theirs >= 0)
 		close(theirs);
 	nlsk_collected = !ret;

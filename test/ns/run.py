@@ -1074,11 +1074,51 @@ def epoll_netlink_case(name):
     return lines[0]
 
 
+ROOTLESS_NETLINK = r"""
+cd "$1"
+unshare -n sh -c "ip link set lo up && exec $2 --pidfile=$1/pid --outfile=$1/out --filename=$1/$0" \
+    </dev/null >/dev/null 2>&1
+P=$(cat pid)
+"$3" dump -t $P -D img -o dump.log -v4 --unprivileged 2>dump.err || { echo "dump failed"; exit 1; }
+"$3" restore -D img -d -o restore.log -v4 --unprivileged 2>restore.err || { echo "restore failed"; exit 1; }
+if [ "$(readlink /proc/$P/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then
+    echo "restored into the runner's net namespace"; exit 1
+fi
+kill -TERM $P
+for i in $(seq 100); do [ -e /proc/$P ] || break; sleep 0.05; done
+echo "verdict $(cat out)"
+"""
+
+
+def rootless_netlink_case(name):
+    """Rootless: uid 65534 in a user namespace of its own dumps and
+    restores sk_netlink00 running in a net namespace of its own (criu
+    cannot go back to the host's net namespace, so sock_diag is asked from
+    a child that entered the tree's)."""
+    binary = os.path.join(os.path.dirname(os.path.dirname(CRIU)),
+                          'test/zdtm/static/sk_netlink00')
+    if not os.access(binary, os.X_OK):
+        raise Skip('no %s' % binary)
+    d = os.path.join(BASE, name)
+    os.makedirs(os.path.join(d, 'img'))
+    for x in (d, os.path.join(d, 'img')):
+        os.chown(x, NOBODY, NOBODY)
+    res = run(nobody_cmd(['/bin/bash', '-c', ROOTLESS_NETLINK, TAG, d, binary, CRIU]),
+              timeout=60)
+    out = res.stdout.strip()
+    check(res.returncode == 0 and out.endswith('verdict PASS'),
+          'rootless run: exit %d, %r %r\n    %s:\n%s\n    %s:\n%s' %
+          (res.returncode, out, res.stderr, os.path.join(d, 'dump.log'),
+           tail(os.path.join(d, 'img', 'dump.log'), 4), os.path.join(d, 'restore.log'),
+           tail(os.path.join(d, 'img', 'restore.log'), 4)))
+
+
 def all_cases():
     yield from cases_sandbox()
     yield ('host-all-ns-netlink', netlink_case)
     yield ('host-all-ns-ip-monitor', ip_monitor_case)
     yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)
+    yield ('rootless-netlink-own-netns', rootless_netlink_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

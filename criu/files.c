@@ -21,6 +21,7 @@
 #include "files.h"
 #include "proc_parse.h"
 #include "restore.h"
+#include "sockets.h"
 #include "util.h"
 #include "vma.h"
 
@@ -43,6 +44,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&tty_kind,
 	&unix_sk_kind,
 	&inet_sk_kind,
+	&netlink_sk_kind,
 	&reg_kind,
 };
 
@@ -228,7 +230,7 @@ static void refuse_fd(const struct fd_parms *p)
 	if (!strncmp(p->link, "anon_inode:", 11))
 		pr_err("unsupported: pid %d fd %d is %s\n", p->pid, p->fd, anon_kind(p->link));
 	else if (S_ISSOCK(m))
-		pr_err("unsupported: pid %d fd %d is a socket (%s)\n", p->pid, p->fd, p->link);
+		refuse_socket(p);
 	else if (is_tty(&p->st) && !opts.shell_job)
 		pr_err("unsupported: pid %d fd %d is a terminal (%s); try --shell-job\n", p->pid,
 		       p->fd, p->link);

@@ -62,6 +62,7 @@ extern const struct fd_kind nsf_kind, pidfd_kind;
 extern const struct fd_kind eventpoll_kind, inotify_kind;
 extern const struct fd_kind tty_kind;
 extern const struct fd_kind unix_sk_kind, inet_sk_kind;
+extern const struct fd_kind netlink_sk_kind;
 
 /* The kind that writes entries of this FD_TYPES__*, or NULL. */
 const struct fd_kind *fd_kind_of_type(int type);

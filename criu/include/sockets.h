@@ -55,6 +55,9 @@ int restore_sk_bufs(int sk, SkOptsEntry *o);
 /* The rest, set once the queues are filled. */
 int restore_sk_opts(int sk, SkOptsEntry *o);
 
+/* sk-family.c: a socket no kind took, refused naming its family. */
+void refuse_socket(const struct fd_parms *p);
+
 /* sk-diag.c: every unix socket of criu's net namespace, by sock_diag. */
 #define USK_NAME_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
 

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -632,6 +633,9 @@ FD_KINDS = {
     "timerfd-alarm": ["CAP_WAKE_ALARM"],
     "nsfd": ["namespace"],
     "fanotify": ["fanotify"],
+    # refused by family: "is a packet socket", "is a socket of family AF_VSOCK (40)"
+    "packet": ["packet socket"],
+    "vsock": ["family AF_VSOCK (40)"],
 }
 
 # Runs criu as root without CAP_WAKE_ALARM (gone from the bounding set,
@@ -729,6 +733,8 @@ def _():
             kill_everything_new(kids_before, marked_before, (), t.pid)
     if left:
         raise CaseFail("left behind: " + "; ".join(left))
+
+
 @case("dump.tcp.repair-undone")
 def _():
     """With --tcp-established, a connection put in repair mode, then a
@@ -738,6 +744,63 @@ def _():
     try:
         dump_must_fail("tcp.repair-undone", t, ["--tcp-established"], "unsupported",
                        "CLOSE_WAIT")
+    finally:
+        t.kill()
+
+
+def netlink_port(inode):
+    """The port id of the netlink socket with this inode (/proc/net/netlink)."""
+    for line in read("/proc/net/netlink").splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 10 and int(f[9]) == inode:
+            return int(f[2])
+    return None
+
+
+@case("restore.netlink-port-taken")
+def _():
+    """A netlink socket's port is held by another socket at restore."""
+    d = case_dir("restore.netlink-port-taken")
+    img = os.path.join(d, "img")
+    t = Target("netlink-target", "--fd", "netlink")
+    t.ping()
+    fd = t.fds["netlink"][0]
+    port = netlink_port(os.stat("/proc/%d/fd/%d" % (t.pid, fd)).st_ino)
+    if not port:
+        t.kill()
+        raise CaseFail("the target's netlink socket is not in /proc/net/netlink")
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+        raise CaseFail("dumped target %d still exists" % t.pid)
+    taker = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    try:
+        taker.bind((port, 0))
+        kids_before = {p for p, _ in my_children()}
+        marked_before = set(marked_processes())
+        run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+        try:
+            expect_failure(run, "netlink", "port %d" % port, "holds it")
+        finally:
+            left = leftovers(t.pid, kids_before, marked_before, ())
+            if left:
+                kill_everything_new(kids_before, marked_before, (), t.pid)
+        if left:
+            raise CaseFail("left behind: " + "; ".join(left))
+        if taker.getsockname() != (port, 0):
+            raise CaseFail("the socket holding port %d lost it: %r" % (port, taker.getsockname()))
+    finally:
+        taker.close()
+    # with the port free again the same images restore, and the target works
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore2.log"))
+    if run.rc != 0:
+        CURRENT.details = run.details()
+        raise CaseFail("the restore with the port free failed: %s" % run.err.strip())
+    try:
+        t.ping()                      # raises if its socket is not at its port
     finally:
         t.kill()
 

@@ -21,7 +21,9 @@
 #     tcp-close-wait (an end whose peer closed), epoll (whose one
 #     target only a process outside the tree holds), signalfd, timerfd,
 #     inotify (with a watch on a deleted, still open file), pidfd (of the
-#     parent), nsfd (a foreign net namespace), fanotify; or a file holding a
+#     parent), nsfd (a foreign net namespace), fanotify, netlink (a route
+#     socket bound to a port of its own, in group 1), packet (AF_PACKET),
+#     vsock (AF_VSOCK); or a file holding a
 #     lock: flock, posix-lock, ofd-lock (the lock must still be held), or
 #     map-flock: an exclusive flock held only through a shared mapping of
 #     the file, its fd closed (as the JVM keeps its hsperfdata file);
@@ -33,6 +35,7 @@ import hashlib
 import json
 import mmap
 import os
+import random
 import select
 import signal
 import socket
@@ -330,6 +333,24 @@ elif kind == "fanotify":
         sys.exit("fanotify_mark: errno %d" % ctypes.get_errno())
     state["marked"] = marked
     fds["fanotify"] = [fd]
+elif kind == "netlink":
+    # a route socket bound to a port of its own choosing, in RTMGRP_LINK
+    nlsk = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+    for _ in range(50):
+        try:
+            nlsk.bind((0x50000000 + random.getrandbits(24), 1))
+            break
+        except OSError:
+            pass
+    state["nlport"] = nlsk.getsockname()[0]
+    fds["netlink"] = [nlsk.fileno()]
+elif kind == "packet":
+    # a packet socket (needs CAP_NET_RAW: the runner is root)
+    psk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+    fds["packet"] = [psk.fileno()]
+elif kind == "vsock":
+    vsk = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    fds["vsock"] = [vsk.fileno()]
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
@@ -445,6 +466,16 @@ def check():
         elif kind == "nsfd":
             if os.fstat(fds["nsfd"][0]).st_ino != state["nsino"]:
                 bad.append("the namespace fd changed")
+        elif kind == "netlink":
+            if nlsk.getsockname() != (state["nlport"], 1):
+                bad.append("the netlink socket is at %r, not (%d, 1)" %
+                           (nlsk.getsockname(), state["nlport"]))
+        elif kind == "packet":
+            if psk.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) != socket.AF_PACKET:
+                bad.append("the packet socket is not one any more")
+        elif kind == "vsock":
+            if vsk.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) != socket.AF_VSOCK:
+                bad.append("the vsock socket is not one any more")
         elif kind == "fanotify":
             os.close(os.open(state["marked"], os.O_RDONLY))
             ev = os.read(fds["fanotify"][0], 4096)

@@ -955,9 +955,216 @@ def last_cap():
 
 # ------------------------------------------------------------------ main
 
+def socket_inodes(pid):
+    """The inodes of pid's socket fds."""
+    out = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        link = read_link('/proc/%d/fd/%s' % (pid, fd))
+        if link.startswith('socket:['):
+            out.add(int(link[8:-1]))
+    return out
+
+
+def read_link(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ''
+
+
+def netns_netlink(pid):
+    """Inodes of the netlink sockets of pid's net namespace."""
+    lines = (read('/proc/%d/net/netlink' % pid) or '').splitlines()[1:]
+    return {int(l.split()[-1]) for l in lines if l.split()}
+
+
+def netlink_case(name):
+    """zdtm's sk_netlink00 in a net namespace of its own: its netlink
+    sockets are made again in the new one, and pass the test's checks."""
+    binary = os.path.join(os.path.dirname(os.path.dirname(CRIU)),
+                          'test/zdtm/static/sk_netlink00')
+    if not os.access(binary, os.X_OK):
+        raise Skip('no %s' % binary)
+    st, img = sandbox_dir(name)
+    pidfile, out = os.path.join(st, 'test.pid'), os.path.join(st, 'test.out')
+    scratch = os.path.join(st, TAG)    # puts the tag on its command line
+    script = 'ip link set lo up && exec %s --pidfile=%s --outfile=%s --filename=%s' % (
+        binary, pidfile, out, scratch)
+    p = start(['unshare', '-Urpfmiun', '--mount-proc', '/bin/sh', '-c', script, TAG])
+    check(wait_file(pidfile, 10, p), 'sk_netlink00 did not start')
+    kids = children(p.pid)
+    check(len(kids) == 1, 'unshare has children %s' % kids)
+    root = kids[0]
+    # /proc/PID/net/netlink lists bound sockets: all but the test's unbound one
+    before = socket_inodes(root)
+    check(len(before & netns_netlink(root)) == len(before) - 1,
+          'setup: sockets %s, of which the namespace lists %s' %
+          (sorted(before), sorted(before & netns_netlink(root))))
+    res = dump(root, img, [root])
+    check(res.returncode == 0, criu_failed('dump', res, os.path.join(img, 'dump.log')))
+    check(not wait_gone([root]), 'the dumped test is still alive')
+    rpid = os.path.join(BASE, name, 'restored.pid')
+    res = criu(['restore', '-D', img, '-d', '--pidfile', rpid, '-o', 'restore.log', '-v4'],
+               os.path.join(img, 'restore.log'))
+    check(res.returncode == 0, criu_failed('restore', res, os.path.join(img, 'restore.log')))
+    new = int((read(rpid) or '0').strip() or 0)
+    check(new and alive(new), 'the restored test (host pid %s) is not running' % new)
+    check(ns_link(new, 'net') != ns_link(os.getpid(), 'net'),
+          'the restored test is in the host net namespace')
+    after = socket_inodes(new)
+    check(len(after) == len(before) and len(after & netns_netlink(new)) == len(after) - 1,
+          'restored sockets %s, of which its namespace lists %s' %
+          (sorted(after), sorted(after & netns_netlink(new))))
+    host = netns_netlink(os.getpid())
+    check(not (after & host), 'restored sockets %s are in the host namespace' %
+          sorted(after & host))
+    os.kill(new, signal.SIGTERM)
+    check(not wait_gone([new]), 'the restored test did not exit on SIGTERM')
+    verdict = (read(out) or '').strip()
+    check(verdict == 'PASS', 'sk_netlink00 says %r (%s.log)' % (verdict, out))
+
+
+def lo_events(path):
+    return (read(path) or '').count(': lo: ')
+
+
+def set_lo(pid, state):
+    res = run(['nsenter', '-t', str(pid), '-U', '-n', 'ip', 'link', 'set', 'lo', state])
+    check(res.returncode == 0, 'ip link set lo %s: %s' % (state, res.stderr.strip()))
+
+
+def wait_events(path, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while lo_events(path) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return lo_events(path)
+
+
+def ip_monitor_case(name):
+    """`ip monitor link` (iproute2) as pid 1 of its own user, pid and net
+    namespaces: after the restore it still prints the link events of its
+    namespace, received through its restored RTMGRP_LINK socket."""
+    st, img = sandbox_dir(name)
+    out = os.path.join(st, 'monitor.out')
+    ip = os.path.join(st, TAG)         # ip by a name that carries the tag
+    os.symlink(shutil.which('ip'), ip)
+    with open(out, 'w') as f:
+        p = subprocess.Popen(['unshare', '-Urpfn', '--mount-proc', ip, 'monitor', 'link'],
+                             stdin=subprocess.DEVNULL, stdout=f,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    STARTED.append(p)
+    deadline = time.monotonic() + 5
+    kids = []
+    while not kids and time.monotonic() < deadline:
+        kids = children(p.pid)
+        time.sleep(0.02)
+    check(len(kids) == 1, 'unshare has children %s' % kids)
+    root = kids[0]
+    time.sleep(0.3)                    # until it listens
+    set_lo(root, 'up')
+    check(wait_events(out, 1) == 1, 'setup: ip monitor printed %d lo events' % lo_events(out))
+    res = dump(root, img, [root])
+    check(res.returncode == 0, criu_failed('dump', res, os.path.join(img, 'dump.log')))
+    check(not wait_gone([root]), 'the dumped ip monitor is still alive')
+    rpid = os.path.join(BASE, name, 'restored.pid')
+    res = criu(['restore', '-D', img, '-d', '--pidfile', rpid, '-o', 'restore.log', '-v4'],
+               os.path.join(img, 'restore.log'))
+    check(res.returncode == 0, criu_failed('restore', res, os.path.join(img, 'restore.log')))
+    new = int((read(rpid) or '0').strip() or 0)
+    check(new and alive(new), 'the restored ip monitor (host pid %s) is not running' % new)
+    set_lo(new, 'down')
+    set_lo(new, 'up')
+    got = wait_events(out, 3)
+    check(got == 3, 'ip monitor printed %d lo events, not 3 (1 before the dump, down and '
+          'up after the restore):\n%s' % (got, read(out)))
+    kill([new])
+
+
+EPOLL_NETLINK = """
+import select, socket, sys, time
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 1))
+e = select.epoll()
+e.register(s.fileno(), select.EPOLLIN)
+open(sys.argv[1], 'w').write('%d %d' % (s.fileno(), e.fileno()))
+while True:
+    time.sleep(0.05)
+"""
+
+
+def epoll_netlink_case(name):
+    """An epoll watching a netlink socket of the tree's own net namespace
+    is refused at dump (criu adds epoll targets on its own anchors, before
+    the namespace exists); the tree is left running as it was."""
+    st, img = sandbox_dir(name)
+    ready = os.path.join(st, 'ready')
+    p = start(['unshare', '-Urpfn', '--mount-proc', PY, '-c', EPOLL_NETLINK, ready, TAG])
+    check(wait_file(ready, 10, p), 'the python target did not start')
+    root = children(p.pid)[0]
+    sk, ep = map(int, read(ready).split())
+    before = read('/proc/%d/fdinfo/%d' % (root, ep))
+    res = dump(root, img, [root])
+    lines = res.stderr.strip().splitlines()
+    check(res.returncode != 0 and len(lines) == 1 and 'unsupported' in lines[0] and
+          'epoll' in lines[0] and 'pid %d fd %d' % (root, sk) in lines[0],
+          'dump exit %d; want one line naming pid %d fd %d and the epoll, got %r' %
+          (res.returncode, root, sk, res.stderr))
+    time.sleep(0.2)
+    st_ = status(root)
+    check(alive(root) and st_.get('TracerPid') == '0' and st_.get('State', 'T')[0] in 'RS',
+          'the target is not running untraced after the refused dump: %s' % st_)
+    check(read('/proc/%d/fdinfo/%d' % (root, ep)) == before,
+          'the epoll changed after the refused dump')
+    kill([root])
+    return lines[0]
+
+
+ROOTLESS_NETLINK = r"""
+cd "$1"
+unshare -n sh -c "ip link set lo up && exec $2 --pidfile=$1/pid --outfile=$1/out --filename=$1/$0" \
+    </dev/null >/dev/null 2>&1
+P=$(cat pid)
+"$3" dump -t $P -D img -o dump.log -v4 --unprivileged 2>dump.err || { echo "dump failed"; exit 1; }
+"$3" restore -D img -d -o restore.log -v4 --unprivileged 2>restore.err || { echo "restore failed"; exit 1; }
+if [ "$(readlink /proc/$P/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then
+    echo "restored into the runner's net namespace"; exit 1
+fi
+kill -TERM $P
+for i in $(seq 100); do [ -e /proc/$P ] || break; sleep 0.05; done
+echo "verdict $(cat out)"
+"""
+
+
+def rootless_netlink_case(name):
+    """Rootless: uid 65534 in a user namespace of its own dumps and
+    restores sk_netlink00 running in a net namespace of its own (criu
+    cannot go back to the host's net namespace, so sock_diag is asked from
+    a child that entered the tree's)."""
+    binary = os.path.join(os.path.dirname(os.path.dirname(CRIU)),
+                          'test/zdtm/static/sk_netlink00')
+    if not os.access(binary, os.X_OK):
+        raise Skip('no %s' % binary)
+    d = os.path.join(BASE, name)
+    os.makedirs(os.path.join(d, 'img'))
+    for x in (d, os.path.join(d, 'img')):
+        os.chown(x, NOBODY, NOBODY)
+    res = run(nobody_cmd(['/bin/bash', '-c', ROOTLESS_NETLINK, TAG, d, binary, CRIU]),
+              timeout=60)
+    out = res.stdout.strip()
+    check(res.returncode == 0 and out.endswith('verdict PASS'),
+          'rootless run: exit %d, %r %r\n    %s:\n%s\n    %s:\n%s' %
+          (res.returncode, out, res.stderr, os.path.join(d, 'dump.log'),
+           tail(os.path.join(d, 'img', 'dump.log'), 4), os.path.join(d, 'restore.log'),
+           tail(os.path.join(d, 'img', 'restore.log'), 4)))
+
+
 def all_cases():
     yield from cases_sandbox()
     yield from cases_inet()
+    yield ('host-all-ns-netlink', netlink_case)
+    yield ('host-all-ns-ip-monitor', ip_monitor_case)
+    yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)
+    yield ('rootless-netlink-own-netns', rootless_netlink_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

@@ -641,10 +641,6 @@ def cases_refuse():
     def mnt_probe(d):
         return lambda root: [m for m in mounts(root) if m[0] == d]
 
-    def shm_probe(root):
-        r = run(['nsenter', '-t', str(root), '-i', 'ipcs', '-m'])
-        return [l for l in r.stdout.splitlines() if '4096' in l]
-
     def dev_probe(dev):
         return lambda root: links(root).get(dev)
 
@@ -653,10 +649,6 @@ def cases_refuse():
         os.makedirs(d)
         return refuse_case(n, ['-Urpfm', '--mount-proc'],
                     'mount -t tmpfs nstmp %s' % d, 'mount', mnt_probe(d))
-
-    def shm(n):
-        return refuse_case(n, ['-Urpfmi', '--mount-proc'],
-                    'ipcmk -M 4096 >/dev/null', 'IPC', shm_probe)
 
     def netdev(kind, dev):
         def case(n):
@@ -668,7 +660,6 @@ def cases_refuse():
                 % (dev, kind, st, st, kind, st), dev, dev_probe(dev))
         return case
     yield ('refuse-tmpfs-mount', tmpfs)
-    yield ('refuse-sysv-shm', shm)
     yield ('refuse-dummy-netdev', netdev('dummy', 'd0'))
     # The same with a device type this kernel has built in when it lacks
     # the dummy driver.

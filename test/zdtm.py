@@ -186,7 +186,8 @@ def list_tests():
 
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
-            'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0}
+            'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
+            'dump_only': True, 'dump_only_reason': ''}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1655,6 +1656,11 @@ def cmd_run(opts):
                 skipped += 1
                 print('SKIP %s %s: %s' % (t, fl, desc['reason'] or
                                           'flavor excluded'), flush=True)
+                continue
+            if opts.dump_only and not desc['dump_only']:
+                skipped += 1
+                print('SKIP %s %s: %s' % (t, fl, desc['dump_only_reason'] or
+                                          'no dump-only mode'), flush=True)
                 continue
             t0 = time.monotonic()
             ok, reason, log = run_one(t, fl, opts)

@@ -160,34 +160,8 @@ static int nl_diag_dump(void)
 		.ndiag_show = NDIAG_SHOW_MEMINFO | NDIAG_SHOW_GROUPS | NDIAG_SHOW_FLAGS,
 		.ndiag_cookie = { ~0U, ~0U },
 	};
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_msg *msg = NULL;
-	int err = -NLE_NOMEM;
 
-	if (!sk)
-		goto out;
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err)
-		goto out;
-	nl_socket_disable_auto_ack(sk);
-	nl_socket_enable_msg_peek(sk);
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
-	err = -NLE_NOMEM;
-	if (!msg || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO))
-		goto out;
-	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, nl_diag_msg, NULL);
-	if (!err)
-		err = nl_send_auto(sk, msg);
-	if (err >= 0)
-		err = nl_recvmsgs_default(sk);
-out:
-	nlmsg_free(msg);
-	nl_socket_free(sk);
-	if (err < 0) {
-		pr_err("cannot list netlink sockets with sock_diag: %s\n", nl_geterror(err));
-		return -1;
-	}
-	return 0;
+	return sock_diag_dump(&req, sizeof(req), nl_diag_msg, NULL, "netlink sockets");
 }
 
 /*

@@ -305,6 +305,10 @@ static int dump_task_core(struct task_dump *td)
 		return -1;
 	task_core_entry__init(tc);
 	tc->task_state = it->state;
+	if (it->state == TASK_STOPPED) {
+		tc->has_stop_signo = true;
+		tc->stop_signo = it->stop_signo;
+	}
 	tc->exit_code = 0;
 	if (read_personality(it->pid, &tc->personality))
 		return -1;

@@ -88,6 +88,20 @@ static int read_inventory(void)
 	return ret;
 }
 
+/* A task dumped in group stop; an image without the signal says SIGSTOP. */
+static int check_stopped(struct pstree_item *it, TaskCoreEntry *tc)
+{
+	int sig = tc->has_stop_signo ? (int)tc->stop_signo : SIGSTOP;
+
+	if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+		pr_err("core-%d.img: stop signal %d is not a stop signal\n", it->vpid, sig);
+		return -1;
+	}
+	it->state = TASK_STOPPED;
+	it->stop_signo = sig;
+	return 0;
+}
+
 static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 {
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64) {
@@ -108,6 +122,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		pr_err("core-%d.img: the leader has no task state\n", it->vpid);
 		return -1;
 	}
+	if (i == 0 && c->tc->task_state == TASK_STOPPED)
+		return check_stopped(it, c->tc);
 	if (i == 0 && c->tc->task_state != TASK_ALIVE) {
 		pr_err("unsupported: pid %d was dumped in state %u\n", it->vpid, c->tc->task_state);
 		return -1;
@@ -1094,11 +1110,20 @@ static int finish_task(struct pstree_item *it)
 	return 0;
 }
 
+/*
+ * A task dumped in group stop gets its stop signal while still traced:
+ * it stays pending until detach, then the kernel stops the whole group
+ * and tells the parent, as the first stop did.
+ */
 static void detach_all(void)
 {
 	struct pstree_item *it;
 	int i;
 
+	for_each_item(it)
+		if (it->state == TASK_STOPPED && kill(it->pid, it->stop_signo))
+			pr_perror("cannot stop restored pid %d with signal %d", it->pid,
+				  it->stop_signo);
 	for_each_item(it)
 		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
 			if (ptrace(PTRACE_DETACH, it->threads[i].tid, NULL, NULL) && errno != ESRCH)

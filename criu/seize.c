@@ -104,6 +104,44 @@ static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
 }
 
 /*
+ * Seizing a task in group stop traps it at once, so our PTRACE_INTERRUPT
+ * is left pending and would trap the first remote syscall.  Interrupt
+ * again (a pending trap is one bit) and resume: it traps before running
+ * any user code and nothing is pending any more.
+ */
+static int drain_stop_trap(struct pstree_item *it, struct thread *t)
+{
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) ||
+	    ptrace(PTRACE_CONT, t->tid, NULL, NULL)) {
+		if (errno == ESRCH)
+			return 1;
+		pr_perror("cannot re-trap stopped tid %d", t->tid);
+		return -1;
+	}
+	for (;;) {
+		int r = wait_stop_until(it, t->tid, &status);
+
+		if (r == -2)
+			return -1;
+		if (r) {
+			if (errno == ECHILD)
+				return 1;
+			pr_perror("cannot wait for tid %d", t->tid);
+			return -1;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return 1;
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		pr_err("tid %d of stopped pid %d: unexpected stop %#x\n", t->tid, it->pid,
+		       status);
+		return -1;
+	}
+}
+
+/*
  * Wait until the thread reports the PTRACE_INTERRUPT (or group) stop.
  * Returns 0 when stopped, 1 when the thread is gone, -1 on error.
  */
@@ -129,10 +167,17 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
 			int sig = WSTOPSIG(status);
 
+			/*
+			 * In group stop the trap reports the stop signal.  Detach
+			 * puts the task back into that stop, without telling the
+			 * parent again; restore stops it with the same signal.
+			 */
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-				/* left as it is: stopped tasks are not dumped yet */
-				pr_err("unsupported: pid %d is stopped (signal %d)\n", it->pid, sig);
-				return -1;
+				pr_info("tid %d of pid %d is stopped (signal %d)\n", t->tid,
+					it->pid, sig);
+				it->state = TASK_STOPPED;
+				it->stop_signo = sig;
+				return drain_stop_trap(it, t);
 			}
 			return 0;
 		}

@@ -315,7 +315,7 @@ def wait_idle(root, timeout=5.0):
     prev = None
     while time.monotonic() < deadline:
         act = thread_activity(root)
-        if act == prev and all(a[0] in 'SDZ' for a in act.values()):
+        if act == prev and all(a[0] in 'SDZT' for a in act.values()):
             return True
         prev = act
         time.sleep(0.03)
@@ -721,6 +721,10 @@ def compare_captures(pre, post, what, masks, mem=True):
             if pa['stat'].get(n) != pb['stat'].get(n):
                 errs.append('%s: stat field %d %s -> %s' %
                             (who, n, pa['stat'].get(n), pb['stat'].get(n)))
+        sa, sb = pa['status']['State'][0], pb['status']['State'][0]
+        if (sa == 'T') != (sb == 'T'):
+            errs.append('%s: state %s -> %s' % (who, pa['status']['State'],
+                                                pb['status']['State']))
         for k in STATUS_KEYS:
             if pa['status'].get(k) != pb['status'].get(k):
                 errs.append('%s: status %s %r -> %r' %
@@ -876,7 +880,9 @@ def check_core(imgs, p, errs):
                 errs.append('%s: comm %r, /proc says %r' %
                             (who, tc.get('comm'), p['comm']))
             state = tc.get('task_state')
-            if state not in (1, 'Alive', None):
+            want = ((3, 'Stopped') if p['status']['State'][0] == 'T' else
+                    (1, 'Alive', None))
+            if state not in want:
                 errs.append('%s: task_state %s' % (who, state))
             found |= check_sigset(tc.get('blk_sigset'), t['SigBlk'], who,
                                   errs)
@@ -1440,12 +1446,16 @@ class Run:
             time.sleep(0.01)
         raise TestFailure('%s: processes %s still there' % (what, alive))
 
-    def check_running(self, cap):
+    def check_running(self, cap, pre):
+        stopped = {p['pid'] for p in pre['procs']
+                   if p['status']['State'][0] == 'T'}
         for p in cap['procs']:
             st = p['status']
             if p['zombie']:
                 continue
-            if st['State'][0] in 'tTZX' or st['TracerPid'] != '0':
+            # a task stopped before the dump stays stopped, untraced
+            bad = 'tZX' if p['pid'] in stopped else 'tTZX'
+            if st['State'][0] in bad or st['TracerPid'] != '0':
                 raise TestFailure('after dump: pid %d is %s, tracer %s' %
                                   (p['pid'], st['State'], st['TracerPid']))
 
@@ -1506,7 +1516,7 @@ class Run:
         save_capture(pre, os.path.join(self.wd, 'capture-pre.json'))
         self.dump()
         if self.opts.dump_only:
-            self.check_running(capture_tree(self.root, with_mem=False))
+            self.check_running(capture_tree(self.root, with_mem=False), pre)
         else:
             self.wait_gone([p['pid'] for p in pre['procs']], 'after dump')
             if self.launcher and self.ns_init():

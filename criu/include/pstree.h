@@ -33,6 +33,7 @@ struct pstree_item {
 	pid_t pid;		/* as criu sees it */
 	pid_t vpid, ppid, pgid, sid;	/* in the tree's pid namespace */
 	int state;
+	int stop_signo;		/* the signal of its group stop, if TASK_STOPPED */
 
 	struct pstree_item *parent;
 	struct list_head children;

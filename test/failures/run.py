@@ -666,6 +666,46 @@ for _k in FD_KINDS:
     case("dump.fd." + _k)(fd_case(_k))
 
 
+def wait_all_stopped(pid, timeout=3.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ts = thread_status(pid)
+        if ts and all(t["State"][0] == "T" for t in ts.values()):
+            return ts
+        time.sleep(0.01)
+    raise CaseFail("target %d did not stop: %s" % (pid, thread_status(pid)))
+
+
+@case("dump.stopped.refused")
+def _():
+    """A target in group stop whose dump fails (a fanotify fd): it is left
+    stopped, untraced, with no signal added, and runs on after SIGCONT."""
+    t = Target("stopped", "--fd", "fanotify")
+    d = case_dir("stopped")
+    try:
+        t.ping()
+        os.kill(t.pid, signal.SIGSTOP)
+        before = wait_all_stopped(t.pid)
+        run = criu(["dump", "-t", str(t.pid), "-D", os.path.join(d, "img")],
+                   log=os.path.join(d, "dump.log"))
+        expect_failure(run, "unsupported", any_of=FD_KINDS["fanotify"])
+        time.sleep(0.3)
+        after = thread_status(t.pid) or {}
+        if sorted(after) != sorted(before):
+            raise CaseFail("threads %s -> %s" % (sorted(before), sorted(after)))
+        for tid, a in sorted(after.items()):
+            if a["State"][0] != "T" or a["TracerPid"] != "0":
+                raise CaseFail("tid %d is left %s, tracer %s" % (tid, a["State"],
+                                                                 a["TracerPid"]))
+            for k in STATUS_KEYS[1:]:
+                if before[tid][k] != a[k]:
+                    raise CaseFail("tid %d %s %s -> %s" % (tid, k, before[tid][k], a[k]))
+        os.kill(t.pid, signal.SIGCONT)
+        t.ping()
+    finally:
+        t.kill()
+
+
 @case("dump.ext-unix-sk")
 def _():
     """A datagram client connected to a server outside the tree: refused

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Namespaces.  At dump, the namespaces of the tree's root are compared
- * with criu's own: a tree may have its own user, pid, mount, UTS, IPC
- * and net namespaces, as `unshare -Urpfmiu --mount-proc` makes them,
+ * with criu's own: a tree may have its own user, pid, mount, UTS, IPC,
+ * net and time namespaces, as `unshare -UrpfmiuT --mount-proc` makes them,
  * and every task must share the root's.  What they hold is checked and
  * written: uid/gid maps, hostnames, SysV IPC objects (ipc_ns.c); a mount
  * namespace may differ from criu's only by a fresh /proc; a net
- * namespace may hold only loopback.  Anything else is refused by name.
+ * namespace may hold only loopback; a time namespace, its clocks.
+ * Anything else is refused by name.
  * At restore the root is cloned into new namespaces of the same kinds,
  * criu writes the id maps, and the root recreates what they held.
  */
@@ -35,7 +36,6 @@
 #include "pidns.pb-c.h"
 #include "pstree.h"
 #include "sockets.h"
-#include "timens.pb-c.h"
 #include "userns.pb-c.h"
 #include "utsns.pb-c.h"
 
@@ -123,37 +123,6 @@ int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids)
 	       ns_id_of(pid, "user", &ids->user_ns_id, &ids->has_user_ns_id) ||
 	       ns_id_of(pid, "cgroup", &ids->cgroup_ns_id, &ids->has_cgroup_ns_id) ||
 	       ns_id_of(pid, "time", &ids->time_ns_id, &ids->has_time_ns_id) ? -1 : 0;
-}
-
-int dump_timens(pid_t pid)
-{
-	TimensEntry te = TIMENS_ENTRY__INIT;
-	Timespec mono = TIMESPEC__INIT, boot = TIMESPEC__INIT;
-	char path[64], *buf, *line, *save;
-
-	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", pid);
-	if (read_file(path, &buf) < 0) {
-		pr_perror("cannot read %s", path);
-		return -1;
-	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[32];
-		long long sec;
-		long nsec;
-		Timespec *t;
-
-		if (sscanf(line, "%31s %lld %ld", name, &sec, &nsec) != 3)
-			continue;
-		t = !strcmp(name, "monotonic") ? &mono : !strcmp(name, "boottime") ? &boot : NULL;
-		if (t) {
-			t->tv_sec = sec;
-			t->tv_nsec = nsec;
-		}
-	}
-	free(buf);
-	te.monotonic = &mono;
-	te.boottime = &boot;
-	return pb_write_image(CR_FD_TIMENS, &te.base, 0);
 }
 
 /* ---- dump: what the tree's own namespaces hold ---- */
@@ -256,6 +225,8 @@ static u32 ids_id(const char *ns)
 		return ids->net_ns_id;
 	if (!strcmp(ns, "ipc"))
 		return ids->ipc_ns_id;
+	if (!strcmp(ns, "time"))
+		return ids->time_ns_id;
 	return ids->mnt_ns_id;
 }
 
@@ -551,11 +522,13 @@ int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount)
 	if (check_same_namespaces() || own_namespaces(root->pid, &own))
 		return -1;
 	*ns_flags = own;
-	if (own & (CLONE_NEWCGROUP | CLONE_NEWTIME)) {
-		pr_err("unsupported: pid %d has its own %s namespace\n", root->pid,
-		       own & CLONE_NEWCGROUP ? "cgroup" : "time");
+	if (own & CLONE_NEWCGROUP) {
+		pr_err("unsupported: pid %d has its own cgroup namespace\n", root->pid);
 		return -1;
 	}
+	if ((own & CLONE_NEWTIME) && (check_time_for_children(root->pid) ||
+				      dump_tree_timens(root->pid, ids_id("time"))))
+		return -1;
 	if ((own & CLONE_NEWPID) && root->vpid != 1) {
 		pr_err("unsupported: pid %d is pid %d, not the init, of its pid namespace\n",
 		       root->pid, root->vpid);
@@ -638,13 +611,16 @@ u32 restore_ns_flags(void)
 
 int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
 {
-	rst_ns_flags = ns_flags;
+	/* the root makes its time namespace itself (restore_timens) */
+	rst_ns_flags = ns_flags & ~CLONE_NEWTIME;
 	rst_proc_mount = proc_mount;
 	if (ns_flags & ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-			 CLONE_NEWIPC | CLONE_NEWNET)) {
+			 CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWTIME)) {
 		pr_err("unsupported: namespaces %#x in the images\n", ns_flags);
 		return -1;
 	}
+	if ((ns_flags & CLONE_NEWTIME) && prepare_timens(ids->time_ns_id))
+		return -1;
 	if ((ns_flags & CLONE_NEWUSER) &&
 	    pb_read_image(CR_FD_USERNS, O_RSTR, (void **)&rst_userns, &userns_entry__descriptor,
 			  ids->user_ns_id) < 0)
@@ -780,6 +756,8 @@ out:
 
 int restore_root_namespaces(void)
 {
+	if (restore_timens())
+		return -1;
 	if ((rst_ns_flags & CLONE_NEWNS) && mount_fresh_proc())
 		return -1;
 	if (rst_utsns && (sethostname(rst_utsns->nodename, strlen(rst_utsns->nodename)) ||

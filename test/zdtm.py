@@ -20,8 +20,9 @@ or FAIL into its outfile.  For each test and flavor this runner:
 
 Flavors:
   h         the host: the test runs in the runner's namespaces.
-  ns        `unshare -pf --mount-proc -m -u -i`: the test is the init
-            (pid 1) of new pid, mount, UTS and IPC namespaces.  The test
+  ns        `unshare -pf --mount-proc -m -u -i --time ...`: the test is
+            the init (pid 1) of new pid, mount, UTS and IPC namespaces,
+            and in a time namespace (TIMENS_OFFSETS).  The test
             library does not fork when it is pid 1, so the dumped tree's
             root is the namespace's init.
   uns       the same plus a new user namespace (unshare -Urpf ...), set up
@@ -147,6 +148,11 @@ class TestFailure(Exception):
         super().__init__(msg)
         self.log = log
 
+
+
+# ns and uns put the test in a time namespace whose clocks are far from
+# the host's (seconds), so a restore outside of it shows
+TIMENS_OFFSETS = ['--monotonic', '86400', '--boottime', '172800']
 
 def vlog(msg):
     if VERBOSE:
@@ -1312,7 +1318,7 @@ class Run:
         if self.inner or self.desc['root']:
             drop = []
         ns = ['unshare', '--pid', '--fork', '--mount-proc', '--mount',
-              '--uts', '--ipc']
+              '--uts', '--ipc', '--time'] + TIMENS_OFFSETS
         if self.flavor == 'ns':
             return ns + drop + self.test_argv()
         if self.flavor == 'uns':

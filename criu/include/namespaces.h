@@ -14,8 +14,16 @@ int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids);
 u32 ns_id_of_ino(u64 ino);
 /* A fresh id for a kernel object a task may share (mm, files, fs, ...). */
 u32 new_kobj_id(void);
-/* timens-0.img: the time namespace offsets of the root task. */
+/* timens.c: timens-0.img, criu's clocks (pid is unused). */
 int dump_timens(pid_t pid);
+/* timens-ID.img: the clocks of pid's time namespace (the tree's own). */
+int dump_tree_timens(pid_t pid, unsigned long id);
+/* Refuse a pid whose time namespace for children is not its own. */
+int check_time_for_children(pid_t pid);
+/* Read timens-ID.img (and timens-0.img) for the restore. */
+int prepare_timens(u32 id);
+/* In the root: a new time namespace with the dumped clocks, if any. */
+int restore_timens(void);
 
 /*
  * Check and write the namespaces the tree has of its own; ns_flags gets

@@ -236,6 +236,8 @@ static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *c
 	tce->sched_nice = st.nice;
 	tce->sched_policy = st.policy;
 	tce->sched_prio = st.rt_priority;
+	if (dump_thread_sched(t->tid, &td->a, tce))
+		return -1;
 	tce->comm = arena_alloc(&td->a, sizeof(st.comm));
 	if (!tce->comm)
 		return -1;

@@ -332,6 +332,8 @@ static int dump_task_core(struct task_dump *td)
 	tc->oom_score_adj = v;
 	tc->has_child_subreaper = true;
 	tc->child_subreaper = td->subreaper;
+	if (dump_membarrier(&td->rc, it->pid, tc))
+		return -1;
 	td->cores[0]->tc = tc;
 	return 0;
 }

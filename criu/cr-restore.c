@@ -563,6 +563,7 @@ static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct r
 	a->err_fd = log_get_err_fd();
 	a->log_level = log_level();
 	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
+	a->membarrier_regs = tc->has_membarrier_regs ? tc->membarrier_regs : 0;
 	/* another process still needs the anchors of a shared table: criu closes them */
 	a->keep_svc_fds = files_shared(it);
 	if (prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc))

@@ -59,6 +59,30 @@ int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce)
 	return 0;
 }
 
+#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)	/* Linux 6.3 */
+
+int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc)
+{
+	long ret;
+
+	if (remote_syscall(rc, pid, &ret, __NR_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
+			   0, 0, 0))
+		return -1;
+	if (ret == -EINVAL || ret == -ENOSYS) {
+		pr_warn("pid %d: this kernel cannot tell membarrier registrations, none saved\n",
+			pid);
+		return 0;
+	}
+	if (ret < 0) {
+		pr_err("pid %d: membarrier(GET_REGISTRATIONS): %s\n", pid, strerror(-ret));
+		return -1;
+	}
+	pr_debug("pid %d: membarrier registrations %#lx\n", pid, ret);
+	tc->has_membarrier_regs = ret != 0;
+	tc->membarrier_regs = ret;
+	return 0;
+}
+
 /* Keep only CPUs of this machine; none left is an error. */
 static int check_affinity(pid_t pid, pid_t tid, ThreadCoreEntry *tce)
 {

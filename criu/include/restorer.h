@@ -155,6 +155,7 @@ struct rst_args {
 	int32_t dumpable;
 	int32_t thp_disabled;
 	int32_t child_subreaper;
+	uint32_t membarrier_regs;	/* MEMBARRIER_CMD_REGISTER_* bits */
 
 	struct rst_sigaction sigactions[RST_NSIG];	/* [sig - 1] */
 	struct rst_itimer itimers[3];			/* real, virtual, prof */

@@ -318,6 +318,10 @@ static void restore_process(struct rst_args *a)
 	if (a->child_subreaper)
 		CHECK(a, sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0),
 		      "PR_SET_CHILD_SUBREAPER");
+	/* the REGISTER_* commands are single bits: issue each one that was done */
+	for (i = 0; i < 32; i++)
+		if (a->membarrier_regs & (1U << i))
+			CHECK(a, sys_membarrier(1U << i, 0), "membarrier register");
 }
 
 /* ---- per thread ---- */

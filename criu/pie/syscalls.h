@@ -57,6 +57,7 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_set_thread_area(u)		sys_call1(__NR_set_thread_area, u)
 #define sys_setpriority(w, who, p)	sys_call3(__NR_setpriority, w, who, p)
 #define sys_sched_setscheduler(p, pol, prm) sys_call3(__NR_sched_setscheduler, p, pol, prm)
+#define sys_membarrier(cmd, fl)		sys_call3(__NR_membarrier, cmd, fl, 0)
 #define sys_sched_setaffinity(p, l, m)	sys_call3(__NR_sched_setaffinity, p, l, m)
 #define sys_ioprio_set(w, who, p)	sys_call3(__NR_ioprio_set, w, who, p)
 #define sys_setgroups(n, l)		sys_call2(__NR_setgroups, n, l)

@@ -236,6 +236,8 @@ static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *c
 	tce->sched_nice = st.nice;
 	tce->sched_policy = st.policy;
 	tce->sched_prio = st.rt_priority;
+	if (dump_thread_sched(t->tid, &td->a, tce))
+		return -1;
 	tce->comm = arena_alloc(&td->a, sizeof(st.comm));
 	if (!tce->comm)
 		return -1;
@@ -334,6 +336,8 @@ static int dump_task_core(struct task_dump *td)
 	tc->oom_score_adj = v;
 	tc->has_child_subreaper = true;
 	tc->child_subreaper = td->subreaper;
+	if (dump_membarrier(&td->rc, it->pid, tc))
+		return -1;
 	td->cores[0]->tc = tc;
 	return 0;
 }

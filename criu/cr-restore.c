@@ -229,6 +229,8 @@ static int read_task_images(struct pstree_item *it)
 	}
 	if (it->state == TASK_DEAD)
 		return 0;	/* a zombie has nothing more */
+	if (check_restore_sched(it))
+		return -1;
 	if (pb_read_image(CR_FD_MM, O_RSTR, (void **)&tr->mm, &mm_entry__descriptor, it->vpid) < 0 ||
 	    pb_read_image(CR_FD_IDS, O_RSTR, (void **)&tr->ids, &task_kobj_ids_entry__descriptor,
 			  it->vpid) < 0 ||
@@ -512,6 +514,7 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	t->nice = tce->has_sched_nice ? tce->sched_nice : 0;
 	t->sched_policy = tce->has_sched_policy ? tce->sched_policy : 0;
 	t->sched_prio = tce->has_sched_prio ? tce->sched_prio : 0;
+	prepare_thread_sched(tce, t);
 	snprintf(t->comm, sizeof(t->comm), "%s",
 		 tce->comm ? tce->comm : (i == 0 ? core->tc->comm : ""));
 	/* only TLS descriptors that are in use: 64-bit tasks rarely have any */
@@ -576,6 +579,7 @@ static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct r
 	a->err_fd = log_get_err_fd();
 	a->log_level = log_level();
 	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
+	a->membarrier_regs = tc->has_membarrier_regs ? tc->membarrier_regs : 0;
 	/* another process still needs the anchors of a shared table: criu closes them */
 	a->keep_svc_fds = files_shared(it);
 	if (prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc))

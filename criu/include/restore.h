@@ -88,4 +88,9 @@ int prepare_siginfo(SignalQueueEntry *q, void *room, u32 *nr);
 /* fs.c */
 int restore_fs(struct pstree_item *it);
 
+/* sched.c: before the tree is forked, may this user set what the image asks for? */
+struct rst_thread;
+int check_restore_sched(struct pstree_item *it);
+void prepare_thread_sched(ThreadCoreEntry *tce, struct rst_thread *t);
+
 #endif

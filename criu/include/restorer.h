@@ -80,6 +80,8 @@ struct rst_tls {
 	uint32_t entry_number, base_addr, limit, flags;	/* struct user_desc */
 };
 
+#define RST_AFFINITY_WORDS 16	/* 1024 CPUs */
+
 struct rst_thread {
 	uint64_t args;		/* -> struct rst_args */
 	int32_t tid;
@@ -92,6 +94,9 @@ struct rst_thread {
 	uint32_t rseq_len, rseq_sig;
 	int32_t nice;
 	uint32_t sched_policy, sched_prio;
+	uint32_t ioprio;	/* 0: leave the inherited one */
+	uint32_t nr_affinity;	/* words in affinity[]; 0: leave it */
+	uint64_t affinity[RST_AFFINITY_WORDS];
 	uint32_t nr_tls;
 	struct rst_tls tls[3];
 	char comm[16];
@@ -150,6 +155,7 @@ struct rst_args {
 	int32_t dumpable;
 	int32_t thp_disabled;
 	int32_t child_subreaper;
+	uint32_t membarrier_regs;	/* MEMBARRIER_CMD_REGISTER_* bits */
 
 	struct rst_sigaction sigactions[RST_NSIG];	/* [sig - 1] */
 	struct rst_itimer itimers[3];			/* real, virtual, prof */

@@ -36,6 +36,11 @@ int dump_rlimits(pid_t pid, struct arena *a, TaskRlimitsEntry **out);
 /* fs.c: cwd, root (as file ids) and umask into fs-PID.img */
 int dump_fs(struct pstree_item *it, unsigned int umask);
 
+/* sched.c: CPU affinity and I/O priority per thread */
+int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce);
+/* the process's membarrier registrations, asked in the task */
+int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc);
+
 /* seccomp.c: mode per thread, filters into seccomp.img */
 int dump_seccomp_thread(pid_t tid, const struct proc_status *st, ThreadCoreEntry *tce);
 int seccomp_dump_fini(void);

@@ -318,6 +318,10 @@ static void restore_process(struct rst_args *a)
 	if (a->child_subreaper)
 		CHECK(a, sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0),
 		      "PR_SET_CHILD_SUBREAPER");
+	/* the REGISTER_* commands are single bits: issue each one that was done */
+	for (i = 0; i < 32; i++)
+		if (a->membarrier_regs & (1U << i))
+			CHECK(a, sys_membarrier(1U << i, 0), "membarrier register");
 }
 
 /* ---- per thread ---- */
@@ -395,14 +399,20 @@ static void restore_thread(struct rst_args *a, struct rst_thread *t)
 	sys_set_tid_address(t->clear_tid);
 	if (t->rseq_ptr)
 		CHECK(a, sys_rseq(t->rseq_ptr, t->rseq_len, 0, t->rseq_sig), "rseq");
-	CHECK(a, sys_prctl(PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0), "PR_SET_PDEATHSIG");
 	if (t->sched_policy || t->sched_prio)
 		CHECK(a, sys_sched_setscheduler(0, t->sched_policy, &sp), "sched_setscheduler");
 	CHECK(a, sys_setpriority(0 /* PRIO_PROCESS */, 0, t->nice), "setpriority");
+	if (t->nr_affinity)
+		CHECK(a, sys_sched_setaffinity(0, t->nr_affinity * 8, t->affinity),
+		      "sched_setaffinity");
+	if (t->ioprio)
+		CHECK(a, sys_ioprio_set(1 /* IOPRIO_WHO_PROCESS */, 0, t->ioprio), "ioprio_set");
 	for (i = 0; i < t->nr_siginfo; i++, si += RST_SIGINFO_SIZE)
 		CHECK(a, sys_rt_tgsigqueueinfo(a->pid, t->tid, *(const int32_t *)si, si),
 		      "rt_tgsigqueueinfo");
 	restore_creds(a, &t->creds);
+	/* after the creds: changing them clears the pdeath signal */
+	CHECK(a, sys_prctl(PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0), "PR_SET_PDEATHSIG");
 }
 
 static void thread_main(void *arg)

@@ -984,28 +984,39 @@ static int interrupt_tasks(void)
 	return 0;
 }
 
-static int syscall_all(void)
+static int cont_all(void)
 {
 	struct pstree_item *it;
 
 	for_each_item(it)
-		if (it->state != TASK_DEAD && ptrace(PTRACE_SYSCALL, it->pid, NULL, NULL)) {
+		if (it->state != TASK_DEAD && ptrace(PTRACE_CONT, it->pid, NULL, NULL)) {
 			pr_perror("cannot resume restored pid %d", it->pid);
 			return -1;
 		}
 	return 0;
 }
 
+/* The int3 at the start of rst_sigreturn (and not some other SIGTRAP). */
+static bool at_final_trap(pid_t tid, int sig)
+{
+	siginfo_t si;
+
+	return sig == SIGTRAP && !ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) &&
+	       si.si_code == SI_KERNEL;
+}
+
 /*
- * Let every thread run through the restorer, syscall by syscall, until
- * it enters its final rt_sigreturn: there it waits for all the others.
+ * Let every thread run freely through the restorer up to the trap before
+ * its final rt_sigreturn, then syscall by syscall until it enters that
+ * syscall: there it waits for all the others.
  */
 static int run_to_sigreturn(int nr_threads, u64 deadline)
 {
 	int held = 0;
 
 	while (held < nr_threads) {
-		int status, sig, event;
+		int status, sig, event, req;
+		bool ev;
 		pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
 
 		if (pid < 0) {
@@ -1038,12 +1049,14 @@ static int run_to_sigreturn(int nr_threads, u64 deadline)
 			held++;
 			continue;
 		}
-		if (sig != (SIGTRAP | 0x80) && event != PTRACE_EVENT_CLONE &&
-		    event != PTRACE_EVENT_STOP) {
+		ev = event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_STOP;
+		if (!ev && sig != (SIGTRAP | 0x80) && !at_final_trap(pid, sig)) {
 			report_stop(pid, sig, "during restore");
 			return -1;
 		}
-		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
+		/* events come before the trap: those threads keep running freely */
+		req = ev ? PTRACE_CONT : PTRACE_SYSCALL;	/* the trap's SIGTRAP is dropped */
+		if (ptrace(req, pid, NULL, NULL)) {
 			pr_perror("cannot resume restored tid %d", pid);
 			return -1;
 		}
@@ -1245,7 +1258,7 @@ static int run_restore(void)
 	close_anchors();
 	__atomic_store_n(&rsync->go, 1, __ATOMIC_SEQ_CST);
 	futex(&rsync->go, FUTEX_WAKE, INT_MAX, NULL);
-	if (syscall_all() || run_to_sigreturn(total_threads(), deadline))
+	if (cont_all() || run_to_sigreturn(total_threads(), deadline))
 		return -1;
 	/*
 	 * From the entry of rt_sigreturn to its exit: the dumped registers.

@@ -794,28 +794,38 @@ out:
 	return close_shmem_images(pm_img, pages, ret);
 }
 
+/* shared memory ids by hash: a tree may map tens of thousands of them */
+#define SHMID_BUCKETS 4096
+
+static unsigned int shmid_hash(u64 shmid)
+{
+	return (unsigned int)((shmid * 0x9e3779b97f4a7c15ULL) >> 52) % SHMID_BUCKETS;
+}
+
 struct shmem_seen {
-	struct list_head list;
+	struct shmem_seen *next;
 	u64 shmid;
 };
-static LIST_HEAD(shmem_seen);
+static struct shmem_seen *shmem_seen[SHMID_BUCKETS];
 
 /* Shared anonymous memory: dump its contents once, whoever maps it. */
 int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 {
+	unsigned int h = shmid_hash(shmid);
 	struct shmem_seen *s;
 	struct stat st;
 	char path[96];
 	int fd, ret;
 
-	list_for_each_entry(s, &shmem_seen, list)
+	for (s = shmem_seen[h]; s; s = s->next)
 		if (s->shmid == shmid)
 			return 0;
 	s = xzalloc(sizeof(*s));
 	if (!s)
 		return -1;
 	s->shmid = shmid;
-	list_add(&s->list, &shmem_seen);
+	s->next = shmem_seen[h];
+	shmem_seen[h] = s;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)start, (unsigned long long)end);
@@ -853,10 +863,12 @@ struct interval {
 
 struct shmem_obj {
 	struct list_head list;
+	struct shmem_obj *hnext;
 	u64 shmid;
 	u64 addr, size;
 };
 static LIST_HEAD(shmem_objs);
+static struct shmem_obj *shmem_by_id[SHMID_BUCKETS];
 
 void *bump_alloc(struct bump *b, size_t size, size_t align)
 {
@@ -890,7 +902,10 @@ static int busy_intervals(struct pstree_item *it, struct interval **out, int *nr
 		pr_perror("cannot read /proc/self/maps");
 		return -1;
 	}
-	cap = mm->n_vmas + 1024;
+	/* one interval per line of our maps, one per target VMA */
+	cap = mm->n_vmas + 1;
+	for (line = buf; (line = strchr(line, '\n')); line++)
+		cap++;
 	iv = xmalloc(cap * sizeof(*iv));
 	if (!iv) {
 		free(buf);
@@ -904,7 +919,7 @@ static int busy_intervals(struct pstree_item *it, struct interval **out, int *nr
 			iv[n++] = (struct interval){ s, e };
 	}
 	free(buf);
-	for (i = 0; i < mm->n_vmas && n < cap; i++) {
+	for (i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
 
 		iv[n++] = (struct interval){ v->start > TARGET_PAD ? v->start - TARGET_PAD : 0,
@@ -1028,7 +1043,7 @@ static struct shmem_obj *find_shmem(u64 shmid)
 {
 	struct shmem_obj *s;
 
-	list_for_each_entry(s, &shmem_objs, list)
+	for (s = shmem_by_id[shmid_hash(shmid)]; s; s = s->hnext)
 		if (s->shmid == shmid)
 			return s;
 	return NULL;
@@ -1382,6 +1397,8 @@ int prepare_shared_memory(void)
 					return -1;
 				s->shmid = v->shmid;
 				list_add_tail(&s->list, &shmem_objs);
+				s->hnext = shmem_by_id[shmid_hash(s->shmid)];
+				shmem_by_id[shmid_hash(s->shmid)] = s;
 			}
 			s->size = max(s->size, v->pgoff + v->end - v->start);
 		}

@@ -591,9 +591,25 @@ def capture_summary(cap):
     return {'root': cap['root'], 'procs': out}
 
 
+def _json_field(key, val):
+    """'"key": val' with a list one element a line: json's C encoder
+    only runs without indent, and the pure Python one is slow on
+    tens of thousands of VMAs."""
+    k = json.dumps(key)
+    if not isinstance(val, list) or not val:
+        return '  %s: %s' % (k, json.dumps(val, default=str))
+    return '  %s: [\n%s\n  ]' % (k, ',\n'.join(
+        '   ' + json.dumps(x, default=str) for x in val))
+
+
 def save_capture(cap, path):
+    s = capture_summary(cap)
+    procs = [' {\n%s\n }' % ',\n'.join(_json_field(k, v)
+                                         for k, v in p.items())
+             for p in s['procs']]
     with open(path, 'w') as f:
-        json.dump(capture_summary(cap), f, indent=1, default=str)
+        f.write('{"root": %s, "procs": [\n%s\n]}\n' %
+                (json.dumps(s['root'], default=str), ',\n'.join(procs)))
 
 
 # ---------------------------------------------------------------------
@@ -1110,8 +1126,16 @@ class MemIndex:
         return None
 
 
-def in_maps(maps, addr):
-    return any(v['start'] <= addr < v['end'] for v in maps)
+class MapsIndex:
+    """Whether an address is in some VMA, by binary search (maps are sorted)."""
+
+    def __init__(self, maps):
+        self.maps = sorted(maps, key=lambda v: v['start'])
+        self.starts = [v['start'] for v in self.maps]
+
+    def __contains__(self, addr):
+        i = bisect.bisect_right(self.starts, addr) - 1
+        return i >= 0 and addr < self.maps[i]['end']
 
 
 def check_pages(imgs, imgdir, p, errs, masks):
@@ -1128,6 +1152,7 @@ def check_pages(imgs, imgdir, p, errs, masks):
         errs.append('%s: %s' % (pages_name, e))
         return
     index = MemIndex(p['mem'])
+    in_maps = MapsIndex(p['maps'])
     pos, last_end, dumped = 0, 0, set()
     bad, unverified = [], 0
     for e in pm[1:]:
@@ -1152,7 +1177,7 @@ def check_pages(imgs, imgdir, p, errs, masks):
             if len(got) != PAGE:
                 errs.append('%s ends before page %x' % (pages_name, addr))
                 return
-            if not in_maps(p['maps'], addr):
+            if addr not in in_maps:
                 bad.append('%x (not in any vma)' % addr)
                 continue
             m = index.find(addr)

@@ -31,15 +31,33 @@
 
 #define SIGKILL 9
 #define SIGSTOP 19
+#define SIGTRAP 5
 
-/* The last steps: in assembly, since no stack may be used after them. */
-void rst_sigreturn(uint64_t frame_sp) __attribute__((noreturn));
+/*
+ * The last steps: in assembly, since no stack may be used after them.
+ * trap_act: the task's SIGTRAP action, which the int3 resets (a forced
+ * signal that is blocked gets SIG_DFL).
+ */
+void rst_sigreturn(uint64_t frame_sp, const struct rst_sigaction *trap_act)
+	__attribute__((noreturn));
 long rst_clone3(struct clone_args *ca, size_t size, void (*fn)(void *), void *arg);
 
 asm(".text\n"
     ".type rst_sigreturn, @function\n"
     "rst_sigreturn:\n"
-    "	movq %rdi, %rsp\n"
+    /*
+     * criu lets the restorer run untraced (a ptrace stop per syscall costs
+     * two context switches per VMA); this trap tells it to trace the rest.
+     * Then SIGTRAP's action, which the trap reset, is set again.
+     */
+    "	int3\n"
+    "	movq %rdi, %r12\n"
+    "	movl $5, %edi\n"	/* SIGTRAP */
+    "	xorl %edx, %edx\n"
+    "	movl $8, %r10d\n"
+    "	movl $13, %eax\n"	/* rt_sigaction */
+    "	syscall\n"
+    "	movq %r12, %rsp\n"
     /* criu holds every thread at the entry of this syscall, then lets it through */
     "	movl $15, %eax\n"	/* rt_sigreturn */
     /* criu also runs its remote munmap of this area through this insn */
@@ -423,7 +441,7 @@ static void thread_main(void *arg)
 	restore_thread(a, t);
 	__atomic_add_fetch(&a->threads_done, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_done, FUTEX_WAKE, 1, 0, 0, 0);
-	rst_sigreturn(t->frame);
+	rst_sigreturn(t->frame, &a->sigactions[SIGTRAP - 1]);
 }
 
 static void create_threads(struct rst_args *a)
@@ -535,7 +553,7 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	/* criu's descriptors, the log among them, are the last thing to go */
 	if (!a->keep_svc_fds)
 		sys_close_range(a->svc_fd_base, ~0U, 0);
-	rst_sigreturn(leader->frame);
+	rst_sigreturn(leader->frame, &a->sigactions[SIGTRAP - 1]);
 }
 
 static void wake_vm_children(struct rst_args *a)

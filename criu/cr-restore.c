@@ -178,6 +178,10 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			goto out;
 		if (r == 0)
 			break;
+		if (pagemap_entry_count(pe, img->name)) {
+			pb_free(pe);
+			goto out;
+		}
 		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
 		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
 			pr_err("%s: bad or unsupported entry at %llx (%u pages, flags %#x)\n",

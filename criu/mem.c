@@ -545,6 +545,8 @@ static int write_run_flags(struct cr_img *pm_img, u64 addr, u64 nr_pages, u32 fl
 
 		pe.vaddr = addr;
 		pe.nr_pages = n;
+		pe.has_nr_pages_u64 = true;
+		pe.nr_pages_u64 = n;
 		pe.has_flags = true;
 		pe.flags = flags;
 		if (pb_write(pm_img, &pe))
@@ -1321,6 +1323,23 @@ out:
 	return ret;
 }
 
+/*
+ * The page count of an entry read from an image: field 5 when a CRIU 4
+ * wrote it, else field 2.  Runs longer than 2^32 pages are not ours.
+ */
+int pagemap_entry_count(PagemapEntry *pe, const char *img)
+{
+	if (!pe->has_nr_pages_u64)
+		return 0;
+	if (pe->nr_pages_u64 > UINT32_MAX) {
+		pr_err("%s: a run of %llu pages at %llx is longer than we handle\n", img,
+		       (unsigned long long)pe->nr_pages_u64, (unsigned long long)pe->vaddr);
+		return -1;
+	}
+	pe->nr_pages = pe->nr_pages_u64;
+	return 0;
+}
+
 /* ---- shared memory ---- */
 
 int fill_shmem(u64 shmid, void *base, u64 size)
@@ -1351,6 +1370,10 @@ int fill_shmem(u64 shmid, void *base, u64 size)
 			goto out;
 		if (r == 0)
 			break;
+		if (pagemap_entry_count(pe, pm->name)) {
+			pb_free(pe);
+			goto out;
+		}
 		len = (u64)pe->nr_pages * PAGE_SIZE;
 		if (pe->vaddr + len > PAGE_ALIGN(size) || pe->vaddr + len < pe->vaddr) {
 			pr_err("%s: pages at offset %llu run past the %llu bytes of the object\n",

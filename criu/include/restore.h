@@ -69,6 +69,8 @@ int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m);
 int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
 /* Shared anonymous memory, created by criu and inherited by every task. */
 int prepare_shared_memory(void);
+/* An entry's page count from field 5 (CRIU 4) or 2; -1 if too long. */
+int pagemap_entry_count(PagemapEntry *pe, const char *img);
 /* Fill a mapping of shared memory shmid from its pagemap-shmem image. */
 int fill_shmem(u64 shmid, void *base, u64 size);
 

@@ -807,8 +807,28 @@ static unsigned int shmid_hash(u64 shmid)
 struct shmem_seen {
 	struct shmem_seen *next;
 	u64 shmid;
+	/* read through one mapping only: the object's range it covered */
+	bool partial;
+	u64 pgoff, len;
 };
 static struct shmem_seen *shmem_seen[SHMID_BUCKETS];
+
+/*
+ * An object already dumped.  One read through a mapping holds only that
+ * mapping's range: another mapping reaching past it would come back as
+ * zeros, so it is refused.
+ */
+static int shmem_dumped(struct shmem_seen *s, pid_t pid, u64 start, u64 end, u64 pgoff)
+{
+	if (!s->partial || (pgoff >= s->pgoff && pgoff + (end - start) <= s->pgoff + s->len))
+		return 0;
+	pr_err("unsupported: pid %d maps shared memory %llu at %llx-%llx (offset %llx), "
+	       "beyond the part criu could read through another mapping of it "
+	       "(/proc/PID/map_files needs CAP_CHECKPOINT_RESTORE in the initial user namespace)\n",
+	       pid, (unsigned long long)s->shmid, (unsigned long long)start,
+	       (unsigned long long)end, (unsigned long long)pgoff);
+	return -1;
+}
 
 /* Shared anonymous memory: dump its contents once, whoever maps it. */
 int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
@@ -821,7 +841,7 @@ int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 
 	for (s = shmem_seen[h]; s; s = s->next)
 		if (s->shmid == shmid)
-			return 0;
+			return shmem_dumped(s, pid, start, end, pgoff);
 	s = xzalloc(sizeof(*s));
 	if (!s)
 		return -1;
@@ -833,10 +853,14 @@ int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 		 (unsigned long long)start, (unsigned long long)end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == EPERM || errno == EACCES)
-			return dump_shmem_through_mapping(pid, start, end, pgoff, shmid);
-		pr_perror("cannot open shared memory through %s", path);
-		return -1;
+		if (errno != EPERM && errno != EACCES) {
+			pr_perror("cannot open shared memory through %s", path);
+			return -1;
+		}
+		s->partial = true;
+		s->pgoff = pgoff;
+		s->len = end - start;
+		return dump_shmem_through_mapping(pid, start, end, pgoff, shmid);
 	}
 	/* the whole object, also what other mappings of it reach */
 	if (fstat(fd, &st)) {

@@ -346,7 +346,7 @@ static int dump_inotify(struct fd_parms *p, u32 id)
 	const char *l;
 	int ret = -1;
 
-	if (n && (!s || !ep))
+	if ((n && (!s || !ep)) || dump_fown(p, &fown))
 		goto out;
 	for (l = p->fdinfo; l && *l && i < n; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		if (strncmp(l, "inotify wd:", 11))
@@ -515,8 +515,13 @@ static int open_inotify(FileEntry *fe, int *fd)
 		if (add_watch_at(*fd, ie->wd[i]))
 			goto err;
 	}
-	if (drain_events(*fd))
+	if (drain_events(*fd) || restore_fown(*fd, ie->fown))
 		goto err;
+	/* armed again in the task, at its own fd (files.c) */
+	if ((ie->flags & O_ASYNC) && fcntl(*fd, F_SETFL, ie->flags & (O_NONBLOCK | O_ASYNC))) {
+		pr_perror("cannot set the flags of inotify %u", fe->id);
+		goto err;
+	}
 	pr_debug("inotify %u: %zu watches\n", fe->id, ie->n_wd);
 	return 0;
 err:

@@ -258,7 +258,7 @@ int write_tty_file(u32 id, u32 info_id, unsigned int flags, struct fd_parms *p)
 	FileEntry fe = FILE_ENTRY__INIT;
 	u32 regf_id = new_file_id();
 
-	if (dump_reg_file(p, regf_id))
+	if (dump_reg_file(p, regf_id) || dump_fown(p, &fown))
 		return -1;
 	te.id = id;
 	te.tty_info_id = info_id;
@@ -588,13 +588,18 @@ static int open_slave(struct rst_pty *r, FileEntry *fe, const char *path, int *f
 		return -1;
 	}
 	f = open(path,
-		 (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
+		 (fe->tty->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND | O_ASYNC)) | O_NOCTTY |
+			 O_CLOEXEC);
 	if (f < 0) {
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
 	if (si->has_uid && fchown(f, si->uid, si->gid))
 		pr_warn("cannot give %s to %u:%u: %s\n", path, si->uid, si->gid, strerror(errno));
+	if (restore_fown(f, fe->tty->fown)) {
+		close(f);
+		return -1;
+	}
 	if (r->nr_slave_ids < (int)ARRAY_SIZE(r->slave_ids))
 		r->slave_ids[r->nr_slave_ids++] = fe->id;
 	*fd = f;
@@ -632,10 +637,12 @@ static int open_tty(FileEntry *fe, int *fd)
 		pr_err("pty %u: two descriptions of one master in the images\n", r->index);
 		return -1;
 	}
-	if (fcntl(r->master, F_SETFL, t->flags & (O_NONBLOCK | O_APPEND))) {
+	if (fcntl(r->master, F_SETFL, t->flags & (O_NONBLOCK | O_APPEND | O_ASYNC))) {
 		pr_perror("cannot set the flags of pty master %u", r->index);
 		return -1;
 	}
+	if (restore_fown(r->master, t->fown))
+		return -1;
 	r->master_given = true;
 	*fd = r->master;
 	return 0;

@@ -3,7 +3,9 @@
  * File owners and their signals: a pipe's read end with O_ASYNC, owned
  * by the test itself (F_SETOWN) with F_SETSIG SIGUSR1; a regular file
  * owned by the test's process group (F_SETOWN_EX) with SIGUSR2; a memfd
- * owned by the main thread (F_OWNER_TID) with no signal set.  Afterwards
+ * owned by the main thread (F_OWNER_TID) with no signal set; an inotify
+ * and a pty master (both have SIGIO) owned by the test with SIGURG and
+ * SIGWINCH.  Afterwards
  * F_GETOWN_EX, F_GETSIG and O_ASYNC are the same, and writing to the
  * pipe delivers SIGUSR1 with the read end's fd in si_fd.
  */
@@ -11,6 +13,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -86,7 +90,7 @@ static int poke(int p[2])
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
-	struct owned o[3];
+	struct owned o[5];
 	int p[2], i;
 
 	test_init(argc, argv);
@@ -101,7 +105,15 @@ int main(int argc, char **argv)
 	o[1] = (struct owned){ "file", open(test_filename, O_RDWR | O_CREAT, 0600), F_OWNER_PGRP,
 			       getpgrp(), SIGUSR2, 0 };
 	o[2] = (struct owned){ "memfd", memfd_create("fown", 0), F_OWNER_TID, gettid(), 0, 0 };
-	for (i = 0; i < 3; i++)
+	o[3] = (struct owned){ "inotify", inotify_init1(0), F_OWNER_PID, getpid(), SIGURG, 1 };
+	o[4] = (struct owned){ "pty master", posix_openpt(O_RDWR | O_NOCTTY), F_OWNER_PID,
+			       getpid(), SIGWINCH, 1 };
+	/* a pty pair in the tree: the slave is held too */
+	if (o[4].fd >= 0 && (unlockpt(o[4].fd) || open(ptsname(o[4].fd), O_RDWR | O_NOCTTY) < 0)) {
+		pr_perror("pty slave");
+		return 1;
+	}
+	for (i = 0; i < 5; i++)
 		if (o[i].fd < 0 || set_owner(&o[i]))
 			return 1;
 	if (poke(p))
@@ -110,7 +122,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 5; i++)
 		if (check_owner(&o[i]))
 			return 1;
 	if (poke(p))

@@ -339,6 +339,23 @@ struct task_sync *task_sync_of(struct pstree_item *it)
 	return &rsync->tasks[item_index(it)];
 }
 
+/*
+ * clone3 with set_tid.  A pid of the dumped tree may still be held for a
+ * moment after its task is gone (as the group or session id of threads
+ * still being released): EEXIST is tried again for up to 2 s, as
+ * pid_in_use() waits for a zombie.
+ */
+static long clone3_soon_free(struct clone_args *ca)
+{
+	u64 deadline = now_us() + 2000000;
+	long pid;
+
+	while ((pid = syscall(SYS_clone3, ca, sizeof(*ca))) < 0 && errno == EEXIST &&
+	       now_us() < deadline)
+		usleep(5000);
+	return pid;
+}
+
 static int fork_task(struct pstree_item *it)
 {
 	struct clone_args ca;
@@ -355,7 +372,7 @@ static int fork_task(struct pstree_item *it)
 		tid = 1;
 	ca.set_tid = (u64)(unsigned long)&tid;
 	ca.set_tid_size = 1;
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	pid = clone3_soon_free(&ca);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use\n", it->vpid);

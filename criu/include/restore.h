@@ -89,6 +89,8 @@ size_t siginfo_size(SignalQueueEntry *q);
 int prepare_siginfo(SignalQueueEntry *q, void *room, u32 *nr);
 /* fs.c */
 int restore_fs(struct pstree_item *it);
+/* The root of the task (chroot), the last step before the restorer. */
+int restore_fs_root(struct pstree_item *it);
 
 /* sched.c: before the tree is forked, may this user set what the image asks for? */
 struct rst_thread;

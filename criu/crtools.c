@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "fault.h"
 #include "image.h"
 #include "log.h"
 #include "net-lock.h"
@@ -246,6 +247,8 @@ static int setup_logging(const char *cmd)
 	if (log_init(path, opts.verbosity))
 		return -1;
 	pr_info("criu-cr %s: %s\n", CR_VERSION, cmd);
+	fault_init();
+	atexit(fault_fini);
 	return 0;
 }
 

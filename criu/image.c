@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image.h"
 #include "magic.h"
 #include "util.h"
@@ -163,7 +164,8 @@ struct cr_img *open_image(int type, int flags, ...)
 	va_end(args);
 
 	flags &= ~O_OPT;
-	img->fd = openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
+	img->fd = fault_hit(FI_IMG_OPEN) ? -1 :
+		  openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
 	if (img->fd < 0) {
 		if (optional && errno == ENOENT)
 			return img;
@@ -197,7 +199,7 @@ int img_flush(struct cr_img *img)
 {
 	if (!img->buf_len)
 		return 0;
-	if (write_all(img->fd, img->buf, img->buf_len) < 0) {
+	if (fault_hit(FI_IMG_WRITE) || write_all(img->fd, img->buf, img->buf_len) < 0) {
 		pr_perror("cannot write image %s at offset %ld", img->name,
 			  (long)(img->off - img->buf_len));
 		return -1;
@@ -212,7 +214,7 @@ int img_write_raw(struct cr_img *img, const void *data, size_t len)
 	if (len >= IMG_BUF_SIZE / 2) {
 		if (img_flush(img))
 			return -1;
-		if (write_all(img->fd, data, len) < 0) {
+		if (fault_hit(FI_IMG_WRITE) || write_all(img->fd, data, len) < 0) {
 			pr_perror("cannot write %zu bytes to image %s at offset %ld",
 				  len, img->name, (long)img->off);
 			return -1;
@@ -236,7 +238,7 @@ int img_write_raw(struct cr_img *img, const void *data, size_t len)
 /* Returns 0, or -1 with a message (also on a short read). */
 int img_read_raw(struct cr_img *img, void *data, size_t len)
 {
-	ssize_t n = read_all(img->fd, data, len);
+	ssize_t n = fault_hit(FI_IMG_READ) ? -1 : read_all(img->fd, data, len);
 
 	if (n < 0) {
 		pr_perror("cannot read image %s at offset %ld", img->name, (long)img->off);
@@ -303,7 +305,7 @@ int pb_read_one_eof(struct cr_img *img, void **msg, const ProtobufCMessageDescri
 	if (empty_image(img))
 		return 0;
 
-	n = read_all(img->fd, &len, sizeof(len));
+	n = fault_hit(FI_IMG_READ) ? -1 : read_all(img->fd, &len, sizeof(len));
 	if (n == 0)
 		return 0;
 	if (n < 0) {

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -87,6 +88,8 @@ static long clone3_soon_free(struct clone_args *ca)
 	u64 deadline = now_us() + 2000000;
 	long pid;
 
+	if (fault_hit(FI_FORK))
+		return -1;
 	while ((pid = syscall(SYS_clone3, ca, sizeof(*ca))) < 0 && errno == EEXIST &&
 	       now_us() < deadline)
 		usleep(5000);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "util.h"
 
 void *xmalloc_at(size_t size, const char *file, int line)
@@ -102,7 +103,7 @@ ssize_t read_file_at(int dfd, const char *path, char **buf)
 	char *b = NULL;
 	int fd;
 
-	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	fd = fault_hit(FI_PROC_READ) ? -1 : openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 

@@ -1473,6 +1473,11 @@ def _():
 MOUNTS = []
 
 
+sys.path.insert(0, HERE)
+import faults  # noqa: E402
+faults.register(sys.modules[__name__])
+
+
 class Current:
     def __init__(self):
         self.details = []

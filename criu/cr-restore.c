@@ -337,7 +337,7 @@ static int wait_ready(int nr_tasks, u64 deadline)
 			return -1;
 		if (ready == nr_tasks)
 			return 0;
-		if (waitpid(root_pid, &status, WNOHANG) == root_pid) {
+		if (xwaitpid(root_pid, &status, WNOHANG) == root_pid) {
 			pr_err("pid %d exited while being prepared (status 0x%x)\n", root_pid,
 			       status);
 			root_pid = 0;
@@ -538,7 +538,7 @@ static int wait_root(void)
 {
 	int status;
 
-	while (waitpid(root_pid, &status, 0) < 0) {
+	while (xwaitpid(root_pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			pr_perror("cannot wait for pid %d", root_pid);
 			return 1;
@@ -564,7 +564,7 @@ int cr_restore_tasks(void)
 			kill_created();
 		}
 		if (root_pid > 0)
-			waitpid(root_pid, NULL, 0);
+			xwaitpid(root_pid, NULL, 0);
 		files_restore_failed();
 		ipc_restore_failed();
 		pr_err_logged("restore failed\n");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -236,4 +237,13 @@ void arena_free(struct arena *a)
 		a->head = b->next;
 		free(b);
 	}
+}
+
+pid_t xwaitpid(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, status, flags)) < 0 && errno == EINTR)
+		;
+	return r;
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
 #include "core.pb-c.h"
 #include "cr_options.h"
 #include "file-lock.h"
@@ -640,14 +641,21 @@ int cr_dump_tasks(pid_t pid)
 	/* the big copy buffer is faulted in before the tree stops */
 	if (mem_dump_init())
 		goto out;
+	if (run_action(ACT_PRE_DUMP, 0))
+		goto out;
 	freeze_start_us = now_us();
 	if (seize_tree(pid))
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
 	network_lock_set_root(pid);
+	if (run_action(ACT_NET_LOCK, 0))
+		goto unseize;
 	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);
 
 	ret = dump_all_tasks();
+	/* a post-dump script that fails makes the dump fail: the tree resumes */
+	if (!ret && run_action(ACT_POST_DUMP, 0))
+		ret = -1;
 unseize:
 	if (ret || opts.leave_running) {
 		tcp_dump_finish(true);
@@ -666,7 +674,7 @@ out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();
 	/* the connections are out of repair: a tree that runs on talks again */
-	if ((ret || opts.leave_running) && network_unlock())
+	if ((ret || opts.leave_running) && (network_unlock() || run_action(ACT_NET_UNLOCK, 0)))
 		ret = -1;
 	dump_shared_fini();
 	mem_dump_fini();

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -499,7 +500,10 @@ static int run_restore(void)
 	struct pstree_item *it;
 	int i;
 
-	if (fork_task(root_item))
+	if (run_action(ACT_PRE_RESTORE, 0) || fork_task(root_item))
+		return -1;
+	/* the namespaces exist: runtimes move network devices into them now */
+	if (run_action(ACT_SETUP_NS, root_pid) || run_action(ACT_POST_SETUP_NS, root_pid))
 		return -1;
 	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
 	    seize_tasks() ||
@@ -523,15 +527,23 @@ static int run_restore(void)
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;
-	/* the last thing that can fail, while failing still undoes it all */
-	if (write_pidfile(root_pid))
+	/* the last things that can fail, while failing still undoes it all */
+	if (write_pidfile(root_pid) || run_action(ACT_POST_RESTORE, root_pid) ||
+	    run_action(ACT_PRE_RESUME, root_pid))
 		return -1;
 	detach_all();
+	if (run_action(ACT_POST_RESUME, root_pid))
+		pr_warn("post-resume action failed: the tree runs on\n");
 	if (root_pid != root_item->vpid)
 		printf("restored pid %d of a new pid namespace as host pid %d\n", root_item->vpid,
 		       root_pid);
 	pr_info("restored %d processes, root pid %d\n", pstree_count(), root_pid);
 	return 0;
+}
+
+pid_t restored_root_pid(void)
+{
+	return root_pid;
 }
 
 static int wait_root(void)
@@ -572,6 +584,8 @@ int cr_restore_tasks(void)
 	}
 	/* every connection is repaired: the dump's lock can go (a failure keeps it for a retry) */
 	network_unlock();
+	if (run_action(ACT_NET_UNLOCK, root_pid))
+		pr_warn("network-unlock action failed after the restore\n");
 	ipc_restore_done();
 	ret = opts.restore_detached ? 0 : wait_root();
 out:

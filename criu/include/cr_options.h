@@ -21,6 +21,8 @@ struct cr_options {
 	bool ext_unix_sk;	/* --ext-unix-sk: unix sockets with a peer outside the tree */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
+	bool restore_sibling;	/* RPC rst_sibling: the root becomes the client's child */
+	char *address;		/* criu service --address */
 };
 
 extern struct cr_options opts;
@@ -28,5 +30,9 @@ extern struct cr_options opts;
 int cr_dump_tasks(pid_t pid);
 int cr_restore_tasks(void);
 int cr_check(void);
+/* The log of a command (crtools.c), also for RPC requests. */
+int cr_setup_logging(const char *cmd);
+/* After a restore: the root's pid as criu sees it. */
+pid_t restored_root_pid(void);
 
 #endif

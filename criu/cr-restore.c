@@ -461,7 +461,7 @@ static size_t args_size(struct pstree_item *it)
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
-	sz += posix_locks_size(it) + 8;
+	sz += posix_locks_size(it) + 8 + seccomp_args_size(it);
 	for (i = 0; i < it->nr_threads; i++) {
 		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
 		sz += siginfo_size(tr->cores[i]->thread_core->signals_p);
@@ -627,6 +627,8 @@ static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct r
 	for (i = 0; i < it->nr_threads; i++)
 		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
 			return -1;
+	if (seccomp_prepare_args(it, &m->args, a, threads))
+		return -1;
 	a->threads = (u64)(unsigned long)threads;
 	a->nr_threads = it->nr_threads;
 	return 0;
@@ -879,6 +881,10 @@ static int seize_tasks(void)
 {
 	struct pstree_item *it;
 	long o = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+
+	/* criu's syscalls in the task after its filters are in: suspend them */
+	if (seccomp_restore_needed())
+		o |= PTRACE_O_SUSPEND_SECCOMP;
 
 	for_each_item(it)
 		if (it->state != TASK_DEAD && ptrace(PTRACE_SEIZE, it->pid, NULL, (void *)o)) {
@@ -1204,6 +1210,8 @@ static int prepare_restore(void)
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (seccomp_prepare_restore())
+		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;

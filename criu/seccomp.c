@@ -91,7 +91,7 @@ static int find_or_add(const void *insns, u32 len, u32 flags, int prev)
 
 static const char *mode_name(int mode)
 {
-	return mode == SECCOMP_MODE_STRICT ? "strict mode" : "seccomp filters";
+	return mode == SECCOMP_MODE_STRICT ? "strict mode" : "filters";
 }
 
 /*
@@ -387,9 +387,9 @@ static int refuse_unsuspendable(void)
 
 			if (!mode)
 				continue;
-			pr_err("unsupported: pid %d tid %d has %s: restoring it needs CAP_SYS_ADMIN "
-			       "(PTRACE_O_SUSPEND_SECCOMP: %s)\n", it->vpid, it->threads[i].vtid,
-			       mode_name(mode), strerror(err));
+			pr_err("unsupported: pid %d tid %d is under seccomp (%s): restoring it needs "
+			       "CAP_SYS_ADMIN (PTRACE_O_SUSPEND_SECCOMP: %s)\n", it->vpid,
+			       it->threads[i].vtid, mode_name(mode), strerror(err));
 			return -1;
 		}
 	return -1;

@@ -94,46 +94,52 @@ static const char *mode_name(int mode)
 	return mode == SECCOMP_MODE_STRICT ? "strict mode" : "filters";
 }
 
+static void refuse_filters(pid_t pid, pid_t tid)
+{
+	pr_err("unsupported: pid %d tid %d has seccomp filters: reading them needs CAP_SYS_ADMIN "
+	       "(PTRACE_SECCOMP_GET_FILTER)\n", pid, tid);
+}
+
+static int suspend_thread(pid_t pid, pid_t tid)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+	struct proc_status st;
+
+	if (parse_pid_status(pid, tid, &st)) {
+		pr_perror("cannot read the status of tid %d", tid);
+		return -1;
+	}
+	if (!st.seccomp)
+		return 0;
+	pr_info("pid %d tid %d: seccomp mode %d, %d filters\n", pid, tid, st.seccomp,
+		st.seccomp_filters);
+	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts))
+		return 0;
+	if (errno != EPERM) {
+		pr_perror("cannot suspend seccomp of tid %d", tid);
+		return -1;
+	}
+	if (st.seccomp == SECCOMP_MODE_STRICT)
+		pr_err("unsupported: pid %d tid %d is in seccomp strict mode: running syscalls in "
+		       "it needs CAP_SYS_ADMIN (PTRACE_O_SUSPEND_SECCOMP)\n", pid, tid);
+	else
+		refuse_filters(pid, tid);
+	return -1;
+}
+
 /*
  * Before any remote syscall: the threads under seccomp must not see our
  * syscalls.  The flag goes with the tracer: detach (resume or kill) drops it.
  */
 int seccomp_suspend_tree(void)
 {
-	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
 	struct pstree_item *it;
 	int i;
 
-	for_each_item(it) {
-		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++) {
-			pid_t tid = it->threads[i].tid;
-			struct proc_status st;
-
-			if (parse_pid_status(it->pid, tid, &st)) {
-				pr_perror("cannot read the status of tid %d", tid);
+	for_each_item(it)
+		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
+			if (suspend_thread(it->pid, it->threads[i].tid))
 				return -1;
-			}
-			if (!st.seccomp)
-				continue;
-			pr_info("pid %d tid %d: seccomp mode %d, %d filters\n", it->pid, tid,
-				st.seccomp, st.seccomp_filters);
-			if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts))
-				continue;
-			if (errno != EPERM) {
-				pr_perror("cannot suspend seccomp of tid %d", tid);
-				return -1;
-			}
-			if (st.seccomp == SECCOMP_MODE_STRICT)
-				pr_err("unsupported: pid %d tid %d is in seccomp strict mode: running "
-				       "syscalls in it needs CAP_SYS_ADMIN "
-				       "(PTRACE_O_SUSPEND_SECCOMP)\n", it->pid, tid);
-			else
-				pr_err("unsupported: pid %d tid %d has seccomp filters: reading them "
-				       "needs CAP_SYS_ADMIN (PTRACE_SECCOMP_GET_FILTER)\n", it->pid,
-				       tid);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -166,8 +172,7 @@ static int read_chain(pid_t pid, pid_t tid, int count, int *last)
 			break;
 		if (len < 0) {
 			if (errno == EACCES || errno == EPERM)
-				pr_err("unsupported: pid %d tid %d has seccomp filters: reading them "
-				       "needs CAP_SYS_ADMIN (PTRACE_SECCOMP_GET_FILTER)\n", pid, tid);
+				refuse_filters(pid, tid);
 			else
 				pr_perror("cannot read seccomp filter %d of tid %d", n, tid);
 			goto out;
@@ -270,6 +275,14 @@ out:
 static SeccompEntry *rst_se;
 static bool any_seccomp;
 
+/* the filter installed before filter i in its chain, -1 for the first */
+static int prev_of(int i)
+{
+	SeccompFilter *f = rst_se->seccomp_filters[i];
+
+	return f->has_prev ? (int)f->prev : -1;
+}
+
 /* mode and newest filter of thread i; CRIU before 3.x kept the leader's in the task core */
 static u32 thread_mode(CoreEntry *c, int i, int *filter)
 {
@@ -328,6 +341,18 @@ static int check_filters(void)
 	return 0;
 }
 
+/* the kernel's MAX_INSNS_PER_PATH: a chain's instructions, 4 more per older filter */
+#define SC_MAX_PATH_INSNS	32768
+
+static size_t path_insns(int filter)
+{
+	size_t n = 0;
+
+	for (; filter >= 0; filter = prev_of(filter))
+		n += rst_se->seccomp_filters[filter]->filter.len / sizeof(struct sock_filter) + 4;
+	return n - 4;
+}
+
 static int check_thread(struct pstree_item *it, int i)
 {
 	pid_t tid = it->threads[i].vtid;
@@ -342,6 +367,11 @@ static int check_thread(struct pstree_item *it, int i)
 					    (size_t)filter >= rst_se->n_seccomp_filters)) {
 		pr_err("core-%d.img: seccomp filter %d is not in seccomp.img (%zu filters)\n", tid,
 		       filter, rst_se ? rst_se->n_seccomp_filters : 0);
+		return -1;
+	}
+	if (mode == SECCOMP_MODE_FILTER && path_insns(filter) > SC_MAX_PATH_INSNS) {
+		pr_err("core-%d.img: seccomp filter %d: its chain has more than %d instructions, "
+		       "as the kernel counts them\n", tid, filter, SC_MAX_PATH_INSNS);
 		return -1;
 	}
 	if (mode && !any_seccomp) {
@@ -387,8 +417,8 @@ static int refuse_unsuspendable(void)
 
 			if (!mode)
 				continue;
-			pr_err("unsupported: pid %d tid %d is under seccomp (%s): restoring it needs "
-			       "CAP_SYS_ADMIN (PTRACE_O_SUSPEND_SECCOMP: %s)\n", it->vpid,
+			pr_err("unsupported: pid %d tid %d is under seccomp (%s): restoring it "
+			       "needs CAP_SYS_ADMIN (PTRACE_O_SUSPEND_SECCOMP: %s)\n", it->vpid,
 			       it->threads[i].vtid, mode_name(mode), strerror(err));
 			return -1;
 		}
@@ -422,15 +452,10 @@ static int chain_of(int filter, int *out)
 {
 	int n = 0, i, k;
 
-	for (i = filter; i >= 0; n++) {
-		SeccompFilter *f = rst_se->seccomp_filters[i];
-
-		i = f->has_prev ? (int)f->prev : -1;
-	}
-	for (i = filter, k = n - 1; out && i >= 0; k--) {
-		out[k] = i;
-		i = rst_se->seccomp_filters[i]->has_prev ? (int)rst_se->seccomp_filters[i]->prev : -1;
-	}
+	for (i = filter; i >= 0; i = prev_of(i))
+		n++;
+	for (i = filter, k = n - 1; out && i >= 0; i = prev_of(i))
+		out[k--] = i;
 	return n;
 }
 
@@ -444,8 +469,7 @@ size_t seccomp_args_size(struct pstree_item *it)
 			continue;
 		/* the thread's list, the common list, and at worst a copy of each filter */
 		sz += 2 * (chain_of(filter, NULL) + 1) * sizeof(struct rst_seccomp) + 16;
-		for (; filter >= 0; filter = rst_se->seccomp_filters[filter]->has_prev ?
-				    (int)rst_se->seccomp_filters[filter]->prev : -1)
+		for (; filter >= 0; filter = prev_of(filter))
 			sz += rst_se->seccomp_filters[filter]->filter.len + 8;
 	}
 	return sz;

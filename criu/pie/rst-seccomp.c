@@ -18,7 +18,7 @@ long rst_seccomp_filters(const struct rst_seccomp *f, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		struct k_sock_fprog prog = { .len = (uint16_t)f[i].len, .filter = f[i].insns };
+		struct k_sock_fprog prog = {.len = (uint16_t)f[i].len, .filter = f[i].insns};
 		long r = sys_seccomp(SECCOMP_SET_MODE_FILTER, f[i].flags, &prog);
 
 		if (r < 0)

@@ -1331,6 +1331,44 @@ def _():
     restore_must_fail("lock-no-option", m, "--file-locks")
 
 
+# 7c. seccomp.img with filters the kernel could not take ----------------------
+
+def seccomp_img(img, filters):
+    """seccomp.img with one seccomp_entry of (filter bytes, prev or None)."""
+    entry = b""
+    for data, prev in filters:
+        f = pb_varint(1 << 3 | 2) + pb_varint(len(data)) + data
+        if prev is not None:
+            f += pb_varint(2 << 3) + pb_varint(prev)
+        entry += pb_varint(1 << 3 | 2) + pb_varint(len(f)) + f
+    with open(os.path.join(img, "seccomp.img"), "wb") as fh:
+        fh.write(struct.pack("<III", 0x54564319, 0x64413049, len(entry)) + entry)
+
+
+ALLOW = struct.pack("<HBBI", 0x06, 0, 0, 0x7fff0000)    # return SECCOMP_RET_ALLOW
+
+
+@case("restore.seccomp.bad-length")
+def _():
+    restore_must_fail("seccomp-bad-length", lambda img: seccomp_img(img, [(ALLOW + b"xyzab",
+                                                                             None)]),
+                      "seccomp.img", "filter 0", "13 bytes")
+
+
+@case("restore.seccomp.bad-prev")
+def _():
+    restore_must_fail("seccomp-bad-prev", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                          (ALLOW, 7)]),
+                      "seccomp.img", "filter 1", "prev 7")
+
+
+@case("restore.seccomp.cycle")
+def _():
+    restore_must_fail("seccomp-cycle", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                       (ALLOW, 2), (ALLOW, 1)]),
+                      "seccomp.img", "filter 1", "cycle")
+
+
 # 8. pages --------------------------------------------------------------------
 
 @case("restore.pages.missing")

@@ -10,11 +10,11 @@
 #include "seccomp_util.h"
 
 static const struct sc_rule older[] = {
-	{ SYS_getppid, EPERM },
-	{ SYS_sched_yield, E2BIG },
+	{SYS_getppid, EPERM},
+	{SYS_sched_yield, E2BIG},
 };
 static const struct sc_rule newer[] = {
-	{ SYS_sched_yield, ENOTTY },
+	{SYS_sched_yield, ENOTTY},
 };
 
 static int check(const char *when)
@@ -26,7 +26,8 @@ static int check(const char *when)
 		fail("%s: getppid/sched_yield/getpid do not fail with EPERM/ENOTTY/nothing", when);
 		return 1;
 	}
-	if (sc_status(self, self, "Seccomp") != 2 || sc_status(self, self, "Seccomp_filters") != 2 ||
+	if (sc_status(self, self, "Seccomp") != 2 ||
+	    sc_status(self, self, "Seccomp_filters") != 2 ||
 	    sc_status(self, self, "NoNewPrivs") != 1) {
 		fail("%s: Seccomp %d, Seccomp_filters %d, NoNewPrivs %d; want 2, 2, 1", when,
 		     sc_status(self, self, "Seccomp"), sc_status(self, self, "Seccomp_filters"),
@@ -39,10 +40,9 @@ static int check(const char *when)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	test_daemon();	/* it asks getppid() until the launcher is gone */
+	test_daemon(); /* it asks getppid() until the launcher is gone */
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    sc_install(older, ARRAY_SIZE(older), 0) ||
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || sc_install(older, ARRAY_SIZE(older), 0) ||
 	    sc_install(newer, ARRAY_SIZE(newer), SECCOMP_FILTER_FLAG_LOG)) {
 		pr_perror("installing the filters");
 		return 1;

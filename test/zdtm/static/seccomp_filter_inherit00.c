@@ -11,8 +11,8 @@
 
 #include "seccomp_util.h"
 
-static const struct sc_rule rule_a[] = { { SYS_getppid, EPERM } };
-static const struct sc_rule rule_b[] = { { SYS_sched_yield, ENOTTY } };
+static const struct sc_rule rule_a[] = {{SYS_getppid, EPERM}};
+static const struct sc_rule rule_b[] = {{SYS_sched_yield, ENOTTY}};
 
 static int check(const char *who, int yield_err, int nr)
 {
@@ -22,9 +22,11 @@ static int check(const char *who, int yield_err, int nr)
 		fail("%s: getppid/sched_yield do not fail with EPERM/%d", who, yield_err);
 		return 1;
 	}
-	if (sc_status(self, self, "Seccomp") != 2 || sc_status(self, self, "Seccomp_filters") != nr) {
+	if (sc_status(self, self, "Seccomp") != 2 ||
+	    sc_status(self, self, "Seccomp_filters") != nr) {
 		fail("%s: Seccomp %d with %d filters, want 2 with %d", who,
-		     sc_status(self, self, "Seccomp"), sc_status(self, self, "Seccomp_filters"), nr);
+		     sc_status(self, self, "Seccomp"), sc_status(self, self, "Seccomp_filters"),
+		     nr);
 		return 1;
 	}
 	return 0;
@@ -37,7 +39,7 @@ int main(int argc, char **argv)
 	char c;
 
 	test_init(argc, argv);
-	test_daemon();	/* it asks getppid() until the launcher is gone */
+	test_daemon(); /* it asks getppid() until the launcher is gone */
 
 	if (pipe(ready) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || sc_install(rule_a, 1, 0)) {
 		pr_perror("installing filter A");

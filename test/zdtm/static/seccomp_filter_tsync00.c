@@ -15,13 +15,13 @@
 
 #include "seccomp_util.h"
 
-#define NR_THREADS 3	/* the last one is X */
+#define NR_THREADS 3 /* the last one is X */
 
 enum { OP_CHECK, OP_INSTALL_B, OP_TSYNC_C, OP_QUIT };
 
 struct cmd {
 	int op;
-	int err[3];	/* OP_CHECK: errnos of getppid, sched_yield, getpgrp */
+	int err[3]; /* OP_CHECK: errnos of getppid, sched_yield, getpgrp */
 };
 
 struct thr {
@@ -31,11 +31,11 @@ struct thr {
 };
 
 static struct thr thr[NR_THREADS];
-static const int calls[3] = { SYS_getppid, SYS_sched_yield, SYS_getpgrp };
-static const struct sc_rule rule_a[] = { { SYS_getppid, EPERM } };
-static const struct sc_rule rule_b[] = { { SYS_sched_yield, ENOTTY } };
-static const struct sc_rule rule_c[] = { { SYS_getpgrp, EDOM } };
-static const struct sc_rule rule_d[] = { { SYS_getpgrp, EXDEV } };
+static const int calls[3] = {SYS_getppid, SYS_sched_yield, SYS_getpgrp};
+static const struct sc_rule rule_a[] = {{SYS_getppid, EPERM}};
+static const struct sc_rule rule_b[] = {{SYS_sched_yield, ENOTTY}};
+static const struct sc_rule rule_c[] = {{SYS_getpgrp, EDOM}};
+static const struct sc_rule rule_d[] = {{SYS_getpgrp, EXDEV}};
 
 /* 0 if each call fails with its errno (0: succeeds), else a bit per call */
 static int check_calls(const int *err)
@@ -70,7 +70,7 @@ static void *thread_main(void *arg)
 
 static long ask(struct thr *t, int op, const int *err)
 {
-	struct cmd c = { .op = op };
+	struct cmd c = {.op = op};
 	long r;
 
 	if (err)
@@ -84,7 +84,7 @@ static long ask(struct thr *t, int op, const int *err)
 static int check_all(const char *when, int all_yield, int x_yield, int all_pgrp, int nr_all,
 		     int nr_x)
 {
-	int err[3] = { EPERM, all_yield, all_pgrp }, i, n, want;
+	int err[3] = {EPERM, all_yield, all_pgrp}, i, n, want;
 	pid_t self = getpid();
 	long r;
 
@@ -142,7 +142,7 @@ static int start_threads(void)
 			return 1;
 		}
 		/* one by one: X must come last in the thread list */
-		if (ask(&thr[i], OP_CHECK, (int[3]){ 0, 0, 0 })) {
+		if (ask(&thr[i], OP_CHECK, (int[3]){0, 0, 0})) {
 			fail("thread %d does not answer", i);
 			return 1;
 		}
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		pr_perror("setup");
 		return 1;
 	}
-	test_daemon();	/* it asks getppid() until the launcher is gone */
+	test_daemon(); /* it asks getppid() until the launcher is gone */
 
 	if (sc_install(rule_a, 1, SECCOMP_FILTER_FLAG_TSYNC) ||
 	    ask(&thr[NR_THREADS - 1], OP_INSTALL_B, NULL)) {
@@ -181,9 +181,10 @@ int main(int argc, char **argv)
 	if (check_all("after X's TSYNC", ENOTTY, ENOTTY, EDOM, 3, 3))
 		return 1;
 	for (i = 0; i < NR_THREADS; i++) {
-		struct cmd quit = { .op = OP_QUIT };
+		struct cmd quit = {.op = OP_QUIT};
 
-		if (write_all(thr[i].cmd[1], &quit, sizeof(quit)) || pthread_join(thr[i].th, NULL)) {
+		if (write_all(thr[i].cmd[1], &quit, sizeof(quit)) ||
+		    pthread_join(thr[i].th, NULL)) {
 			fail("thread %d did not end", i);
 			return 1;
 		}

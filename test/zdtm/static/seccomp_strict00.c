@@ -15,8 +15,8 @@
 #include "seccomp_util.h"
 
 struct echo {
-	int in[2], out[2];	/* numbers to the worker, hashes back */
-	uint64_t sum;		/* what the hash must be, kept by the test */
+	int in[2], out[2]; /* numbers to the worker, hashes back */
+	uint64_t sum; /* what the hash must be, kept by the test */
 	pid_t tid;
 };
 
@@ -80,8 +80,8 @@ static int check_modes(pid_t child, const char *when)
 {
 	pid_t self = getpid();
 
-	if (sc_status(self, thr_echo.tid, "Seccomp") != 1 || sc_status(child, child, "Seccomp") != 1 ||
-	    sc_status(self, self, "Seccomp") != 0) {
+	if (sc_status(self, thr_echo.tid, "Seccomp") != 1 ||
+	    sc_status(child, child, "Seccomp") != 1 || sc_status(self, self, "Seccomp") != 0) {
 		fail("%s: Seccomp of the thread %d, the child %d, the test %d; want 1, 1, 0", when,
 		     sc_status(self, thr_echo.tid, "Seccomp"), sc_status(child, child, "Seccomp"),
 		     sc_status(self, self, "Seccomp"));
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 		return 1;
 	/* a zero ends each loop with exit(0), still allowed */
 	if (write_all(thr_echo.in[1], &zero, sizeof(zero)) || pthread_join(th, NULL) ||
-	    write_all(proc_echo.in[1], &zero, sizeof(zero)) || waitpid(child, &status, 0) != child) {
+	    write_all(proc_echo.in[1], &zero, sizeof(zero)) ||
+	    waitpid(child, &status, 0) != child) {
 		pr_perror("ending the workers");
 		return 1;
 	}

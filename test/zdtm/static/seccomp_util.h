@@ -21,8 +21,8 @@
 #include "zdtmtst.h"
 
 struct sc_rule {
-	int nr;		/* syscall */
-	int err;	/* its errno */
+	int nr; /* syscall */
+	int err; /* its errno */
 };
 
 /* Install a filter: each rule's syscall fails with its errno, all else passes. */

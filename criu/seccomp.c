@@ -400,7 +400,9 @@ static int probe_suspend(int *err)
 		ret = 1;
 	}
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, __WALL);
+	/* a signal handler of criu's must not leave the probe a zombie */
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
 	return ret;
 }
 

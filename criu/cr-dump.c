@@ -268,7 +268,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
 	}
-	if (dump_seccomp_thread(t->tid, &st, tce))
+	if (dump_seccomp_thread(td->it->pid, t->tid, &st, tce))
 		return -1;
 	tce->has_blk_sigset = true;
 	tce->blk_sigset = t->orig_sigmask;
@@ -445,17 +445,6 @@ static int dump_task_remote(struct task_dump *td)
 	if (!addr) {
 		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
 		return -1;
-	}
-	for (i = 0; i < it->nr_threads; i++) {
-		struct proc_status st;
-
-		if (parse_pid_status(it->pid, it->threads[i].tid, &st)) {
-			pr_perror("cannot read the status of tid %d", it->threads[i].tid);
-			return -1;
-		}
-		/* a remote syscall would kill a thread under seccomp */
-		if (dump_seccomp_thread(it->threads[i].tid, &st, &(ThreadCoreEntry){}))
-			return -1;
 	}
 	if (remote_start(&td->rc, it->pid, addr))
 		return -1;
@@ -644,7 +633,7 @@ int cr_dump_tasks(pid_t pid)
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;
 	freeze_start_us = now_us();
-	if (seize_tree(pid))
+	if (seize_tree(pid) || seccomp_suspend_tree())
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
 	network_lock_set_root(pid);

@@ -392,6 +392,8 @@ int restore_read_images(void)
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (seccomp_prepare_restore())
+		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
@@ -432,6 +434,7 @@ void restore_free_images(void)
 		free_task_restore(it->rst);
 		it->rst = NULL;
 	}
+	seccomp_restore_forget();
 	free_pstree();
 }
 

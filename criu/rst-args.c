@@ -65,7 +65,7 @@ static size_t args_size(struct pstree_item *it)
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
-	sz += posix_locks_size(it) + 8;
+	sz += posix_locks_size(it) + 8 + seccomp_args_size(it);
 	for (i = 0; i < it->nr_threads; i++) {
 		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
 		sz += siginfo_size(tr->cores[i]->thread_core->signals_p);
@@ -231,6 +231,8 @@ static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct r
 	for (i = 0; i < it->nr_threads; i++)
 		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
 			return -1;
+	if (seccomp_prepare_args(it, &m->args, a, threads))
+		return -1;
 	a->threads = (u64)(unsigned long)threads;
 	a->nr_threads = it->nr_threads;
 	return 0;

@@ -102,4 +102,18 @@ struct rst_thread;
 int check_restore_sched(struct pstree_item *it);
 void prepare_thread_sched(ThreadCoreEntry *tce, struct rst_thread *t);
 
+/*
+ * seccomp.c: read and check seccomp.img and every thread's mode; refuse
+ * when criu cannot suspend seccomp in the tasks it restores.
+ */
+int seccomp_prepare_restore(void);
+/* some thread is under seccomp: seize with PTRACE_O_SUSPEND_SECCOMP */
+bool seccomp_restore_needed(void);
+/* drop what seccomp_prepare_restore() read (the fuzzer reads again) */
+void seccomp_restore_forget(void);
+size_t seccomp_args_size(struct pstree_item *it);
+/* after the threads' args (th, leader first) are filled */
+int seccomp_prepare_args(struct pstree_item *it, struct bump *b, struct rst_args *a,
+			 struct rst_thread *th);
+
 #endif

@@ -775,6 +775,136 @@ def _():
         raise CaseFail("left behind: " + "; ".join(left))
 
 
+# Runs criu as root without CAP_SYS_ADMIN, as a rootless criu is in the
+# initial user namespace: PTRACE_SECCOMP_GET_FILTER and PTRACE_O_SUSPEND_SECCOMP
+# need it there.
+NO_SYS_ADMIN = ("setpriv", "--bounding-set=-sys_admin", "--")
+
+
+@case("dump.seccomp.nocap")
+def _():
+    """A target with a seccomp filter, dumped without CAP_SYS_ADMIN."""
+    t = Target("seccomp-target", "--seccomp")
+    try:
+        line = dump_must_fail("dump.seccomp.nocap", t, [], "unsupported", "seccomp filters",
+                              "CAP_SYS_ADMIN", prefix=NO_SYS_ADMIN)
+        if "pid %d tid %d " % (t.pid, t.pid) not in line:
+            raise CaseFail("does not name pid %d tid %d: %r" % (t.pid, t.pid, line))
+    finally:
+        t.kill()
+
+
+# The rootless half of dump.seccomp.rootless: pid 1 of a user's own user and
+# pid namespaces starts the target, dumps it and reports what it saw.  It runs
+# on /usr/bin/python3, which uid 65534 can execute (the runner's may not be).
+ROOTLESS_SECCOMP = r"""
+import json, os, signal, subprocess, sys, time
+work, target, criu, marker, out = sys.argv[1:6]
+facts = {}
+t = subprocess.Popen([sys.executable, target, work, marker, "--seccomp"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+def ping():
+    reply = os.path.join(work, "reply")
+    if os.path.exists(reply):
+        os.unlink(reply)
+    os.kill(t.pid, signal.SIGUSR1)
+    end = time.monotonic() + 3
+    while not os.path.exists(reply) and time.monotonic() < end:
+        time.sleep(0.01)
+    return json.load(open(reply)) if os.path.exists(reply) else None
+try:
+    end = time.monotonic() + 10
+    while not os.path.exists(os.path.join(work, "ready")) and time.monotonic() < end:
+        time.sleep(0.01)
+    facts["pid"] = t.pid
+    facts["before"] = ping()
+    p = subprocess.run([criu, "dump", "--unprivileged", "-t", str(t.pid), "-D",
+                        os.path.join(work, "img"), "-o", os.path.join(work, "dump.log"),
+                        "-v4"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=30)
+    facts["rc"], facts["stderr"] = p.returncode, p.stderr.decode(errors="replace")
+    time.sleep(0.3)
+    st = dict(l.split(":", 1) for l in open("/proc/%d/status" % t.pid) if ":" in l)
+    facts["state"], facts["tracer"] = st["State"].strip(), st["TracerPid"].strip()
+    time.sleep(0.2)
+    facts["after"] = ping()
+finally:
+    t.kill()
+    t.wait()
+    json.dump(facts, open(out, "w"))
+"""
+
+
+@case("dump.seccomp.rootless")
+def _():
+    """A rootless criu, with its target in its own namespaces, and a seccomp filter."""
+    work = tempfile.mkdtemp(prefix="seccomp-rootless-", dir=TMP)
+    os.chmod(TMP, 0o711)
+    os.chmod(work, 0o777)
+    out = os.path.join(work, "facts.json")
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+           "unshare", "-Urpf", "--mount-proc", "/usr/bin/python3", "-c", ROOTLESS_SECCOMP, work, TARGET,
+           CRIU, MARKER, out]
+    try:
+        ns = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise CaseFail("the rootless namespace did not finish in 60 s")
+    finally:
+        os.chmod(TMP, 0o700)
+    if not os.path.exists(out):
+        raise CaseFail("the rootless namespace wrote no facts: exit %d: %s" % (
+            ns.returncode, ns.stderr.decode(errors="replace").strip()[-300:]))
+    f = json.load(open(out))
+    CURRENT.details = ["rootless facts: %r" % f]
+    if not f.get("before") or not f["before"].get("ok"):
+        raise CaseFail("the target was not well before the dump: %r" % f.get("before"))
+    if "rc" not in f or f["rc"] <= 0:
+        raise CaseFail("criu exited with %r, not an error" % f.get("rc"))
+    lines = f["stderr"].splitlines()
+    if len(lines) != 1:
+        raise CaseFail("%d lines on stderr, not one: %r" % (len(lines), f["stderr"][:300]))
+    for n in ("unsupported", "pid %d tid %d " % (f["pid"], f["pid"]), "seccomp filters",
+              "CAP_SYS_ADMIN"):
+        if n not in lines[0]:
+            raise CaseFail("stderr does not name %r: %r" % (n, lines[0]))
+    if f["state"][0] in "tT" or f["tracer"] != "0":
+        raise CaseFail("the target is left %s, traced by %s" % (f["state"], f["tracer"]))
+    a = f.get("after")
+    if not a or not a.get("ok") or a["ticks"] <= f["before"]["ticks"]:
+        raise CaseFail("the target is not well after the dump: %r" % a)
+
+
+@case("restore.seccomp.nocap")
+def _():
+    """Dumped with CAP_SYS_ADMIN, restored without it."""
+    d = case_dir("restore.seccomp.nocap")
+    img = os.path.join(d, "img")
+    t = Target("seccomp-rst-target", "--seccomp")
+    t.ping()
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+        raise CaseFail("dumped target %d still exists" % t.pid)
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"),
+               prefix=NO_SYS_ADMIN)
+    try:
+        expect_failure(run, "unsupported", "seccomp (filters)", "CAP_SYS_ADMIN",
+                       "pid %d tid %d " % (t.pid, t.pid))
+    finally:
+        left = leftovers(t.pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), t.pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
 @case("dump.tcp.repair-undone")
 def _():
     """With --tcp-established, a connection put in repair mode, then a
@@ -1199,6 +1329,44 @@ def _():
         with open(os.path.join(img, "filelocks.img"), "wb") as f:
             f.write(struct.pack("<III", 0x54564319, 0x54323616, len(msg)) + msg)
     restore_must_fail("lock-no-option", m, "--file-locks")
+
+
+# 7c. seccomp.img with filters the kernel could not take ----------------------
+
+def seccomp_img(img, filters):
+    """seccomp.img with one seccomp_entry of (filter bytes, prev or None)."""
+    entry = b""
+    for data, prev in filters:
+        f = pb_varint(1 << 3 | 2) + pb_varint(len(data)) + data
+        if prev is not None:
+            f += pb_varint(2 << 3) + pb_varint(prev)
+        entry += pb_varint(1 << 3 | 2) + pb_varint(len(f)) + f
+    with open(os.path.join(img, "seccomp.img"), "wb") as fh:
+        fh.write(struct.pack("<III", 0x54564319, 0x64413049, len(entry)) + entry)
+
+
+ALLOW = struct.pack("<HBBI", 0x06, 0, 0, 0x7fff0000)    # return SECCOMP_RET_ALLOW
+
+
+@case("restore.seccomp.bad-length")
+def _():
+    restore_must_fail("seccomp-bad-length", lambda img: seccomp_img(img, [(ALLOW + b"xyzab",
+                                                                             None)]),
+                      "seccomp.img", "filter 0", "13 bytes")
+
+
+@case("restore.seccomp.bad-prev")
+def _():
+    restore_must_fail("seccomp-bad-prev", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                          (ALLOW, 7)]),
+                      "seccomp.img", "filter 1", "prev 7")
+
+
+@case("restore.seccomp.cycle")
+def _():
+    restore_must_fail("seccomp-cycle", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                       (ALLOW, 2), (ALLOW, 1)]),
+                      "seccomp.img", "filter 1", "cycle")
 
 
 # 8. pages --------------------------------------------------------------------

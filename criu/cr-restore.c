@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -118,6 +119,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
 		return -1;
 	}
+	if (cpu_check_thread(c, it->threads[i].vtid))
+		return -1;
 	if (i == 0 && !c->tc) {
 		pr_err("core-%d.img: the leader has no task state\n", it->vpid);
 		return -1;
@@ -1199,11 +1202,14 @@ static int prepare_restore(void)
 	struct pstree_item *it;
 	int n;
 
-	if (read_inventory() || read_pstree_image() || check_sessions())
+	if (read_inventory() || cpuinfo_check(opts.cpu_cap, opts.cpu_cap_set) ||
+	    read_pstree_image() || check_sessions())
 		return -1;
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (check_page_images())
+		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
@@ -1325,7 +1331,7 @@ int cr_restore_tasks(void)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, false))
+	if (open_image_dir(opts.imgs_dir, false) || images_check_complete(opts.imgs_dir))
 		return -1;
 	if (prepare_restore() || run_restore()) {
 		if (rsync) {

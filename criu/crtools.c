@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "image.h"
 #include "log.h"
@@ -23,6 +24,7 @@ struct cr_options opts = {
 	.verbosity = DEFAULT_LOGLEVEL,
 	.timeout = 10,
 	.network_lock_method = NETWORK_LOCK_AUTO,
+	.cpu_cap = CPU_CAP_FPU,
 };
 
 enum {
@@ -35,6 +37,7 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_EXT_UNIX_SK,
+	OPT_CPU_CAP,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
+	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -67,6 +71,7 @@ static void usage(FILE *f)
 "  criu dump -t PID -D DIR [options]\n"
 "  criu restore -D DIR [options]\n"
 "  criu check\n"
+"  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
 "\n"
 "An independent checkpoint/restore tool, compatible with CRIU's command line\n"
 "and image format; it is not CRIU.\n"
@@ -75,6 +80,8 @@ static void usage(FILE *f)
 "  dump           checkpoint the process tree rooted at PID\n"
 "  restore        restore the processes saved in DIR\n"
 "  check          report whether this kernel has what the tool needs\n"
+"  cpuinfo dump   write this CPU's cpuinfo.img into DIR\n"
+"  cpuinfo check  tell whether this CPU can run the images in DIR\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
@@ -100,6 +107,8 @@ static void usage(FILE *f)
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
+"      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
+"                            ins, cpu, all or none, comma-separated; alone: all\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -208,6 +217,18 @@ static int parse_options(int argc, char **argv)
 		case OPT_EXT_UNIX_SK:
 			opts.ext_unix_sk = true;
 			break;
+		case OPT_CPU_CAP:
+			/* "--cpu-cap fpu" as well as "--cpu-cap=fpu" */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    !cpu_cap_parse(argv[optind]))
+				optarg = argv[optind++];
+			if (cpu_cap_parse(optarg)) {
+				fprintf(stderr, "criu: bad --cpu-cap '%s': fpu, ins, cpu, all or none\n",
+					optarg);
+				return -1;
+			}
+			opts.cpu_cap_set = true;
+			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:
 			/* nothing to do: no config file is read, and nothing we do
@@ -261,6 +282,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cmd = argv[optind];
+	if (!strcmp(cmd, "cpuinfo") && optind + 1 < argc)
+		optind++;	/* its dump or check */
 	if (optind + 1 < argc) {
 		fprintf(stderr, "criu: unexpected argument: %s\n", argv[optind + 1]);
 		return 1;
@@ -301,6 +324,12 @@ int main(int argc, char **argv)
 		ret = cr_restore_tasks();
 		log_fini();
 		return ret < 0 ? 1 : ret;
+	} else if (!strcmp(cmd, "cpuinfo")) {
+		if (!opts.imgs_dir)
+			opts.imgs_dir = ".";
+		if (setup_logging(cmd))
+			return 1;
+		ret = cr_cpuinfo(cmd == argv[optind] ? NULL : argv[optind]);
 	} else if (!strcmp(cmd, "check")) {
 		if (setup_logging(cmd))
 			return 1;

@@ -126,19 +126,32 @@ static void fmt_mtime(u64 ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%09llu UTC", (unsigned long long)(ns % 1000000000ULL));
 }
 
-/* What changed of the file of re, now open at fd, into buf ("" if nothing). */
+/* Append to buf (holding *off bytes), cut at len. */
+static void add_change(char *buf, size_t len, size_t *off, const char *fmt, const char *a,
+		       const char *b)
+{
+	if (*off < len)
+		*off += snprintf(buf + *off, len - *off, fmt, a, b);
+}
+
+/*
+ * What changed of the file of re, open at fd (-1: only stat()ed, no
+ * build-id to read), into buf ("" if nothing).
+ */
 void identity_changes(RegFileEntry *re, int fd, const struct stat *st, char *buf,
-			     size_t len)
+		      size_t len)
 {
 	u8 now[BUILD_ID_MAX] = { 0 };
 	char a[2 * BUILD_ID_MAX + 8], b[2 * BUILD_ID_MAX + 8];
 	size_t n, off = 0, was = re->n_build_id * 4;
 
 	buf[0] = '\0';
-	if (re->has_size && (u64)st->st_size != re->size)
-		off += snprintf(buf + off, len - off, "size %llu -> %lld, ",
-				(unsigned long long)re->size, (long long)st->st_size);
-	if (re->n_build_id) {
+	if (re->has_size && (u64)st->st_size != re->size) {
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)re->size);
+		snprintf(b, sizeof(b), "%lld", (long long)st->st_size);
+		add_change(buf, len, &off, "size %s -> %s, ", a, b);
+	}
+	if (re->n_build_id && fd >= 0) {
 		n = read_build_id(fd, now);
 		/* the image's words are zero-padded: compare what they hold */
 		while (was > n && !((u8 *)re->build_id)[was - 1])
@@ -146,13 +159,13 @@ void identity_changes(RegFileEntry *re, int fd, const struct stat *st, char *buf
 		if (n != was || memcmp(now, re->build_id, n)) {
 			fmt_build_id((u8 *)re->build_id, was, a, sizeof(a));
 			fmt_build_id(now, n, b, sizeof(b));
-			off += snprintf(buf + off, len - off, "build-id %s -> %s, ", a, b);
+			add_change(buf, len, &off, "build-id %s -> %s, ", a, b);
 		}
 	}
-	if (re->has_mtime_ns && mtime_ns(st) != re->mtime_ns && off < len) {
+	if (re->has_mtime_ns && mtime_ns(st) != re->mtime_ns) {
 		fmt_mtime(re->mtime_ns, a, sizeof(a));
 		fmt_mtime(mtime_ns(st), b, sizeof(b));
-		off += snprintf(buf + off, len - off, "mtime %s -> %s, ", a, b);
+		add_change(buf, len, &off, "mtime %s -> %s, ", a, b);
 	}
 	if (off >= 2 && off < len)
 		buf[off - 2] = '\0';

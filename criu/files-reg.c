@@ -351,16 +351,16 @@ static int check_identity(u32 id, const char *role)
 	if (!re || fe->type != FD_TYPES__REG || (!re->has_mtime_ns && !re->n_build_id) ||
 	    find_remap(id) || is_tree_proc_path(re->name))
 		return 0;
+	/* an execute-only file cannot be read for its build-id, but stat()ed */
 	fd = open(re->name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0 ? stat(re->name, &st) : fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
 		return 0;	/* opening its anchor will say why */
-	if (fstat(fd, &st)) {
-		pr_perror("cannot stat %s", re->name);
-		close(fd);
-		return -1;
 	}
 	identity_changes(re, fd, &st, changes, sizeof(changes));
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (changes[0]) {
 		pr_err("%s changed since the dump (%s): %s\n", re->name, role, changes);
 		return -1;

@@ -223,8 +223,8 @@ static int parse_options(int argc, char **argv)
 			    !cpu_cap_parse(argv[optind]))
 				optarg = argv[optind++];
 			if (cpu_cap_parse(optarg)) {
-				fprintf(stderr, "criu: bad --cpu-cap '%s': fpu, ins, cpu, all or none\n",
-					optarg);
+				fprintf(stderr, "criu: bad --cpu-cap '%s': fpu, ins, cpu, all or "
+					"none\n", optarg);
 				return -1;
 			}
 			opts.cpu_cap_set = true;

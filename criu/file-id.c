@@ -57,8 +57,9 @@ static size_t read_build_id(int fd, u8 *out)
 	size_t got = 0;
 	int i;
 
-	if (pread_all(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph))
+	if (pread_all(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph))
 		return 0;
 	for (i = 0; i < eh.e_phnum && i < 256 && !got; i++) {
 		if (pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (u64)i * sizeof(ph)) != sizeof(ph))

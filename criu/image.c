@@ -434,6 +434,7 @@ int images_commit_inventory(const ProtobufCMessage *msg)
 	size_t size = protobuf_c_message_get_packed_size(msg);
 	u32 hdr[2] = { INVENTORY_MAGIC, size };
 	u8 *buf = xmalloc(sizeof(hdr) + size);
+	u64 t0 = now_us(), t1;
 	int fd = -1, ret = -1;
 
 	if (!buf)
@@ -444,6 +445,7 @@ int images_commit_inventory(const ProtobufCMessage *msg)
 		pr_perror("cannot sync the images to disk");
 		goto out;
 	}
+	t1 = now_us();
 	fd = openat(image_dir_fd, INVENTORY_PART, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write_all(fd, buf, sizeof(hdr) + size) < 0 || fsync(fd)) {
 		pr_perror("cannot write %s", INVENTORY_PART);
@@ -454,6 +456,8 @@ int images_commit_inventory(const ProtobufCMessage *msg)
 		pr_perror("cannot put inventory.img in place");
 		goto out;
 	}
+	pr_info("images synced in %llu us, inventory.img in %llu us more\n",
+		(unsigned long long)(t1 - t0), (unsigned long long)(now_us() - t1));
 	ret = 0;
 out:
 	if (fd >= 0)

@@ -187,8 +187,7 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 		}
 		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
 		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
-			pr_err("%s: bad or unsupported entry at %llx (%u pages, flags %#x)\n",
-			       img->name, (unsigned long long)pe->vaddr, pe->nr_pages, pe->flags);
+			report_bad_run(img->name, pe, last_end);
 			pb_free(pe);
 			goto out;
 		}

@@ -119,6 +119,20 @@ static int run_in_vmas(struct pstree_item *it, PagemapEntry *pe, bool data, size
 	return 0;
 }
 
+void report_bad_run(const char *img, const PagemapEntry *pe, u64 last_end)
+{
+	const char *why = "refers to a parent or lazy image (unsupported)";
+
+	if (pe->vaddr & ~PAGE_MASK)
+		why = "is not page-aligned";
+	else if (!pe->nr_pages)
+		why = "is empty";
+	else if (pe->vaddr < last_end)
+		why = "starts before the run before it ends: runs must be sorted and disjoint";
+	pr_err("%s: the run of %u pages at %llx (flags %#x) %s\n", img, pe->nr_pages,
+	       (unsigned long long)pe->vaddr, pe->flags, why);
+}
+
 static bool has_data(const PagemapEntry *pe)
 {
 	if (pe->has_in_parent && pe->in_parent)

@@ -1484,6 +1484,20 @@ def edit_pagemap(path, how):
         off, n = runs[len(runs) // 2]
         f = dict((k, v) for k, _, v in pb_fields(data[off + 4:off + 4 + n]))
         del data[off:off + 4 + n]
+    elif how == "swap":
+        if len(runs) < 2:
+            raise CaseFail("%s has one run" % os.path.basename(path))
+        (o1, n1), (o2, n2) = runs[len(runs) // 2 - 1], runs[len(runs) // 2]
+        a, b = bytes(data[o1:o1 + 4 + n1]), bytes(data[o2:o2 + 4 + n2])
+        data[o1:o2 + 4 + n2] = b + a
+        f = dict((k, v) for k, _, v in pb_fields(b[4:]))
+    elif isinstance(how, int):
+        # the last run moved to address how
+        off, n = runs[-1]
+        fields = pb_fields(data[off + 4:off + 4 + n])
+        f = dict((k, v) for k, _, v in fields)
+        msg = pb_pack([(k, wt, how if k == 1 else v) for k, wt, v in fields])
+        data[off:off + 4 + n] = struct.pack("<I", len(msg)) + msg
     else:
         off, n = max(runs, key=count)
         fields = pb_fields(data[off + 4:off + 4 + n])
@@ -1511,6 +1525,28 @@ def _():
     def m(img):
         return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), "nr")
     restore_must_fail("pagemap-nr", m, "pages-1.img", "pagemap-", "claims")
+
+
+@case("restore.pagemap.out-of-order")
+def _():
+    def m(img):
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), "swap")
+    restore_must_fail("pagemap-order", m, "pagemap-", "sorted and disjoint")
+
+
+@case("restore.pagemap.outside-vmas")
+def _():
+    """The last run moved above every VMA (still in order)."""
+    def m(img):
+        mm = image_file(img, "mm-*.img")
+        if not CRIT:
+            raise CaseSkip("no crit")
+        r = subprocess.run([CRIT, "decode", "-i", mm], capture_output=True, text=True)
+        if r.returncode:
+            raise CaseFail("crit decode %s: %s" % (mm, r.stderr.strip()))
+        top = max(int(str(v["end"]), 0) for v in json.loads(r.stdout)["entries"][0]["vmas"])
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), top + (16 << 20))
+    restore_must_fail("pagemap-outside", m, "pagemap-", "outside every", "mm-")
 
 
 @case("restore.pages.short-by-a-page")

@@ -17,6 +17,7 @@
 
 #include "action-scripts.h"
 #include "core.pb-c.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -549,7 +550,7 @@ static int write_inventory(void)
 	ie.has_network_lock_method = true;
 	ie.network_lock_method = network_lock_method();
 	ie.dump_criu_run_id = (char *)network_lock_run_id();
-	return pb_write_image(CR_FD_INVENTORY, &ie.base, 0);
+	return images_commit_inventory(&ie.base);
 }
 
 static int write_dump_stats(void)
@@ -594,7 +595,7 @@ static int dump_all_tasks(void)
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
-	    dump_timens(root_item->pid) || write_inventory())
+	    dump_timens(root_item->pid) || cpuinfo_dump() || write_inventory())
 		return -1;
 	return 0;
 }
@@ -625,7 +626,7 @@ int cr_dump_tasks(pid_t pid)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, true))
+	if (open_image_dir(opts.imgs_dir, true) || images_dump_start())
 		return -1;
 	/* the big copy buffer is faulted in before the tree stops */
 	if (mem_dump_init())

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -121,6 +122,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
 		return -1;
 	}
+	if (cpu_check_thread(c, it->threads[i].vtid))
+		return -1;
 	if (i == 0 && !c->tc) {
 		pr_err("core-%d.img: the leader has no task state\n", it->vpid);
 		return -1;
@@ -187,8 +190,7 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 		}
 		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
 		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
-			pr_err("%s: bad or unsupported entry at %llx (%u pages, flags %#x)\n",
-			       img->name, (unsigned long long)pe->vaddr, pe->nr_pages, pe->flags);
+			report_bad_run(img->name, pe, last_end);
 			pb_free(pe);
 			goto out;
 		}
@@ -387,12 +389,13 @@ int restore_read_images(void)
 {
 	struct pstree_item *it;
 
-	if (read_inventory() || read_pstree_image() || check_sessions())
+	if (read_inventory() || cpuinfo_check(opts.cpu_cap, opts.cpu_cap_set) ||
+	    read_pstree_image() || check_sessions())
 		return -1;
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
-	if (seccomp_prepare_restore())
+	if (check_page_images() || seccomp_prepare_restore())
 		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
@@ -570,7 +573,7 @@ int cr_restore_tasks(void)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, false))
+	if (open_image_dir(opts.imgs_dir, false) || images_check_complete(opts.imgs_dir))
 		return -1;
 	if (prepare_restore() || run_restore()) {
 		if (rsync) {

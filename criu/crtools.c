@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "fault.h"
 #include "image.h"
@@ -26,6 +27,7 @@ struct cr_options opts = {
 	.verbosity = DEFAULT_LOGLEVEL,
 	.timeout = 10,
 	.network_lock_method = NETWORK_LOCK_AUTO,
+	.cpu_cap = CPU_CAP_FPU,
 };
 
 enum {
@@ -40,6 +42,7 @@ enum {
 	OPT_EXT_UNIX_SK,
 	OPT_ADDRESS,
 	OPT_ACTION_SCRIPT,
+	OPT_CPU_CAP,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +65,7 @@ static const struct option long_opts[] = {
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
 	{ "address",		required_argument, NULL, OPT_ADDRESS },
 	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
+	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -76,6 +80,7 @@ static void usage(FILE *f)
 "  criu check\n"
 "  criu swrk FD\n"
 "  criu service [--address PATH]\n"
+"  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
 "\n"
 "An independent checkpoint/restore tool, compatible with CRIU's command line\n"
 "and image format; it is not CRIU.\n"
@@ -88,6 +93,8 @@ static void usage(FILE *f)
 "                 (how runc, podman and go-criu run criu)\n"
 "  service        serve CRIU RPC on a unix socket (--address, default\n"
 "                 " CR_SERVICE_ADDRESS ")\n"
+"  cpuinfo dump   write this CPU's cpuinfo.img into DIR\n"
+"  cpuinfo check  tell whether this CPU can run the images in DIR\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
@@ -116,6 +123,8 @@ static void usage(FILE *f)
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
 "      --address PATH        the socket of criu service\n"
+"      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
+"                            ins, cpu, all or none, comma-separated; alone: all\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -231,6 +240,18 @@ static int parse_options(int argc, char **argv)
 			if (add_action_script(optarg))
 				return -1;
 			break;
+		case OPT_CPU_CAP:
+			/* "--cpu-cap fpu" as well as "--cpu-cap=fpu" */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    !cpu_cap_parse(argv[optind]))
+				optarg = argv[optind++];
+			if (cpu_cap_parse(optarg)) {
+				fprintf(stderr, "criu: bad --cpu-cap '%s': fpu, ins, cpu, all or "
+					"none\n", optarg);
+				return -1;
+			}
+			opts.cpu_cap_set = true;
+			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:
 			/* nothing to do: no config file is read, and nothing we do
@@ -318,6 +339,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (!strcmp(cmd, "swrk") || !strcmp(cmd, "service"))
 		return rpc_command(cmd, argc - optind - 1, argv + optind + 1);
+	if (!strcmp(cmd, "cpuinfo") && optind + 1 < argc)
+		optind++;	/* its dump or check */
 	if (optind + 1 < argc) {
 		fprintf(stderr, "criu: unexpected argument: %s\n", argv[optind + 1]);
 		return 1;
@@ -358,6 +381,12 @@ int main(int argc, char **argv)
 		ret = cr_restore_tasks();
 		log_fini();
 		return ret < 0 ? 1 : ret;
+	} else if (!strcmp(cmd, "cpuinfo")) {
+		if (!opts.imgs_dir)
+			opts.imgs_dir = ".";
+		if (cr_setup_logging(cmd))
+			return 1;
+		ret = cr_cpuinfo(cmd == argv[optind] ? NULL : argv[optind]);
 	} else if (!strcmp(cmd, "check")) {
 		if (cr_setup_logging(cmd))
 			return 1;

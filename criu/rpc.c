@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "log.h"
 #include "net-lock.h"
@@ -204,6 +205,14 @@ static int opt_stderr(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+static int opt_cpu_cap(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.cpu_cap = o->cpu_cap & CPU_CAP_ALL;	/* CRIU's bits: fpu 1, cpu 2, ins 4 */
+	opts.cpu_cap_set = true;
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -233,6 +242,7 @@ static const struct rpc_opt {
 	{ "network_lock", opt_network_lock },
 	{ "unprivileged", opt_accept },		/* we never need more */
 	{ "log_to_stderr", opt_stderr },
+	{ "cpu_cap", opt_cpu_cap },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */
@@ -382,6 +392,27 @@ static int do_wait_pid(struct rpc_ctx *c, CriuResp *r)
 	return 0;
 }
 
+static int do_cpuinfo(struct rpc_ctx *c, const char *what)
+{
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	return cr_setup_logging("cpuinfo") || cr_cpuinfo(what) ? -1 : 0;
+}
+
+static int do_cpuinfo_dump(struct rpc_ctx *c, CriuResp *r)
+{
+	(void)r;
+	return do_cpuinfo(c, "dump");
+}
+
+static int do_cpuinfo_check(struct rpc_ctx *c, CriuResp *r)
+{
+	(void)r;
+	return do_cpuinfo(c, "check");
+}
+
 static const struct rpc_handler {
 	CriuReqType type;
 	const char *name;
@@ -399,8 +430,8 @@ static const struct rpc_handler {
 	{ CRIU_REQ_TYPE__SINGLE_PRE_DUMP, "SINGLE_PRE_DUMP", NULL, false },
 	{ CRIU_REQ_TYPE__PAGE_SERVER, "PAGE_SERVER", NULL, false },
 	{ CRIU_REQ_TYPE__PAGE_SERVER_CHLD, "PAGE_SERVER_CHLD", NULL, false },
-	{ CRIU_REQ_TYPE__CPUINFO_DUMP, "CPUINFO_DUMP", NULL, false },
-	{ CRIU_REQ_TYPE__CPUINFO_CHECK, "CPUINFO_CHECK", NULL, false },
+	{ CRIU_REQ_TYPE__CPUINFO_DUMP, "CPUINFO_DUMP", do_cpuinfo_dump, true },
+	{ CRIU_REQ_TYPE__CPUINFO_CHECK, "CPUINFO_CHECK", do_cpuinfo_check, true },
 };
 
 static const struct rpc_handler *find_handler(CriuReqType t)

@@ -23,7 +23,16 @@ struct cr_options {
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
 	bool restore_sibling;	/* RPC rst_sibling: the root becomes the client's child */
 	char *address;		/* criu service --address */
+	unsigned int cpu_cap;	/* --cpu-cap: CPU_CAP_* bits */
+	bool cpu_cap_set;	/* --cpu-cap was given */
 };
+
+/* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */
+#define CPU_CAP_NONE	0u
+#define CPU_CAP_FPU	(1u << 0)	/* what the FPU state needs */
+#define CPU_CAP_CPU	(1u << 1)	/* every feature word the same */
+#define CPU_CAP_INS	(1u << 2)	/* every instruction set the dump's CPU had */
+#define CPU_CAP_ALL	(CPU_CAP_FPU | CPU_CAP_CPU | CPU_CAP_INS)
 
 extern struct cr_options opts;
 

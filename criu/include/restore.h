@@ -76,6 +76,8 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
 int prepare_shared_memory(void);
 /* An entry's page count from field 5 (CRIU 4) or 2; -1 if too long. */
 int pagemap_entry_count(PagemapEntry *pe, const char *img);
+/* img-check.c: say what is wrong with a run (last_end: where the one before ends) */
+void report_bad_run(const char *img, const PagemapEntry *pe, u64 last_end);
 /* Fill a mapping of shared memory shmid from its pagemap-shmem image. */
 int fill_shmem(u64 shmid, void *base, u64 size);
 

@@ -104,6 +104,26 @@ static int check_stopped(struct pstree_item *it, TaskCoreEntry *tc)
 	return 0;
 }
 
+/* A leader that had exited: no registers, it exits again after the restorer. */
+static int check_exited_leader(struct pstree_item *it, CoreEntry *c)
+{
+	if (it->nr_threads < 2 || !c->thread_core) {
+		pr_err("core-%d.img: an exited leader needs another thread and its thread state\n",
+		       it->vpid);
+		return -1;
+	}
+	if (c->tc->task_state != TASK_ALIVE || !WIFEXITED(c->tc->exit_code)) {
+		pr_err("core-%d.img: exited leader in state %u with status %#x\n", it->vpid,
+		       c->tc->task_state, c->tc->exit_code);
+		return -1;
+	}
+	it->leader_exited = true;
+	it->leader_exit_code = c->tc->exit_code;
+	pr_info("pid %d: its leader thread had exited with status %#x\n", it->vpid,
+		c->tc->exit_code);
+	return 0;
+}
+
 static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 {
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64) {
@@ -115,6 +135,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		it->state = TASK_DEAD;
 		return 0;
 	}
+	if (i == 0 && c->tc && c->tc->has_leader_exited && c->tc->leader_exited)
+		return check_exited_leader(it, c);
 	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs ||
 	    !c->thread_core) {
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
@@ -470,7 +492,7 @@ static int run_restore(void)
 	 * in the other's bootstrap area, which finish_task() unmaps.
 	 */
 	for_each_item(it)
-		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
+		for (i = it->leader_exited; it->state != TASK_DEAD && i < it->nr_threads; i++)
 			if (remote_syscall_stop(it->threads[i].tid))
 				return -1;
 	for_each_item(it)

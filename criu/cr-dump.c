@@ -108,6 +108,28 @@ static int fill_item_ids(struct pstree_item *it)
 	return 0;
 }
 
+/*
+ * A session or group id is one of the tree, the root's, or one whose
+ * leader is gone (restore makes it again with a helper of that pid).  A
+ * pid that is some task's session or group id cannot be handed out again,
+ * so if a task with that pid exists outside the tree, it is the leader.
+ * In a pid namespace of the tree's own, every id is the tree's.
+ */
+static bool id_restorable(pid_t id, pid_t roots)
+{
+	char path[32];
+
+	if (id == 0 || id == roots || pstree_find_vpid(id))
+		return true;
+	if (root_item->vpid != (root_item->leader_exited ? root_item->leader_pid : root_item->pid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d", id);
+	if (access(path, F_OK) == 0)
+		return false;
+	pr_info("the leader of session or group %d is gone\n", id);
+	return true;
+}
+
 /* Sessions and groups must come from inside the tree, or be the shell's. */
 static int check_sessions(void)
 {
@@ -129,10 +151,9 @@ static int check_sessions(void)
 	for_each_item(it) {
 		if (it == root_item)
 			continue;
-		if ((pstree_find_vpid(it->sid) || it->sid == root_item->sid) &&
-		    (pstree_find_vpid(it->pgid) || it->pgid == root_item->pgid || it->pgid == 0))
+		if (id_restorable(it->sid, root_item->sid) && id_restorable(it->pgid, root_item->pgid))
 			continue;
-		pr_err("unsupported: pid %d is in session %d, group %d from outside the tree\n",
+		pr_err("unsupported: pid %d is in session %d, group %d led from outside the tree\n",
 		       it->pid, it->sid, it->pgid);
 		return -1;
 	}

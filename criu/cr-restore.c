@@ -274,7 +274,6 @@ static int read_task_images(struct pstree_item *it)
 
 static int check_sessions(void)
 {
-	struct pstree_item *it;
 
 	if (root_item->sid == 0 && (inv_ns_flags & CLONE_NEWPID))
 		pr_info("pid 1 had its session leader outside its pid namespace: it leads its "
@@ -284,17 +283,8 @@ static int check_sessions(void)
 		       root_item->vpid);
 		return -1;
 	}
-	for_each_item(it) {
-		if (it == root_item)
-			continue;
-		if (it->sid != it->vpid && it->sid != it->parent->sid &&
-		    !(it->sid == 0 && root_item->sid == 0)) {
-			pr_err("unsupported: pid %d is in session %d, its parent in %d\n", it->vpid,
-			       it->sid, it->parent->sid);
-			return -1;
-		}
-	}
-	return 0;
+	/* sessions and groups whose leader is gone come from helpers */
+	return plan_sessions();
 }
 
 #define PF_EXITING 0x4	/* task flag: the task is exiting */
@@ -326,6 +316,12 @@ static int check_pids_free(void)
 				pr_err("pid %d is already in use\n", it->threads[i].vtid);
 				return -1;
 			}
+	for (i = 0; i < nr_session_helpers(); i++)
+		if (pid_in_use(session_helper_pid(i))) {
+			pr_err("pid %d, of a gone session or group leader, is already in use\n",
+			       session_helper_pid(i));
+			return -1;
+		}
 	return 0;
 }
 
@@ -404,11 +400,13 @@ static int prepare_restore(void)
 	struct pstree_item *it;
 	int n;
 
-	if (read_inventory() || read_pstree_image() || check_sessions())
+	if (read_inventory() || read_pstree_image())
 		return -1;
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (check_sessions())
+		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;

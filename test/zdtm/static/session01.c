@@ -21,7 +21,7 @@ static int ready_pipe[2];
 /* Forks a member after making a session (or a group), then exits. */
 static pid_t gone_leader(int session)
 {
-	pid_t lead = fork(), member;
+	pid_t lead = fork(), member, creator;
 	int status;
 
 	if (lead < 0)
@@ -29,12 +29,11 @@ static pid_t gone_leader(int session)
 	if (lead == 0) {
 		if (session ? setsid() < 0 : setpgid(0, 0) < 0)
 			_exit(10);
+		creator = getpid();
 		member = fork();
 		if (member < 0)
 			_exit(11);
 		if (member == 0) {
-			pid_t creator = getppid();
-
 			/* the ids to keep are those after the leader's exit */
 			while (getppid() == creator)
 				usleep(1000);

@@ -151,7 +151,8 @@ static int check_sessions(void)
 	for_each_item(it) {
 		if (it == root_item)
 			continue;
-		if (id_restorable(it->sid, root_item->sid) && id_restorable(it->pgid, root_item->pgid))
+		if (id_restorable(it->sid, root_item->sid) &&
+		    id_restorable(it->pgid, root_item->pgid))
 			continue;
 		pr_err("unsupported: pid %d is in session %d, group %d led from outside the tree\n",
 		       it->pid, it->sid, it->pgid);

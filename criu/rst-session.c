@@ -229,7 +229,8 @@ static void __attribute__((noreturn)) helper_main(int h)
 
 	log_set_pid();
 	if (hp->session ? setsid() < 0 : setpgid(0, 0) < 0) {
-		pr_perror("helper %d cannot make its %s", hp->pid, hp->session ? "session" : "group");
+		pr_perror("helper %d cannot make its %s", hp->pid,
+			  hp->session ? "session" : "group");
 		task_failed();
 	}
 	/* group helpers of this session, then its members: all children of our parent */

@@ -165,7 +165,8 @@ static void *counter_fn(void *arg)
 			ret = 1;
 		}
 		if (nr != threads_before) {
-			fail("/proc/%d/status says %d threads, want %d", leader, nr, threads_before);
+			fail("/proc/%d/status says %d threads, want %d", leader, nr,
+			     threads_before);
 			ret = 1;
 		}
 		ret |= check_thread(t);

@@ -4,9 +4,10 @@
  * that are children of different parents.  The test (a child subreaper)
  * gets, in order:
  * - an orphaned session S: its leader forked D1 (which has a child D1c in
- *   S) and a group leader X, which forked D2 in its group and exited;
- *   then the session leader exited.  D1 and D2 are now the test's, D1c
- *   is D1's; group X has no leader either.
+ *   S), D3, which exited (a zombie in S), and a group leader X, which
+ *   forked D2 in its group and exited; then the session leader exited.
+ *   D1, D2 and the zombie D3 are now the test's, D1c is D1's; group X has
+ *   no leader either.
  * - in the test's session, a group G whose leader forked M1 (with a child
  *   M1c) and exited; then another child B of the test joined G and forked
  *   Bc in it.
@@ -15,6 +16,7 @@
  * same as before: no helper is left.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "session_util.h"
 
 #define NR_MEMBERS 7
+#define ZOMBIE_CODE 7
 
 static int ready_pipe[2];
 
@@ -51,13 +54,20 @@ static pid_t member(const char *name, int with_child, pid_t creator)
 
 static void __attribute__((noreturn)) session_leader(void)
 {
-	pid_t self = getpid(), x;
+	pid_t self = getpid(), x, d3;
+	siginfo_t si;
 	int status;
 
 	if (setsid() < 0)
 		_exit(10);
 	if (member("D1", 1, self) < 0)
 		_exit(11);
+	d3 = fork();
+	if (d3 == 0)
+		_exit(ZOMBIE_CODE);
+	/* left unreaped: it goes to the test as a zombie */
+	if (d3 < 0 || waitid(P_PID, d3, &si, WEXITED | WNOWAIT))
+		_exit(19);
 	x = fork();
 	if (x < 0)
 		_exit(11);
@@ -194,9 +204,20 @@ int main(int argc, char **argv)
 
 		if (kid <= 0)
 			break;
+		char path[64], st[512], *z;
+		int want = 0;
+		ssize_t len;
+
+		/* the zombie D3 is reaped with its exit code */
+		snprintf(path, sizeof(path), "/proc/%d/stat", kid);
+		len = read_file(path, st, sizeof(st) - 1);
+		st[len > 0 ? len : 0] = '\0';
+		z = strrchr(st, ')');
+		if (z && z[1] == ' ' && z[2] == 'Z')
+			want = ZOMBIE_CODE << 8;
 		status = stop_child(kid, 5000);
-		if (status) {
-			fail("member %d ended with %#x", kid, status);
+		if (status != want) {
+			fail("member %d ended with %#x, want %#x", kid, status, want);
 			ret = 1;
 		}
 		while (*p == ' ' || *p == '\n')

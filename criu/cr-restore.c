@@ -112,9 +112,10 @@ static int check_exited_leader(struct pstree_item *it, CoreEntry *c)
 		       it->vpid);
 		return -1;
 	}
-	if (c->tc->task_state != TASK_ALIVE || !WIFEXITED(c->tc->exit_code)) {
-		pr_err("core-%d.img: exited leader in state %u with status %#x\n", it->vpid,
-		       c->tc->task_state, c->tc->exit_code);
+	if (c->tc->task_state == TASK_STOPPED && check_stopped(it, c->tc))
+		return -1;
+	if (c->tc->task_state != TASK_ALIVE && c->tc->task_state != TASK_STOPPED) {
+		pr_err("core-%d.img: exited leader in state %u\n", it->vpid, c->tc->task_state);
 		return -1;
 	}
 	it->leader_exited = true;

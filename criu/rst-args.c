@@ -130,7 +130,9 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 		/* it exits at the end: its name and creds, nothing to return to */
 		snprintf(t->comm, sizeof(t->comm), "%s", core->tc->comm);
 		a->leader_exits = 1;
-		a->leader_exit_code = WEXITSTATUS(core->tc->exit_code);
+		/* a group stop shows its signal there instead: then 0 */
+		a->leader_exit_code = WIFEXITED(core->tc->exit_code) ?
+					      WEXITSTATUS(core->tc->exit_code) : 0;
 		return prepare_creds(&t->creds, tce->creds, t->tid);
 	}
 	t->fs_base = ti->gpregs->fs_base;

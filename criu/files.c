@@ -189,6 +189,9 @@ int get_task_fd(pid_t pid, int fd)
 	if (task_pidfd < 0 || task_pidfd_pid != pid) {
 		close_safe(&task_pidfd);
 		task_pidfd = syscall(SYS_pidfd_open, pid, 0);
+		/* a thread of a process whose leader exited: PIDFD_THREAD (O_EXCL, 6.9) */
+		if (task_pidfd < 0 && errno == ENOENT)
+			task_pidfd = syscall(SYS_pidfd_open, pid, O_EXCL);
 		if (task_pidfd < 0) {
 			pr_perror("cannot open a pidfd for pid %d", pid);
 			return -1;

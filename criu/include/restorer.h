@@ -181,6 +181,8 @@ struct rst_args {
 	int32_t pid;
 	uint32_t nr_threads;
 	uint64_t threads;		/* -> struct rst_thread[], leader first */
+	int32_t leader_exits;		/* the leader had exited: it exits again */
+	int32_t leader_exit_code;	/* with this code */
 
 	int32_t svc_fd_base;		/* criu's fds are all from here up */
 	int32_t keep_svc_fds;		/* the fd table is shared: criu closes them */

@@ -42,6 +42,8 @@
 void rst_sigreturn(uint64_t frame_sp, const struct rst_sigaction *trap_act)
 	__attribute__((noreturn));
 long rst_clone3(struct clone_args *ca, size_t size, void (*fn)(void *), void *arg);
+void rst_leader_exit(int32_t code, const struct rst_sigaction *trap_act)
+	__attribute__((noreturn));
 
 asm(".text\n"
     ".type rst_sigreturn, @function\n"
@@ -65,6 +67,23 @@ asm(".text\n"
     ".globl rst_syscall_insn\n"
     ".type rst_syscall_insn, @function\n"
     "rst_syscall_insn:\n"
+    "	syscall\n"
+    "	hlt\n"
+    /*
+     * A leader that had exited while its threads ran on ends the same way,
+     * with exit instead of rt_sigreturn: criu holds it at that entry too.
+     */
+    ".type rst_leader_exit, @function\n"
+    "rst_leader_exit:\n"
+    "	int3\n"
+    "	movl %edi, %r12d\n"
+    "	movl $5, %edi\n"	/* SIGTRAP */
+    "	xorl %edx, %edx\n"
+    "	movl $8, %r10d\n"
+    "	movl $13, %eax\n"	/* rt_sigaction */
+    "	syscall\n"
+    "	movl %r12d, %edi\n"
+    "	movl $60, %eax\n"	/* exit: this thread only */
     "	syscall\n"
     "	hlt\n"
     ".type rst_clone3, @function\n"
@@ -554,7 +573,16 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	wait_threads(a);
 
 	dbg(a, "threads ready; restoring the leader's creds");
-	restore_thread(a, leader);
+	if (a->leader_exits) {
+		/* no registers to return to: only its name and creds matter */
+		CHECK(a, sys_prctl(PR_SET_NAME, leader->comm, 0, 0, 0), "PR_SET_NAME");
+		restore_creds(a, &leader->creds);
+		/* criu's SIGKILL of the root until now: the kernel sends it to the group */
+		CHECK(a, sys_prctl(PR_SET_PDEATHSIG, leader->pdeath_sig, 0, 0, 0),
+		      "PR_SET_PDEATHSIG");
+	} else {
+		restore_thread(a, leader);
+	}
 	/* after every thread's creds: a uid change resets it (it is the mm's) */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
@@ -564,6 +592,8 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	/* criu's descriptors, the log among them, are the last thing to go */
 	if (!a->keep_svc_fds)
 		sys_close_range(a->svc_fd_base, ~0U, 0);
+	if (a->leader_exits)
+		rst_leader_exit(a->leader_exit_code, &a->sigactions[SIGTRAP - 1]);
 	rst_sigreturn(leader->frame, &a->sigactions[SIGTRAP - 1]);
 }
 

@@ -206,6 +206,23 @@ static void advise_vma(struct rst_args *a, const struct rst_vma *v)
 		      "prctl(PR_SET_VMA_ANON_NAME)");
 }
 
+static long lock_vma(const struct rst_vma *v)
+{
+	uint64_t len = v->end - v->start;
+	long r, r2 = 0;
+
+	/* on PROT_NONE, mlock sets VM_LOCKED but fails (ENOMEM) to fault pages in */
+	if (v->prot == PROT_NONE && (r = sys_mprotect(v->start, len, PROT_READ)))
+		return r;
+	if (v->rst_flags & RST_VMA_LOCK_ONFAULT)
+		r = sys_mlock2(v->start, len, MLOCK_ONFAULT);
+	else
+		r = sys_mlock(v->start, len);
+	if (v->prot == PROT_NONE)
+		r2 = sys_mprotect(v->start, len, PROT_NONE);
+	return r ? r : r2;
+}
+
 /*
  * After the contents are in and after the rlimits (RLIMIT_MEMLOCK bounds
  * mlock without CAP_IPC_LOCK): the locked VMAs, then mlockall(MCL_FUTURE),
@@ -219,13 +236,8 @@ static void lock_memory(struct rst_args *a)
 	for (i = 0; i < a->nr_vmas; i++) {
 		const struct rst_vma *v = &vmas[i];
 
-		if (!(v->flags & MAP_LOCKED) || (v->rst_flags & RST_VMA_VDSO))
-			continue;
-		if (v->rst_flags & RST_VMA_LOCK_ONFAULT)
-			CHECK(a, sys_mlock2(v->start, v->end - v->start, MLOCK_ONFAULT),
-			      "mlock2(MLOCK_ONFAULT) of a VMA");
-		else
-			CHECK(a, sys_mlock(v->start, v->end - v->start), "mlock of a VMA");
+		if ((v->flags & MAP_LOCKED) && !(v->rst_flags & RST_VMA_VDSO))
+			CHECK(a, lock_vma(v), "mlock of a VMA");
 	}
 	if (a->mlockall)
 		CHECK(a, sys_mlockall(a->mlockall), "mlockall(MCL_FUTURE)");

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		struct region *r = &regions[i];
 		int type = r->advice < 0 ? MAP_DROPPABLE : MAP_PRIVATE;
 
-		r->p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, type | MAP_ANONYMOUS, -1, 0);
+		r->p = map_isolated(LEN, PROT_READ | PROT_WRITE, type | MAP_ANONYMOUS);
 		if (r->p == MAP_FAILED) {
 			pr_perror("mmap %s", r->name);
 			return 1;

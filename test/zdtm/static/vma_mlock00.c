@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Locked memory: a region mlock()ed, one mlock2(MLOCK_ONFAULT)ed with half
- * its pages touched, one mapped MAP_LOCKED.  After restore they show "lo"
+ * its pages touched, one mapped MAP_LOCKED, one locked and then made
+ * PROT_NONE.  After restore they show "lo"
  * (and "lf" for the on-fault one) in VmFlags, VmLck in status is what it
  * was, the on-fault region did not get its other pages, and contents are
  * kept.  Two children did mlockall(MCL_FUTURE) and MCL_FUTURE | MCL_ONFAULT:
@@ -16,8 +17,9 @@
 #define NR_PAGES 8
 #define LEN (NR_PAGES * PAGE_SIZE)
 
-enum { LOCK, ONFAULT, MAPLOCKED, NR };
-static const char *const names[NR] = { "mlock", "mlock2 onfault", "MAP_LOCKED" };
+enum { LOCK, ONFAULT, MAPLOCKED, LOCKNONE, NR };
+static const char *const names[NR] = { "mlock", "mlock2 onfault", "MAP_LOCKED",
+					"mlock then PROT_NONE" };
 static char *regions[NR];
 static int ready[2];
 
@@ -44,6 +46,10 @@ static int check_region(int i)
 	}
 	if (rss != (long)(len >> 10)) {
 		fail("%s: Rss %ld kB, want %zu", names[i], rss, len >> 10);
+		return 1;
+	}
+	if (i == LOCKNONE && mprotect(p, len, PROT_READ)) {
+		pr_perror("mprotect");
 		return 1;
 	}
 	if (pattern_check(p, len, (unsigned long)p, i) >= 0) {
@@ -103,24 +109,30 @@ int main(int argc, char **argv)
 			child(flags[i]);
 	}
 	for (i = 0; i < NR; i++) {
-		regions[i] = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | (i == MAPLOCKED ? MAP_LOCKED : 0),
-				  -1, 0);
+		regions[i] = map_isolated(LEN, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS |
+						  (i == MAPLOCKED ? MAP_LOCKED : 0));
 		if (regions[i] == MAP_FAILED) {
 			pr_perror("mmap %s", names[i]);
 			return 1;
 		}
 	}
-	if (mlock(regions[LOCK], LEN) || mlock2(regions[ONFAULT], LEN, MLOCK_ONFAULT)) {
+	if (mlock(regions[LOCK], LEN) || mlock(regions[LOCKNONE], LEN) ||
+	    mlock2(regions[ONFAULT], LEN, MLOCK_ONFAULT)) {
 		pr_perror("mlock");
 		return 1;
 	}
 	pattern_fill(regions[LOCK], LEN, (unsigned long)regions[LOCK], LOCK);
 	pattern_fill(regions[ONFAULT], LEN / 2, (unsigned long)regions[ONFAULT], ONFAULT);
 	pattern_fill(regions[MAPLOCKED], LEN, (unsigned long)regions[MAPLOCKED], MAPLOCKED);
+	pattern_fill(regions[LOCKNONE], LEN, (unsigned long)regions[LOCKNONE], LOCKNONE);
 	for (i = 0; i < NR; i++)
 		if (check_region(i))
 			return 1;
+	if (mprotect(regions[LOCKNONE], LEN, PROT_NONE)) {
+		pr_perror("mprotect PROT_NONE");
+		return 1;
+	}
 	vmlck = vmlck_kb();
 	if (read_all(ready[0], buf, 2)) {
 		fail("the children did not get ready");

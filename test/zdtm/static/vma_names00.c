@@ -72,15 +72,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(regions); i++) {
 		struct region *r = &regions[i];
 
-		/* between PROT_NONE pages, so that no neighbour merges with it */
-		r->p = mmap(NULL, LEN + 2 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r->p = map_isolated(LEN, PROT_READ | PROT_WRITE, r->flags | MAP_ANONYMOUS);
 		if (r->p == MAP_FAILED) {
-			pr_perror("mmap");
-			return 1;
-		}
-		r->p += PAGE_SIZE;
-		if (mmap(r->p, LEN, PROT_READ | PROT_WRITE, r->flags | MAP_ANONYMOUS | MAP_FIXED,
-			 -1, 0) != r->p) {
 			pr_perror("mmap");
 			return 1;
 		}

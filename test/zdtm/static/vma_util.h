@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "zdtmtst.h"
 
@@ -76,6 +77,16 @@ static inline long vma_kb(unsigned long addr, const char *field)
 	if (smaps_field(addr, field, v, sizeof(v)))
 		return -1;
 	return atol(v);
+}
+
+/* A mapping between two PROT_NONE pages, so that no neighbour merges with it. */
+static inline void *map_isolated(size_t len, int prot, int flags)
+{
+	char *p = mmap(NULL, len + 2 * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return p;
+	return mmap(p + PAGE_SIZE, len, prot, flags | MAP_FIXED, -1, 0);
 }
 
 /* The word that belongs at address a (or file offset a): a shifted page shows. */

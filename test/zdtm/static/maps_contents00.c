@@ -4,7 +4,8 @@
  * and shared anonymous memory, a private file mapping with some pages
  * written (the others still the file's), a shared file mapping, a memfd
  * mapped shared and privately, a PROT_NONE and a write-only region with
- * contents, a sparse MAP_NORESERVE region and a MAP_GROWSDOWN one.  The
+ * contents, a sparse MAP_NORESERVE region and a MAP_GROWSDOWN one (which
+ * must still grow down afterwards).  The
  * pattern is derived from the address (or file offset), so a page that
  * comes back at another place shows.  Also the open mode behind shared
  * file mappings: one of a file opened O_RDWR but mapped PROT_READ can be
@@ -21,6 +22,7 @@
 #define LEN (NR_PAGES * PAGE_SIZE)
 #define SPARSE_LEN (1UL << 30)
 #define SPARSE_STEP (16UL << 20)
+#define GROW_ROOM (4UL << 20)
 
 enum { PRIV, SHARED, FPRIV, FSHARED, MEMFD_SH, MEMFD_PRIV, NONE, WONLY, SPARSE, GROWS, NR };
 static const char *const names[NR] = {
@@ -114,6 +116,39 @@ static int setup_files(void)
 	return 0;
 }
 
+/* With 4 MiB free below it (more than the stack guard gap), so that it can grow. */
+static int map_grows(void)
+{
+	char *p = mmap(NULL, GROW_ROOM + LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || munmap(p, GROW_ROOM)) {
+		pr_perror("mmap room for MAP_GROWSDOWN");
+		return 1;
+	}
+	m[GROWS] = mmap(p + GROW_ROOM, LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_FIXED, -1, 0);
+	if (m[GROWS] == MAP_FAILED) {
+		pr_perror("mmap MAP_GROWSDOWN");
+		return 1;
+	}
+	return 0;
+}
+
+/* A fault just below it makes it grow down, as before the dump. */
+static int check_grows(void)
+{
+	unsigned long s, e;
+	char perms[5], p[64];
+
+	m[GROWS][-1] = 7;
+	if (find_vma((unsigned long)m[GROWS] - 1, &s, &e, perms, p, sizeof(p)) ||
+	    s >= (unsigned long)m[GROWS] || e != (unsigned long)m[GROWS] + LEN) {
+		fail("MAP_GROWSDOWN region did not grow down");
+		return 1;
+	}
+	return 0;
+}
+
 static int setup(void)
 {
 	int i, pg;
@@ -124,8 +159,7 @@ static int setup(void)
 	    !(m[SHARED] = map(PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1)) ||
 	    !(m[NONE] = map(PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1)) ||
 	    !(m[WONLY] = map(PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1)) ||
-	    !(m[GROWS] = map(PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1)))
+	    map_grows())
 		return 1;
 	m[SPARSE] = mmap(NULL, SPARSE_LEN, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -247,7 +281,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR; i++)
 		if (check_region(i))
 			return 1;
-	if (check_file())
+	if (check_file() || check_grows())
 		return 1;
 	pass();
 	return 0;

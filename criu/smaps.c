@@ -93,8 +93,11 @@ static int classify_named_anon(struct vma_area *v)
 	const char *n = strchr(v->name, ':') + 1;
 	size_t len = strlen(n);
 
-	if (!len || n[len - 1] != ']')
+	if (!len || n[len - 1] != ']') {
+		pr_err("VMA %llx-%llx: cannot parse the name %s\n", (unsigned long long)v->e.start,
+		       (unsigned long long)v->e.end, v->name);
 		return -1;
+	}
 	v->e.name = strndup(n, len - 1);
 	if (!v->e.name) {
 		pr_err("out of memory for the name of VMA %llx\n", (unsigned long long)v->e.start);

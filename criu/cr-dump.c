@@ -69,6 +69,7 @@ struct task_dump {
 	u64 brk;
 	long dumpable;
 	long subreaper;
+	u32 mlockall;		/* MCL_FUTURE, MCL_ONFAULT */
 };
 
 static TaskKobjIdsEntry root_ids;
@@ -191,7 +192,8 @@ static int dump_task_prctls(struct task_dump *td)
 	    remote_read(rc, rc->scratch, &td->subreaper, sizeof(int)))
 		return -1;
 	td->subreaper = (int)td->subreaper;
-	return 0;
+	/* the scratch area is mapped after any mlockall() the task did */
+	return read_mlockall(rc->pid, rc->scratch, &td->mlockall);
 }
 
 static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *core)
@@ -475,6 +477,8 @@ static int dump_task_mm(struct task_dump *td)
 	mm.dumpable = td->dumpable;
 	mm.has_thp_disabled = true;
 	mm.thp_disabled = td->status.thp_enabled == 0;
+	mm.has_mlockall = td->mlockall != 0;
+	mm.mlockall = td->mlockall;
 
 	mm.vmas = xmalloc(sizeof(VmaEntry *) * td->vmas.nr);
 	if (!mm.vmas) {

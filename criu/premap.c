@@ -186,6 +186,30 @@ struct premap_plan {
 	u64 slot;		/* 0: not premapped */
 };
 
+#define THP_SIZE	(2ULL << 20)
+
+/*
+ * Anonymous private memory that had MADV_HUGEPAGE: premapped at a slot
+ * with the same offset in a 2 MiB page as its place, advised before the
+ * fill, so that the fill faults in huge pages and the restorer's mremap
+ * moves them whole (it splits a huge page moved to an unaligned place).
+ */
+static bool wants_thp(struct task_restore *tr, const VmaEntry *v)
+{
+	return (v->status & VMA_ANON_PRIVATE) && v->has_madv &&
+	       (v->madv & (1ULL << MADV_HUGEPAGE)) && v->end - v->start >= THP_SIZE &&
+	       !(tr->mm->has_thp_disabled && tr->mm->thp_disabled);
+}
+
+/* The map type and the flags of the premap that the VMA keeps when moved. */
+static int premap_flags(const VmaEntry *v)
+{
+	int type = (v->flags & MAP_TYPE) == MAP_DROPPABLE ? MAP_DROPPABLE : MAP_PRIVATE;
+
+	/* without MAP_NORESERVE a large sparse mapping fails the overcommit check */
+	return type | (v->flags & (MAP_NORESERVE | MAP_GROWSDOWN)) | MAP_FIXED;
+}
+
 static bool vma_has_pages(struct task_restore *tr, const VmaEntry *v, size_t *pi)
 {
 	/* pagemap entries are sorted like the VMAs: advance a shared cursor */
@@ -209,7 +233,6 @@ static bool wants_premap(struct task_restore *tr, const VmaEntry *v, size_t *pi)
 static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 {
 	u64 len = v->end - v->start;
-	int grow = v->flags & MAP_GROWSDOWN;
 	void *p;
 
 	if (v->status & VMA_AREA_SYSVIPC)
@@ -229,11 +252,11 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 	} else if (v->status & VMA_FILE_PRIVATE) {
 		int fd = anchor_fd(v->shmid);
 
-		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
-			 v->pgoff);
+		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED | (v->flags & MAP_NORESERVE), fd, v->pgoff);
 	} else {
 		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grow, -1, 0);
+			 premap_flags(v) | MAP_ANONYMOUS, -1, 0);
 	}
 	if (fault_hit(FI_PREMAP) && p == (void *)slot) {
 		munmap(p, len);
@@ -244,7 +267,23 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 			  (unsigned long long)v->start, (unsigned long long)v->end);
 		return -1;
 	}
+	if (wants_thp(rst_of(it), v) && madvise(p, len, MADV_HUGEPAGE)) {
+		pr_perror("pid %d: madvise(MADV_HUGEPAGE) of premapped VMA %llx", it->vpid,
+			  (unsigned long long)v->start);
+		return -1;
+	}
 	return 0;
+}
+
+/* Room in the args for the names of the VMAs. */
+size_t vma_names_size(MmEntry *mm)
+{
+	size_t i, sz = 0;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->name)
+			sz += strlen(mm->vmas[i]->name) + 1;
+	return sz;
 }
 
 static int open_pages(struct task_restore *tr)
@@ -315,8 +354,20 @@ out:
 	return ret;
 }
 
-static int fill_rst_vma(struct pstree_item *it, struct rst_vma *rv, VmaEntry *v, u64 slot)
+static int fill_rst_vma(struct pstree_item *it, struct rst_mem *m, struct rst_vma *rv,
+			VmaEntry *v, u64 slot)
 {
+	if (v->name) {
+		size_t len = strlen(v->name) + 1;
+		char *n = bump_alloc(&m->args, len, 1);
+
+		if (!n)
+			return -1;
+		memcpy(n, v->name, len);
+		rv->name = (u64)(unsigned long)n;
+	}
+	if ((v->flags & MAP_LOCKED) && v->has_lock_onfault && v->lock_onfault)
+		rv->rst_flags |= RST_VMA_LOCK_ONFAULT;
 	rv->start = v->start;
 	rv->end = v->end;
 	rv->pgoff = v->pgoff;
@@ -434,6 +485,8 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 			plan[i].slot = 1;	/* placed below */
 			/* a free page between slots keeps them from merging */
 			m->premap_len += v->end - v->start + PAGE_SIZE;
+			if (wants_thp(tr, v))
+				m->premap_len += THP_SIZE;
 		}
 	}
 
@@ -452,6 +505,8 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 	for (i = 0; i < mm->n_vmas; i++) {
 		if (!plan[i].slot)
 			continue;
+		if (wants_thp(tr, plan[i].v))
+			pos += (plan[i].v->start - pos) & (THP_SIZE - 1);
 		plan[i].slot = pos;
 		if (premap_one(it, plan[i].v, pos))
 			goto out;
@@ -469,7 +524,7 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 		}
 		if (v->status & VMA_AREA_VSYSCALL)
 			continue;
-		if (fill_rst_vma(it, &rv[n++], v, plan[i].slot))
+		if (fill_rst_vma(it, m, &rv[n++], v, plan[i].slot))
 			goto out;
 	}
 	a->vmas = (u64)(unsigned long)rv;

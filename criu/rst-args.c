@@ -63,6 +63,7 @@ static size_t args_size(struct pstree_item *it)
 			sz += args_size(c) + (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 64;
 
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
+	sz += vma_names_size(tr->mm);
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
 	sz += posix_locks_size(it) + 8 + seccomp_args_size(it);
@@ -111,6 +112,7 @@ static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_
 	}
 	a->dumpable = mm->has_dumpable ? mm->dumpable : -1;
 	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	a->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 	return 0;
 }
 

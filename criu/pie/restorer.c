@@ -201,6 +201,18 @@ static void restore_vdso(struct rst_args *a)
 	move_vdso_set(a, (int64_t)(target - a->cur_vdso_start));
 }
 
+#ifndef PR_SET_VMA
+#define PR_SET_VMA		0x53564d41
+#define PR_SET_VMA_ANON_NAME	0
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT		1
+#endif
+#ifndef MCL_FUTURE
+#define MCL_FUTURE		2
+#endif
+
+/* On the VMA in its place: madvise() state and the name. */
 static void advise_vma(struct rst_args *a, const struct rst_vma *v)
 {
 	uint64_t len = v->end - v->start;
@@ -209,8 +221,46 @@ static void advise_vma(struct rst_args *a, const struct rst_vma *v)
 	for (adv = 0; adv < 64; adv++)
 		if (v->madv & (1ULL << adv))
 			CHECK(a, sys_madvise(v->start, len, adv), "madvise of a VMA");
-	if (v->flags & MAP_LOCKED)
-		CHECK(a, sys_mlock(v->start, len), "mlock of a VMA");
+	if (v->name)
+		CHECK(a, sys_prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, v->name),
+		      "prctl(PR_SET_VMA_ANON_NAME)");
+}
+
+static long lock_vma(const struct rst_vma *v)
+{
+	uint64_t len = v->end - v->start;
+	long r, r2 = 0;
+
+	/* on PROT_NONE, mlock sets VM_LOCKED but fails (ENOMEM) to fault pages in */
+	if (v->prot == PROT_NONE && (r = sys_mprotect(v->start, len, PROT_READ)))
+		return r;
+	if (v->rst_flags & RST_VMA_LOCK_ONFAULT)
+		r = sys_mlock2(v->start, len, MLOCK_ONFAULT);
+	else
+		r = sys_mlock(v->start, len);
+	if (v->prot == PROT_NONE)
+		r2 = sys_mprotect(v->start, len, PROT_NONE);
+	return r ? r : r2;
+}
+
+/*
+ * After the contents are in and after the rlimits (RLIMIT_MEMLOCK bounds
+ * mlock without CAP_IPC_LOCK): the locked VMAs, then mlockall(MCL_FUTURE),
+ * which locks every mapping made after it and so comes last.
+ */
+static void lock_memory(struct rst_args *a)
+{
+	const struct rst_vma *vmas = (const struct rst_vma *)a->vmas;
+	uint32_t i;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		const struct rst_vma *v = &vmas[i];
+
+		if ((v->flags & MAP_LOCKED) && !(v->rst_flags & RST_VMA_VDSO))
+			CHECK(a, lock_vma(v), "mlock of a VMA");
+	}
+	if (a->mlockall)
+		CHECK(a, sys_mlockall(a->mlockall), "mlockall(MCL_FUTURE)");
 }
 
 static void map_vmas(struct rst_args *a)
@@ -564,6 +614,7 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	struct rst_thread *leader = (struct rst_thread *)a->threads;
 
 	restore_process(a);
+	lock_memory(a);
 	/* the threads inherit these, and share them as the dumped ones did */
 	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)a->seccomp_common,
 				     a->nr_seccomp_common),

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cow.h"
@@ -21,7 +22,7 @@
 #include "restore.h"
 #include "vma.h"
 
-#define COW_BUF_SIZE	(4UL << 20)
+#define COW_BUF_SIZE	(16UL << 20)	/* of the image looked at at once */
 
 static bool same_private_vma(const VmaEntry *a, const VmaEntry *b)
 {
@@ -140,36 +141,73 @@ static int read_exact(int fd, u8 *buf, size_t len, off_t off, struct pstree_item
 	return 0;
 }
 
+/* Compare and write n bytes of pages from src to dst, page by page. */
+static void cow_pages(struct cow_fill *cf, u64 vaddr, u8 *dst, const u8 *src, u64 n)
+{
+	u64 p;
+
+	for (p = 0; p < n; p += PAGE_SIZE) {
+		/* only the parent's own pages are compared: others would fault in */
+		if (parent_has(&cf->parent, vaddr + p) && !memcmp(dst + p, src + p, PAGE_SIZE)) {
+			cf->shared++;
+			continue;
+		}
+		memcpy(dst + p, src + p, PAGE_SIZE);
+		cf->written++;
+	}
+}
+
+/*
+ * The image's pages are looked at where they are, in the page cache (a
+ * copy into a buffer would cost as much as the compare); if the image
+ * cannot be mapped, they are read.
+ */
+static const u8 *cow_src(struct pstree_item *it, int fd, off_t off, u64 n, struct cow_fill *cf)
+{
+	struct stat st;
+	void *p;
+
+	if (!cf->size_known) {
+		if (fstat(fd, &st)) {
+			pr_perror("pid %d: cannot stat the pages image", it->vpid);
+			return NULL;
+		}
+		cf->size = st.st_size;
+		cf->size_known = true;
+	}
+	if (off + n > cf->size) {
+		pr_err("pid %d: the pages image is truncated at %lld\n", it->vpid,
+		       (long long)cf->size);
+		return NULL;
+	}
+	p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off);
+	if (p != MAP_FAILED) {
+		cf->mapped = true;
+		return p;
+	}
+	cf->mapped = false;
+	if (!cf->buf && !(cf->buf = malloc(COW_BUF_SIZE))) {
+		pr_err("pid %d: no memory for a page buffer\n", it->vpid);
+		return NULL;
+	}
+	return read_exact(fd, cf->buf, n, off, it) ? NULL : cf->buf;
+}
+
 int cow_fill_run(struct pstree_item *it, int fd, off_t off, PagemapEntry *pe, u64 dst,
 		 struct cow_fill *cf)
 {
-	u64 len = (u64)pe->nr_pages * PAGE_SIZE, done = 0;
+	u64 len = (u64)pe->nr_pages * PAGE_SIZE, done, n;
 
-	if (!cf->buf) {
-		cf->buf = malloc(COW_BUF_SIZE);
-		if (!cf->buf) {
-			pr_err("pid %d: no memory for a page buffer\n", it->vpid);
+	for (done = 0; done < len; done += n) {
+		const u8 *src;
+
+		n = len - done < COW_BUF_SIZE ? len - done : COW_BUF_SIZE;
+		src = cow_src(it, fd, off + done, n, cf);
+		if (!src)
 			return -1;
-		}
-	}
-	while (done < len) {
-		u64 n = len - done < COW_BUF_SIZE ? len - done : COW_BUF_SIZE, p;
-
-		if (read_exact(fd, cf->buf, n, off + done, it))
-			return -1;
-		for (p = 0; p < n; p += PAGE_SIZE) {
-			u8 *d = (u8 *)(dst + done + p);
-
-			/* only the parent's own pages are compared: others would fault in */
-			if (parent_has(&cf->parent, pe->vaddr + done + p) &&
-			    !memcmp(d, cf->buf + p, PAGE_SIZE)) {
-				cf->shared++;
-				continue;
-			}
-			memcpy(d, cf->buf + p, PAGE_SIZE);
-			cf->written++;
-		}
-		done += n;
+		cow_pages(cf, pe->vaddr + done, (u8 *)(dst + done), src, n);
+		if (cf->mapped)
+			munmap((void *)src, n);
 	}
 	return 0;
 }

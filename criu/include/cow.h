@@ -3,6 +3,7 @@
 #define CR_COW_H
 
 /* premap.c and cow.c: private memory shared copy-on-write with the parent. */
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "mm.pb-c.h"
@@ -35,7 +36,9 @@ struct cow_cursor {
 struct cow_fill {
 	struct cow_cursor parent;
 	u64 shared, written;	/* pages */
-	u8 *buf;		/* the pages read from the image, freed by the caller */
+	u8 *buf;		/* pages read, if the image cannot be mapped; freed by the caller */
+	bool mapped, size_known;
+	u64 size;		/* of the pages image */
 };
 
 /* Sets plan[].from for each private VMA the parent premapped the same way. */

@@ -24,20 +24,25 @@
 
 #define COW_BUF_SIZE	(16UL << 20)	/* of the image looked at at once */
 
-static bool same_private_vma(const VmaEntry *a, const VmaEntry *b)
+/*
+ * Whether child VMA c can come from the parent's VMA p: of the same kind,
+ * within it (the parent's may have grown or merged since the fork, a
+ * child's VMA cannot merge with an inherited one), at the same file offset.
+ */
+static bool inherited_vma(const VmaEntry *p, const VmaEntry *c)
 {
 	const u32 kind = VMA_ANON_PRIVATE | VMA_FILE_PRIVATE;
+	const u32 other = VMA_ANON_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VDSO | VMA_AREA_VVAR;
 
-	if (a->start != b->start || a->end != b->end || !(a->status & kind) ||
-	    (a->status & kind) != (b->status & kind))
+	if (c->start < p->start || c->end > p->end || !(c->status & kind) ||
+	    (c->status & kind) != (p->status & kind) || (c->status & other) ||
+	    (p->status & other))
 		return false;
-	if ((a->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VDSO | VMA_AREA_VVAR)) ||
-	    (b->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC | VMA_AREA_VDSO | VMA_AREA_VVAR)))
-		return false;
-	if ((a->flags & MAP_GROWSDOWN) != (b->flags & MAP_GROWSDOWN))
+	if ((c->flags & MAP_GROWSDOWN) != (p->flags & MAP_GROWSDOWN))
 		return false;
 	/* a file mapping must be of the same anchor at the same offset */
-	return !(a->status & VMA_FILE_PRIVATE) || (a->shmid == b->shmid && a->pgoff == b->pgoff);
+	return !(c->status & VMA_FILE_PRIVATE) ||
+	       (c->shmid == p->shmid && c->pgoff == p->pgoff + (c->start - p->start));
 }
 
 void cow_match(struct premap_plan *plan, size_t nr, const struct premap_state *parent)
@@ -48,15 +53,18 @@ void cow_match(struct premap_plan *plan, size_t nr, const struct premap_state *p
 		return;
 	for (i = 0; i < nr; i++) {
 		VmaEntry *v = plan[i].v;
+		const struct premap_plan *pp;
 
 		plan[i].from = 0;
 		if (!plan[i].slot)
 			continue;
 		while (j < parent->nr && parent->plan[j].v->end <= v->start)
 			j++;
-		if (j < parent->nr && parent->plan[j].slot &&
-		    same_private_vma(parent->plan[j].v, v))
-			plan[i].from = parent->plan[j].slot;
+		if (j == parent->nr)
+			break;
+		pp = &parent->plan[j];
+		if (pp->slot && inherited_vma(pp->v, v))
+			plan[i].from = pp->slot + (v->start - pp->v->start);
 	}
 }
 
@@ -87,7 +95,7 @@ int cow_take(struct pstree_item *it, struct premap_plan *p, size_t *pi)
 
 	r = mremap((void *)p->from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)p->slot);
 	if (r != (void *)p->slot) {
-		pr_perror("pid %d: cannot take the parent's premapped VMA %llx-%llx", it->vpid,
+		pr_perror("pid %d: cannot take the parent's premapped pages %llx-%llx", it->vpid,
 			  (unsigned long long)v->start, (unsigned long long)v->end);
 		return -1;
 	}

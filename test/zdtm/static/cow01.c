@@ -8,7 +8,10 @@
  * tree must share both regions as before (each process against its
  * parent), the file pages nobody wrote must still be the file's (a write
  * to the file shows in all three), and writes after the restore stay in
- * the process that made them.
+ * the process that made them.  After the fork the test maps more memory
+ * right below its anonymous region, which merges with it in the test but
+ * not in the child (whose VMA was inherited): the child's VMA is then a
+ * part of its parent's.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,10 +27,12 @@
 #define FILE_LEN (4UL << 20)
 #define FILE_PAGES (FILE_LEN / PAGE_SIZE)
 #define FILE_PAGE_PROBE 3	/* written by nobody */
+#define BELOW (1UL << 20)
 
 enum { PARENT, CHILD, GRANDCHILD, NR_PROCS };
 
 #define BASE_SEED 0x1111000011110000ULL
+#define BELOW_SEED 0x6666000066660000ULL
 #define FILE_SEED 0x4444000044440000ULL
 #define NEW_FILE_SEED 0x5555000055550000ULL
 #define MARK_SEED 0x3333000033330000ULL
@@ -61,6 +66,12 @@ static uint64_t file_seed(int role, size_t p, int rewritten)
 static int check(int role, int marked, int rewritten)
 {
 	size_t p;
+
+	for (p = 0; role == PARENT && p < BELOW / PAGE_SIZE; p++)
+		if (!cow_page_ok(anon - BELOW + p * PAGE_SIZE, BELOW_SEED)) {
+			fail("the memory below the region: page %zu is wrong", p);
+			return 1;
+		}
 
 	for (p = 0; p < ANON_PAGES; p++)
 		if (!cow_page_ok(anon + p * PAGE_SIZE, anon_seed(role, p, marked))) {
@@ -146,7 +157,12 @@ static int setup(void)
 {
 	size_t p;
 
-	anon = mmap(NULL, ANON, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* with room held below it, for the mapping that merges with it after the fork */
+	anon = mmap(NULL, ANON + BELOW, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon != MAP_FAILED && mprotect(anon + BELOW, ANON, PROT_READ | PROT_WRITE))
+		anon = MAP_FAILED;
+	if (anon != MAP_FAILED)
+		anon += BELOW;
 	file_fd = open(test_filename, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (anon == MAP_FAILED || file_fd < 0 || ftruncate(file_fd, FILE_LEN) || pipe(ready_pipe)) {
 		pr_perror("setup");
@@ -184,6 +200,20 @@ int main(int argc, char **argv)
 	}
 	if (procs[CHILD] == 0)
 		child_main();
+	if (mmap(anon - BELOW, BELOW, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != anon - BELOW) {
+		pr_perror("mmap below the region");
+		return 1;
+	}
+	write_pages(anon - BELOW, BELOW / PAGE_SIZE, 1, 0, BELOW_SEED);
+	{
+		unsigned long start, end;
+		char perms[5], path[64];
+
+		if (find_vma((unsigned long)anon, &start, &end, perms, path, sizeof(path)) ||
+		    start != (unsigned long)(anon - BELOW))
+			test_msg("the memory below did not merge with the region");
+	}
 	if (check(PARENT, 0, 0) || read_all(ready_pipe[0], buf, 2)) {
 		fail("the children did not get ready");
 		return 1;

@@ -122,7 +122,7 @@ def main():
             time.sleep(0.02)
         time.sleep(0.1)
         pids = tree(target.pid)
-        print('dumped tree: %d processes, Pss %d MiB, MemAvailable -%d MiB' %
+        print('dumped tree: %d processes, Pss %d MiB, MemAvailable fell by %d MiB' %
               (len(pids), pss_kb(pids) // 1024, (avail0 - meminfo('MemAvailable')) // 1024))
         criu(a.criu, ['dump', '-t', str(target.pid), '-D', img, '-o', 'dump.log'], img)
         target.wait()
@@ -143,7 +143,7 @@ def main():
         for name, binary in (('base', a.base), ('new', a.criu)):
             r = res[binary]
             print('%-4s %s: restore %s s (median %.3f), CPU of the tasks %s s, '
-                  'tree Pss %s MiB, MemAvailable -%s MiB' %
+                  'tree Pss %s MiB, MemAvailable fell by %s MiB' %
                   (name, binary, ' '.join('%.3f' % x[0] for x in r),
                    statistics.median(x[0] for x in r),
                    ' '.join('%.2f' % x[3] for x in r),

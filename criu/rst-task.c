@@ -336,6 +336,9 @@ static int restore_task_body(struct pstree_item *it)
 	/* a table shared with the parent was installed by the parent */
 	if (restore_session(it) || (!(share & CLONE_FILES) && restore_task_fds(it)))
 		return -1;
+	/* before the fork: children share what is the same copy-on-write */
+	if (premap_private(it, &m))
+		return -1;
 	/* children on our mm come later, from the blob */
 	list_for_each_entry(c, &it->children, sibling) {
 		int by_helper;

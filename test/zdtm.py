@@ -1364,7 +1364,7 @@ class Run:
             shutil.rmtree(self.wd, ignore_errors=True)
             os.makedirs(self.imgdir)
             # The test's host uid: the uns flavor's test is its namespace's
-            # root, which is host root.
+            # root, which is host root; rootless runs as the user whatever the desc says.
             as_root = (self.desc['root'] and self.flavor != 'rootless') or self.flavor == 'uns'
             uid = 0 if as_root else TEST_UID
             gid = 0 if as_root else TEST_GID

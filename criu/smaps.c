@@ -91,7 +91,9 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		return 0;
 	}
 	if (!strcmp(n, "[vsyscall]")) {
-		v->e.status = VMA_AREA_VSYSCALL;
+		/* the kernel's page, above the task size: recorded as CRIU does, never restored */
+		v->e.status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
 		return 0;
 	}
 	if (!strcmp(n, "[vdso]")) {
@@ -227,6 +229,9 @@ int collect_vmas(pid_t pid, struct vm_area_list *vl)
 	}
 
 	list_for_each_entry(cur, &vl->h, list) {
+		/* CRIU writes an open mode for every VMA: O_RDWR only for shared "mw" ones */
+		cur->e.has_fdflags = true;
+		cur->e.fdflags = (cur->e.flags & MAP_SHARED) && cur->maywrite ? O_RDWR : O_RDONLY;
 		if (classify_vma(pid, cur))
 			goto out;
 		if (vma_is_priv(&cur->e))

@@ -61,6 +61,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, 'test', 'interchange'))
+import criu_images  # noqa: E402  (what CRIU relies on in our images)
 ZDTM_DIR = os.path.join(REPO, 'test', 'zdtm')
 STATIC_DIR = os.path.join(ZDTM_DIR, 'static')
 OUT_DIR = os.path.join(ZDTM_DIR, 'out')
@@ -193,7 +195,7 @@ def list_tests():
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
             'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
-            'dump_only': True, 'dump_only_reason': ''}
+            'dump_only': True, 'dump_only_reason': '', 'criu_images': False}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1221,14 +1223,16 @@ def rseq_masks(imgs):
     return masks
 
 
-def check_images(imgdir, cap):
-    """Checks the images against the capture; returns the masks."""
+def check_images(imgdir, cap, rewritten=False):
+    """Checks the images against the capture; returns the masks.
+    rewritten: they were put in CRIU's form before the restore."""
     imgs = decode_images(imgdir)
     vlog('decoded %d images' % len(imgs))
     masks = rseq_masks(imgs)
     errs = []
     entries(imgs, 'inventory.img', 'INVENTORY')
     check_pstree(imgs, cap, errs)
+    errs.extend(criu_images.check(imgdir, imgs, cap, rewritten))
     for p in cap['procs']:
         try:
             check_core(imgs, p, errs)
@@ -1455,6 +1459,17 @@ class Run:
             args.append('--leave-running')
         self.criu('dump', args, 'dump.log')
 
+    def criu_form(self):
+        """The images as CRIU writes them: runs merged across VMAs, no
+        ns_flags (see test/interchange/criu_images.py)."""
+        try:
+            n = criu_images.rewrite(self.imgdir)
+        except (OSError, ValueError, subprocess.CalledProcessError) as e:
+            raise TestFailure('cannot rewrite the images as CRIU would: %s' % e)
+        if not n:
+            raise TestFailure('no pagemap run to merge across a VMA boundary')
+        vlog('images rewritten as CRIU would: %d runs across VMAs' % n)
+
     def restore(self):
         pidfile = os.path.join(self.wd, 'restore.pid')
         self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile],
@@ -1554,12 +1569,15 @@ class Run:
             if self.launcher and self.ns_init():
                 self.launcher.wait(timeout=EXIT_TIMEOUT)
             time.sleep(self.desc['pause'])
+            if self.desc['criu_images']:
+                self.criu_form()
             self.restore()
         wait_idle(self.root)
         post = capture_tree(self.root)
         save_capture(post, os.path.join(self.wd, 'capture-post.json'))
         self.log = os.path.join(self.imgdir, 'dump.log')
-        masks = check_images(self.imgdir, pre)
+        masks = check_images(self.imgdir, pre, self.desc['criu_images'] and
+                             not self.opts.dump_only)
         if self.opts.dump_only:
             compare_captures(pre, post, 'after dump', masks)
         else:

@@ -368,7 +368,7 @@ static int dump_vma_files(struct task_dump *td)
 			e->shmid = id;
 			e->has_fdflags = true;
 			e->fdflags = fl;
-		} else if (e->status & VMA_ANON_SHARED) {
+		} else if ((e->status & VMA_ANON_SHARED) && !(e->status & VMA_AREA_SYSVIPC)) {
 			if (dump_shared_anon(td->it->pid, e->start, e->end, e->pgoff, e->shmid))
 				return -1;
 		}

@@ -317,13 +317,22 @@ def check_pagemap(imgs, p, vmas, errs):
                     (name, len(bad), bad[:4]))
 
 
-def check_explore(imgdir, errs):
+def crit_lacks_types(imgs):
+    """Debian's crit (3.17) predates some fd types (PIDFD): it decodes such
+    fdinfo entries without 'type', and `crit x fds` cannot name them."""
+    return any('type' not in e for name, img in (imgs or {}).items()
+               if name.startswith('fdinfo-') for e in img.get('entries', []))
+
+
+def check_explore(imgdir, errs, imgs=None):
     procs = {w: subprocess.Popen([CRIT, 'x', imgdir, w],
                                  stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
              for w in ('ps', 'fds', 'mems', 'rss')}
     for w, pr in procs.items():
         _, err = pr.communicate(timeout=120)
+        if pr.returncode and w == 'fds' and crit_lacks_types(imgs):
+            continue
         if pr.returncode:
             lines = err.decode('utf-8', 'replace').strip().splitlines()
             errs.append('crit x %s: %s' % (w, lines[-1] if lines else
@@ -344,7 +353,7 @@ def check(imgdir, imgs, cap, rewritten=False):
             check_pagemap(imgs, p, vmas, errs)
     except (KeyError, IndexError, TypeError, ValueError) as e:
         errs.append('images not as CRIU reads them: %r' % e)
-    check_explore(imgdir, errs)
+    check_explore(imgdir, errs, imgs)
     return errs
 
 

@@ -469,6 +469,14 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 		/* the kernel's [vsyscall] page, above the task size: not ours to map */
 		if (v->status & VMA_AREA_VSYSCALL)
 			continue;
+		if (v->status & ~VMA_STATUS_KNOWN) {
+			pr_err("unsupported: mm-%d.img: VMA %llx-%llx has status %#x (%s)\n",
+			       it->vpid, (unsigned long long)v->start, (unsigned long long)v->end,
+			       v->status, v->status & VMA_AREA_AIORING ? "an AIO ring" :
+			       v->status & VMA_AREA_SOCKET ? "a packet socket's ring" :
+			       "bits we do not know");
+			goto out;
+		}
 		if (i && v->start < mm->vmas[i - 1]->end) {
 			pr_err("mm-%d.img: VMA %llx-%llx overlaps the one before it\n", it->vpid,
 			       (unsigned long long)v->start, (unsigned long long)v->end);

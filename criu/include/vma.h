@@ -26,6 +26,12 @@
 #define VMA_AREA_AIORING	(1 << 13)
 #define VMA_AREA_MEMFD		(1 << 14)
 
+/* the status bits restore handles; CRIU's others (AIO rings, packet rings...) are refused */
+#define VMA_STATUS_KNOWN                                                                     \
+	(VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | \
+	 VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE |             \
+	 VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_MEMFD)
+
 /* pagemap_entry.flags */
 #define PE_PARENT	(1 << 0)
 #define PE_LAZY		(1 << 1)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -451,7 +452,14 @@ static int dump_task_mm(struct task_dump *td)
 	return ret;
 }
 
-/* The pages, with the threads' stack pointers: their pages are never lazy. */
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The pages, with the threads' stack pointers (sorted): their pages are never lazy. */
 static int dump_task_pages(struct task_dump *td)
 {
 	u64 *sps = arena_array(&td->a, u64, td->it->nr_threads);
@@ -461,6 +469,7 @@ static int dump_task_pages(struct task_dump *td)
 		return -1;
 	for (i = 0; i < td->it->nr_threads; i++)
 		sps[i] = td->cores[i]->thread_info->gpregs->sp;
+	qsort(sps, td->it->nr_threads, sizeof(*sps), cmp_u64);
 	return dump_private_pages(td->it, &td->vmas, sps, td->it->nr_threads);
 }
 

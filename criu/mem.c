@@ -331,14 +331,22 @@ static int write_run_flags(struct cr_img *pm_img, u64 addr, u64 nr_pages, u32 fl
 	return 0;
 }
 
-/* A page holding a thread's stack pointer is never lazy: CRIU's rule. */
+/* A page holding a thread's stack pointer is never lazy: CRIU's rule (sps sorted). */
 static bool holds_sp(const struct page_batch *b, u64 addr)
 {
-	int i;
+	int lo = 0, hi = b->nr_sps;
 
-	for (i = 0; i < b->nr_sps; i++)
-		if ((b->sps[i] & PAGE_MASK) == addr)
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		u64 page = b->sps[mid] & PAGE_MASK;
+
+		if (page == addr)
 			return true;
+		if (page < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 

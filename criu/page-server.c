@@ -385,8 +385,8 @@ static int daemonize(void)
 }
 
 /*
- * port_fd (RPC): where the listening port goes, as an int, once it listens;
- * --status-fd gets a '\0' then.
+ * port_fd (RPC): where the listening port and the server's pid go, as two
+ * ints, once it listens; --status-fd gets a '\0' then.
  */
 int cr_page_server(int port_fd)
 {
@@ -405,8 +405,12 @@ int cr_page_server(int port_fd)
 	pr_info("page server: listening on %s port %d\n", opts.address ?: "all addresses", port);
 	if (opts.daemon_mode && daemonize())
 		return -1;
-	if (port_fd >= 0 && (write(port_fd, &port, sizeof(port)) != sizeof(port) || close(port_fd)))
-		pr_warn("page server: cannot report the port\n");
+	if (port_fd >= 0) {
+		int msg[2] = { port, getpid() };
+
+		if (write(port_fd, msg, sizeof(msg)) != sizeof(msg) || close(port_fd))
+			pr_warn("page server: cannot report the port\n");
+	}
 	if (opts.status_fd >= 0) {
 		if (write(opts.status_fd, "", 1) != 1)
 			pr_warn("page server: cannot write to --status-fd %d\n", opts.status_fd);

@@ -11,6 +11,9 @@
              the dump fails with one line and the target runs on unharmed.
   refused    nothing listens on the port: one line, the target unharmed.
   bad-args   a bad address or port for dump and page-server: one line each.
+  rpc        the same as basic through the RPC of `criu swrk`: a PAGE_SERVER
+             request (answered with the server's pid and port), then a DUMP
+             whose criu_opts.ps names it.
 
 One line per case, `PASS name` or `FAIL name: why`; exit status 1 if any
 failed.
@@ -299,8 +302,65 @@ def case_bad_args(name):
         sl.wait()
 
 
+def swrk_call(req):
+    from pycriu import rpc_pb2 as rpc
+    me, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    p = subprocess.Popen([CRIU, "swrk", str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                         stderr=subprocess.DEVNULL)
+    theirs.close()
+    me.send(req.SerializeToString())
+    data = me.recv(1 << 20)
+    me.close()
+    p.wait(timeout=60)
+    if not data:
+        raise CaseFail("criu swrk closed the socket without an answer")
+    r = rpc.criu_resp()
+    r.ParseFromString(data)
+    return r
+
+
+def case_rpc(name):
+    sys.path.insert(0, "/usr/lib/python3/dist-packages")
+    from pycriu import rpc_pb2 as rpc
+    d1, d2 = os.path.join(TMP, name, "d1"), os.path.join(TMP, name, "d2")
+    os.makedirs(d1)
+    os.makedirs(d2)
+    t = Target(os.path.join(TMP, name, "w"))
+    fd1 = os.open(d1, os.O_RDONLY | os.O_DIRECTORY)
+    fd2 = os.open(d2, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        t.ping()
+        o = rpc.criu_opts(images_dir_fd=fd2, log_file="ps.log", log_level=4)
+        o.ps.address = "127.0.0.1"
+        o.ps.port = 0
+        r = swrk_call(rpc.criu_req(type=rpc.PAGE_SERVER, opts=o))
+        if not r.success or not r.ps.port or not r.ps.pid:
+            raise CaseFail("PAGE_SERVER: %s %s" % (r.success, r.cr_errmsg))
+        o = rpc.criu_opts(images_dir_fd=fd1, log_file="dump.log", log_level=4, pid=t.pid)
+        o.ps.address = "127.0.0.1"
+        o.ps.port = r.ps.port
+        server = r.ps.pid
+        r = swrk_call(rpc.criu_req(type=rpc.DUMP, opts=o))
+        if not r.success:
+            raise CaseFail("DUMP: %s" % r.cr_errmsg)
+        end = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % server) and \
+                " Z " not in open("/proc/%d/stat" % server).read():
+            if time.monotonic() > end:
+                raise CaseFail("the page server %d did not exit after the dump" % server)
+            time.sleep(0.02)
+        for f in os.listdir(d1):
+            if f.endswith(".img"):
+                shutil.copy(os.path.join(d1, f), d2)
+        restore_and_check(t, d2)
+    finally:
+        os.close(fd1)
+        os.close(fd2)
+        t.kill()
+
+
 CASES = [("basic", case_basic), ("same-dir", case_same_dir), ("killed", case_killed),
-         ("refused", case_refused), ("bad-args", case_bad_args)]
+         ("refused", case_refused), ("bad-args", case_bad_args), ("rpc", case_rpc)]
 
 
 def main():

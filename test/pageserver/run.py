@@ -9,6 +9,7 @@
   same-dir   page server and dump on one -D: restore from it.
   killed     the page server is killed (SIGKILL) after 24 MiB of a 72 MiB dump:
              the dump fails with one line and the target runs on unharmed.
+  ps-socket  --ps-socket on both sides, over a socketpair (PS_IOV_FORCE_CLOSE).
   refused    nothing listens on the port: one line, the target unharmed.
   bad-args   a bad address or port for dump and page-server: one line each.
   rpc        the same as basic through the RPC of `criu swrk`: a PAGE_SERVER
@@ -200,6 +201,32 @@ def case_same_dir(name):
         t.kill()
 
 
+def case_ps_socket(name):
+    d1, d2 = os.path.join(TMP, name, "d1"), os.path.join(TMP, name, "d2")
+    os.makedirs(d2)
+    t = Target(os.path.join(TMP, name, "w"))
+    a, b = socket.socketpair()
+    try:
+        ps = subprocess.Popen([CRIU, "page-server", "-D", d2, "--ps-socket", str(b.fileno()),
+                               "-v4", "-o", "ps.log"], pass_fds=(b.fileno(),),
+                              stderr=subprocess.PIPE, text=True)
+        b.close()
+        p = subprocess.run([CRIU, "dump", "-t", str(t.pid), "-D", d1, "-v4", "-o", "dump.log",
+                            "--page-server", "--ps-socket", str(a.fileno())],
+                           pass_fds=(a.fileno(),), capture_output=True, text=True, timeout=60)
+        a.close()
+        if p.returncode:
+            raise CaseFail("dump failed: %s" % p.stderr.strip())
+        if ps.wait(timeout=30):
+            raise CaseFail("page server exited with %d: %s" % (ps.returncode, ps.stderr.read()))
+        for f in os.listdir(d1):
+            if f.endswith(".img"):
+                shutil.copy(os.path.join(d1, f), d2)
+        restore_and_check(t, d2)
+    finally:
+        t.kill()
+
+
 # A page server that answers like criu's, then dies by SIGKILL after 24 MiB.
 DYING_SERVER = r'''
 import os, signal, socket, struct, sys
@@ -360,6 +387,7 @@ def case_rpc(name):
 
 
 CASES = [("basic", case_basic), ("same-dir", case_same_dir), ("killed", case_killed),
+         ("ps-socket", case_ps_socket),
          ("refused", case_refused), ("bad-args", case_bad_args), ("rpc", case_rpc)]
 
 

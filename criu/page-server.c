@@ -208,9 +208,12 @@ static int add_run(struct ps_conn *c, const struct page_server_iov *pi, u32 flag
 static int finish(struct ps_conn *c)
 {
 	int32_t status = 0;
+	u64 t0 = now_us();
 
 	if (close_current(c) || syncfs(get_image_dir_fd()))
 		status = -1;
+	pr_info("page server: images closed and synced in %llu us\n",
+		(unsigned long long)(now_us() - t0));
 	if (send(c->sk, &status, sizeof(status), MSG_NOSIGNAL) != sizeof(status)) {
 		pr_perror("page server: cannot send the final status");
 		return -1;

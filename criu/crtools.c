@@ -422,6 +422,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "criu: page-server needs --port (or --ps-socket)\n");
 			return 1;
 		}
+		if (mkdir(opts.imgs_dir, 0755) && errno != EEXIST) {
+			fprintf(stderr, "criu: cannot create image directory %s: %s\n",
+				opts.imgs_dir, strerror(errno));
+			return 1;
+		}
 		if (cr_setup_logging(cmd))
 			return 1;
 		ret = cr_page_server(-1);

@@ -28,6 +28,7 @@
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
+#include "page-xfer.h"
 #include "mm.pb-c.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -732,7 +733,8 @@ static int dump_all_tasks(void)
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
-	    dump_timens(root_item->pid) || cpuinfo_dump() || write_inventory())
+	    dump_timens(root_item->pid) || cpuinfo_dump() || page_xfer_finish() ||
+	    write_inventory())
 		return -1;
 	return 0;
 }

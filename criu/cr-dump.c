@@ -17,6 +17,7 @@
 
 #include "core.pb-c.h"
 #include "cr_options.h"
+#include "dump-intr.h"
 #include "file-lock.h"
 #include "files.h"
 #include "image.h"
@@ -245,10 +246,10 @@ static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *c
 	return 0;
 }
 
-static int dump_thread(struct task_dump *td, int idx)
+/* Registers are read before remote calls park the thread elsewhere. */
+static int dump_thread_regs(struct task_dump *td, int idx)
 {
 	struct thread *t = &td->it->threads[idx];
-	struct proc_status st;
 	CoreEntry *core;
 	ThreadCoreEntry *tce;
 
@@ -260,9 +261,17 @@ static int dump_thread(struct task_dump *td, int idx)
 	thread_core_entry__init(tce);
 	core->mtype = CORE_ENTRY__MARCH__X86_64;
 	core->thread_core = tce;
+	td->cores[idx] = core;
+	return dump_thread_cpu(t->tid, &td->a, &core->thread_info);
+}
 
-	if (dump_thread_cpu(t->tid, &td->a, &core->thread_info))
-		return -1;
+static int dump_thread(struct task_dump *td, int idx)
+{
+	struct thread *t = &td->it->threads[idx];
+	CoreEntry *core = td->cores[idx];
+	ThreadCoreEntry *tce = core->thread_core;
+	struct proc_status st;
+
 	if (parse_pid_status(td->it->pid, t->tid, &st)) {
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
@@ -275,10 +284,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		return -1;
 	if (dump_pending_signals(t, false, &td->a, &tce->signals_p))
 		return -1;
-	if (dump_thread_misc(td, t, core))
-		return -1;
-	td->cores[idx] = core;
-	return 0;
+	return dump_thread_misc(td, t, core);
 }
 
 static int read_personality(pid_t pid, u32 *pers)
@@ -453,10 +459,11 @@ static int dump_task_remote(struct task_dump *td)
 			return -1;
 		}
 		/* a remote syscall would kill a thread under seccomp */
-		if (dump_seccomp_thread(it->threads[i].tid, &st, &(ThreadCoreEntry){}))
+		if (dump_seccomp_thread(it->threads[i].tid, &st, &(ThreadCoreEntry){}) ||
+		    dump_thread_regs(td, i))
 			return -1;
 	}
-	if (remote_start(&td->rc, it->pid, addr))
+	if (remote_start(&td->rc, it, addr))
 		return -1;
 	if (dump_task_prctls(td))
 		goto out;
@@ -597,7 +604,7 @@ static int dump_all_tasks(void)
 	if (files_dump_init() || prepare_id_translation(root_item->pid))
 		return -1;
 	for_each_item(it)
-		if (dump_one_task(it))
+		if (dump_step("dumping a task") || dump_one_task(it))
 			return -1;
 	if (dump_mapped_locks())
 		return -1;
@@ -609,34 +616,15 @@ static int dump_all_tasks(void)
 	return 0;
 }
 
-static void requeue_all_stolen(void)
-{
-	struct pstree_item *it;
-
-	for_each_item(it) {
-		struct remote_ctl rc;
-		struct vm_area_list vl;
-		bool any = false;
-		int i;
-
-		for (i = 0; i < it->nr_threads; i++)
-			any |= it->threads[i].nr_stolen > 0;
-		if (!any || collect_vmas(it->pid, &vl))
-			continue;
-		if (!remote_start(&rc, it->pid, exec_addr(&vl))) {
-			requeue_stolen_signals(&rc, it);
-			remote_stop(&rc);
-		}
-		free_vmas(&vl);
-	}
-}
-
 int cr_dump_tasks(pid_t pid)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, true))
+	dump_intr_begin();
+	if (open_image_dir(opts.imgs_dir, true)) {
+		dump_intr_end();
 		return -1;
+	}
 	/* the big copy buffer is faulted in before the tree stops */
 	if (mem_dump_init())
 		goto out;
@@ -648,10 +636,12 @@ int cr_dump_tasks(pid_t pid)
 	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);
 
 	ret = dump_all_tasks();
+	/* the last moment to give up: after this the tree is killed or let go */
+	if (!ret && dump_step("images written"))
+		ret = -1;
 unseize:
 	if (ret || opts.leave_running) {
 		tcp_dump_finish(true);
-		requeue_all_stolen();
 		unseize_tree(UNSEIZE_RESUME);
 	} else {
 		unseize_tree(UNSEIZE_KILL);
@@ -676,5 +666,6 @@ out:
 		pr_info("dump failed\n");
 	else
 		pr_info("dump finished successfully\n");
+	dump_intr_end();
 	return ret;
 }

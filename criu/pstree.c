@@ -33,11 +33,7 @@ void free_pstree(void)
 	struct pstree_item *it, *n;
 
 	list_for_each_entry_safe(it, n, &all_items, all) {
-		int i;
-
 		list_del(&it->all);
-		for (i = 0; i < it->nr_threads; i++)
-			free(it->threads[i].stolen);
 		free(it->threads);
 		free(it);
 	}

@@ -169,8 +169,12 @@ static void parent_main(uint64_t sum0)
 		} else if (!echo_works()) {
 			reply("bad: the thread blocked in read() does not echo\n");
 		} else {
+			int waited = 0;
+
+			/* it sleeps 3 ms a round; give a loaded machine a second */
 			iters0 = reg_iters;
-			sleep_ms(20);
+			while (reg_iters == iters0 && waited++ < 100)
+				sleep_ms(10);
 			if (reg_iters == iters0)
 				reply("bad: the checking thread does not run\n");
 			else

@@ -213,47 +213,60 @@ static int poke(struct remote_ctl *ctl, pid_t tid, u64 word)
 
 /*
  * Calls run from a `syscall` written over a word of the task's code: the
- * first two (map the area), the last one (unmap it).  This is the one
- * stretch a death of criu cannot undo: the thread runs foreign registers
- * with all signals blocked and the word is not the task's.  It is kept to
- * these few ptrace requests; the thread ends with its own registers and
- * mask (rt->regs, rt->mask), unparked.
+ * first two (map the area, make its data writable), the last one (unmap
+ * it).  This is the one stretch a death of criu cannot undo: the thread
+ * runs foreign registers with all signals blocked and the word is not the
+ * task's.  It is kept to these few ptrace requests (poke_begin to
+ * poke_end); the thread ends with its own registers and mask (rt->regs,
+ * rt->mask), unparked.
  */
-static int poked_calls(struct remote_ctl *ctl, struct remote_thread *rt, int n,
-		       const long *nrs, const u64 (*args)[6], long *rets)
-{
-	struct user_regs_struct regs;
-	u64 word, code;
-	int i, err = -1;
+struct poke {
+	u64 word;	/* the task's own */
+	u64 t0;
+	bool poked;
+};
 
+static int poke_begin(struct remote_ctl *ctl, struct remote_thread *rt, struct poke *pk)
+{
+	u64 code;
+
+	pk->poked = false;
 	errno = 0;
-	word = ptrace(PTRACE_PEEKDATA, rt->tid, (void *)ctl->code_addr, NULL);
+	pk->word = ptrace(PTRACE_PEEKDATA, rt->tid, (void *)ctl->code_addr, NULL);
 	if (errno) {
 		pr_perror("cannot read code at 0x%llx in pid %d",
 			  (unsigned long long)ctl->code_addr, ctl->pid);
 		return -1;
 	}
-	code = word;
+	code = pk->word;
 	memcpy(&code, syscall_code, sizeof(syscall_code));
-	if (set_mask(rt->tid, ~0ULL))
-		goto out;
-	if (poke(ctl, rt->tid, code))
-		goto out;
-	for (i = 0; i < n; i++) {
-		regs = rt->regs;
-		call_regs(&regs, ctl->code_addr, nrs[i], args[i]);
-		if (run_call(rt->tid, &regs, &rets[i]))
-			break;
-	}
-	err = i == n ? 0 : -1;
-	if (poke(ctl, rt->tid, word))
+	pk->t0 = now_us();
+	if (set_mask(rt->tid, ~0ULL) || poke(ctl, rt->tid, code))
+		return -1;
+	pk->poked = true;
+	return 0;
+}
+
+static int poke_call(struct remote_ctl *ctl, struct remote_thread *rt, long *ret, long nr,
+		     const u64 *a)
+{
+	struct user_regs_struct regs = rt->regs;
+
+	call_regs(&regs, ctl->code_addr, nr, a);
+	return run_call(rt->tid, &regs, ret);
+}
+
+static int poke_end(struct remote_ctl *ctl, struct remote_thread *rt, struct poke *pk)
+{
+	int err = 0;
+
+	if (pk->poked && poke(ctl, rt->tid, pk->word))
 		err = -1;
-	if (set_regs(rt->tid, &rt->regs))
-		err = -1;
-out:
-	if (set_mask(rt->tid, rt->mask))
+	if (set_regs(rt->tid, &rt->regs) || set_mask(rt->tid, rt->mask))
 		err = -1;
 	rt->parked = false;
+	pr_debug("pid %d: code word poked for %llu us\n", ctl->pid,
+		 (unsigned long long)(now_us() - pk->t0));
 	return err;
 }
 
@@ -447,37 +460,41 @@ static int collect_threads(struct remote_ctl *ctl, struct pstree_item *it)
 /* Map the area with calls from a poked word, in the first thread. */
 static int map_area(struct remote_ctl *ctl, size_t slot)
 {
-	const long nrs[2] = { __NR_mmap, __NR_mprotect };
-	u64 args[2][6] = {
-		{ 0, 0, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 },
-	};
-	long rets[2];
+	struct remote_thread *rt = &ctl->th[0];
+	u64 a[6] = { 0, 0, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
+	struct poke pk;
+	long ret = -1;
+	int err = -1;
 
 	ctl->exec_len = PAGE_SIZE;
 	ctl->area_len = ctl->exec_len + ctl->nr_threads * slot + AREA_DATA_SIZE;
-	args[0][1] = ctl->area_len;
-	/* the second call's address is the first one's result: run them one by one */
-	if (poked_calls(ctl, &ctl->th[0], 1, nrs, args, rets))
-		return -1;
-	if (rets[0] < 0 && rets[0] > -4096) {
-		errno = -rets[0];
+	a[1] = ctl->area_len;
+	if (poke_begin(ctl, rt, &pk) || poke_call(ctl, rt, &ret, __NR_mmap, a))
+		goto out;
+	if (ret < 0 && ret > -4096) {
+		errno = -ret;
 		pr_perror("cannot map a scratch area in pid %d", ctl->pid);
-		return -1;
+		goto out;
 	}
-	ctl->area = rets[0];
+	ctl->area = ret;
 	pr_debug("pid %d: remote area at %llx-%llx\n", ctl->pid, (unsigned long long)ctl->area,
 		 (unsigned long long)(ctl->area + ctl->area_len));
-	args[1][0] = ctl->area + ctl->exec_len;
-	args[1][1] = ctl->area_len - ctl->exec_len;
-	args[1][2] = PROT_READ | PROT_WRITE;
-	if (poked_calls(ctl, &ctl->th[0], 1, &nrs[1], &args[1], &rets[1]))
-		return -1;
-	if (rets[1]) {
-		errno = -rets[1];
+	/* code stays read-only; frames, rooms and data become writable */
+	a[0] = ctl->area + ctl->exec_len;
+	a[1] = ctl->area_len - ctl->exec_len;
+	a[2] = PROT_READ | PROT_WRITE;
+	if (poke_call(ctl, rt, &ret, __NR_mprotect, a))
+		goto out;
+	if (ret) {
+		errno = -ret;
 		pr_perror("cannot make the scratch area of pid %d writable", ctl->pid);
-		return -1;
+		goto out;
 	}
-	return 0;
+	err = 0;
+out:
+	if (poke_end(ctl, rt, &pk))
+		err = -1;
+	return err;
 }
 
 /* The code, then each thread's frame; then each thread goes to the stub. */
@@ -542,13 +559,15 @@ int remote_stop(struct remote_ctl *ctl)
 		if (unpark(ctl, &ctl->th[i]))
 			ret = -1;
 	if (leader && ctl->area) {
-		const long nr = __NR_munmap;
-		const u64 args[1][6] = { { ctl->area, ctl->area_len } };
+		const u64 a[6] = { ctl->area, ctl->area_len };
+		struct poke pk;
 		long r = -1;
+		int err;
 
 		if (dump_step("unmapping the area"))
 			ret = -1;
-		if (poked_calls(ctl, leader, 1, &nr, args, &r) || r) {
+		err = poke_begin(ctl, leader, &pk) || poke_call(ctl, leader, &r, __NR_munmap, a);
+		if (poke_end(ctl, leader, &pk) || err || r) {
 			pr_err("cannot unmap the scratch area of pid %d\n", ctl->pid);
 			ret = -1;
 		}

@@ -16,6 +16,7 @@
 #include "image.h"
 #include "log.h"
 #include "net-lock.h"
+#include "selfstat.h"
 #include "util.h"
 #include "version.h"
 
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
 		if (setup_logging(cmd))
 			return 1;
 		ret = cr_dump_tasks(opts.tree_pid);
+		log_own_resources(cmd);
 	} else if (!strcmp(cmd, "restore")) {
 		if (opts.tree_pid) {
 			fprintf(stderr, "criu: unsupported option for restore: -t/--tree\n");
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 			return 1;
 		/* without -d criu exits with the status of the restored root */
 		ret = cr_restore_tasks();
+		log_own_resources(cmd);
 		log_fini();
 		return ret < 0 ? 1 : ret;
 	} else if (!strcmp(cmd, "check")) {

@@ -310,6 +310,15 @@ class Runner:
                 if t.alive():
                     raise CaseFail("the dump finished but the tree still runs")
                 return False
+            if rc == -signal.SIGKILL and not leave_running and "frozen for" in (
+                    open(log, errors="replace").read() if os.path.exists(log) else ""):
+                # killed after it had killed the dumped tree: the dump was done
+                deadline = time.time() + 10
+                while t.alive() and time.time() < deadline:
+                    time.sleep(0.02)
+                if t.alive():
+                    raise CaseFail("the dump killed the tree, but it still runs")
+                return False
             if sig == signal.SIGKILL:
                 if rc != -signal.SIGKILL:
                     raise CaseFail("criu ended with %d, not by SIGKILL: %s" % (rc, lines))

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dump-intr.h"
+#include "fault.h"
 #include "infect.h"
 #include "pstree.h"
 #include "seize.h"
@@ -354,6 +355,10 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 	struct remote_thread *rt;
 	struct user_regs_struct r;
 
+	if (fault_hit(FI_REMOTE)) {
+		pr_perror("remote system call %ld in tid %d failed", nr, tid);
+		return -1;
+	}
 	if (!ctl->th)
 		return plain_syscall(ctl, tid, ret, nr, a);
 	rt = find_rthread(ctl, tid);

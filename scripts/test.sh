@@ -33,6 +33,10 @@ for t in test/failures/run.py test/faults/run.py test/soak/run.py test/ns/run.py
 	[ -x "$t" ] && run python3 "$t" --criu build/criu/criu
 done
 [ -x test/servers/run.py ] && run python3 test/servers/run.py --criu build/criu/criu
+# the RPC, with Debian's pycriu messages (the system python has its protobuf)
+run /usr/bin/python3 test/rpc/run.py --criu build/criu/criu
+# the image readers under libFuzzer, ASan and UBSan, for a bounded time
+run env FUZZ_SECONDS=${FUZZ_SECONDS:-120} test/fuzz/run.sh
 
 if [ $rc -eq 0 ]; then
 	echo "== all tests passed"

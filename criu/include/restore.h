@@ -13,6 +13,7 @@
 /* Everything read from the images for one task, before it is created. */
 struct task_restore {
 	CoreEntry **cores;		/* per thread, leader first */
+	size_t nr_cores;
 	MmEntry *mm;
 	TaskKobjIdsEntry *ids;
 	FsEntry *fs;
@@ -25,6 +26,10 @@ struct task_restore {
 	u32 pages_id;
 	struct rst_args *vm_args;	/* a vm child: its args in the parent's bootstrap */
 };
+
+/* cr-restore.c: read and check every image, create nothing; and undo it */
+int restore_read_images(void);
+void restore_free_images(void);
 
 static inline struct task_restore *rst_of(struct pstree_item *it)
 {
@@ -71,6 +76,8 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
 int prepare_shared_memory(void);
 /* An entry's page count from field 5 (CRIU 4) or 2; -1 if too long. */
 int pagemap_entry_count(PagemapEntry *pe, const char *img);
+/* img-check.c: say what is wrong with a run (last_end: where the one before ends) */
+void report_bad_run(const char *img, const PagemapEntry *pe, u64 last_end);
 /* Fill a mapping of shared memory shmid from its pagemap-shmem image. */
 int fill_shmem(u64 shmid, void *base, u64 size);
 
@@ -89,10 +96,26 @@ size_t siginfo_size(SignalQueueEntry *q);
 int prepare_siginfo(SignalQueueEntry *q, void *room, u32 *nr);
 /* fs.c */
 int restore_fs(struct pstree_item *it);
+/* The root of the task (chroot), the last step before the restorer. */
+int restore_fs_root(struct pstree_item *it);
 
 /* sched.c: before the tree is forked, may this user set what the image asks for? */
 struct rst_thread;
 int check_restore_sched(struct pstree_item *it);
 void prepare_thread_sched(ThreadCoreEntry *tce, struct rst_thread *t);
+
+/*
+ * seccomp.c: read and check seccomp.img and every thread's mode; refuse
+ * when criu cannot suspend seccomp in the tasks it restores.
+ */
+int seccomp_prepare_restore(void);
+/* some thread is under seccomp: seize with PTRACE_O_SUSPEND_SECCOMP */
+bool seccomp_restore_needed(void);
+/* drop what seccomp_prepare_restore() read (the fuzzer reads again) */
+void seccomp_restore_forget(void);
+size_t seccomp_args_size(struct pstree_item *it);
+/* after the threads' args (th, leader first) are filled */
+int seccomp_prepare_args(struct pstree_item *it, struct bump *b, struct rst_args *a,
+			 struct rst_thread *th);
 
 #endif

@@ -20,6 +20,7 @@
 #include "restorer.h"
 #include "syscalls.h"
 #include "pie-util.h"
+#include "rst-seccomp.h"
 
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
 #define PR_TIMER_CREATE_RESTORE_IDS 77
@@ -428,9 +429,15 @@ static void restore_thread(struct rst_args *a, struct rst_thread *t)
 	for (i = 0; i < t->nr_siginfo; i++, si += RST_SIGINFO_SIZE)
 		CHECK(a, sys_rt_tgsigqueueinfo(a->pid, t->tid, *(const int32_t *)si, si),
 		      "rt_tgsigqueueinfo");
+	/* while the thread still has CAP_SYS_ADMIN, in case it lacks no_new_privs */
+	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)t->seccomp, t->nr_seccomp),
+	      "seccomp(SECCOMP_SET_MODE_FILTER)");
 	restore_creds(a, &t->creds);
 	/* after the creds: changing them clears the pdeath signal */
 	CHECK(a, sys_prctl(PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0), "PR_SET_PDEATHSIG");
+	/* criu suspended seccomp for the task: our syscalls from here on still work */
+	if (t->seccomp_mode == 1)
+		CHECK(a, rst_seccomp_strict(), "prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)");
 }
 
 static void thread_main(void *arg)
@@ -538,6 +545,10 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	struct rst_thread *leader = (struct rst_thread *)a->threads;
 
 	restore_process(a);
+	/* the threads inherit these, and share them as the dumped ones did */
+	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)a->seccomp_common,
+				     a->nr_seccomp_common),
+	      "seccomp(SECCOMP_SET_MODE_FILTER) of the filters all threads share");
 	create_threads(a);
 	restore_posix_timers(a);
 	wait_threads(a);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CR_RST_INTERNAL_H
+#define CR_RST_INTERNAL_H
+
+/* Shared by cr-restore.c, rst-task.c, rst-args.c and rst-finish.c only. */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pstree.h"
+#include "restore.h"
+
+extern pid_t root_pid;		/* the root task as criu sees it */
+
+static inline long futex(int *uaddr, int op, int val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* rst-task.c */
+int fork_task(struct pstree_item *it);
+
+/* rst-args.c */
+int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out);
+
+/* rst-finish.c */
+int resolve_host_pids(void);
+int seize_tasks(void);
+int interrupt_tasks(void);
+int cont_all(void);
+int run_to_sigreturn(int nr_threads, u64 deadline);
+int finish_task(struct pstree_item *it);
+void detach_all(void);
+
+#endif

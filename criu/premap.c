@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restore of private memory, done in criu before the tree is forked: the
+ * bootstrap area for the restorer, every VMA premapped at a free slot and
+ * filled from the pages image in large reads; the restorer moves them to
+ * their places.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "image.h"
+#include "ipc_ns.h"
+#include "mem.h"
+#include "mem-internal.h"
+#include "pagemap.pb-c.h"
+#include "proc_parse.h"
+#include "util.h"
+#include "files.h"
+#include "restore.h"
+#include "restorer-blob.h"
+#include "shared.h"
+
+#define MAX_IOVS	1024	/* runs per preadv */
+
+#define GAP_SEARCH_START	(1ULL << 32)
+#define TARGET_PAD		(2ULL << 20)	/* keep clear of stack guard gaps */
+
+struct interval {
+	u64 start, end;
+};
+
+
+void *bump_alloc(struct bump *b, size_t size, size_t align)
+{
+	size_t off = (b->off + align - 1) & ~(align - 1);
+
+	if (off + size > b->cap) {
+		pr_err("restorer arguments overflow: %zu + %zu > %zu bytes\n", off, size, b->cap);
+		return NULL;
+	}
+	b->off = off + size;
+	return b->base + off;
+}
+
+static int cmp_interval(const void *a, const void *b)
+{
+	const struct interval *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Our own mappings and the target's, sorted; the caller frees them. */
+static int busy_intervals(struct pstree_item *it, struct interval **out, int *nr)
+{
+	MmEntry *mm = rst_of(it)->mm;
+	struct interval *iv;
+	char *buf, *line, *save;
+	int n = 0, cap;
+	size_t i;
+
+	if (read_file("/proc/self/maps", &buf) < 0) {
+		pr_perror("cannot read /proc/self/maps");
+		return -1;
+	}
+	/* one interval per line of our maps, one per target VMA */
+	cap = mm->n_vmas + 1;
+	for (line = buf; (line = strchr(line, '\n')); line++)
+		cap++;
+	iv = xmalloc(cap * sizeof(*iv));
+	if (!iv) {
+		free(buf);
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line && n < cap;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2)
+			iv[n++] = (struct interval){ s, e };
+	}
+	free(buf);
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		iv[n++] = (struct interval){ v->start > TARGET_PAD ? v->start - TARGET_PAD : 0,
+					     v->end + TARGET_PAD };
+	}
+	qsort(iv, n, sizeof(*iv), cmp_interval);
+	*out = iv;
+	*nr = n;
+	return 0;
+}
+
+/* The lowest range of len bytes above GAP_SEARCH_START used by nobody. */
+static int find_gap(struct pstree_item *it, u64 len, u64 *addr)
+{
+	struct interval *iv;
+	u64 pos = GAP_SEARCH_START;
+	int n, i;
+
+	if (busy_intervals(it, &iv, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (iv[i].end <= pos)
+			continue;
+		if (iv[i].start >= pos + len)
+			break;
+		pos = PAGE_ALIGN(iv[i].end);
+	}
+	free(iv);
+	if (pos + len > RST_TASK_SIZE) {
+		pr_err("pid %d: no free %llu bytes in both address spaces\n", it->vpid,
+		       (unsigned long long)len);
+		return -1;
+	}
+	*addr = pos;
+	return 0;
+}
+
+static bool vma_is_vdso(const VmaEntry *v)
+{
+	return v->status & (VMA_AREA_VDSO | VMA_AREA_VVAR);
+}
+
+static u64 vdso_span(MmEntry *mm)
+{
+	u64 s = 0, e = 0;
+	size_t i;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (vma_is_vdso(mm->vmas[i])) {
+			if (!s)
+				s = mm->vmas[i]->start;
+			e = mm->vmas[i]->end;
+		}
+	return e - s;
+}
+
+int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m)
+{
+	size_t blob_len = PAGE_ALIGN(restorer_blob_size);
+	/* its vm children run on stacks here too */
+	size_t stacks = (size_t)vm_threads(it) * RST_THREAD_STACK;
+	u64 park = PAGE_ALIGN(vdso_span(rst_of(it)->mm)) + 8 * PAGE_SIZE;
+	void *p;
+
+	args_size = PAGE_ALIGN(args_size);
+	m->bootstrap_len = blob_len + args_size + stacks + park;
+	if (find_gap(it, m->bootstrap_len, &m->bootstrap))
+		return -1;
+	p = mmap((void *)m->bootstrap, m->bootstrap_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)m->bootstrap) {
+		pr_perror("cannot map the bootstrap area at %llx", (unsigned long long)m->bootstrap);
+		return -1;
+	}
+	m->blob = m->bootstrap;
+	memcpy(p, restorer_blob, restorer_blob_size);
+	if (mprotect(p, blob_len, PROT_READ | PROT_EXEC)) {
+		pr_perror("cannot make the restorer executable");
+		return -1;
+	}
+	m->args.base = (u8 *)p + blob_len;
+	m->args.off = 0;
+	m->args.cap = args_size;
+	m->stacks = m->bootstrap + blob_len + args_size;
+	m->park = m->stacks + stacks;
+	pr_debug("pid %d: bootstrap area %llx-%llx (blob %zu bytes, args %zu)\n", it->vpid,
+		 (unsigned long long)m->bootstrap,
+		 (unsigned long long)(m->bootstrap + m->bootstrap_len), restorer_blob_size,
+		 args_size);
+	return 0;
+}
+
+/* ---- private memory: premap, fill from the pages image ---- */
+
+struct premap_plan {
+	VmaEntry *v;
+	u64 slot;		/* 0: not premapped */
+};
+
+static bool vma_has_pages(struct task_restore *tr, const VmaEntry *v, size_t *pi)
+{
+	/* pagemap entries are sorted like the VMAs: advance a shared cursor */
+	while (*pi < tr->nr_pmes && tr->pmes[*pi]->vaddr +
+	       (u64)tr->pmes[*pi]->nr_pages * PAGE_SIZE <= v->start)
+		(*pi)++;
+	return *pi < tr->nr_pmes && tr->pmes[*pi]->vaddr < v->end;
+}
+
+static bool wants_premap(struct task_restore *tr, const VmaEntry *v, size_t *pi)
+{
+	if (vma_is_vdso(v) || (v->status & VMA_AREA_VSYSCALL))
+		return false;
+	if (v->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC))
+		return true;
+	if (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE))
+		return vma_has_pages(tr, v, pi);
+	return false;
+}
+
+static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
+{
+	u64 len = v->end - v->start;
+	int grow = v->flags & MAP_GROWSDOWN;
+	void *p;
+
+	if (v->status & VMA_AREA_SYSVIPC)
+		return premap_sysv_shm(it->vpid, (int)v->shmid, v->pgoff, len,
+				       v->has_fdflags && (v->fdflags & O_ACCMODE) == O_RDONLY, slot);
+	if (v->status & VMA_ANON_SHARED) {
+		struct shmem_obj *s = find_shmem(v->shmid);
+
+		/* a second mapping of criu's shared object (old size 0) */
+		if (!s || v->pgoff + len > s->size) {
+			pr_err("pid %d: shared memory %llu is missing\n", it->vpid,
+			       (unsigned long long)v->shmid);
+			return -1;
+		}
+		p = mremap((void *)(s->addr + v->pgoff), 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)slot);
+	} else if (v->status & VMA_FILE_PRIVATE) {
+		int fd = anchor_fd(v->shmid);
+
+		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+			 v->pgoff);
+	} else {
+		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grow, -1, 0);
+	}
+	if (fault_hit(FI_PREMAP) && p == (void *)slot) {
+		munmap(p, len);
+		p = MAP_FAILED;
+	}
+	if (p != (void *)slot) {
+		pr_perror("pid %d: cannot premap VMA %llx-%llx", it->vpid,
+			  (unsigned long long)v->start, (unsigned long long)v->end);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_pages(struct task_restore *tr)
+{
+	struct cr_img *img = open_image(CR_FD_PAGES, O_RSTR, (unsigned long)tr->pages_id);
+	int fd;
+
+	if (!img)
+		return -1;
+	fd = dup(img_raw_fd(img));
+	close_image(img);
+	if (fd < 0)
+		pr_perror("cannot dup the pages image fd");
+	return move_to_svc(fd);
+}
+
+/* Read every dumped page into its premapped place, many runs per call. */
+static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t nr)
+{
+	struct task_restore *tr = rst_of(it);
+	struct iovec iov[MAX_IOVS];
+	size_t pi, vi = 0, niov = 0, batch = 0;
+	off_t off = 0, batch_off = 0;
+	int fd, ret = -1;
+
+	if (!tr->nr_pmes)
+		return 0;
+	fd = open_pages(tr);
+	if (fd < 0)
+		return -1;
+	for (pi = 0; pi < tr->nr_pmes; pi++) {
+		PagemapEntry *pe = tr->pmes[pi];
+		u64 len = (u64)pe->nr_pages * PAGE_SIZE;
+
+		while (vi < nr && plan[vi].v->end <= pe->vaddr)
+			vi++;
+		if (vi == nr || !plan[vi].slot || pe->vaddr < plan[vi].v->start ||
+		    pe->vaddr + len > plan[vi].v->end) {
+			pr_err("pagemap-%d.img: pages at %llx (%u) are outside every private VMA\n",
+			       it->vpid, (unsigned long long)pe->vaddr, pe->nr_pages);
+			goto out;
+		}
+		iov[niov].iov_base = (void *)(plan[vi].slot + pe->vaddr - plan[vi].v->start);
+		iov[niov].iov_len = len;
+		niov++;
+		batch += len;
+		off += len;
+		if (niov == MAX_IOVS || pi + 1 == tr->nr_pmes) {
+			ssize_t n = preadv(fd, iov, niov, batch_off);
+
+			if (n != (ssize_t)batch) {
+				if (n < 0)
+					pr_perror("cannot read pages-%u.img at %lld", tr->pages_id,
+						  (long long)batch_off);
+				else
+					pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zd\n",
+					       tr->pages_id, (long long)batch_off, batch, n);
+				goto out;
+			}
+			batch_off = off;
+			batch = 0;
+			niov = 0;
+		}
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static int fill_rst_vma(struct pstree_item *it, struct rst_vma *rv, VmaEntry *v, u64 slot)
+{
+	rv->start = v->start;
+	rv->end = v->end;
+	rv->pgoff = v->pgoff;
+	rv->prot = v->prot;
+	rv->flags = v->flags;
+	rv->madv = v->has_madv ? v->madv : 0;
+	rv->premap = slot;
+	rv->fd = -1;
+	if (slot)
+		rv->rst_flags |= RST_VMA_PREMAPPED;
+	if (vma_is_vdso(v))
+		rv->rst_flags |= RST_VMA_VDSO;
+	if (!slot && (v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED))) {
+		rv->fd = anchor_fd(v->shmid);
+		if (rv->fd < 0) {
+			pr_err("pid %d: the file of VMA %llx is not open\n", it->vpid,
+			       (unsigned long long)v->start);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Where the kernel put our own vDSO set, and where the image wants it. */
+static int plan_vdso(struct pstree_item *it, struct rst_args *a, struct rst_mem *m)
+{
+	MmEntry *mm = rst_of(it)->mm;
+	char *buf, *line, *save;
+	u64 img_first = 0;
+	u32 n_img = 0;
+	size_t i;
+
+	if (read_file("/proc/self/maps", &buf) < 0) {
+		pr_perror("cannot read /proc/self/maps");
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, e;
+		char name[32] = "";
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %31s", &s, &e, name) < 2)
+			continue;
+		if (strcmp(name, "[vvar]") && strcmp(name, "[vvar_vclock]") && strcmp(name, "[vdso]"))
+			continue;
+		if (a->nr_cur_vdso == ARRAY_SIZE(a->cur_vdso))
+			break;
+		if (!a->nr_cur_vdso)
+			a->cur_vdso_start = s;
+		a->cur_vdso_end = e;
+		a->cur_vdso[a->nr_cur_vdso].start = s;
+		a->cur_vdso[a->nr_cur_vdso++].end = e;
+	}
+	free(buf);
+
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		if (!vma_is_vdso(v))
+			continue;
+		if (!n_img)
+			img_first = v->start;
+		if (n_img >= a->nr_cur_vdso ||
+		    v->end - v->start != a->cur_vdso[n_img].end - a->cur_vdso[n_img].start ||
+		    v->start - img_first != a->cur_vdso[n_img].start - a->cur_vdso_start) {
+			pr_err("pid %d: the dumped vDSO layout differs from this kernel's\n",
+			       it->vpid);
+			return -1;
+		}
+		n_img++;
+	}
+	if (n_img && n_img != a->nr_cur_vdso) {
+		pr_err("pid %d: the image has %u vDSO mappings, this kernel %u\n", it->vpid, n_img,
+		       a->nr_cur_vdso);
+		return -1;
+	}
+	a->has_vdso = n_img > 0;
+	a->vdso_delta = n_img ? (int64_t)(img_first - a->cur_vdso_start) : 0;
+	a->vdso_park = m->park;
+	return 0;
+}
+
+int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	struct task_restore *tr = rst_of(it);
+	MmEntry *mm = tr->mm;
+	struct premap_plan *plan;
+	struct rst_vma *rv;
+	size_t i, pi = 0, n = 0;
+	u64 pos;
+	int ret = -1;
+	void *p;
+
+	plan = xzalloc(sizeof(*plan) * (mm->n_vmas + 1));
+	rv = bump_alloc(&m->args, sizeof(*rv) * (mm->n_vmas + 1), 8);
+	if (!plan || !rv)
+		goto out;
+
+	m->premap_len = 0;
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		if (i && v->start < mm->vmas[i - 1]->end) {
+			pr_err("mm-%d.img: VMA %llx-%llx overlaps the one before it\n", it->vpid,
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+			goto out;
+		}
+		if (v->end <= v->start || (v->start | v->end) & ~PAGE_MASK ||
+		    v->end > RST_TASK_SIZE) {
+			pr_err("mm-%d.img: bad VMA %llx-%llx\n", it->vpid,
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+			goto out;
+		}
+		plan[i].v = v;
+		if (wants_premap(tr, v, &pi)) {
+			plan[i].slot = 1;	/* placed below */
+			/* a free page between slots keeps them from merging */
+			m->premap_len += v->end - v->start + PAGE_SIZE;
+		}
+	}
+
+	if (m->premap_len) {
+		if (find_gap(it, m->premap_len, &m->premap))
+			goto out;
+		p = mmap((void *)m->premap, m->premap_len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != (void *)m->premap) {
+			pr_perror("cannot reserve %llu bytes for premapping",
+				  (unsigned long long)m->premap_len);
+			goto out;
+		}
+	}
+	pos = m->premap;
+	for (i = 0; i < mm->n_vmas; i++) {
+		if (!plan[i].slot)
+			continue;
+		plan[i].slot = pos;
+		if (premap_one(it, plan[i].v, pos))
+			goto out;
+		pos += plan[i].v->end - plan[i].v->start + PAGE_SIZE;
+	}
+	if (fill_pages(it, plan, mm->n_vmas))
+		goto out;
+
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = plan[i].v;
+
+		if (plan[i].slot && mprotect((void *)plan[i].slot, v->end - v->start, v->prot)) {
+			pr_perror("cannot protect premapped VMA %llx", (unsigned long long)v->start);
+			goto out;
+		}
+		if (v->status & VMA_AREA_VSYSCALL)
+			continue;
+		if (fill_rst_vma(it, &rv[n++], v, plan[i].slot))
+			goto out;
+	}
+	a->vmas = (u64)(unsigned long)rv;
+	a->nr_vmas = n;
+	a->premap_start = m->premap;
+	a->premap_end = m->premap + m->premap_len;
+	ret = plan_vdso(it, a, m);
+out:
+	free(plan);
+	return ret;
+}
+
+/*
+ * The page count of an entry read from an image: field 5 when a CRIU 4
+ * wrote it, else field 2.  Runs longer than 2^32 pages are not ours.
+ */
+int pagemap_entry_count(PagemapEntry *pe, const char *img)
+{
+	if (!pe->has_nr_pages_u64)
+		return 0;
+	if (pe->nr_pages_u64 > UINT32_MAX) {
+		pr_err("%s: a run of %llu pages at %llx is longer than we handle\n", img,
+		       (unsigned long long)pe->nr_pages_u64, (unsigned long long)pe->vaddr);
+		return -1;
+	}
+	pe->nr_pages = pe->nr_pages_u64;
+	return 0;
+}

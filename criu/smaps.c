@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VMAs of a task, parsed from /proc/PID/smaps: ranges, protections,
+ * VmFlags and the kind of mapping from its name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ipc_ns.h"
+#include "mem.h"
+#include "proc_parse.h"
+#include "util.h"
+
+void free_vmas(struct vm_area_list *vl)
+{
+	struct vma_area *v, *n;
+
+	list_for_each_entry_safe(v, n, &vl->h, list) {
+		list_del(&v->list);
+		free(v->name);
+		free(v);
+	}
+	vl->nr = 0;
+}
+
+/* ---- /proc/PID/smaps ---- */
+
+static int parse_prot(const char *perms, VmaEntry *e)
+{
+	if (strlen(perms) < 4)
+		return -1;
+	e->prot = 0;
+	if (perms[0] == 'r')
+		e->prot |= PROT_READ;
+	if (perms[1] == 'w')
+		e->prot |= PROT_WRITE;
+	if (perms[2] == 'x')
+		e->prot |= PROT_EXEC;
+	e->flags = perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE;
+	return 0;
+}
+
+struct vmflag_madv {
+	char name[3];
+	int advice;
+};
+
+/* VmFlags letters that stand for a madvise() state */
+static const struct vmflag_madv vmflag_madvs[] = {
+	{ "sr", MADV_SEQUENTIAL }, { "rr", MADV_RANDOM },
+	{ "dc", MADV_DONTFORK }, { "dd", MADV_DONTDUMP },
+	{ "wf", MADV_WIPEONFORK }, { "mg", MADV_MERGEABLE },
+	{ "hg", MADV_HUGEPAGE }, { "nh", MADV_NOHUGEPAGE },
+};
+
+static void parse_vmflags(char *flags, struct vma_area *v)
+{
+	char *tok, *save;
+	size_t i;
+
+	for (tok = strtok_r(flags, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "gd"))
+			v->e.flags |= MAP_GROWSDOWN;
+		else if (!strcmp(tok, "lo"))
+			v->e.flags |= MAP_LOCKED;
+		else if (!strcmp(tok, "nr"))
+			v->e.flags |= MAP_NORESERVE;
+		else if (!strcmp(tok, "mw"))
+			v->maywrite = true;
+		for (i = 0; i < ARRAY_SIZE(vmflag_madvs); i++)
+			if (!strcmp(tok, vmflag_madvs[i].name))
+				v->e.madv |= 1ULL << vmflag_madvs[i].advice;
+	}
+	v->e.has_madv = v->e.madv != 0;
+}
+
+/* What kind of mapping is it: sets status and flags from the name. */
+static int classify_vma(pid_t pid, struct vma_area *v)
+{
+	const char *n = v->name;
+	bool shared = v->e.flags & MAP_SHARED;
+
+	v->e.status = VMA_AREA_REGULAR;
+	if (!n) {
+		v->e.flags |= MAP_ANONYMOUS;
+		v->e.status |= VMA_ANON_PRIVATE;
+		return 0;
+	}
+	if (!strcmp(n, "[vsyscall]")) {
+		v->e.status = VMA_AREA_VSYSCALL;
+		return 0;
+	}
+	if (!strcmp(n, "[vdso]")) {
+		v->e.status |= VMA_AREA_VDSO | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+	if (!strcmp(n, "[vvar]") || !strcmp(n, "[vvar_vclock]")) {
+		v->e.status |= VMA_AREA_VVAR | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
+		v->vvar_vclock = n[5] == '_';
+		return 0;
+	}
+	if (!strcmp(n, "[heap]") || !strcmp(n, "[stack]")) {
+		v->e.status |= VMA_ANON_PRIVATE | (n[1] == 'h' ? VMA_AREA_HEAP : VMA_AREA_STACK);
+		v->e.flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+	if (n[0] == '[') {
+		if (!strncmp(n, "[anon:", 6)) {
+			v->e.flags |= MAP_ANONYMOUS;
+			v->e.status |= shared ? VMA_ANON_SHARED : VMA_ANON_PRIVATE;
+			pr_warn("pid %d: VMA %llx-%llx is named %s; the name is not kept\n", pid,
+				(unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
+			return 0;
+		}
+		pr_err("unsupported: pid %d VMA %llx-%llx is %s\n", pid,
+		       (unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
+		return -1;
+	}
+	if (!strncmp(n, "/SYSV", 5) && v->deleted) {
+		/* the inode number of a segment's file is its id */
+		v->e.status |= VMA_AREA_SYSVIPC;
+		v->e.shmid = v->ino;
+		/* its file's open mode, as for a shared file mapping: SHM_RDONLY or not */
+		v->e.has_fdflags = true;
+		v->e.fdflags = v->maywrite ? O_RDWR : O_RDONLY;
+		return note_sysv_mapping(pid, (int)v->ino);
+	}
+	if (shared && !strcmp(n, "/dev/zero") && v->deleted) {
+		v->e.flags |= MAP_ANONYMOUS;
+		v->e.status |= VMA_ANON_SHARED;
+		v->e.shmid = v->ino;
+		return 0;
+	}
+	if (!strncmp(n, "/memfd:", 7))
+		v->e.status |= VMA_AREA_MEMFD;
+	v->e.status |= shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
+	return 0;
+}
+
+/* "start-end perms offset maj:min inode   path" */
+static struct vma_area *parse_vma_line(const char *line)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned int maj, min;
+	char perms[8];
+	int off = 0;
+	struct vma_area *v;
+	const char *path;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj,
+		   &min, &ino, &off) < 7)
+		return NULL;
+	v = xzalloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	vma_entry__init(&v->e);
+	v->e.start = start;
+	v->e.end = end;
+	v->e.pgoff = pgoff;
+	v->e.fd = -1;
+	v->dev = makedev_u64(maj, min);
+	v->ino = ino;
+	parse_prot(perms, &v->e);
+
+	path = line + off;
+	if (*path) {
+		size_t len = strlen(path);
+		static const char del[] = " (deleted)";
+
+		v->name = xstrdup(path);
+		if (!v->name) {
+			free(v);
+			return NULL;
+		}
+		if (len > sizeof(del) - 1 && !strcmp(path + len - (sizeof(del) - 1), del)) {
+			v->deleted = true;
+			v->name[len - (sizeof(del) - 1)] = '\0';
+		}
+	}
+	return v;
+}
+
+static bool is_vma_header(const char *line)
+{
+	/* a header starts with a hex address followed by '-' */
+	const char *p = line;
+
+	while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+		p++;
+	return p != line && *p == '-';
+}
+
+int collect_vmas(pid_t pid, struct vm_area_list *vl)
+{
+	char path[64], *buf, *line, *save;
+	struct vma_area *cur = NULL;
+	int ret = -1;
+
+	INIT_LIST_HEAD(&vl->h);
+	vl->nr = 0;
+	vl->nr_priv_pages = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	if (read_file(path, &buf) < 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (is_vma_header(line)) {
+			cur = parse_vma_line(line);
+			if (!cur) {
+				pr_err("cannot parse a line of %s: %s\n", path, line);
+				goto out;
+			}
+			list_add_tail(&cur->list, &vl->h);
+			vl->nr++;
+			continue;
+		}
+		if (cur && !strncmp(line, "VmFlags:", 8))
+			parse_vmflags(line + 8, cur);
+	}
+
+	list_for_each_entry(cur, &vl->h, list) {
+		if (classify_vma(pid, cur))
+			goto out;
+		if (vma_is_priv(&cur->e))
+			vl->nr_priv_pages += vma_len(cur) / PAGE_SIZE;
+		pr_debug("pid %d vma %llx-%llx prot %x flags %x status %x %s%s\n", pid,
+			 (unsigned long long)cur->e.start, (unsigned long long)cur->e.end,
+			 cur->e.prot, cur->e.flags, cur->e.status, cur->name ? cur->name : "",
+			 cur->deleted ? " (deleted)" : "");
+	}
+	ret = 0;
+out:
+	free(buf);
+	if (ret)
+		free_vmas(vl);
+	return ret;
+}
+

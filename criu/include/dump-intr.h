@@ -7,7 +7,7 @@
  * signal; the dump sees it at its next step and fails there, so the
  * usual rollback resumes every task as it was.
  *
- * Steps also serve the fault tests: with CRIU_FAULT_STEP=N in the
+ * Steps also serve test/interrupt: with CRIU_FAULT_STEP=N in the
  * environment criu sends itself CRIU_FAULT_SIGNAL (default SIGKILL) at
  * step N, and says how many steps a dump took in its log.
  */

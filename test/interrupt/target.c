@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The target of test/faults/run.py.
+ * The target of test/interrupt/run.py.
  *
  *   fault-target DIR MIB
  *

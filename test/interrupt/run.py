@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """criu killed or interrupted in the middle of a dump: the tree must go on.
 
-    test/faults/run.py [--criu build/criu/criu] [--target PATH] [-t GLOB]...
+    test/interrupt/run.py [--criu build/criu/criu] [--target PATH] [-t GLOB]...
                        [-v] [--keep] [--all-steps]
 
 Run as root.  The target (fault-target, built from target.c) is a tree of
@@ -414,7 +414,7 @@ class Runner:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--criu", default=os.path.join(REPO, "build/criu/criu"))
-    ap.add_argument("--target", default=os.path.join(REPO, "build/test/faults/fault-target"))
+    ap.add_argument("--target", default=os.path.join(REPO, "build/test/interrupt/fault-target"))
     ap.add_argument("-t", action="append", default=[])
     ap.add_argument("-v", action="store_true")
     ap.add_argument("--keep", action="store_true")

@@ -37,6 +37,7 @@ void dump_intr_begin(void)
 	intr_sig = 0;
 	reported = false;
 	steps = 0;
+	pr_debug("SIGTERM, SIGINT and SIGHUP now roll the dump back\n");
 	e = getenv("CRIU_FAULT_STEP");
 	fault_step = e ? atol(e) : 0;
 	e = getenv("CRIU_FAULT_SIGNAL");

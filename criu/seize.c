@@ -66,8 +66,6 @@ static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
 			return -1;
 		if (r < 0)
 			continue;
-		if (dump_interrupted() && dump_step("freezing"))
-			return -2;
 		if (!looked && now_us() - start > 50000) {
 			looked = true;
 			child = vfork_child(it->pid, tid);
@@ -456,8 +454,7 @@ static void thaw_thread(struct thread *t, bool kill_it)
 		 */
 		return;
 	}
-	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
-		pr_perror("cannot restore the signal mask of tid %d", t->tid);
+	/* masks are only changed inside remote-call sessions, which put them back */
 	if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) && errno != ESRCH)
 		pr_perror("cannot detach from tid %d", t->tid);
 }

@@ -270,7 +270,7 @@ def compare_tree(t, before, killed, log):
 class Runner:
     def __init__(self, args):
         self.args = args
-        self.work = tempfile.mkdtemp(prefix="criu-faults-")
+        self.work = tempfile.mkdtemp(prefix="criu-interrupt-")
         self.passed = self.failed = 0
         self.targets = {}
 

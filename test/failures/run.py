@@ -1416,36 +1416,6 @@ def _():
     restore_must_fail("pages-missing", m, "pages-")
 
 
-def pb_fields(msg):
-    """(field number, value) of a message made of varints only (packed
-    repeated fields are unpacked)."""
-    def varint(b, i):
-        n = shift = 0
-        while True:
-            c = b[i]
-            i += 1
-            n |= (c & 0x7f) << shift
-            shift += 7
-            if not c & 0x80:
-                return n, i
-    out, i = [], 0
-    while i < len(msg):
-        key, i = varint(msg, i)
-        if key & 7 == 0:
-            v, i = varint(msg, i)
-            out.append((key >> 3, v))
-        elif key & 7 == 2:
-            n, i = varint(msg, i)
-            j = i
-            while j < i + n:
-                v, j = varint(msg, j)
-                out.append((key >> 3, v))
-            i += n
-        else:
-            raise CaseFail("pstree.img: wire type %d" % (key & 7))
-    return out
-
-
 @case("restore.pstree.edited-pid")
 def _():
     """The root's pid (and leader tid) changed in pstree.img: the line must
@@ -1456,7 +1426,8 @@ def _():
         path = os.path.join(img, "pstree.img")
         data = open(path, "rb").read()
         n = struct.unpack_from("<I", data, 8)[0]
-        fields = pb_fields(data[12:12 + n])
+        # pstree_entry is all varints (threads not packed in our images)
+        fields = [(f, v) for f, wt, v in pb_fields(data[12:12 + n]) if wt == 0]
         pid = dict(fields)[1]
         new_pid.append(pid + 1)
         msg = b"".join(pb_varint(f << 3) + pb_varint(v + 1 if f == 1 or (f == 5 and v == pid)
@@ -2211,6 +2182,11 @@ def _():
     finally:
         if alive(b["pid"]):
             kill_tree(b["pid"])
+            # it was our child once, so reap_orphans() leaves its zombie to us
+            try:
+                os.waitpid(b["pid"], 0)
+            except ChildProcessError:
+                pass
             wait_gone(b["pid"])
 
 

@@ -63,6 +63,7 @@ static size_t args_size(struct pstree_item *it)
 			sz += args_size(c) + (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 64;
 
 	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
+	sz += vma_names_size(tr->mm);
 	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
 	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
 	sz += posix_locks_size(it) + 8 + seccomp_args_size(it);
@@ -111,6 +112,7 @@ static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_
 	}
 	a->dumpable = mm->has_dumpable ? mm->dumpable : -1;
 	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	a->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 	return 0;
 }
 
@@ -125,6 +127,16 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 
 	t->args = (u64)(unsigned long)a;
 	t->tid = it->threads[i].vtid;
+	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
+	if (i == 0 && it->leader_exited) {
+		/* it exits at the end: its name and creds, nothing to return to */
+		snprintf(t->comm, sizeof(t->comm), "%s", core->tc->comm);
+		a->leader_exits = 1;
+		/* a group stop shows its signal there instead: then 0 */
+		a->leader_exit_code = WIFEXITED(core->tc->exit_code) ?
+					      WEXITSTATUS(core->tc->exit_code) : 0;
+		return prepare_creds(&t->creds, tce->creds, t->tid);
+	}
 	t->fs_base = ti->gpregs->fs_base;
 	t->gs_base = ti->gpregs->gs_base;
 	t->clear_tid = ti->clear_tid_addr;
@@ -166,7 +178,6 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	frame = bump_alloc(&m->args, sigframe_size(), 64);
 	if (!frame || build_sigframe(frame, core, &t->frame))
 		return -1;
-	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "net-lock.h"
 #include "page-xfer.h"
 #include "rpc.h"
+#include "selfstat.h"
 #include "util.h"
 #include "version.h"
 
@@ -417,6 +418,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		ret = cr_dump_tasks(opts.tree_pid);
+		log_own_resources(cmd);
 	} else if (!strcmp(cmd, "page-server")) {
 		if (opts.ps_port < 0 && opts.ps_socket < 0) {
 			fprintf(stderr, "criu: page-server needs --port (or --ps-socket)\n");
@@ -439,6 +441,7 @@ int main(int argc, char **argv)
 			return 1;
 		/* without -d criu exits with the status of the restored root */
 		ret = cr_restore_tasks();
+		log_own_resources(cmd);
 		log_fini();
 		return ret < 0 ? 1 : ret;
 	} else if (!strcmp(cmd, "cpuinfo")) {

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dump-intr.h"
 #include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
@@ -275,8 +276,12 @@ static int read_batch(struct page_batch *b, u8 *buf)
 	for (i = 0; i < b->nr; i++) {
 		n = pread_all(b->mem_fd, dst, b->riov[i].iov_len, (off_t)(unsigned long)b->riov[i].iov_base);
 		if (n != (ssize_t)b->riov[i].iov_len) {
-			pr_perror("cannot read %zu bytes at %p of pid %d", b->riov[i].iov_len,
-				  b->riov[i].iov_base, b->pid);
+			if (n >= 0)
+				pr_err("pid %d exited during the dump (%zd of %zu bytes at %p read)\n",
+				       b->pid, n, b->riov[i].iov_len, b->riov[i].iov_base);
+			else
+				pr_perror("cannot read %zu bytes at %p of pid %d",
+					  b->riov[i].iov_len, b->riov[i].iov_base, b->pid);
 			return -1;
 		}
 		dst += n;
@@ -291,6 +296,8 @@ static int flush_batch(struct page_batch *b)
 
 	if (!b->nr && !b->nr_hdrs)
 		return 0;
+	if (dump_step("pages"))
+		return -1;
 	sl = ring_get();
 	t0 = now_us();
 	if (b->nr && read_batch(b, sl->data))
@@ -482,8 +489,12 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
-			pr_perror("cannot read the pagemap of pid %d at %llx", b->pid,
-				  (unsigned long long)addr);
+			if (n >= 0)	/* the mm is gone: pagemap reads end early */
+				pr_err("pid %d exited during the dump (its pagemap ends at %llx)\n",
+				       b->pid, (unsigned long long)addr);
+			else
+				pr_perror("cannot read the pagemap of pid %d at %llx", b->pid,
+					  (unsigned long long)addr);
 			return -1;
 		}
 		dstats.pages_scanned += nr;

@@ -115,9 +115,15 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 	for (off = 0; off < end - start; off += COPY_BUF_SIZE) {
 		size_t chunk = min(end - start - off, (u64)COPY_BUF_SIZE), i;
 
-		if (pread_all(fd, copy_buf, chunk, start + off) != (ssize_t)chunk) {
-			pr_perror("cannot read shared memory at %llx in pid %d",
-				  (unsigned long long)(start + off), pid);
+		ssize_t n = pread_all(fd, copy_buf, chunk, start + off);
+
+		if (n != (ssize_t)chunk) {
+			if (n >= 0)
+				pr_err("pid %d exited during the dump (its shared memory at %llx "
+				       "reads short)\n", pid, (unsigned long long)(start + off));
+			else
+				pr_perror("cannot read shared memory at %llx in pid %d",
+					  (unsigned long long)(start + off), pid);
 			goto out;
 		}
 		for (i = 0; i < chunk; i += PAGE_SIZE) {

@@ -25,7 +25,7 @@
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
-#include "mm.pb-c.h"
+#include "mm.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -375,54 +375,15 @@ static int dump_vma_files(struct task_dump *td)
 
 static int dump_task_mm(struct task_dump *td)
 {
-	MmEntry mm = MM_ENTRY__INIT;
-	struct proc_pid_stat *s = &td->stat;
-	struct vma_area *v;
-	char path[64], *auxv;
-	ssize_t auxv_len;
-	int i = 0, ret;
+	struct mm_dump d = {
+		.stat = &td->stat,
+		.brk = td->brk,
+		.dumpable = td->dumpable,
+		.thp_disabled = td->status.thp_enabled == 0,
+		.vmas = &td->vmas,
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", td->it->pid);
-	if (dump_file_link(td->it->pid, path, O_RDONLY, &mm.exe_file_id))
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/auxv", td->it->pid);
-	auxv_len = read_file(path, &auxv);
-	if (auxv_len < 0) {
-		pr_perror("cannot read %s", path);
-		return -1;
-	}
-
-	mm.mm_start_code = s->start_code;
-	mm.mm_end_code = s->end_code;
-	mm.mm_start_data = s->start_data;
-	mm.mm_end_data = s->end_data;
-	mm.mm_start_stack = s->start_stack;
-	mm.mm_start_brk = s->start_brk;
-	mm.mm_brk = td->brk;
-	mm.mm_arg_start = s->arg_start;
-	mm.mm_arg_end = s->arg_end;
-	mm.mm_env_start = s->env_start;
-	mm.mm_env_end = s->env_end;
-	mm.n_mm_saved_auxv = auxv_len / sizeof(u64);
-	mm.mm_saved_auxv = (uint64_t *)auxv;
-	mm.has_dumpable = true;
-	mm.dumpable = td->dumpable;
-	mm.has_thp_disabled = true;
-	mm.thp_disabled = td->status.thp_enabled == 0;
-
-	mm.vmas = xmalloc(sizeof(VmaEntry *) * td->vmas.nr);
-	if (!mm.vmas) {
-		free(auxv);
-		return -1;
-	}
-	list_for_each_entry(v, &td->vmas.h, list)
-		if (!(v->e.status & VMA_AREA_VSYSCALL))
-			mm.vmas[i++] = &v->e;
-	mm.n_vmas = i;
-	ret = pb_write_image(CR_FD_MM, &mm.base, td->it->vpid);
-	free(mm.vmas);
-	free(auxv);
-	return ret;
+	return dump_mm(td->it, &d);
 }
 
 static int write_cores(struct task_dump *td)

@@ -39,6 +39,7 @@
 #include "inventory.pb-c.h"
 #include "net-lock.h"
 #include "magic.h"
+#include "mm.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -54,8 +55,6 @@
 #endif
 
 #include "rst-internal.h"
-
-#define MAX_AUXV_BYTES 448	/* sizeof(mm->saved_auxv) on x86_64 */
 
 struct restore_sync *rsync;
 static size_t rsync_len;
@@ -242,11 +241,6 @@ static int read_task_images(struct pstree_item *it)
 			  it->vpid) < 0 ||
 	    pb_read_image(CR_FD_FS, O_RSTR, (void **)&tr->fs, &fs_entry__descriptor, it->vpid) < 0)
 		return -1;
-	if (tr->mm->n_mm_saved_auxv * 8 > MAX_AUXV_BYTES) {
-		pr_err("mm-%d.img: auxv of %zu words is larger than the kernel keeps\n", it->vpid,
-		       tr->mm->n_mm_saved_auxv);
-		return -1;
-	}
 	return read_fdinfo(tr) || read_pagemap(it, tr) ? -1 : 0;
 }
 
@@ -410,7 +404,13 @@ static int prepare_restore(void)
 	}
 	if (move_image_dir_fd(svc_fd_base))
 		return -1;
-	if (open_all_anchors() || prepare_shared_memory())
+	if (open_all_anchors())
+		return -1;
+	/* what PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	for_each_item(it)
+		if (it->state != TASK_DEAD && validate_mm_map(it))
+			return -1;
+	if (prepare_shared_memory())
 		return -1;
 	close_pipe_holders();
 

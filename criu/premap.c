@@ -393,6 +393,12 @@ static int plan_vdso(struct pstree_item *it, struct rst_args *a, struct rst_mem 
 	return 0;
 }
 
+/* The restorer's argument area that prepare_vmas() takes: its rst_vma array. */
+size_t vmas_args_size(struct pstree_item *it)
+{
+	return sizeof(struct rst_vma) * (rst_of(it)->mm->n_vmas + 1) + 7;
+}
+
 int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 {
 	struct task_restore *tr = rst_of(it);

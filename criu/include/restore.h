@@ -67,6 +67,7 @@ struct rst_mem {
 };
 int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m);
 int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
+size_t vmas_args_size(struct pstree_item *it);
 /* Shared anonymous memory, created by criu and inherited by every task. */
 int prepare_shared_memory(void);
 /* An entry's page count from field 5 (CRIU 4) or 2; -1 if too long. */

@@ -287,8 +287,13 @@ static int check_in_vmas(int pid, const MmEntry *mm)
 	for (i = 0; i < ARRAY_SIZE(r); i++) {
 		if (in_vmas(mm, r[i].s, r[i].e))
 			continue;
-		pr_err("mm-%d.img: %s 0x%llx-0x%llx is not inside the image's VMAs\n", pid,
-		       r[i].what, (unsigned long long)r[i].s, (unsigned long long)r[i].e);
+		if (i == 0)
+			pr_err("mm-%d.img: %s 0x%llx is not inside the image's VMAs\n", pid,
+			       r[i].what, (unsigned long long)r[i].s);
+		else
+			pr_err("mm-%d.img: %s 0x%llx-0x%llx is not inside the image's VMAs\n",
+			       pid, r[i].what, (unsigned long long)r[i].s,
+			       (unsigned long long)r[i].e);
 		return -1;
 	}
 	return 0;
@@ -331,8 +336,8 @@ static int check_exe_cap(int pid)
 	}
 	if (has_cap(d, CAP_SYS_ADMIN) || has_cap(d, CAP_CHECKPOINT_RESTORE))
 		return 0;
-	pr_err("pid %d: setting its exe link (PR_SET_MM_MAP exe_fd) needs CAP_CHECKPOINT_RESTORE "
-	       "or CAP_SYS_ADMIN, and criu has neither\n", pid);
+	pr_err("mm-%d.img: setting the exe link (PR_SET_MM_MAP exe_fd) needs "
+	       "CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, and criu has neither\n", pid);
 	return -1;
 }
 

@@ -226,6 +226,7 @@ static int read_task_images(struct pstree_item *it)
 	tr->cores = xzalloc(sizeof(*tr->cores) * it->nr_threads);
 	if (!tr->cores)
 		return -1;
+	tr->nr_cores = it->nr_threads;
 	for (i = 0; i < it->nr_threads; i++) {
 		if (pb_read_image(CR_FD_CORE, O_RSTR, (void **)&tr->cores[i], &core_entry__descriptor,
 				  it->threads[i].vtid) < 0 ||
@@ -371,10 +372,13 @@ static int write_pidfile(pid_t pid)
 	return close(fd);
 }
 
-static int prepare_restore(void)
+/*
+ * Everything read and checked before anything is created: no side effect
+ * but memory, so the fuzzer (test/fuzz) runs it over and over.
+ */
+int restore_read_images(void)
 {
 	struct pstree_item *it;
-	int n;
 
 	if (read_inventory() || read_pstree_image() || check_sessions())
 		return -1;
@@ -385,7 +389,50 @@ static int prepare_restore(void)
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
 	}
-	if (check_shared_restore())
+	return check_shared_restore();
+}
+
+static void free_task_restore(struct task_restore *tr)
+{
+	size_t i;
+
+	if (!tr)
+		return;
+	for (i = 0; tr->cores && i < tr->nr_cores; i++)
+		pb_free(tr->cores[i]);
+	for (i = 0; i < tr->nr_fds; i++)
+		pb_free(tr->fds[i]);
+	for (i = 0; i < tr->nr_pmes; i++)
+		pb_free(tr->pmes[i]);
+	for (i = 0; i < tr->nr_guards; i++)
+		pb_free(tr->guards[i]);
+	pb_free(tr->mm);
+	pb_free(tr->ids);
+	pb_free(tr->fs);
+	free(tr->cores);
+	free(tr->fds);
+	free(tr->pmes);
+	free(tr->guards);
+	free(tr);
+}
+
+/* Undo restore_read_images(), for the fuzzer. */
+void restore_free_images(void)
+{
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		free_task_restore(it->rst);
+		it->rst = NULL;
+	}
+	free_pstree();
+}
+
+static int prepare_restore(void)
+{
+	int n;
+
+	if (restore_read_images())
 		return -1;
 	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
 		return -1;

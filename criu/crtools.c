@@ -249,6 +249,10 @@ static int setup_logging(const char *cmd)
 	return 0;
 }
 
+#ifdef CR_FUZZ	/* libFuzzer has its own main() */
+#define main criu_main
+int criu_main(int argc, char **argv);
+#endif
 int main(int argc, char **argv)
 {
 	const char *cmd;

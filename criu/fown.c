@@ -48,6 +48,8 @@ int dump_fown(struct fd_parms *p, FownEntry *fown)
 	fown->uid = fown->euid = fown->signum = fown->pid_type = fown->pid = 0;
 	if (p->lfd < 0)
 		return 0;	/* reached by a path: no description of its own */
+	if (p->flags & O_PATH)
+		return 0;	/* no owner, and fcntl() refuses to look */
 	if (fcntl(p->lfd, F_GETOWN_EX, &ex)) {
 		pr_perror("cannot read the owner of fd %d of pid %d", p->fd, p->pid);
 		return -1;

@@ -332,5 +332,7 @@ static int restore_task_body(struct pstree_item *it)
 		return -1;
 	if (wait_for_go() || restore_task_fds_late(it) || drop_rseq())
 		return -1;
+	if (!(share & CLONE_FS) && restore_fs_root(it))
+		return -1;
 	jump_to_restorer(&m, a);
 }

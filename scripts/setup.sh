@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="build-essential meson ninja-build pkg-config python3 \
+PKGS="build-essential clang libclang-rt-14-dev meson ninja-build pkg-config python3 \
 	protobuf-c-compiler libprotobuf-c-dev libnl-3-dev libnl-route-3-dev \
 	libnftables-dev nftables iptables \
 	criu util-linux procps binutils iproute2 login \

@@ -1323,7 +1323,7 @@ class Run:
             os.makedirs(self.imgdir)
             # The test's host uid: the uns flavor's test is its namespace's
             # root, which is host root.
-            as_root = self.desc['root'] or self.flavor == 'uns'
+            as_root = (self.desc['root'] and self.flavor != 'rootless') or self.flavor == 'uns'
             uid = 0 if as_root else TEST_UID
             gid = 0 if as_root else TEST_GID
             for d in (self.wd, self.imgdir):

@@ -13,6 +13,7 @@
 /* Everything read from the images for one task, before it is created. */
 struct task_restore {
 	CoreEntry **cores;		/* per thread, leader first */
+	size_t nr_cores;
 	MmEntry *mm;
 	TaskKobjIdsEntry *ids;
 	FsEntry *fs;
@@ -25,6 +26,10 @@ struct task_restore {
 	u32 pages_id;
 	struct rst_args *vm_args;	/* a vm child: its args in the parent's bootstrap */
 };
+
+/* cr-restore.c: read and check every image, create nothing; and undo it */
+int restore_read_images(void);
+void restore_free_images(void);
 
 static inline struct task_restore *rst_of(struct pstree_item *it)
 {
@@ -90,6 +95,8 @@ size_t siginfo_size(SignalQueueEntry *q);
 int prepare_siginfo(SignalQueueEntry *q, void *room, u32 *nr);
 /* fs.c */
 int restore_fs(struct pstree_item *it);
+/* The root of the task (chroot), the last step before the restorer. */
+int restore_fs_root(struct pstree_item *it);
 
 /* sched.c: before the tree is forked, may this user set what the image asks for? */
 struct rst_thread;

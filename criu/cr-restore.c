@@ -242,6 +242,9 @@ static int read_task_images(struct pstree_item *it)
 			  it->vpid) < 0 ||
 	    pb_read_image(CR_FD_FS, O_RSTR, (void **)&tr->fs, &fs_entry__descriptor, it->vpid) < 0)
 		return -1;
+	/* what PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	if (validate_mm_map(it))
+		return -1;
 	return read_fdinfo(tr) || read_pagemap(it, tr) ? -1 : 0;
 }
 
@@ -430,6 +433,7 @@ void restore_free_images(void)
 
 static int prepare_restore(void)
 {
+	struct pstree_item *it;
 	int n;
 
 	if (restore_read_images())
@@ -453,9 +457,9 @@ static int prepare_restore(void)
 		return -1;
 	if (open_all_anchors())
 		return -1;
-	/* what PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
 	for_each_item(it)
-		if (it->state != TASK_DEAD && validate_mm_map(it))
+		if (it->state != TASK_DEAD && validate_mm_exe(it))
 			return -1;
 	if (prepare_shared_memory())
 		return -1;

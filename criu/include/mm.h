@@ -24,10 +24,13 @@ struct mm_dump {
 int dump_mm(struct pstree_item *it, const struct mm_dump *d);
 
 /*
- * Before the tree is forked, with the anchors open: refuse an mm image
- * that PR_SET_MM_MAP would refuse, naming the field and its value.
+ * Before the tree is forked: refuse an mm image that PR_SET_MM_MAP would
+ * refuse, naming the field and its value.  validate_mm_map() checks the
+ * fields (as the images are read: no side effect), validate_mm_exe() the
+ * exe once the anchors are open.
  */
 int validate_mm_map(struct pstree_item *it);
+int validate_mm_exe(struct pstree_item *it);
 /* The restorer's argument area that prepare_mm_map() takes. */
 size_t mm_map_args_size(struct pstree_item *it);
 /* Fill rst_args.mm (and its auxv) for the restorer's PR_SET_MM_MAP. */

@@ -308,6 +308,11 @@ static int check_auxv(int pid, const MmEntry *mm)
 		       "keeps\n", pid, mm->n_mm_saved_auxv, kern.auxv_bytes / sizeof(u64));
 		return -1;
 	}
+	if (!mm->n_mm_saved_auxv) {
+		/* the kernel would take it and leave the vector of criu's binary */
+		pr_err("mm-%d.img: mm_saved_auxv is empty\n", pid);
+		return -1;
+	}
 	if (mm->n_mm_saved_auxv % 2) {
 		pr_err("mm-%d.img: mm_saved_auxv has %zu words, not (type, value) pairs\n", pid,
 		       mm->n_mm_saved_auxv);

@@ -1342,6 +1342,8 @@ mm_case("env-outside", set_fields(mm_env_start=free_addr,
         "mm_env_start..mm_env_end", "not inside")
 mm_case("auxv-odd", set_fields(mm_saved_auxv=lambda mm: mm["mm_saved_auxv"][:-1]),
         "mm_saved_auxv", "pairs")
+# accepted by the kernel, but the task would keep criu's own vector
+mm_case("auxv-empty", lambda mm, img: mm.pop("mm_saved_auxv"), "mm_saved_auxv", "empty")
 mm_case("auxv-long",
         set_fields(mm_saved_auxv=lambda mm: [6, 4096] * (kernel_auxv_words() // 2 + 1)),
         "mm_saved_auxv", "larger than")

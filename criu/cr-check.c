@@ -93,7 +93,7 @@ static pid_t spawn_sleeper(void)
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, __WALL);
+	xwaitpid(pid, NULL, __WALL);
 }
 
 static int check_seize(char *text, size_t len)
@@ -105,7 +105,7 @@ static int check_seize(char *text, size_t len)
 	if (pid < 0)
 		return errno;
 	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) || ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) ||
-	    waitpid(pid, &status, __WALL) != pid)
+	    xwaitpid(pid, &status, __WALL) != pid)
 		err = errno;
 	else if ((status >> 16) != PTRACE_EVENT_STOP)
 		err = EINVAL;
@@ -173,7 +173,7 @@ static int check_set_tid(char *text, size_t len)
 		_exit(0);
 	if (got < 0)
 		return errno;
-	waitpid(got, &status, 0);
+	xwaitpid(got, &status, 0);
 	snprintf(text, len, "asked for pid %d, got %d", want, got);
 	return got == want ? 0 : EINVAL;
 }
@@ -185,7 +185,7 @@ static int check_userns(char *text, size_t len)
 
 	if (pid == 0)
 		_exit(unshare(CLONE_NEWUSER) ? errno : 0);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+	if (pid < 0 || xwaitpid(pid, &status, 0) != pid)
 		return errno;
 	if (WEXITSTATUS(status))
 		return WEXITSTATUS(status);
@@ -285,7 +285,7 @@ static int check_timer_ids(char *text, size_t len)
 			_exit(errno);
 		_exit((long)id == 42 ? 0 : EINVAL);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+	if (pid < 0 || xwaitpid(pid, &status, 0) != pid)
 		return errno;
 	if (WEXITSTATUS(status))
 		return WEXITSTATUS(status);

@@ -15,7 +15,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
 #include "core.pb-c.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -267,7 +269,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
 	}
-	if (dump_seccomp_thread(t->tid, &st, tce))
+	if (dump_seccomp_thread(td->it->pid, t->tid, &st, tce))
 		return -1;
 	tce->has_blk_sigset = true;
 	tce->blk_sigset = t->orig_sigmask;
@@ -406,17 +408,6 @@ static int dump_task_remote(struct task_dump *td)
 		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
 		return -1;
 	}
-	for (i = 0; i < it->nr_threads; i++) {
-		struct proc_status st;
-
-		if (parse_pid_status(it->pid, it->threads[i].tid, &st)) {
-			pr_perror("cannot read the status of tid %d", it->threads[i].tid);
-			return -1;
-		}
-		/* a remote syscall would kill a thread under seccomp */
-		if (dump_seccomp_thread(it->threads[i].tid, &st, &(ThreadCoreEntry){}))
-			return -1;
-	}
 	if (remote_start(&td->rc, it->pid, addr))
 		return -1;
 	if (dump_task_prctls(td))
@@ -520,7 +511,7 @@ static int write_inventory(void)
 	ie.has_network_lock_method = true;
 	ie.network_lock_method = network_lock_method();
 	ie.dump_criu_run_id = (char *)network_lock_run_id();
-	return pb_write_image(CR_FD_INVENTORY, &ie.base, 0);
+	return images_commit_inventory(&ie.base);
 }
 
 static int write_dump_stats(void)
@@ -565,7 +556,7 @@ static int dump_all_tasks(void)
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
-	    dump_timens(root_item->pid) || write_inventory())
+	    dump_timens(root_item->pid) || cpuinfo_dump() || write_inventory())
 		return -1;
 	return 0;
 }
@@ -596,19 +587,26 @@ int cr_dump_tasks(pid_t pid)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, true))
+	if (open_image_dir(opts.imgs_dir, true) || images_dump_start())
 		return -1;
 	/* the big copy buffer is faulted in before the tree stops */
 	if (mem_dump_init())
 		goto out;
+	if (run_action(ACT_PRE_DUMP, 0))
+		goto out;
 	freeze_start_us = now_us();
-	if (seize_tree(pid))
+	if (seize_tree(pid) || seccomp_suspend_tree())
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
 	network_lock_set_root(pid);
+	if (run_action(ACT_NET_LOCK, 0))
+		goto unseize;
 	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);
 
 	ret = dump_all_tasks();
+	/* a post-dump script that fails makes the dump fail: the tree resumes */
+	if (!ret && run_action(ACT_POST_DUMP, 0))
+		ret = -1;
 unseize:
 	if (ret || opts.leave_running) {
 		tcp_dump_finish(true);
@@ -627,7 +625,7 @@ out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();
 	/* the connections are out of repair: a tree that runs on talks again */
-	if ((ret || opts.leave_running) && network_unlock())
+	if ((ret || opts.leave_running) && (network_unlock() || run_action(ACT_NET_UNLOCK, 0)))
 		ret = -1;
 	dump_shared_fini();
 	mem_dump_fini();

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -119,6 +121,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
 		return -1;
 	}
+	if (cpu_check_thread(c, it->threads[i].vtid))
+		return -1;
 	if (i == 0 && !c->tc) {
 		pr_err("core-%d.img: the leader has no task state\n", it->vpid);
 		return -1;
@@ -185,8 +189,7 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 		}
 		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
 		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
-			pr_err("%s: bad or unsupported entry at %llx (%u pages, flags %#x)\n",
-			       img->name, (unsigned long long)pe->vaddr, pe->nr_pages, pe->flags);
+			report_bad_run(img->name, pe, last_end);
 			pb_free(pe);
 			goto out;
 		}
@@ -334,7 +337,7 @@ static int wait_ready(int nr_tasks, u64 deadline)
 			return -1;
 		if (ready == nr_tasks)
 			return 0;
-		if (waitpid(root_pid, &status, WNOHANG) == root_pid) {
+		if (xwaitpid(root_pid, &status, WNOHANG) == root_pid) {
 			pr_err("pid %d exited while being prepared (status 0x%x)\n", root_pid,
 			       status);
 			root_pid = 0;
@@ -383,11 +386,14 @@ int restore_read_images(void)
 {
 	struct pstree_item *it;
 
-	if (read_inventory() || read_pstree_image() || check_sessions())
+	if (read_inventory() || cpuinfo_check(opts.cpu_cap, opts.cpu_cap_set) ||
+	    read_pstree_image() || check_sessions())
 		return -1;
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
+	if (check_page_images() || seccomp_prepare_restore())
+		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
 		return -1;
@@ -428,6 +434,7 @@ void restore_free_images(void)
 		free_task_restore(it->rst);
 		it->rst = NULL;
 	}
+	seccomp_restore_forget();
 	free_pstree();
 }
 
@@ -503,7 +510,10 @@ static int run_restore(void)
 	struct pstree_item *it;
 	int i;
 
-	if (fork_task(root_item))
+	if (run_action(ACT_PRE_RESTORE, 0) || fork_task(root_item))
+		return -1;
+	/* the namespaces exist: runtimes move network devices into them now */
+	if (run_action(ACT_SETUP_NS, root_pid) || run_action(ACT_POST_SETUP_NS, root_pid))
 		return -1;
 	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
 	    seize_tasks() ||
@@ -527,10 +537,13 @@ static int run_restore(void)
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;
-	/* the last thing that can fail, while failing still undoes it all */
-	if (write_pidfile(root_pid))
+	/* the last things that can fail, while failing still undoes it all */
+	if (write_pidfile(root_pid) || run_action(ACT_POST_RESTORE, root_pid) ||
+	    run_action(ACT_PRE_RESUME, root_pid))
 		return -1;
 	detach_all();
+	if (run_action(ACT_POST_RESUME, root_pid))
+		pr_warn("post-resume action failed: the tree runs on\n");
 	if (root_pid != root_item->vpid)
 		printf("restored pid %d of a new pid namespace as host pid %d\n", root_item->vpid,
 		       root_pid);
@@ -538,11 +551,16 @@ static int run_restore(void)
 	return 0;
 }
 
+pid_t restored_root_pid(void)
+{
+	return root_pid;
+}
+
 static int wait_root(void)
 {
 	int status;
 
-	while (waitpid(root_pid, &status, 0) < 0) {
+	while (xwaitpid(root_pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			pr_perror("cannot wait for pid %d", root_pid);
 			return 1;
@@ -559,7 +577,7 @@ int cr_restore_tasks(void)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, false))
+	if (open_image_dir(opts.imgs_dir, false) || images_check_complete(opts.imgs_dir))
 		return -1;
 	if (prepare_restore() || run_restore()) {
 		if (rsync) {
@@ -568,7 +586,7 @@ int cr_restore_tasks(void)
 			kill_created();
 		}
 		if (root_pid > 0)
-			waitpid(root_pid, NULL, 0);
+			xwaitpid(root_pid, NULL, 0);
 		files_restore_failed();
 		ipc_restore_failed();
 		pr_err_logged("restore failed\n");
@@ -576,6 +594,8 @@ int cr_restore_tasks(void)
 	}
 	/* every connection is repaired: the dump's lock can go (a failure keeps it for a retry) */
 	network_unlock();
+	if (run_action(ACT_NET_UNLOCK, root_pid))
+		pr_warn("network-unlock action failed after the restore\n");
 	ipc_restore_done();
 	ret = opts.restore_detached ? 0 : wait_root();
 out:

@@ -12,10 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
+#include "cpuinfo.h"
 #include "cr_options.h"
+#include "fault.h"
 #include "image.h"
 #include "log.h"
 #include "net-lock.h"
+#include "rpc.h"
 #include "util.h"
 #include "version.h"
 
@@ -23,6 +27,7 @@ struct cr_options opts = {
 	.verbosity = DEFAULT_LOGLEVEL,
 	.timeout = 10,
 	.network_lock_method = NETWORK_LOCK_AUTO,
+	.cpu_cap = CPU_CAP_FPU,
 };
 
 enum {
@@ -35,6 +40,9 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_EXT_UNIX_SK,
+	OPT_ADDRESS,
+	OPT_ACTION_SCRIPT,
+	OPT_CPU_CAP,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +63,9 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
+	{ "address",		required_argument, NULL, OPT_ADDRESS },
+	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
+	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -67,6 +78,9 @@ static void usage(FILE *f)
 "  criu dump -t PID -D DIR [options]\n"
 "  criu restore -D DIR [options]\n"
 "  criu check\n"
+"  criu swrk FD\n"
+"  criu service [--address PATH]\n"
+"  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
 "\n"
 "An independent checkpoint/restore tool, compatible with CRIU's command line\n"
 "and image format; it is not CRIU.\n"
@@ -75,6 +89,12 @@ static void usage(FILE *f)
 "  dump           checkpoint the process tree rooted at PID\n"
 "  restore        restore the processes saved in DIR\n"
 "  check          report whether this kernel has what the tool needs\n"
+"  swrk FD        serve CRIU RPC requests on the SOCK_SEQPACKET socket FD\n"
+"                 (how runc, podman and go-criu run criu)\n"
+"  service        serve CRIU RPC on a unix socket (--address, default\n"
+"                 " CR_SERVICE_ADDRESS ")\n"
+"  cpuinfo dump   write this CPU's cpuinfo.img into DIR\n"
+"  cpuinfo check  tell whether this CPU can run the images in DIR\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
@@ -100,6 +120,11 @@ static void usage(FILE *f)
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
+"      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
+"                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
+"      --address PATH        the socket of criu service\n"
+"      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
+"                            ins, cpu, all or none, comma-separated; alone: all\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -208,6 +233,25 @@ static int parse_options(int argc, char **argv)
 		case OPT_EXT_UNIX_SK:
 			opts.ext_unix_sk = true;
 			break;
+		case OPT_ADDRESS:
+			opts.address = optarg;
+			break;
+		case OPT_ACTION_SCRIPT:
+			if (add_action_script(optarg))
+				return -1;
+			break;
+		case OPT_CPU_CAP:
+			/* "--cpu-cap fpu" as well as "--cpu-cap=fpu" */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    !cpu_cap_parse(argv[optind]))
+				optarg = argv[optind++];
+			if (cpu_cap_parse(optarg)) {
+				fprintf(stderr, "criu: bad --cpu-cap '%s': fpu, ins, cpu, all or "
+					"none\n", optarg);
+				return -1;
+			}
+			opts.cpu_cap_set = true;
+			break;
 		case OPT_NO_DEFAULT_CONFIG:
 		case OPT_UNPRIVILEGED:
 			/* nothing to do: no config file is read, and nothing we do
@@ -217,8 +261,11 @@ static int parse_options(int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("Version: %s (criu-cr, an independent CRIU-compatible tool)\n",
-			       CR_VERSION);
+			/* what CRIU prints, for LXC and scripts that parse it */
+			printf("Version: %s\nGitID: criu-cr-%s\n"
+			       "criu-cr %s: an independent implementation of CRIU's interface "
+			       "%s, not CRIU\n",
+			       CRIU_IFACE_VERSION, CR_VERSION, CR_VERSION, CRIU_IFACE_VERSION);
 			exit(0);
 		case ':':
 			fprintf(stderr, "criu: option %s needs an argument\n", argv[optind - 1]);
@@ -231,7 +278,7 @@ static int parse_options(int argc, char **argv)
 	return 0;
 }
 
-static int setup_logging(const char *cmd)
+int cr_setup_logging(const char *cmd)
 {
 	char path[PATH_MAX];
 	const char *dir = opts.work_dir ? opts.work_dir : opts.imgs_dir;
@@ -246,7 +293,32 @@ static int setup_logging(const char *cmd)
 	if (log_init(path, opts.verbosity))
 		return -1;
 	pr_info("criu-cr %s: %s\n", CR_VERSION, cmd);
+	fault_init();
+	atexit(fault_fini);
 	return 0;
+}
+
+/* criu swrk FD, criu service: requests come over a socket */
+static int rpc_command(const char *cmd, int argc, char **argv)
+{
+	long fd;
+
+	if (!strcmp(cmd, "service")) {
+		if (argc) {
+			fprintf(stderr, "criu: unexpected argument: %s\n", argv[0]);
+			return 1;
+		}
+		if (cr_setup_logging(cmd))
+			return 1;
+		return cr_service(opts.address ?: CR_SERVICE_ADDRESS);
+	}
+	if (argc != 1 || parse_uint(argv[0], "swrk fd", INT_MAX, &fd)) {
+		fprintf(stderr, "criu: usage: criu swrk FD (a SOCK_SEQPACKET socket)\n");
+		return 1;
+	}
+	/* requests set the log up each with their own options */
+	log_init(NULL, opts.verbosity);
+	return cr_swrk(fd);
 }
 
 #ifdef CR_FUZZ	/* libFuzzer has its own main() */
@@ -265,6 +337,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cmd = argv[optind];
+	if (!strcmp(cmd, "swrk") || !strcmp(cmd, "service"))
+		return rpc_command(cmd, argc - optind - 1, argv + optind + 1);
+	if (!strcmp(cmd, "cpuinfo") && optind + 1 < argc)
+		optind++;	/* its dump or check */
 	if (optind + 1 < argc) {
 		fprintf(stderr, "criu: unexpected argument: %s\n", argv[optind + 1]);
 		return 1;
@@ -291,7 +367,7 @@ int main(int argc, char **argv)
 				opts.imgs_dir, strerror(errno));
 			return 1;
 		}
-		if (setup_logging(cmd))
+		if (cr_setup_logging(cmd))
 			return 1;
 		ret = cr_dump_tasks(opts.tree_pid);
 	} else if (!strcmp(cmd, "restore")) {
@@ -299,14 +375,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "criu: unsupported option for restore: -t/--tree\n");
 			return 1;
 		}
-		if (setup_logging(cmd))
+		if (cr_setup_logging(cmd))
 			return 1;
 		/* without -d criu exits with the status of the restored root */
 		ret = cr_restore_tasks();
 		log_fini();
 		return ret < 0 ? 1 : ret;
+	} else if (!strcmp(cmd, "cpuinfo")) {
+		if (!opts.imgs_dir)
+			opts.imgs_dir = ".";
+		if (cr_setup_logging(cmd))
+			return 1;
+		ret = cr_cpuinfo(cmd == argv[optind] ? NULL : argv[optind]);
 	} else if (!strcmp(cmd, "check")) {
-		if (setup_logging(cmd))
+		if (cr_setup_logging(cmd))
 			return 1;
 		ret = cr_check();
 	} else {

@@ -370,7 +370,7 @@ static int eventpoll_anchors_done(void)
 		_exit(add_targets(c, &nc, base) ? 1 : 0);
 	}
 	free(c);
-	if (waitpid(pid, &status, 0) != pid) {
+	if (xwaitpid(pid, &status, 0) != pid) {
 		pr_perror("cannot wait for the child adding epoll targets");
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "file-id.h"
 #include "files.h"
 #include "ghost-file.pb-c.h"
 #include "mem.h"
@@ -170,12 +171,18 @@ int dump_reg_file(struct fd_parms *p, u32 id)
 	re.has_mode = true;
 	re.mode = p->st.st_mode;
 
+	/* reached by a /proc link or path, not an fd: the exe or a mapped file */
+	if (p->fd < 0 && S_ISREG(p->st.st_mode) && !deleted && note_identity(p, &re))
+		return -1;
 	fe.type = FD_TYPES__REG;
 	fe.id = id;
 	fe.reg = &re;
-	if (deleted && dump_ghost(p, id))
+	if ((deleted && dump_ghost(p, id)) || write_file_entry(&fe)) {
+		free(re.build_id);
 		return -1;
-	return write_file_entry(&fe);
+	}
+	free(re.build_id);
+	return 0;
 }
 
 /*
@@ -327,6 +334,86 @@ static struct remap *find_remap(u32 id)
 		if (r->orig_id == id)
 			return r;
 	return NULL;
+}
+
+static bool is_tree_proc_path(const char *name);
+
+/* ---- restore: is each exe and mapped file still the one dumped? ---- */
+
+static int check_identity(u32 id, const char *role)
+{
+	FileEntry *fe = find_file_entry(id);
+	RegFileEntry *re = fe ? fe->reg : NULL;
+	char changes[512];
+	struct stat st;
+	int fd;
+
+	if (!re || fe->type != FD_TYPES__REG || (!re->has_mtime_ns && !re->n_build_id) ||
+	    find_remap(id) || is_tree_proc_path(re->name))
+		return 0;
+	/* an execute-only file cannot be read for its build-id, but stat()ed */
+	fd = open(re->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 ? stat(re->name, &st) : fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;	/* opening its anchor will say why */
+	}
+	identity_changes(re, fd, &st, changes, sizeof(changes));
+	if (fd >= 0)
+		close(fd);
+	if (changes[0]) {
+		pr_err("%s changed since the dump (%s): %s\n", re->name, role, changes);
+		return -1;
+	}
+	pr_debug("%s (file %u) is the file dumped\n", re->name, id);
+	return 0;
+}
+
+/* Before any anchor opens: the exe and every mapped file of each task. */
+static int check_identities(void)
+{
+	struct pstree_item *it;
+	u32 *seen = NULL, *ns;
+	size_t nr = 0, i, j;
+	char role[96];
+	int ret = 0;
+
+	for_each_item(it) {
+		MmEntry *mm = rst_of(it) ? rst_of(it)->mm : NULL;
+
+		/* the exe first (i == 0), then the VMAs */
+		for (i = 0; mm && !ret && i <= mm->n_vmas; i++) {
+			VmaEntry *v = i ? mm->vmas[i - 1] : NULL;
+			u32 id = v ? v->shmid : mm->exe_file_id;
+
+			if (v && !(v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
+				continue;
+			for (j = 0; j < nr && seen[j] != id; j++)
+				;
+			if (j < nr)
+				continue;
+			ns = xrealloc(seen, (nr + 1) * sizeof(*seen));
+			if (!ns) {
+				ret = -1;
+				break;
+			}
+			seen = ns;
+			seen[nr++] = id;
+			if (v)
+				snprintf(role, sizeof(role), "mapped by pid %d at %llx", it->vpid,
+					 (unsigned long long)v->start);
+			else
+				snprintf(role, sizeof(role), "the executable of pid %d", it->vpid);
+			ret = check_identity(id, role);
+		}
+	}
+	free(seen);
+	return ret;
+}
+
+static int reg_collect(void)
+{
+	return read_remaps() || check_identities() ? -1 : 0;
 }
 
 static int copy_ghost_chunks(struct cr_img *img, int fd, const char *path)
@@ -579,7 +666,7 @@ const struct fd_kind reg_kind = {
 	.match = match_reg,
 	.dump = dump_reg_file,
 	.dump_fini = reg_dump_fini,
-	.collect = read_remaps,
+	.collect = reg_collect,
 	.open = open_reg_anchor,
 	.tree_done = reg_tree_done,
 };

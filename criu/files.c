@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 
+#include "fault.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -645,6 +646,10 @@ int open_anchor(u32 id, int *fd)
 	k = fd_kind_of_type(fe->type);
 	if (!k || !k->open) {
 		pr_err("unsupported: file id %u of type %d in the images\n", id, fe->type);
+		return -1;
+	}
+	if (fault_hit(FI_ANCHOR)) {
+		pr_perror("cannot open file id %u", id);
 		return -1;
 	}
 	ret = k->open(fe, fd);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image.h"
 #include "magic.h"
 #include "util.h"
@@ -60,6 +61,7 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_IPCNS_MSG]	= { "ipcns-msg-%lu.img", IPCNS_MSG_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_IPCNS_SEM]	= { "ipcns-sem-%lu.img", IPCNS_SEM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TCP_STREAM]	= { "tcp-stream-%lx.img", TCP_STREAM_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_CPUINFO]		= { "cpuinfo.img", CPUINFO_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;
@@ -163,7 +165,8 @@ struct cr_img *open_image(int type, int flags, ...)
 	va_end(args);
 
 	flags &= ~O_OPT;
-	img->fd = openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
+	img->fd = fault_hit(FI_IMG_OPEN) ? -1 :
+		  openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
 	if (img->fd < 0) {
 		if (optional && errno == ENOENT)
 			return img;
@@ -197,7 +200,7 @@ int img_flush(struct cr_img *img)
 {
 	if (!img->buf_len)
 		return 0;
-	if (write_all(img->fd, img->buf, img->buf_len) < 0) {
+	if (fault_hit(FI_IMG_WRITE) || write_all(img->fd, img->buf, img->buf_len) < 0) {
 		pr_perror("cannot write image %s at offset %ld", img->name,
 			  (long)(img->off - img->buf_len));
 		return -1;
@@ -212,7 +215,7 @@ int img_write_raw(struct cr_img *img, const void *data, size_t len)
 	if (len >= IMG_BUF_SIZE / 2) {
 		if (img_flush(img))
 			return -1;
-		if (write_all(img->fd, data, len) < 0) {
+		if (fault_hit(FI_IMG_WRITE) || write_all(img->fd, data, len) < 0) {
 			pr_perror("cannot write %zu bytes to image %s at offset %ld",
 				  len, img->name, (long)img->off);
 			return -1;
@@ -236,7 +239,7 @@ int img_write_raw(struct cr_img *img, const void *data, size_t len)
 /* Returns 0, or -1 with a message (also on a short read). */
 int img_read_raw(struct cr_img *img, void *data, size_t len)
 {
-	ssize_t n = read_all(img->fd, data, len);
+	ssize_t n = fault_hit(FI_IMG_READ) ? -1 : read_all(img->fd, data, len);
 
 	if (n < 0) {
 		pr_perror("cannot read image %s at offset %ld", img->name, (long)img->off);
@@ -303,7 +306,7 @@ int pb_read_one_eof(struct cr_img *img, void **msg, const ProtobufCMessageDescri
 	if (empty_image(img))
 		return 0;
 
-	n = read_all(img->fd, &len, sizeof(len));
+	n = fault_hit(FI_IMG_READ) ? -1 : read_all(img->fd, &len, sizeof(len));
 	if (n == 0)
 		return 0;
 	if (n < 0) {
@@ -397,6 +400,71 @@ int pb_write_image(int type, const ProtobufCMessage *msg, unsigned long id)
 	ret = pb_write_one(img, msg);
 	if (close_image(img))
 		ret = -1;
+	return ret;
+}
+
+#define INVENTORY_PART "inventory.img.part"
+
+/*
+ * A dump into a directory that held one: the old inventory.img would make
+ * the new, unfinished set look complete, so it goes first.
+ */
+int images_dump_start(void)
+{
+	const char *names[] = { img_descs[CR_FD_INVENTORY].fmt, INVENTORY_PART };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!unlinkat(image_dir_fd, names[i], 0)) {
+			pr_info("removed %s of an earlier dump\n", names[i]);
+		} else if (errno != ENOENT) {
+			pr_perror("cannot remove the old %s", names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * inventory.img is what makes a directory a dump, so it is written last:
+ * every other image on disk first (syncfs), then the inventory under a
+ * temporary name, synced, renamed into place and the directory synced.
+ * A dump that dies at any point leaves no inventory.img.
+ */
+int images_commit_inventory(const ProtobufCMessage *msg)
+{
+	size_t size = protobuf_c_message_get_packed_size(msg);
+	u32 hdr[2] = { INVENTORY_MAGIC, size };
+	u8 *buf = xmalloc(sizeof(hdr) + size);
+	u64 t0 = now_us(), t1;
+	int fd = -1, ret = -1;
+
+	if (!buf)
+		return -1;
+	memcpy(buf, hdr, sizeof(hdr));
+	protobuf_c_message_pack(msg, buf + sizeof(hdr));
+	if (syncfs(image_dir_fd)) {
+		pr_perror("cannot sync the images to disk");
+		goto out;
+	}
+	t1 = now_us();
+	fd = openat(image_dir_fd, INVENTORY_PART, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, buf, sizeof(hdr) + size) < 0 || fsync(fd)) {
+		pr_perror("cannot write %s", INVENTORY_PART);
+		goto out;
+	}
+	if (renameat(image_dir_fd, INVENTORY_PART, image_dir_fd, img_descs[CR_FD_INVENTORY].fmt) ||
+	    fsync(image_dir_fd)) {
+		pr_perror("cannot put inventory.img in place");
+		goto out;
+	}
+	pr_info("images synced in %llu us, inventory.img in %llu us more\n",
+		(unsigned long long)(t1 - t0), (unsigned long long)(now_us() - t1));
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 	return ret;
 }
 

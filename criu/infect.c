@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "infect.h"
 #include "seize.h"
 #include "util.h"
@@ -138,6 +139,10 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 	struct user_regs_struct saved, regs;
 	int err = -1;
 
+	if (fault_hit(FI_REMOTE)) {
+		pr_perror("remote system call %ld in tid %d failed", nr, tid);
+		return -1;
+	}
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved)) {
 		pr_perror("cannot read registers of tid %d", tid);
 		return -1;

@@ -90,6 +90,13 @@ void log_set_pid(void)
 	log_pid = getpid();
 }
 
+static char first_error[512];	/* for the RPC client: cr_errmsg */
+
+const char *log_first_error(void)
+{
+	return nr_errors ? first_error : NULL;
+}
+
 int log_errors(void)
 {
 	return nr_errors;
@@ -136,6 +143,8 @@ void print_on_level(int level, const char *fmt, ...)
 
 	write_all(log_fd, buf, len);
 
+	if (level == LOG_ERROR && nr_errors == 0)
+		snprintf(first_error, sizeof(first_error), "%.*s", (int)(len - off) - 1, buf + off);
 	if (level == LOG_ERROR && nr_errors++ == 0 && log_fd != err_fd) {
 		/* the one line a user sees: no timestamp */
 		write_all(err_fd, "criu: ", 6);

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
 #include "mem.h"
@@ -223,6 +224,10 @@ static int read_batch(struct page_batch *b, u8 *buf)
 	ssize_t n;
 	int i;
 
+	if (fault_hit(FI_MEM_READ)) {
+		pr_perror("cannot read %zu bytes of pages from pid %d", b->bytes, b->pid);
+		return -1;
+	}
 	for (i = 0; i < b->nr; i++)
 		all_readable &= b->readable[i];
 	if (all_readable) {

@@ -136,7 +136,7 @@ ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), voi
 	close(p[1]);
 	n = child < 0 ? -1 : read_all(p[0], buf, len);
 	close(p[0]);
-	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		pr_err("cannot look into the %s namespace of pid %d\n", ns, pid);
 		return -1;

@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
 #include "mem.h"
@@ -233,6 +234,10 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 	} else {
 		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grow, -1, 0);
+	}
+	if (fault_hit(FI_PREMAP) && p == (void *)slot) {
+		munmap(p, len);
+		p = MAP_FAILED;
 	}
 	if (p != (void *)slot) {
 		pr_perror("pid %d: cannot premap VMA %llx-%llx", it->vpid,

@@ -247,6 +247,12 @@ static int fill_threads(struct pstree_item *it, struct rst_mem *m, struct rst_ar
 	return 0;
 }
 
+/* After the threads part: it fills in each thread's filters. */
+static int fill_seccomp(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	return seccomp_prepare_args(it, &m->args, a, (struct rst_thread *)(unsigned long)a->threads);
+}
+
 static size_t guards_size(struct pstree_item *it)
 {
 	return room((rst_of(it)->nr_guards + 1) * sizeof(struct rst_range), 8);
@@ -279,6 +285,7 @@ static const struct args_part proc_parts[] = {
 	{ "shared siginfo", shared_siginfo_size, fill_shared_siginfo },
 	{ "POSIX locks", locks_size, fill_locks },
 	{ "threads", threads_size, fill_threads },
+	{ "seccomp filters", seccomp_args_size, fill_seccomp },
 };
 
 /* What only the owner of an mm needs, after proc_parts. */

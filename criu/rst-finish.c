@@ -54,6 +54,10 @@ int seize_tasks(void)
 	struct pstree_item *it;
 	long o = PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
+	/* criu's syscalls in the task after its filters are in: suspend them */
+	if (seccomp_restore_needed())
+		o |= PTRACE_O_SUSPEND_SECCOMP;
+
 	for_each_item(it)
 		if (it->state != TASK_DEAD && ptrace(PTRACE_SEIZE, it->pid, NULL, (void *)o)) {
 			pr_perror("cannot seize restored pid %d", it->pid);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "cr_options.h"
 #include "file-lock.h"
 #include "files.h"
@@ -87,6 +88,8 @@ static long clone3_soon_free(struct clone_args *ca)
 	u64 deadline = now_us() + 2000000;
 	long pid;
 
+	if (fault_hit(FI_FORK))
+		return -1;
 	while ((pid = syscall(SYS_clone3, ca, sizeof(*ca))) < 0 && errno == EEXIST &&
 	       now_us() < deadline)
 		usleep(5000);
@@ -101,10 +104,11 @@ int fork_task(struct pstree_item *it)
 
 	memset(&ca, 0, sizeof(ca));
 	if (it == root_item)
-		ca.flags = restore_ns_flags();
+		ca.flags = restore_ns_flags() | (opts.restore_sibling ? CLONE_PARENT : 0);
 	else
 		ca.flags = share_clone_flags(it);
-	ca.exit_signal = SIGCHLD;
+	/* with CLONE_PARENT clone3 wants 0: the kernel takes our own exit signal */
+	ca.exit_signal = ca.flags & CLONE_PARENT ? 0 : SIGCHLD;
 	if (ca.flags & CLONE_NEWPID)
 		tid = 1;
 	ca.set_tid = (u64)(unsigned long)&tid;

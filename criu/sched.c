@@ -147,7 +147,7 @@ static int probe_child(ThreadCoreEntry *tce, TaskCoreEntry *tc)
 static int probe_sched(pid_t vpid, pid_t tid, ThreadCoreEntry *tce, TaskCoreEntry *tc)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t r, pid = fork();
 
 	if (pid < 0) {
 		pr_perror("fork");
@@ -155,7 +155,8 @@ static int probe_sched(pid_t vpid, pid_t tid, ThreadCoreEntry *tce, TaskCoreEntr
 	}
 	if (!pid)
 		_exit(probe_child(tce, tc));
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 3) {
+	r = xwaitpid(pid, &status, 0);
+	if (r != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 3) {
 		pr_err("pid %d tid %d: the scheduling probe failed\n", vpid, tid);
 		return -1;
 	}

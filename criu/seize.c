@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "cr_options.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -202,7 +203,8 @@ static int seize_thread(struct pstree_item *it, struct thread *t)
 	u64 all = ~0ULL;
 	int ret;
 
-	if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD)) {
+	if (fault_hit(FI_SEIZE) ||
+	    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD)) {
 		if (errno == ESRCH)
 			return 1;
 		pr_perror("cannot seize tid %d of pid %d", t->tid, it->pid);

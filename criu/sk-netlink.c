@@ -203,7 +203,7 @@ static int nl_diag_dump_in(int nsfd)
 		list_add_tail(&n->list, &nlsk_infos);
 	}
 	close(p[0]);
-	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		pr_err("cannot list the netlink sockets of the net namespace of pid %d\n",
 		       root_item->pid);

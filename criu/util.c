@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "util.h"
 
 void *xmalloc_at(size_t size, const char *file, int line)
@@ -102,7 +104,7 @@ ssize_t read_file_at(int dfd, const char *path, char **buf)
 	char *b = NULL;
 	int fd;
 
-	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	fd = fault_hit(FI_PROC_READ) ? -1 : openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 
@@ -235,4 +237,13 @@ void arena_free(struct arena *a)
 		a->head = b->next;
 		free(b);
 	}
+}
+
+pid_t xwaitpid(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, status, flags)) < 0 && errno == EINTR)
+		;
+	return r;
 }

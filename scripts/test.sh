@@ -32,6 +32,8 @@ for t in test/failures/run.py test/ns/run.py test/programs/run.py test/netlock/r
 	[ -x "$t" ] && run python3 "$t" --criu build/criu/criu
 done
 [ -x test/servers/run.py ] && run python3 test/servers/run.py --criu build/criu/criu
+# the RPC, with Debian's pycriu messages (the system python has its protobuf)
+run /usr/bin/python3 test/rpc/run.py --criu build/criu/criu
 # the image readers under libFuzzer, ASan and UBSan, for a bounded time
 run env FUZZ_SECONDS=${FUZZ_SECONDS:-120} test/fuzz/run.sh
 

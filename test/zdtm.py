@@ -132,8 +132,8 @@ STAT_FIELDS = sorted(MM_STAT_FIELDS.values())
 
 # /proc/PID/status lines compared after a restore.
 STATUS_KEYS = ('SigBlk', 'SigCgt', 'SigIgn', 'CapInh', 'CapPrm', 'CapEff',
-               'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Uid', 'Gid',
-               'Groups')
+               'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters',
+               'Uid', 'Gid', 'Groups')
 
 # VMAs never read or compared by content.
 NO_CONTENT = ('[vsyscall]', '[vvar]', '[vvar_vclock]')
@@ -502,6 +502,7 @@ def capture_thread(pid, tid):
         'tid': tid,
         'vtid': last_id(st, 'NSpid', tid),
         'SigBlk': st.get('SigBlk'),
+        'seccomp': (st.get('Seccomp'), st.get('Seccomp_filters')),
         'comm': read_text(base + '/comm').rstrip('\n'),
     }
 
@@ -735,8 +736,10 @@ def compare_captures(pre, post, what, masks, mem=True):
             errs.append('%s: fds differ: %s' % (who, [
                 (fd, fa.get(fd), fb.get(fd)) for fd in diff
                 if fa.get(fd) != fb.get(fd)][:4]))
-        ta = [(t['vtid'], t['SigBlk'], t['comm']) for t in pa['threads']]
-        tb = [(t['vtid'], t['SigBlk'], t['comm']) for t in pb['threads']]
+        ta = [(t['vtid'], t['SigBlk'], t['seccomp'], t['comm'])
+              for t in pa['threads']]
+        tb = [(t['vtid'], t['SigBlk'], t['seccomp'], t['comm'])
+              for t in pb['threads']]
         if ta != tb:
             errs.append('%s: threads %s -> %s' % (who, ta, tb))
         for n in STAT_FIELDS:

@@ -21,12 +21,27 @@ struct cr_options {
 	bool ext_unix_sk;	/* --ext-unix-sk: unix sockets with a peer outside the tree */
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
+	bool restore_sibling;	/* RPC rst_sibling: the root becomes the client's child */
+	char *address;		/* criu service --address */
+	unsigned int cpu_cap;	/* --cpu-cap: CPU_CAP_* bits */
+	bool cpu_cap_set;	/* --cpu-cap was given */
 };
+
+/* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */
+#define CPU_CAP_NONE	0u
+#define CPU_CAP_FPU	(1u << 0)	/* what the FPU state needs */
+#define CPU_CAP_CPU	(1u << 1)	/* every feature word the same */
+#define CPU_CAP_INS	(1u << 2)	/* every instruction set the dump's CPU had */
+#define CPU_CAP_ALL	(CPU_CAP_FPU | CPU_CAP_CPU | CPU_CAP_INS)
 
 extern struct cr_options opts;
 
 int cr_dump_tasks(pid_t pid);
 int cr_restore_tasks(void);
 int cr_check(void);
+/* The log of a command (crtools.c), also for RPC requests. */
+int cr_setup_logging(const char *cmd);
+/* After a restore: the root's pid as criu sees it. */
+pid_t restored_root_pid(void);
 
 #endif

@@ -41,6 +41,7 @@ enum cr_img_type {
 	CR_FD_IPCNS_MSG,
 	CR_FD_IPCNS_SEM,
 	CR_FD_TCP_STREAM,
+	CR_FD_CPUINFO,
 	CR_FD_MAX
 };
 
@@ -105,6 +106,13 @@ const char *image_name_fmt(int type);
  */
 /* Write a single-entry image in one go. */
 int pb_write_image(int type, const ProtobufCMessage *msg, unsigned long id);
+/* dump: remove a stale inventory.img first; write the new one last, synced */
+int images_dump_start(void);
+int images_commit_inventory(const ProtobufCMessage *msg);
+/* restore: refuse a directory whose dump did not finish */
+int images_check_complete(const char *dir);
+/* restore: every pagemap against its pages file, before anything is made */
+int check_page_images(void);
 /* Read a single-entry image; returns 1, 0 if absent (only with O_OPT), -1 */
 int pb_read_image(int type, int flags, void **msg, const ProtobufCMessageDescriptor *d,
 		  unsigned long id);

@@ -27,6 +27,8 @@ int log_level(void);
 void log_set_pid(void);
 /* The first error of a run goes to stderr; tell whether one was printed. */
 int log_errors(void);
+/* The text of the first error, without the newline; NULL if none. */
+const char *log_first_error(void);
 
 void print_on_level(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -77,6 +77,8 @@ size_t vmas_args_size(struct pstree_item *it);
 int prepare_shared_memory(void);
 /* An entry's page count from field 5 (CRIU 4) or 2; -1 if too long. */
 int pagemap_entry_count(PagemapEntry *pe, const char *img);
+/* img-check.c: say what is wrong with a run (last_end: where the one before ends) */
+void report_bad_run(const char *img, const PagemapEntry *pe, u64 last_end);
 /* Fill a mapping of shared memory shmid from its pagemap-shmem image. */
 int fill_shmem(u64 shmid, void *base, u64 size);
 
@@ -102,5 +104,19 @@ int restore_fs_root(struct pstree_item *it);
 struct rst_thread;
 int check_restore_sched(struct pstree_item *it);
 void prepare_thread_sched(ThreadCoreEntry *tce, struct rst_thread *t);
+
+/*
+ * seccomp.c: read and check seccomp.img and every thread's mode; refuse
+ * when criu cannot suspend seccomp in the tasks it restores.
+ */
+int seccomp_prepare_restore(void);
+/* some thread is under seccomp: seize with PTRACE_O_SUSPEND_SECCOMP */
+bool seccomp_restore_needed(void);
+/* drop what seccomp_prepare_restore() read (the fuzzer reads again) */
+void seccomp_restore_forget(void);
+size_t seccomp_args_size(struct pstree_item *it);
+/* after the threads' args (th, leader first) are filled */
+int seccomp_prepare_args(struct pstree_item *it, struct bump *b, struct rst_args *a,
+			 struct rst_thread *th);
 
 #endif

@@ -82,6 +82,13 @@ struct rst_tls {
 
 #define RST_AFFINITY_WORDS 16	/* 1024 CPUs */
 
+/* a seccomp filter to install: seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) */
+struct rst_seccomp {
+	uint64_t insns;		/* -> struct sock_filter[len] */
+	uint32_t len;		/* instructions */
+	uint32_t flags;		/* SECCOMP_FILTER_FLAG_* */
+};
+
 struct rst_thread {
 	uint64_t args;		/* -> struct rst_args */
 	int32_t tid;
@@ -105,6 +112,9 @@ struct rst_thread {
 	uint64_t siginfo;	/* -> nr_siginfo raw siginfo_t */
 	uint64_t stack_top;	/* the blob's stack for this thread */
 	uint64_t frame;		/* rsp for rt_sigreturn: &rt_sigframe.uc */
+	uint32_t seccomp_mode;	/* 1: strict, set last; 2: filters */
+	uint32_t nr_seccomp;	/* its filters after the common ones, oldest first */
+	uint64_t seccomp;	/* -> struct rst_seccomp[] */
 };
 
 /* the kernel's struct prctl_mm_map (linux/prctl.h) */
@@ -200,6 +210,10 @@ struct rst_args {
 	uint32_t nr_fds;		/* its own fd table; 0 if shared */
 	int32_t own_fds;
 	uint64_t fds;			/* -> struct rst_fd[] */
+
+	/* seccomp filters of all threads, set by the leader before it clones them */
+	uint32_t nr_seccomp_common;
+	uint64_t seccomp_common;	/* -> struct rst_seccomp[], oldest first */
 };
 
 #endif

@@ -42,7 +42,10 @@ int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce);
 int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc);
 
 /* seccomp.c: mode per thread, filters into seccomp.img */
-int dump_seccomp_thread(pid_t tid, const struct proc_status *st, ThreadCoreEntry *tce);
+/* After the freeze: PTRACE_O_SUSPEND_SECCOMP on every thread under seccomp. */
+int seccomp_suspend_tree(void);
+int dump_seccomp_thread(pid_t pid, pid_t tid, const struct proc_status *st,
+			ThreadCoreEntry *tce);
 int seccomp_dump_fini(void);
 
 #endif

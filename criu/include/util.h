@@ -46,6 +46,8 @@ int read_int_file(const char *path, long long *val);
 int read_file_hex(const char *path, long long *val);
 int write_file(const char *path, const char *buf, size_t len);
 
+/* waitpid() that goes on after a signal handler ran (EINTR). */
+pid_t xwaitpid(pid_t pid, int *status, int flags);
 ssize_t read_all(int fd, void *buf, size_t len);
 ssize_t write_all(int fd, const void *buf, size_t len);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);

@@ -20,6 +20,7 @@
 #include "restorer.h"
 #include "syscalls.h"
 #include "pie-util.h"
+#include "rst-seccomp.h"
 
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
 #define PR_TIMER_CREATE_RESTORE_IDS 77
@@ -428,9 +429,15 @@ static void restore_thread(struct rst_args *a, struct rst_thread *t)
 	for (i = 0; i < t->nr_siginfo; i++, si += RST_SIGINFO_SIZE)
 		CHECK(a, sys_rt_tgsigqueueinfo(a->pid, t->tid, *(const int32_t *)si, si),
 		      "rt_tgsigqueueinfo");
+	/* while the thread still has CAP_SYS_ADMIN, in case it lacks no_new_privs */
+	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)t->seccomp, t->nr_seccomp),
+	      "seccomp(SECCOMP_SET_MODE_FILTER)");
 	restore_creds(a, &t->creds);
 	/* after the creds: changing them clears the pdeath signal */
 	CHECK(a, sys_prctl(PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0), "PR_SET_PDEATHSIG");
+	/* criu suspended seccomp for the task: our syscalls from here on still work */
+	if (t->seccomp_mode == 1)
+		CHECK(a, rst_seccomp_strict(), "prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)");
 }
 
 static void thread_main(void *arg)
@@ -438,7 +445,7 @@ static void thread_main(void *arg)
 	struct rst_thread *t = arg;
 	struct rst_args *a = (struct rst_args *)t->args;
 
-	/* step 10 of a thread other than the leader */
+	/* step 11 of a thread other than the leader */
 	restore_thread(a, t);
 	__atomic_add_fetch(&a->threads_done, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_done, FUTEX_WAKE, 1, 0, 0, 0);
@@ -535,7 +542,7 @@ static void wait_threads(struct rst_args *a)
 
 /*
  * After the mm: the state of the process and its threads, then return.
- * Steps 7 to 13 of Documentation/design.md ("The restorer, in order");
+ * Steps 7 to 14 of Documentation/design.md ("The restorer, in order");
  * a vm child runs them too, after its own setup.
  */
 static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
@@ -544,21 +551,25 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 
 	/* step 7: signals, handlers, itimers, rlimits, pending signals, prctls, membarrier */
 	restore_process(a);
-	/* step 8: the other threads, with their old tids */
+	/* step 8: the seccomp filters all threads share; the threads inherit them */
+	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)a->seccomp_common,
+				     a->nr_seccomp_common),
+	      "seccomp(SECCOMP_SET_MODE_FILTER) of the filters all threads share");
+	/* step 9: the other threads, with their old tids */
 	create_threads(a);
-	/* step 9: POSIX timers, after the threads they may name */
+	/* step 10: POSIX timers, after the threads they may name */
 	restore_posix_timers(a);
-	/* step 10: every other thread has restored itself; then the leader */
+	/* step 11: every other thread has restored itself; then the leader */
 	wait_threads(a);
 	dbg(a, "threads ready; restoring the leader's creds");
 	restore_thread(a, leader);
-	/* step 11: dumpable, after every thread's creds (a uid change resets it) */
+	/* step 12: dumpable, after every thread's creds (a uid change resets it) */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
-	/* step 12: POSIX locks (criu refuses them in a shared table, where anchors stay) */
+	/* step 13: POSIX locks (criu refuses them in a shared table, where anchors stay) */
 	if (a->nr_posix_locks)
 		restore_posix_locks(a);
-	/* step 13: criu's descriptors, the log among them, go last; then rt_sigreturn */
+	/* step 14: criu's descriptors, the log among them, go last; then rt_sigreturn */
 	if (!a->keep_svc_fds)
 		sys_close_range(a->svc_fd_base, ~0U, 0);
 	rst_sigreturn(leader->frame, &a->sigactions[SIGTRAP - 1]);

@@ -81,5 +81,6 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_chroot(p)			sys_call1(__NR_chroot, p)
 #define sys_umask(m)			sys_call1(__NR_umask, m)
 #define sys_personality(p)		sys_call1(__NR_personality, p)
+#define sys_seccomp(op, fl, arg)	sys_call3(__NR_seccomp, op, fl, arg)
 
 #endif

@@ -80,10 +80,10 @@ def _waiter(pid):
         SPAWNED[pid] = status
 
 
-def spawn(argv, stdio=None):
+def spawn(argv, stdio=None, env=None):
     """Start argv in a new session with stdio on /dev/null; a thread reaps
     it as soon as it ends, so criu never waits for a zombie of ours."""
-    pid = os.posix_spawn(argv[0], argv, os.environ, setsid=True,
+    pid = os.posix_spawn(argv[0], argv, env or os.environ, setsid=True,
                          file_actions=stdio or DEVNULL_ACTIONS)
     with SPAWN_LOCK:
         SPAWNED[pid] = None
@@ -775,6 +775,136 @@ def _():
         raise CaseFail("left behind: " + "; ".join(left))
 
 
+# Runs criu as root without CAP_SYS_ADMIN, as a rootless criu is in the
+# initial user namespace: PTRACE_SECCOMP_GET_FILTER and PTRACE_O_SUSPEND_SECCOMP
+# need it there.
+NO_SYS_ADMIN = ("setpriv", "--bounding-set=-sys_admin", "--")
+
+
+@case("dump.seccomp.nocap")
+def _():
+    """A target with a seccomp filter, dumped without CAP_SYS_ADMIN."""
+    t = Target("seccomp-target", "--seccomp")
+    try:
+        line = dump_must_fail("dump.seccomp.nocap", t, [], "unsupported", "seccomp filters",
+                              "CAP_SYS_ADMIN", prefix=NO_SYS_ADMIN)
+        if "pid %d tid %d " % (t.pid, t.pid) not in line:
+            raise CaseFail("does not name pid %d tid %d: %r" % (t.pid, t.pid, line))
+    finally:
+        t.kill()
+
+
+# The rootless half of dump.seccomp.rootless: pid 1 of a user's own user and
+# pid namespaces starts the target, dumps it and reports what it saw.  It runs
+# on /usr/bin/python3, which uid 65534 can execute (the runner's may not be).
+ROOTLESS_SECCOMP = r"""
+import json, os, signal, subprocess, sys, time
+work, target, criu, marker, out = sys.argv[1:6]
+facts = {}
+t = subprocess.Popen([sys.executable, target, work, marker, "--seccomp"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+def ping():
+    reply = os.path.join(work, "reply")
+    if os.path.exists(reply):
+        os.unlink(reply)
+    os.kill(t.pid, signal.SIGUSR1)
+    end = time.monotonic() + 3
+    while not os.path.exists(reply) and time.monotonic() < end:
+        time.sleep(0.01)
+    return json.load(open(reply)) if os.path.exists(reply) else None
+try:
+    end = time.monotonic() + 10
+    while not os.path.exists(os.path.join(work, "ready")) and time.monotonic() < end:
+        time.sleep(0.01)
+    facts["pid"] = t.pid
+    facts["before"] = ping()
+    p = subprocess.run([criu, "dump", "--unprivileged", "-t", str(t.pid), "-D",
+                        os.path.join(work, "img"), "-o", os.path.join(work, "dump.log"),
+                        "-v4"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=30)
+    facts["rc"], facts["stderr"] = p.returncode, p.stderr.decode(errors="replace")
+    time.sleep(0.3)
+    st = dict(l.split(":", 1) for l in open("/proc/%d/status" % t.pid) if ":" in l)
+    facts["state"], facts["tracer"] = st["State"].strip(), st["TracerPid"].strip()
+    time.sleep(0.2)
+    facts["after"] = ping()
+finally:
+    t.kill()
+    t.wait()
+    json.dump(facts, open(out, "w"))
+"""
+
+
+@case("dump.seccomp.rootless")
+def _():
+    """A rootless criu, with its target in its own namespaces, and a seccomp filter."""
+    work = tempfile.mkdtemp(prefix="seccomp-rootless-", dir=TMP)
+    os.chmod(TMP, 0o711)
+    os.chmod(work, 0o777)
+    out = os.path.join(work, "facts.json")
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+           "unshare", "-Urpf", "--mount-proc", "/usr/bin/python3", "-c", ROOTLESS_SECCOMP, work, TARGET,
+           CRIU, MARKER, out]
+    try:
+        ns = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise CaseFail("the rootless namespace did not finish in 60 s")
+    finally:
+        os.chmod(TMP, 0o700)
+    if not os.path.exists(out):
+        raise CaseFail("the rootless namespace wrote no facts: exit %d: %s" % (
+            ns.returncode, ns.stderr.decode(errors="replace").strip()[-300:]))
+    f = json.load(open(out))
+    CURRENT.details = ["rootless facts: %r" % f]
+    if not f.get("before") or not f["before"].get("ok"):
+        raise CaseFail("the target was not well before the dump: %r" % f.get("before"))
+    if "rc" not in f or f["rc"] <= 0:
+        raise CaseFail("criu exited with %r, not an error" % f.get("rc"))
+    lines = f["stderr"].splitlines()
+    if len(lines) != 1:
+        raise CaseFail("%d lines on stderr, not one: %r" % (len(lines), f["stderr"][:300]))
+    for n in ("unsupported", "pid %d tid %d " % (f["pid"], f["pid"]), "seccomp filters",
+              "CAP_SYS_ADMIN"):
+        if n not in lines[0]:
+            raise CaseFail("stderr does not name %r: %r" % (n, lines[0]))
+    if f["state"][0] in "tT" or f["tracer"] != "0":
+        raise CaseFail("the target is left %s, traced by %s" % (f["state"], f["tracer"]))
+    a = f.get("after")
+    if not a or not a.get("ok") or a["ticks"] <= f["before"]["ticks"]:
+        raise CaseFail("the target is not well after the dump: %r" % a)
+
+
+@case("restore.seccomp.nocap")
+def _():
+    """Dumped with CAP_SYS_ADMIN, restored without it."""
+    d = case_dir("restore.seccomp.nocap")
+    img = os.path.join(d, "img")
+    t = Target("seccomp-rst-target", "--seccomp")
+    t.ping()
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(t.pid, 5) is None or not wait_gone(t.pid):
+        raise CaseFail("dumped target %d still exists" % t.pid)
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"),
+               prefix=NO_SYS_ADMIN)
+    try:
+        expect_failure(run, "unsupported", "seccomp (filters)", "CAP_SYS_ADMIN",
+                       "pid %d tid %d " % (t.pid, t.pid))
+    finally:
+        left = leftovers(t.pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), t.pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
 @case("dump.tcp.repair-undone")
 def _():
     """With --tcp-established, a connection put in repair mode, then a
@@ -1052,7 +1182,8 @@ def base_dump():
     return BASE
 
 
-def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=True, prefix=()):
+def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=True,
+                      extra=(), prefix=()):
     """Copy the base images, change them, restore: it must fail with one
     line and leave nothing behind."""
     b = base_dump()
@@ -1067,7 +1198,7 @@ def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=Tr
                        % (b["pid"], read("/proc/%d/cmdline" % b["pid"])))
     kids_before = {p for p, _ in my_children()}
     marked_before = set(marked_processes())
-    run = criu(["restore", "-D", img] + (["-d"] if detach else []) +
+    run = criu(["restore", "-D", img] + (["-d"] if detach else []) + list(extra) +
                ["--pidfile", os.path.join(d, "pidfile")], log=os.path.join(d, "restore.log"),
                prefix=prefix)
     try:
@@ -1360,6 +1491,44 @@ mm_case("exe-nocap", lambda mm, img: None, "CAP_CHECKPOINT_RESTORE",
         prefix=("setpriv", "--bounding-set=-sys_admin,-checkpoint_restore", "--"))
 
 
+# 7d. seccomp.img with filters the kernel could not take ----------------------
+
+def seccomp_img(img, filters):
+    """seccomp.img with one seccomp_entry of (filter bytes, prev or None)."""
+    entry = b""
+    for data, prev in filters:
+        f = pb_varint(1 << 3 | 2) + pb_varint(len(data)) + data
+        if prev is not None:
+            f += pb_varint(2 << 3) + pb_varint(prev)
+        entry += pb_varint(1 << 3 | 2) + pb_varint(len(f)) + f
+    with open(os.path.join(img, "seccomp.img"), "wb") as fh:
+        fh.write(struct.pack("<III", 0x54564319, 0x64413049, len(entry)) + entry)
+
+
+ALLOW = struct.pack("<HBBI", 0x06, 0, 0, 0x7fff0000)    # return SECCOMP_RET_ALLOW
+
+
+@case("restore.seccomp.bad-length")
+def _():
+    restore_must_fail("seccomp-bad-length", lambda img: seccomp_img(img, [(ALLOW + b"xyzab",
+                                                                             None)]),
+                      "seccomp.img", "filter 0", "13 bytes")
+
+
+@case("restore.seccomp.bad-prev")
+def _():
+    restore_must_fail("seccomp-bad-prev", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                          (ALLOW, 7)]),
+                      "seccomp.img", "filter 1", "prev 7")
+
+
+@case("restore.seccomp.cycle")
+def _():
+    restore_must_fail("seccomp-cycle", lambda img: seccomp_img(img, [(ALLOW, None),
+                                                                       (ALLOW, 2), (ALLOW, 1)]),
+                      "seccomp.img", "filter 1", "cycle")
+
+
 # 8. pages --------------------------------------------------------------------
 
 @case("restore.pages.missing")
@@ -1379,13 +1548,13 @@ def truncate_pages(img):
 
 @case("restore.pages.truncated")
 def _():
-    restore_must_fail("pages-truncated", truncate_pages, "pages-")
+    restore_must_fail("pages-truncated", truncate_pages, "pages-", "claims")
 
 
 @case("restore.pages.truncated-foreground")
 def _():
     # the same without -d: criu waits for the tree it restores
-    restore_must_fail("pages-truncated-fg", truncate_pages, "pages-", detach=False)
+    restore_must_fail("pages-truncated-fg", truncate_pages, "pages-", "claims", detach=False)
 
 
 # 9. the pid is in use ---------------------------------------------------------
@@ -1580,6 +1749,494 @@ def _():
         shm_rmid(other)
 
 
+# what restore must refuse before it makes anything ------------------------------
+
+def pb_fields(msg):
+    """The fields of a protobuf message: [(number, wire type, value)], the
+    value an int for varints, bytes otherwise."""
+    out, i = [], 0
+    while i < len(msg):
+        tag, i = pb_read_varint(msg, i)
+        num, wt = tag >> 3, tag & 7
+        if wt == 0:
+            v, i = pb_read_varint(msg, i)
+        elif wt == 2:
+            n, i = pb_read_varint(msg, i)
+            v, i = bytes(msg[i:i + n]), i + n
+        elif wt in (1, 5):
+            n = 8 if wt == 1 else 4
+            v, i = bytes(msg[i:i + n]), i + n
+        else:
+            raise CaseFail("wire type %d in a message" % wt)
+        out.append((num, wt, v))
+    return out
+
+
+def pb_read_varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << s
+        s += 7
+        if not c & 0x80:
+            return v, i
+
+
+def pb_pack(fields):
+    out = b""
+    for num, wt, v in fields:
+        out += pb_varint(num << 3 | wt)
+        if wt == 0:
+            out += pb_varint(v)
+        elif wt == 2:
+            out += pb_varint(len(v)) + v
+        else:
+            out += v
+    return out
+
+
+def edit_pagemap(path, how):
+    """Drop the middle run of a pagemap, or take one page off its longest
+    run (nr_pages in both of its fields); the run's vaddr and pages."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    runs = entries(data, os.path.basename(path))[1:]      # after the head
+    if not runs:
+        raise CaseFail("%s has no runs" % os.path.basename(path))
+
+    def count(e):
+        return dict((n, v) for n, _, v in pb_fields(data[e[0] + 4:e[0] + 4 + e[1]])).get(2, 0)
+    if how == "drop":
+        off, n = runs[len(runs) // 2]
+        f = dict((k, v) for k, _, v in pb_fields(data[off + 4:off + 4 + n]))
+        del data[off:off + 4 + n]
+    elif how == "swap":
+        if len(runs) < 2:
+            raise CaseFail("%s has one run" % os.path.basename(path))
+        (o1, n1), (o2, n2) = runs[len(runs) // 2 - 1], runs[len(runs) // 2]
+        a, b = bytes(data[o1:o1 + 4 + n1]), bytes(data[o2:o2 + 4 + n2])
+        data[o1:o2 + 4 + n2] = b + a
+        f = dict((k, v) for k, _, v in pb_fields(b[4:]))
+    elif isinstance(how, int):
+        # the last run moved to address how
+        off, n = runs[-1]
+        fields = pb_fields(data[off + 4:off + 4 + n])
+        f = dict((k, v) for k, _, v in fields)
+        msg = pb_pack([(k, wt, how if k == 1 else v) for k, wt, v in fields])
+        data[off:off + 4 + n] = struct.pack("<I", len(msg)) + msg
+    else:
+        off, n = max(runs, key=count)
+        fields = pb_fields(data[off + 4:off + 4 + n])
+        f = dict((k, v) for k, _, v in fields)
+        if f.get(2, 0) < 2:
+            raise CaseFail("no run of 2 pages or more in %s" % os.path.basename(path))
+        msg = pb_pack([(k, wt, v - 1 if k in (2, 5) else v) for k, wt, v in fields])
+        data[off:off + 4 + n] = struct.pack("<I", len(msg)) + msg
+    with open(path, "wb") as fo:
+        fo.write(data)
+    return f.get(1), f.get(2)
+
+
+@case("restore.pagemap.drop-entry")
+def _():
+    def m(img):
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), "drop")
+    line, _ = restore_must_fail("pagemap-drop", m, "pages-1.img", "pagemap-", "claims")
+    if not re.search(r"holds \d+ bytes \((\d+) pages\).*claims (\d+) pages", line):
+        raise CaseFail("the line does not give both page counts: %r" % line)
+
+
+@case("restore.pagemap.nr-pages")
+def _():
+    def m(img):
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), "nr")
+    restore_must_fail("pagemap-nr", m, "pages-1.img", "pagemap-", "claims")
+
+
+@case("restore.pagemap.out-of-order")
+def _():
+    def m(img):
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), "swap")
+    restore_must_fail("pagemap-order", m, "pagemap-", "sorted and disjoint")
+
+
+@case("restore.pagemap.outside-vmas")
+def _():
+    """The last run moved above every VMA (still in order)."""
+    def m(img):
+        mm = image_file(img, "mm-*.img")
+        if not CRIT:
+            raise CaseSkip("no crit")
+        r = subprocess.run([CRIT, "decode", "-i", mm], capture_output=True, text=True)
+        if r.returncode:
+            raise CaseFail("crit decode %s: %s" % (mm, r.stderr.strip()))
+        top = max(int(str(v["end"]), 0) for v in json.loads(r.stdout)["entries"][0]["vmas"])
+        return edit_pagemap(image_file(img, "pagemap-[0-9]*.img"), top + (16 << 20))
+    restore_must_fail("pagemap-outside", m, "pagemap-", "outside every", "mm-")
+
+
+@case("restore.pages.short-by-a-page")
+def _():
+    def m(img):
+        p = image_file(img, "pages-*.img")
+        os.truncate(p, os.path.getsize(p) - 4096)
+    restore_must_fail("pages-short", m, "pages-1.img", "pagemap-", "claims")
+
+
+SHMEM_TARGET = r"""
+import mmap, os, sys, time
+m = mmap.mmap(-1, 64 * 4096)            # MAP_SHARED | MAP_ANONYMOUS
+for i in range(64):
+    m[i * 4096:i * 4096 + 8] = b"page%04d" % i
+open(sys.argv[1] + ".tmp", "w").close()
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    time.sleep(1)
+"""
+
+
+@case("restore.pagemap-shmem.nr-pages")
+def _():
+    """Shared anonymous memory has its own pagemap (pagemap-shmem-ID.img)
+    and pages file, checked the same way."""
+    d = case_dir("pagemap-shmem")
+    ready = os.path.join(d, "ready")
+    pid = spawn([PYTHON, "-c", SHMEM_TARGET, ready, MARKER])
+    img = os.path.join(d, "img")
+    try:
+        end = time.monotonic() + 5
+        while not os.path.exists(ready):
+            if time.monotonic() > end:
+                raise CaseFail("the shared memory target did not start")
+            time.sleep(0.02)
+        run = criu(["dump", "-t", str(pid), "-D", img], log=os.path.join(d, "dump.log"))
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("the dump failed: " + run.err.strip())
+        if wait_spawned(pid, 5) is None or not wait_gone(pid):
+            raise CaseFail("dumped pid %d still exists" % pid)
+    finally:
+        kill_tree(pid)
+    pm = image_file(img, "pagemap-shmem-*.img")
+    edit_pagemap(pm, "nr")
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+    try:
+        expect_failure(run, os.path.basename(pm), "claims", "pages-")
+    finally:
+        left = leftovers(pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
+# the CPU --------------------------------------------------------------------------
+
+CRIT = shutil.which("crit")
+
+# xsave components the kernel names in /proc/cpuinfo flags: (flag, bits)
+XFEATURE_FLAGS = [("avx512f", (5, 6, 7)), ("mpx", (3, 4)), ("ospke", (9,))]
+
+
+def missing_xfeatures():
+    """xsave components this CPU lacks, by /proc/cpuinfo: AVX-512 if it can."""
+    flags = set()
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    for flag, bits in XFEATURE_FLAGS:
+        if flag not in flags:
+            return flag, bits
+    raise CaseSkip("this CPU has AVX-512, MPX and PKU: no xsave feature to take away")
+
+
+def crit_edit(path, edit):
+    """Decode an image with crit, change its JSON, encode it back."""
+    if not CRIT:
+        raise CaseSkip("no crit")
+    js = path + ".json"
+    for args in (["decode", "-i", path, "--pretty", "-o", js],):
+        r = subprocess.run([CRIT] + args, capture_output=True, text=True)
+        if r.returncode:
+            raise CaseFail("crit decode %s: %s" % (path, r.stderr.strip()))
+    with open(js) as f:
+        j = json.load(f)
+    edit(j)
+    with open(js, "w") as f:
+        json.dump(j, f)
+    r = subprocess.run([CRIT, "encode", "-i", js, "-o", path], capture_output=True, text=True)
+    if r.returncode:
+        raise CaseFail("crit encode %s: %s" % (path, r.stderr.strip()))
+
+
+XFEATURE_NAMES = {3: "mpx_bndregs", 4: "mpx_bndcsr", 5: "avx512_opmask",
+                  6: "avx512_zmm_hi256", 7: "avx512_hi16_zmm", 9: "pkru"}
+
+
+@case("restore.cpu.xstate")
+def _():
+    """A thread's xstate_bv with components this CPU has not (AVX-512 on a
+    CPU without it): the kernel would refuse the frame and the restorer
+    die (signal 11 in a remote syscall); criu refuses first."""
+    flag, bits = missing_xfeatures()
+
+    def m(img):
+        def edit(j):
+            xs = j["entries"][0]["thread_info"]["fpregs"]["xsave"]
+            for b in bits:
+                xs["xstate_bv"] |= 1 << b
+        core = image_file(img, "core-%d.img" % BASE["pid"])
+        crit_edit(core, edit)
+        return os.path.basename(core)
+    line, core = restore_must_fail("cpu-xstate", m, "xsave features", "lacks",
+                                   *[XFEATURE_NAMES[b] for b in bits])
+    if core not in line:
+        raise CaseFail("the line does not name %s: %r" % (core, line))
+
+
+def add_xfeatures(bits):
+    def edit(j):
+        for b in bits:
+            j["entries"][0]["x86_entry"][0]["xfeatures_mask"] |= 1 << b
+    return edit
+
+
+@case("restore.cpu.cpuinfo-xfeatures")
+def _():
+    """cpuinfo.img from a CPU with an xsave feature this one lacks: refused
+    by default (--cpu-cap fpu), restored with --cpu-cap=none."""
+    flag, bits = missing_xfeatures()
+
+    def m(img):
+        crit_edit(os.path.join(img, "cpuinfo.img"), add_xfeatures(bits))
+    restore_must_fail("cpu-cpuinfo", m, "cpuinfo.img", "lacks",
+                      *[XFEATURE_NAMES[b] for b in bits])
+
+
+# instruction-set features this CPU may lack: (cpuinfo flag, word, bit)
+INS_FLAGS = [("avx512pf", 9, 26), ("xop", 6, 11), ("fma4", 6, 16), ("avx512er", 9, 27),
+             ("sse4a", 6, 6)]
+
+
+@case("cpuinfo.dump-check")
+def _():
+    """criu cpuinfo dump, then check, on this machine: exit 0; the base
+    dump's own cpuinfo.img too; one with an instruction set this CPU lacks:
+    check exits non-zero naming it, and restore --cpu-cap=ins refuses."""
+    d = case_dir("cpuinfo")
+    run = criu(["cpuinfo", "dump", "-D", d], log=os.path.join(d, "dump.log"))
+    if run.rc != 0 or not os.path.exists(os.path.join(d, "cpuinfo.img")):
+        CURRENT.details = run.details()
+        raise CaseFail("cpuinfo dump: rc %s: %s" % (run.rc, run.err.strip()))
+    for where in (d, base_dump()["dir"]):
+        run = criu(["cpuinfo", "check", "-D", where], log=os.path.join(d, "check.log"))
+        if run.rc != 0:
+            CURRENT.details = run.details()
+            raise CaseFail("cpuinfo check of %s: rc %s: %s" % (where, run.rc, run.err.strip()))
+    flags = set()
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    lacking = [f for f in INS_FLAGS if f[0] not in flags]
+    if not lacking:
+        raise CaseSkip("this CPU has every instruction set we would take away")
+    name, word, bit = lacking[0]
+
+    def edit(j):
+        j["entries"][0]["x86_entry"][0]["capability"][word] |= 1 << bit
+    crit_edit(os.path.join(d, "cpuinfo.img"), edit)
+    run = criu(["cpuinfo", "check", "-D", d], log=os.path.join(d, "check2.log"))
+    expect_failure(run, name, "lacks")
+
+    def m(img):
+        crit_edit(os.path.join(img, "cpuinfo.img"), edit)
+    restore_must_fail("cpu-ins", m, name, "lacks", extra=["--cpu-cap=ins"])
+
+
+# a changed executable or library ----------------------------------------------------
+
+PROG_C = r"""
+#include <unistd.h>
+volatile int tag = TAG;
+int main(void) { for (;;) sleep(1 + tag * 0); }
+"""
+LIB_C = r"""
+volatile int lib_tag = TAG;
+int lib_get(void) { return lib_tag; }
+"""
+
+
+def build_pair(d, name, src, shared):
+    """Two builds of src differing in TAG, padded to one size; their paths."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise CaseSkip("no C compiler")
+    with open(os.path.join(d, name + ".c"), "w") as f:
+        f.write(src)
+    out = []
+    for tag in (1, 2):
+        o = os.path.join(d, "%s-%d" % (name, tag))
+        args = [cc, "-O2", "-DTAG=%d" % tag, "-o", o, os.path.join(d, name + ".c")]
+        if shared:
+            args[1:1] = ["-shared", "-fPIC"]
+        r = subprocess.run(args, capture_output=True, text=True)
+        if r.returncode:
+            raise CaseFail("cc: %s" % r.stderr.strip())
+        out.append(o)
+    size = max(os.path.getsize(o) for o in out)
+    for o in out:
+        with open(o, "ab") as f:
+            f.write(b"\0" * (size - os.path.getsize(o)))
+    with open(out[0], "rb") as a, open(out[1], "rb") as b:
+        if a.read() == b.read():
+            raise CaseFail("the two builds are the same")
+    return out
+
+
+def replace_file(src, dst):
+    tmp = dst + ".new"
+    shutil.copyfile(src, tmp)
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, dst)
+
+
+def changed_file_case(name, shared):
+    def run_case():
+        d = case_dir("changed-" + name)
+        one, two = build_pair(d, name, LIB_C if shared else PROG_C, shared)
+        path = os.path.join(d, "%s-%s%s" % (name, MARKER, ".so" if shared else ""))
+        replace_file(one, path)
+        st = os.stat(path)
+        if shared:
+            # a program of ours (it takes the marker as an argument) with it preloaded
+            exe = build_pair(d, "prog", PROG_C, False)[0]
+            pid = spawn([exe, MARKER], env=dict(os.environ, LD_PRELOAD=path))
+        else:
+            pid = spawn([path, MARKER])
+        img = os.path.join(d, "img")
+        try:
+            time.sleep(0.2)
+            if path not in (read("/proc/%d/maps" % pid) or ""):
+                raise CaseFail("the target does not map %s" % path)
+            run = criu(["dump", "-t", str(pid), "-D", img], log=os.path.join(d, "dump.log"))
+            if run.rc != 0:
+                CURRENT.details = run.details()
+                raise CaseFail("the dump failed: " + run.err.strip())
+            if wait_spawned(pid, 5) is None or not wait_gone(pid):
+                raise CaseFail("dumped pid %d still exists" % pid)
+        finally:
+            kill_tree(pid)
+        replace_file(two, path)            # another build, the same size
+        kids_before = {p for p, _ in my_children()}
+        marked_before = set(marked_processes())
+        run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+        try:
+            line = expect_failure(run, path, "changed", "build-id")
+        finally:
+            left = leftovers(pid, kids_before, marked_before, ())
+            if left:
+                kill_everything_new(kids_before, marked_before, (), pid)
+        if left:
+            raise CaseFail("left behind: " + "; ".join(left))
+        if "size" in line:
+            raise CaseFail("the size did not change, yet the line says so: %r" % line)
+        # the dumped build back, with its mtime: it restores and runs again
+        replace_file(one, path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore2.log"))
+        try:
+            if run.rc != 0:
+                CURRENT.details = run.details()
+                raise CaseFail("the unchanged file did not restore: %s" % run.err.strip())
+            time.sleep(0.2)
+            ps = proc_ppid_state(pid)
+            if not ps or ps[1] not in "SR":
+                raise CaseFail("the restored pid %d is %s" % (pid, ps))
+            if path not in (read("/proc/%d/maps" % pid) or ""):
+                raise CaseFail("the restored pid %d does not map %s" % (pid, path))
+        finally:
+            kill_tree(pid)
+            wait_gone(pid)
+    return run_case
+
+
+case("restore.changed.exe")(changed_file_case("prog", False))
+case("restore.changed.library")(changed_file_case("lib", True))
+
+
+# an unfinished dump --------------------------------------------------------------------
+
+def restore_refuses_incomplete(d, img, pid):
+    if os.path.exists(os.path.join(img, "inventory.img")):
+        raise CaseFail("the unfinished dump left an inventory.img")
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+    try:
+        expect_failure(run, img, "incomplete dump", "inventory.img")
+    finally:
+        left = leftovers(pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
+@case("dump.interrupted")
+def _():
+    """criu SIGKILLed while it writes 512 MiB of pages: the directory does
+    not pass for a dump."""
+    d = case_dir("interrupted")
+    img = os.path.join(d, "img")
+    t = Target("interrupted-target", "--mem", "512")
+    try:
+        p = subprocess.Popen([CRIU, "dump", "-t", str(t.pid), "-D", img, "-o",
+                              os.path.join(d, "dump.log"), "-v4"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        end, written = time.monotonic() + 20, 0
+        while time.monotonic() < end and p.poll() is None:
+            written = sum(os.path.getsize(f) for f in glob.glob(os.path.join(img, "pages-*.img")))
+            if written >= 64 << 20:
+                break
+            time.sleep(0.005)
+        p.kill()
+        p.wait()
+        if p.returncode != -signal.SIGKILL:
+            raise CaseFail("criu ended by itself (rc %s) before it was killed" % p.returncode)
+        CURRENT.note = "killed after %d MiB of pages" % (written >> 20)
+    finally:
+        t.kill()
+    restore_refuses_incomplete(d, img, t.pid)
+
+
+@case("dump.failed-over-old")
+def _():
+    """A dump that fails (an unsupported fd) into a directory that holds a
+    complete dump: the old inventory.img goes, restore refuses."""
+    d = case_dir("failed-over-old")
+    img = os.path.join(d, "img")
+    t = Target("old-dump-target", "--mem", "1")
+    run = criu(["dump", "-t", str(t.pid), "-D", img], log=os.path.join(d, "dump1.log"))
+    if run.rc != 0:
+        t.kill()
+        CURRENT.details = run.details()
+        raise CaseFail("the first dump failed: " + run.err.strip())
+    wait_spawned(t.pid, 5)
+    bad = Target("failing-target", "--fd", "fanotify")
+    try:
+        run = criu(["dump", "-t", str(bad.pid), "-D", img], log=os.path.join(d, "dump2.log"))
+        expect_failure(run, "unsupported")
+    finally:
+        bad.kill()
+    restore_refuses_incomplete(d, img, t.pid)
+
+
 # restoring twice ------------------------------------------------------------------
 
 @case("restore.twice")
@@ -1630,6 +2287,11 @@ def _():
 # --------------------------------------------------------------------------
 
 MOUNTS = []
+
+
+sys.path.insert(0, HERE)
+import faults  # noqa: E402
+faults.register(sys.modules[__name__])
 
 
 class Current:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # A target process for test/failures/run.py.
 #
-#   target.py WORKDIR MARKER [--mem MIB] [--fd KIND] [--churn]
+#   target.py WORKDIR MARKER [--mem MIB] [--fd KIND] [--churn] [--seccomp]
 #
 # It sets up some state, writes WORKDIR/ready (JSON: pid, fd numbers), then
 # loops, counting ticks.  On SIGUSR1 it checks its own state and writes
@@ -28,7 +28,9 @@
 #     map-flock: an exclusive flock held only through a shared mapping of
 #     the file, its fd closed (as the JVM keeps its hsperfdata file);
 #   - with --churn, it keeps forking children that exit after 0-30 ms and
-#     reaps them.
+#     reaps them;
+#   - with --seccomp, a seccomp filter that makes getppid() fail with EPERM
+#     (checked: getppid still fails so, and /proc/self/status says Seccomp 2).
 import ctypes
 import fcntl
 import hashlib
@@ -48,6 +50,7 @@ args = sys.argv[3:]
 mem_mib = 0
 kind = None
 churn = False
+use_seccomp = False
 i = 0
 while i < len(args):
     if args[i] == "--mem":
@@ -58,6 +61,9 @@ while i < len(args):
         i += 2
     elif args[i] == "--churn":
         churn = True
+        i += 1
+    elif args[i] == "--seccomp":
+        use_seccomp = True
         i += 1
     else:
         sys.exit("target.py: bad argument " + args[i])
@@ -354,6 +360,44 @@ elif kind == "vsock":
 elif kind is not None:
     sys.exit("target.py: unknown fd kind " + kind)
 
+SYS_getppid = 110
+
+
+def install_seccomp():
+    """A filter: getppid() fails with EPERM on x86_64, all else passes."""
+    ld_abs, jeq, ret = 0x20, 0x15, 0x06
+    insns = [(ld_abs, 0, 0, 4),                    # load seccomp_data.arch
+             (jeq, 1, 0, 0xc000003e),              # AUDIT_ARCH_X86_64
+             (ret, 0, 0, 0x7fff0000),              # SECCOMP_RET_ALLOW
+             (ld_abs, 0, 0, 0),                    # load seccomp_data.nr
+             (jeq, 0, 1, SYS_getppid),
+             (ret, 0, 0, 0x00050000 | 1),          # SECCOMP_RET_ERRNO | EPERM
+             (ret, 0, 0, 0x7fff0000)]
+    code = b"".join(struct.pack("HBBI", *i) for i in insns)
+    buf = ctypes.create_string_buffer(code, len(code))
+    prog = struct.pack("H6xQ", len(insns), ctypes.addressof(buf))
+    pbuf = ctypes.create_string_buffer(prog, len(prog))
+    # prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog): as root, no no_new_privs
+    if libc.prctl(22, 2, pbuf, 0, 0) != 0:
+        sys.exit("target.py: cannot install the seccomp filter: errno %d" % ctypes.get_errno())
+    state["seccomp"] = (buf, pbuf)
+
+
+def seccomp_problems():
+    bad = []
+    ctypes.set_errno(0)
+    if libc.syscall(SYS_getppid) != -1 or ctypes.get_errno() != 1:
+        bad.append("getppid() no longer fails with EPERM")
+    with open("/proc/self/status") as f:
+        mode = [ln.split()[1] for ln in f if ln.startswith("Seccomp:")]
+    if mode != ["2"]:
+        bad.append("Seccomp is %s, not 2" % mode)
+    return bad
+
+
+if use_seccomp:
+    install_seccomp()
+
 ticks = 0
 pings = 0
 children = set()
@@ -369,6 +413,8 @@ def check():
         bad.append("blocked signals are %s" % sorted(int(s) for s in blocked))
     if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
         bad.append("SIGHUP is no longer ignored")
+    if use_seccomp:
+        bad += seccomp_problems()
     try:
         if kind == "eventfd":
             fd = fds["eventfd"][0]

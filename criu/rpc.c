@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The RPC of runc, crun, podman, go-criu and pycriu: `criu swrk FD` serves
+ * criu_req messages that come over a SOCK_SEQPACKET socket (one message
+ * per packet) and answers each with a criu_resp; `criu service` does the
+ * same for every connection to a listening unix socket.  Requests run the
+ * same code as the command line, with the options of criu_opts mapped by
+ * one table; an option we do not support fails the request naming it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "action-scripts.h"
+#include "cpuinfo.h"
+#include "cr_options.h"
+#include "log.h"
+#include "net-lock.h"
+#include "rpc.h"
+#include "rpc.pb-c.h"
+#include "util.h"
+#include "version.h"
+
+#define MAX_MSG (1 << 20)
+
+struct rpc_ctx {
+	int sk;
+	pid_t peer;		/* the client, by SO_PEERCRED */
+	CriuReq *req;
+	char imgs[64], work[64];
+	char err[512];		/* why a request was refused before it ran */
+};
+
+static CriuReq *recv_req(int sk)
+{
+	ssize_t len = recv(sk, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	CriuReq *req;
+	u8 *buf;
+
+	if (len <= 0)
+		return NULL;	/* the client is gone */
+	if (len > MAX_MSG) {
+		pr_err("RPC: a request of %zd bytes is larger than %d\n", len, MAX_MSG);
+		return NULL;
+	}
+	buf = xmalloc(len);
+	if (!buf)
+		return NULL;
+	if (recv(sk, buf, len, 0) != len) {
+		pr_perror("RPC: cannot read a request");
+		free(buf);
+		return NULL;
+	}
+	req = criu_req__unpack(NULL, len, buf);
+	free(buf);
+	if (!req)
+		pr_err("RPC: a request of %zd bytes does not decode as criu_req\n", len);
+	return req;
+}
+
+static int send_resp(int sk, CriuResp *resp)
+{
+	size_t len = criu_resp__get_packed_size(resp);
+	u8 *buf = xmalloc(len);
+	int ret = 0;
+
+	if (!buf)
+		return -1;
+	criu_resp__pack(resp, buf);
+	if (send(sk, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		pr_perror("RPC: cannot send a response");
+		ret = -1;
+	}
+	free(buf);
+	return ret;
+}
+
+int rpc_notify(int sk, const char *script, pid_t pid)
+{
+	CriuResp resp = CRIU_RESP__INIT;
+	CriuNotify n = CRIU_NOTIFY__INIT;
+	CriuReq *ans;
+	int ret = -1;
+
+	resp.type = CRIU_REQ_TYPE__NOTIFY;
+	resp.success = true;
+	resp.notify = &n;
+	n.script = (char *)script;
+	n.has_pid = pid > 0;
+	n.pid = pid;
+	if (send_resp(sk, &resp))
+		return -1;
+	ans = recv_req(sk);
+	if (ans && ans->type == CRIU_REQ_TYPE__NOTIFY && ans->has_notify_success &&
+	    ans->notify_success)
+		ret = 0;
+	if (ans)
+		criu_req__free_unpacked(ans, NULL);
+	return ret;
+}
+
+/* ---- criu_opts: one line per field we honour ---- */
+
+static int opt_images(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (o->images_dir_fd >= 0)
+		snprintf(c->imgs, sizeof(c->imgs), "/proc/%d/fd/%d", c->peer, o->images_dir_fd);
+	else if (o->images_dir)
+		snprintf(c->imgs, sizeof(c->imgs), "%.60s", o->images_dir);
+	else
+		return 0;
+	opts.imgs_dir = o->images_dir_fd >= 0 ? c->imgs : o->images_dir;
+	return 0;
+}
+
+static int opt_work_dir(CriuOpts *o, struct rpc_ctx *c)
+{
+	snprintf(c->work, sizeof(c->work), "/proc/%d/fd/%d", c->peer, o->work_dir_fd);
+	opts.work_dir = c->work;
+	return 0;
+}
+
+static int opt_log_file(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (strchr(o->log_file, '/')) {
+		snprintf(c->err, sizeof(c->err), "log_file %s: no directories allowed, use "
+			 "work_dir_fd", o->log_file);
+		return -1;
+	}
+	opts.log_file = o->log_file;
+	return 0;
+}
+
+static int opt_network_lock(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	switch (o->network_lock) {
+	case CRIU_NETWORK_LOCK_METHOD__IPTABLES:
+		opts.network_lock_method = NETWORK_LOCK_IPTABLES;
+		break;
+	case CRIU_NETWORK_LOCK_METHOD__NFTABLES:
+		opts.network_lock_method = NETWORK_LOCK_NFTABLES;
+		break;
+	default:
+		opts.network_lock_method = NETWORK_LOCK_SKIP;
+	}
+	return 0;
+}
+
+static int opt_log_level(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.verbosity = o->log_level < 0 ? 0 : (o->log_level > 4 ? 4 : o->log_level);
+	return 0;
+}
+
+static int opt_notify(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (o->notify_scripts)
+		set_rpc_notify(c->sk);
+	return 0;
+}
+
+#define OPT_BOOL(field, var)							\
+	static int opt_##field(CriuOpts *o, struct rpc_ctx *c)			\
+	{									\
+		(void)c;							\
+		var = o->field;							\
+		return 0;							\
+	}
+OPT_BOOL(leave_running, opts.leave_running)
+OPT_BOOL(ext_unix_sk, opts.ext_unix_sk)
+OPT_BOOL(tcp_established, opts.tcp_established)
+OPT_BOOL(shell_job, opts.shell_job)
+OPT_BOOL(file_locks, opts.file_locks)
+OPT_BOOL(tcp_close, opts.tcp_close)
+OPT_BOOL(rst_sibling, opts.restore_sibling)
+
+static int opt_pid(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.tree_pid = o->pid;
+	return 0;
+}
+
+static int opt_timeout(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.timeout = o->timeout;
+	return 0;
+}
+
+static int opt_stderr(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	if (o->log_to_stderr)
+		opts.log_file = "-";
+	return 0;
+}
+
+static int opt_cpu_cap(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.cpu_cap = o->cpu_cap & CPU_CAP_ALL;	/* CRIU's bits: fpu 1, cpu 2, ins 4 */
+	opts.cpu_cap_set = true;
+	return 0;
+}
+
+static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)o;
+	(void)c;
+	return 0;
+}
+
+static const struct rpc_opt {
+	const char *name;
+	int (*apply)(CriuOpts *o, struct rpc_ctx *c);
+} rpc_opts[] = {
+	{ "images_dir_fd", opt_images },
+	{ "images_dir", opt_accept },		/* read by opt_images */
+	{ "work_dir_fd", opt_work_dir },
+	{ "pid", opt_pid },
+	{ "leave_running", opt_leave_running },
+	{ "ext_unix_sk", opt_ext_unix_sk },
+	{ "tcp_established", opt_tcp_established },
+	{ "shell_job", opt_shell_job },
+	{ "file_locks", opt_file_locks },
+	{ "log_level", opt_log_level },
+	{ "log_file", opt_log_file },
+	{ "notify_scripts", opt_notify },
+	{ "rst_sibling", opt_rst_sibling },
+	{ "timeout", opt_timeout },
+	{ "tcp_close", opt_tcp_close },
+	{ "network_lock", opt_network_lock },
+	{ "unprivileged", opt_accept },		/* we never need more */
+	{ "log_to_stderr", opt_stderr },
+	{ "cpu_cap", opt_cpu_cap },
+};
+
+/* Is a field of msg set to something other than "nothing asked"? */
+static bool field_asked(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)msg;
+	const void *p = base + f->offset;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + f->quantifier_offset) > 0;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)p != NULL;
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	    !*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+		return false;
+	/* set: a value equal to the field's default asks for nothing */
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		return *(const protobuf_c_boolean *)p !=
+		       (f->default_value ? *(const protobuf_c_boolean *)f->default_value : 0);
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_ENUM:
+		return *(const int32_t *)p !=
+		       (f->default_value ? *(const int32_t *)f->default_value : 0);
+	default:
+		return true;
+	}
+}
+
+static int apply_opts(struct rpc_ctx *c, CriuOpts *o)
+{
+	const ProtobufCMessageDescriptor *d = &criu_opts__descriptor;
+	unsigned int i, k;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		for (k = 0; k < ARRAY_SIZE(rpc_opts); k++)
+			if (!strcmp(rpc_opts[k].name, f->name))
+				break;
+		if (k < ARRAY_SIZE(rpc_opts)) {
+			if (!strcmp(f->name, "images_dir_fd") || field_asked(&o->base, f))
+				if (rpc_opts[k].apply(o, c))
+					return -1;
+			continue;
+		}
+		if (field_asked(&o->base, f)) {
+			snprintf(c->err, sizeof(c->err), "unsupported RPC option: %s", f->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static int do_version(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuVersion v = CRIU_VERSION__INIT;
+
+	(void)c;
+	v.major_number = CRIU_IFACE_MAJOR;
+	v.minor_number = CRIU_IFACE_MINOR;
+	v.gitid = "criu-cr-" CR_VERSION;
+	v.name = "criu-cr";
+	r->version = &v;
+	return 0;
+}
+
+static int do_features(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuFeatures f = CRIU_FEATURES__INIT;
+	CriuFeatures *q = c->req->features;
+
+	/* none of the three is there yet: say so for each one asked */
+	f.has_mem_track = q && q->has_mem_track;
+	f.has_lazy_pages = q && q->has_lazy_pages;
+	f.has_pidfd_store = q && q->has_pidfd_store;
+	r->features = &f;
+	return 0;
+}
+
+static int do_check(struct rpc_ctx *c, CriuResp *r)
+{
+	int out, ret;
+
+	(void)c;
+	(void)r;
+	if (cr_setup_logging("check"))
+		return -1;
+	/* the report goes to the log: our stdout is the client's */
+	fflush(stdout);
+	out = dup(STDOUT_FILENO);
+	if (out < 0 || dup2(log_get_fd(), STDOUT_FILENO) < 0)
+		return -1;
+	ret = cr_check();
+	fflush(stdout);
+	dup2(out, STDOUT_FILENO);
+	close(out);
+	return ret ? -1 : 0;
+}
+
+static int do_dump(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuDumpResp d = CRIU_DUMP_RESP__INIT;
+
+	if (!opts.tree_pid)
+		opts.tree_pid = c->peer;	/* as CRIU: the client dumps itself */
+	r->dump = &d;
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	if (cr_setup_logging("dump"))
+		return -1;
+	return cr_dump_tasks(opts.tree_pid) ? -1 : 0;
+}
+
+static int do_restore(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuRestoreResp rr = CRIU_RESTORE_RESP__INIT;
+
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	opts.restore_detached = true;	/* the client waits (WAIT_PID) if it wants */
+	if (cr_setup_logging("restore") || cr_restore_tasks())
+		return -1;
+	rr.pid = restored_root_pid();
+	r->restore = &rr;
+	return 0;
+}
+
+static int do_wait_pid(struct rpc_ctx *c, CriuResp *r)
+{
+	int status;
+
+	if (!c->req->has_pid || xwaitpid(c->req->pid, &status, 0) != (pid_t)c->req->pid) {
+		snprintf(c->err, sizeof(c->err), "cannot wait for pid %u: %s", c->req->pid,
+			 strerror(errno));
+		return -1;
+	}
+	r->has_status = true;
+	r->status = status;
+	return 0;
+}
+
+static int do_cpuinfo(struct rpc_ctx *c, const char *what)
+{
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	return cr_setup_logging("cpuinfo") || cr_cpuinfo(what) ? -1 : 0;
+}
+
+static int do_cpuinfo_dump(struct rpc_ctx *c, CriuResp *r)
+{
+	(void)r;
+	return do_cpuinfo(c, "dump");
+}
+
+static int do_cpuinfo_check(struct rpc_ctx *c, CriuResp *r)
+{
+	(void)r;
+	return do_cpuinfo(c, "check");
+}
+
+static const struct rpc_handler {
+	CriuReqType type;
+	const char *name;
+	int (*fn)(struct rpc_ctx *c, CriuResp *r);
+	bool needs_opts;
+} handlers[] = {
+	{ CRIU_REQ_TYPE__DUMP, "DUMP", do_dump, true },
+	{ CRIU_REQ_TYPE__RESTORE, "RESTORE", do_restore, true },
+	{ CRIU_REQ_TYPE__CHECK, "CHECK", do_check, false },
+	{ CRIU_REQ_TYPE__FEATURE_CHECK, "FEATURE_CHECK", do_features, false },
+	{ CRIU_REQ_TYPE__VERSION, "VERSION", do_version, false },
+	{ CRIU_REQ_TYPE__WAIT_PID, "WAIT_PID", do_wait_pid, false },
+	/* known, not served yet: answered with an error naming them */
+	{ CRIU_REQ_TYPE__PRE_DUMP, "PRE_DUMP", NULL, false },
+	{ CRIU_REQ_TYPE__SINGLE_PRE_DUMP, "SINGLE_PRE_DUMP", NULL, false },
+	{ CRIU_REQ_TYPE__PAGE_SERVER, "PAGE_SERVER", NULL, false },
+	{ CRIU_REQ_TYPE__PAGE_SERVER_CHLD, "PAGE_SERVER_CHLD", NULL, false },
+	{ CRIU_REQ_TYPE__CPUINFO_DUMP, "CPUINFO_DUMP", do_cpuinfo_dump, true },
+	{ CRIU_REQ_TYPE__CPUINFO_CHECK, "CPUINFO_CHECK", do_cpuinfo_check, true },
+};
+
+static const struct rpc_handler *find_handler(CriuReqType t)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (handlers[i].type == t)
+			return &handlers[i];
+	return NULL;
+}
+
+static int serve_one(struct rpc_ctx *c)
+{
+	const struct rpc_handler *h = find_handler(c->req->type);
+	CriuResp resp = CRIU_RESP__INIT;
+	int ret = -1;
+
+	resp.type = c->req->type;
+	c->err[0] = '\0';
+	if (!h)
+		snprintf(c->err, sizeof(c->err), "unknown request type %d", c->req->type);
+	else if (!h->fn)
+		snprintf(c->err, sizeof(c->err), "unsupported RPC request: %s", h->name);
+	else if (c->req->opts && apply_opts(c, c->req->opts))
+		;	/* c->err says which option */
+	else if (h->needs_opts && !c->req->opts)
+		snprintf(c->err, sizeof(c->err), "%s without criu_opts", h->name);
+	else
+		ret = h->fn(c, &resp);
+	pr_info("RPC %s from pid %d: %s\n", h ? h->name : "?", c->peer, ret ? "failed" : "done");
+	resp.success = ret == 0;
+	if (ret) {
+		if (c->err[0])
+			pr_err("%s\n", c->err);
+		resp.cr_errmsg = c->err[0] ? c->err : (char *)(log_first_error() ?: "see the log");
+		resp.has_cr_errno = true;
+		resp.cr_errno = errno;
+	}
+	return send_resp(c->sk, &resp) ? -1 : ret;
+}
+
+static pid_t peer_pid(int sk)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		pr_perror("RPC: cannot read the peer of socket %d", sk);
+		return -1;
+	}
+	return cr.pid;
+}
+
+/* One connection: requests until one without keep_open, or EOF. */
+static int serve(int sk)
+{
+	struct rpc_ctx c = { .sk = sk };
+	bool more = true;
+	int ret = 0;
+
+	c.peer = peer_pid(sk);
+	if (c.peer < 0)
+		return -1;
+	while (more) {
+		c.req = recv_req(sk);
+		if (!c.req)
+			break;
+		more = c.req->has_keep_open && c.req->keep_open;
+		/* a dump or restore leaves global state behind: one per process */
+		if (c.req->type == CRIU_REQ_TYPE__DUMP || c.req->type == CRIU_REQ_TYPE__RESTORE)
+			more = false;
+		if (serve_one(&c))
+			ret = -1;
+		criu_req__free_unpacked(c.req, NULL);
+	}
+	return ret;
+}
+
+int cr_swrk(int sk)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(sk, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_SEQPACKET) {
+		fprintf(stderr, "criu: swrk: fd %d is not a SOCK_SEQPACKET socket\n", sk);
+		return 1;
+	}
+	return serve(sk) ? 1 : 0;
+}
+
+int cr_service(const char *address)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lsk, sk;
+
+	if (strlen(address) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "criu: service: address %s is too long\n", address);
+		return 1;
+	}
+	strcpy(sa.sun_path, address);
+	lsk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	unlink(address);
+	if (lsk < 0 || bind(lsk, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsk, 16)) {
+		fprintf(stderr, "criu: service: cannot listen on %s: %s\n", address,
+			strerror(errno));
+		return 1;
+	}
+	signal(SIGCHLD, SIG_IGN);	/* connection children reap themselves */
+	pr_info("service: listening on %s\n", address);
+	for (;;) {
+		sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
+		if (sk < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("service: accept on %s", address);
+			return 1;
+		}
+		if (fork() == 0) {
+			close(lsk);
+			signal(SIGCHLD, SIG_DFL);
+			_exit(serve(sk) ? 1 : 0);
+		}
+		close(sk);
+	}
+}

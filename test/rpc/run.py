@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""The RPC of `criu swrk` and `criu service`, spoken by a client as runc and
+go-criu speak it: criu_req / criu_resp over a SOCK_SEQPACKET socketpair
+(messages from Debian's pycriu, generated from CRIU's rpc.proto).
+
+Every request type is sent once; a dump and a restore go through the whole
+notification sequence (notify_scripts); a refused notification, an
+unsupported option and an unsupported request must each fail with a
+cr_errmsg naming them, and leave the target running.  One line per case,
+then `N passed, N failed`.  Run as root: test/rpc/run.py [--criu PATH].
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+from pycriu import rpc_pb2 as rpc  # noqa: E402
+
+CRIU = None
+TMP = None
+RESULTS = []
+
+
+class Fail(Exception):
+    pass
+
+
+def case(fn):
+    try:
+        note = fn()
+        RESULTS.append(True)
+        print("PASS %s%s" % (fn.__name__, " (%s)" % note if note else ""), flush=True)
+    except Fail as e:
+        RESULTS.append(False)
+        print("FAIL %s: %s" % (fn.__name__, e), flush=True)
+
+
+class Swrk:
+    """criu swrk on one end of a socketpair, as runc starts it."""
+
+    def __init__(self):
+        self.sk, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.p = subprocess.Popen([CRIU, "swrk", str(theirs.fileno())],
+                                  pass_fds=[theirs.fileno()], stderr=subprocess.PIPE)
+        theirs.close()
+
+    def send(self, req):
+        self.sk.send(req.SerializeToString())
+
+    def recv(self):
+        data = self.sk.recv(1 << 20)
+        if not data:
+            raise Fail("criu closed the socket (stderr: %r)" % self.finish()[1])
+        r = rpc.criu_resp()
+        r.ParseFromString(data)
+        return r
+
+    def call(self, req, answer=lambda name: True):
+        """Send req; answer notifications; return (final resp, [notify names])."""
+        self.send(req)
+        seen = []
+        while True:
+            r = self.recv()
+            if r.type != rpc.NOTIFY:
+                return r, seen
+            seen.append((r.notify.script, r.notify.pid))
+            a = rpc.criu_req(type=rpc.NOTIFY, notify_success=answer(r.notify.script))
+            self.send(a)
+
+    def finish(self):
+        self.sk.close()
+        try:
+            _, err = self.p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        return self.p.returncode, err.decode(errors="replace")
+
+
+def start_target(name):
+    out = os.path.join(TMP, name + ".count")
+    p = subprocess.Popen(["/bin/sh", "-c",
+                          'i=0; while :; do i=$((i+1)); echo $i > "$0"; sleep 0.05; done', out],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    end = time.time() + 5
+    while not os.path.exists(out) and time.time() < end:
+        time.sleep(0.02)
+    return p, out
+
+
+def count(path):
+    with open(path) as f:
+        return int(f.read().strip() or 0)
+
+
+def advancing(path, timeout=5.0):
+    """The counter moves on within timeout (a loaded machine is slow)."""
+    a = count(path)
+    end = time.time() + timeout
+    while time.time() < end:
+        time.sleep(0.05)
+        if count(path) > a:
+            return True
+    return False
+
+
+def opts_for(imgdir, pid=None, **kw):
+    fd = os.open(imgdir, os.O_RDONLY | os.O_DIRECTORY)
+    o = rpc.criu_opts(images_dir_fd=fd, log_file="rpc.log", log_level=4, **kw)
+    if pid:
+        o.pid = pid
+    return o, fd
+
+
+def case_version():
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=rpc.VERSION))
+    s.finish()
+    if not r.success or (r.version.major_number, r.version.minor_number) < (3, 0):
+        raise Fail("VERSION: %s" % r)
+    return "%d.%d %s" % (r.version.major_number, r.version.minor_number, r.version.gitid)
+
+
+def case_feature_check():
+    s = Swrk()
+    f = rpc.criu_features(mem_track=True, lazy_pages=True)
+    r, _ = s.call(rpc.criu_req(type=rpc.FEATURE_CHECK, features=f))
+    s.finish()
+    if not r.success or not r.features.HasField("mem_track") or r.features.mem_track:
+        raise Fail("FEATURE_CHECK: %s" % r)
+    return "mem_track %s, lazy_pages %s" % (r.features.mem_track, r.features.lazy_pages)
+
+
+def case_check():
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=rpc.CHECK))
+    s.finish()
+    if not r.success:
+        raise Fail("CHECK failed: %s" % r.cr_errmsg)
+
+
+def case_cpuinfo():
+    img = tempfile.mkdtemp(dir=TMP)
+    for t in (rpc.CPUINFO_DUMP, rpc.CPUINFO_CHECK):
+        o, fd = opts_for(img)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=t, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("%s failed: %s" % (rpc.criu_req_type.Name(t), r.cr_errmsg))
+    if not os.path.exists(os.path.join(img, "cpuinfo.img")):
+        raise Fail("CPUINFO_DUMP wrote no cpuinfo.img")
+
+
+def refused(req_type, expect, **kw):
+    p, out = start_target("refused-%s" % expect)
+    img = tempfile.mkdtemp(dir=TMP)
+    try:
+        o, fd = opts_for(img, p.pid, **kw)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=req_type, opts=o))
+        rc, err = s.finish()
+        os.close(fd)
+        if r.success or expect not in r.cr_errmsg:
+            raise Fail("not refused naming %s: success=%s errmsg=%r" %
+                       (expect, r.success, r.cr_errmsg))
+        if not advancing(out):
+            raise Fail("the target stopped after the refused request")
+        return r.cr_errmsg
+    finally:
+        p.kill()
+        p.wait()
+
+
+def case_unsupported_option():
+    return refused(rpc.DUMP, "auto_dedup", auto_dedup=True)
+
+
+def case_unsupported_request():
+    return refused(rpc.PRE_DUMP, "PRE_DUMP")
+
+
+def case_notify_refused():
+    p, out = start_target("notify-refused")
+    img = tempfile.mkdtemp(dir=TMP)
+    try:
+        o, fd = opts_for(img, p.pid, notify_scripts=True)
+        s = Swrk()
+        r, seen = s.call(rpc.criu_req(type=rpc.DUMP, opts=o),
+                         answer=lambda n: n != "post-dump")
+        s.finish()
+        if r.success:
+            raise Fail("the dump succeeded although post-dump was refused")
+        if not advancing(out):
+            raise Fail("the target does not run after the failed dump")
+        return r.cr_errmsg
+    finally:
+        p.kill()
+        p.wait()
+
+
+def case_dump_restore():
+    p, out = start_target("dump-restore")
+    img = tempfile.mkdtemp(dir=TMP)
+    pid = p.pid
+    o, fd = opts_for(img, pid, notify_scripts=True, shell_job=False)
+    s = Swrk()
+    r, seen = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+    s.finish()
+    os.close(fd)
+    p.wait()
+    names = [n for n, _ in seen]
+    if not r.success:
+        raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+    for want in ("pre-dump", "network-lock", "post-dump"):
+        if want not in names:
+            raise Fail("no %s notification in %s" % (want, names))
+    before = count(out)
+    o, fd = opts_for(img, rst_sibling=True, notify_scripts=True)
+    s = Swrk()
+    r, seen = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
+    s.finish()
+    os.close(fd)
+    names2 = [n for n, _ in seen]
+    if not r.success:
+        raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+    try:
+        if r.restore.pid != pid:
+            raise Fail("restored as pid %d, not %d" % (r.restore.pid, pid))
+        for want in ("pre-restore", "setup-namespaces", "post-restore", "pre-resume",
+                     "post-resume", "network-unlock"):
+            if want not in names2:
+                raise Fail("no %s notification in %s" % (want, names2))
+        post = dict(seen)["post-restore"]
+        if post != pid:
+            raise Fail("post-restore names pid %d, not %d" % (post, pid))
+        if not advancing(out) or count(out) <= before:
+            raise Fail("the restored counter does not go on from %d" % before)
+        # rst_sibling: the restored root is our child, as it is runc's
+        wp, _ = os.waitpid(pid, os.WNOHANG)
+        os.kill(pid, signal.SIGKILL)
+        wp, st = os.waitpid(pid, 0)
+        if wp != pid:
+            raise Fail("the restored root is not our child")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return "dump: %s; restore: %s" % (" ".join(names), " ".join(names2))
+
+
+def case_service():
+    addr = os.path.join(TMP, "criu.sock")
+    p = subprocess.Popen([CRIU, "service", "--address", addr], stderr=subprocess.DEVNULL)
+    try:
+        end = time.time() + 5
+        while not os.path.exists(addr) and time.time() < end:
+            time.sleep(0.02)
+        sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sk.connect(addr)
+        sk.send(rpc.criu_req(type=rpc.VERSION).SerializeToString())
+        r = rpc.criu_resp()
+        r.ParseFromString(sk.recv(1 << 20))
+        sk.close()
+        if not r.success or r.type != rpc.VERSION:
+            raise Fail("service VERSION: %s" % r)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def main():
+    global CRIU, TMP
+    ap = argparse.ArgumentParser()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--criu", default=os.path.join(here, "..", "..", "build", "criu", "criu"))
+    a = ap.parse_args()
+    CRIU = os.path.abspath(a.criu)
+    TMP = tempfile.mkdtemp(prefix="criu-rpc-")
+    try:
+        for c in (case_version, case_feature_check, case_check, case_cpuinfo,
+                  case_unsupported_option,
+                  case_unsupported_request, case_notify_refused, case_dump_restore,
+                  case_service):
+            case(c)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (RESULTS.count(True), RESULTS.count(False)))
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

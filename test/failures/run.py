@@ -1340,7 +1340,7 @@ TASK_SIZE = 0x7ffffffff000
 PR_GET_AUXV = 0x41555856
 
 
-def crit_edit(path, fn):
+def crit_entries(path, fn):
     """Decode an image with crit, let fn change the entries, encode it back."""
     j = path + ".json"
     r = subprocess.run(["crit", "decode", "-i", path, "-o", j], capture_output=True, text=True)
@@ -1370,7 +1370,7 @@ def mm_case(name, edit, *needles, prefix=(), prepare=None):
         def m(img):
             if prepare:
                 prepare(img)
-            crit_edit(mm_img(img), lambda ents: edit(ents[0], img))
+            crit_entries(mm_img(img), lambda ents: edit(ents[0], img))
         restore_must_fail("mm-" + name, m, "mm-%d.img" % b["pid"], *needles, prefix=prefix)
     case("restore.mm." + name)(run_case)
 
@@ -1401,7 +1401,7 @@ def set_fields(**kw):
 
 def add_file_entry(img, path):
     """A new regular file entry for path in files.img, as a copy of the exe's; its id."""
-    mm = crit_edit(mm_img(img), lambda ents: ents[0])
+    mm = crit_entries(mm_img(img), lambda ents: ents[0])
     st = os.stat(path)
 
     def add(ents):
@@ -1409,11 +1409,12 @@ def add_file_entry(img, path):
         new = json.loads(json.dumps(exe))
         new["id"] = new["reg"]["id"] = max(e["id"] for e in ents) + 1
         new["reg"]["name"] = path
+        new["reg"].pop("build_id", None)   # a file of ours, not the dumped exe
         new["reg"]["size"] = st.st_size
         new["reg"]["mode"] = st.st_mode
         ents.append(new)
         return new["id"]
-    return crit_edit(os.path.join(img, "files.img"), add)
+    return crit_entries(os.path.join(img, "files.img"), add)
 
 
 def exe_case(name, make_file, *needles):
@@ -1422,7 +1423,7 @@ def exe_case(name, make_file, *needles):
 
         def m(img):
             fid = add_file_entry(img, make_file(img))
-            crit_edit(mm_img(img), lambda ents: ents[0].update(exe_file_id=fid))
+            crit_entries(mm_img(img), lambda ents: ents[0].update(exe_file_id=fid))
         restore_must_fail("mm-" + name, m, "mm-%d.img" % b["pid"], "exe", *needles)
     case("restore.mm." + name)(run_case)
 
@@ -1480,7 +1481,7 @@ mm_case("auxv-long",
         "mm_saved_auxv", "larger than")
 def exe_is_root(mm, img):
     fs = glob.glob(os.path.join(img, "fs-*.img"))[0]
-    mm["exe_file_id"] = crit_edit(fs, lambda ents: ents[0]["root_id"])
+    mm["exe_file_id"] = crit_entries(fs, lambda ents: ents[0]["root_id"])
 
 
 mm_case("exe-dir", exe_is_root, "exe", "not a regular file")

@@ -64,9 +64,12 @@ struct task_dump {
 	struct remote_ctl rc;
 	TaskKobjIdsEntry ids;
 	CoreEntry **cores;	/* one per thread, leader first */
+	CoreEntry *lcore;	/* an exited leader's: process state, no registers */
+	struct proc_pid_stat lstat;	/* the exited leader's */
 	u64 brk;
 	long dumpable;
 	long subreaper;
+	u32 mlockall;		/* MCL_FUTURE, MCL_ONFAULT */
 };
 
 static TaskKobjIdsEntry root_ids;
@@ -91,7 +94,8 @@ static int fill_item_ids(struct pstree_item *it)
 	}
 	/* the innermost pid namespace is the tree's own view */
 	last = st.ns_levels ? st.ns_levels - 1 : 0;
-	it->vpid = st.ns_levels ? st.nspid[last] : it->pid;
+	/* the tgid: pid may be a thread's when the leader has exited */
+	it->vpid = st.ns_levels ? st.nstgid[last] : it->pid;
 	it->pgid = st.nspgid[last];
 	it->sid = st.nssid[last];
 	it->ppid = it->parent ? it->parent->vpid : 0;
@@ -105,6 +109,28 @@ static int fill_item_ids(struct pstree_item *it)
 		it->threads[i].vtid = ts.ns_levels ? ts.nspid[ts.ns_levels - 1] : ts.nspid[0];
 	}
 	return 0;
+}
+
+/*
+ * A session or group id is one of the tree, the root's, or one whose
+ * leader is gone (restore makes it again with a helper of that pid).  A
+ * pid that is some task's session or group id cannot be handed out again,
+ * so if a task with that pid exists outside the tree, it is the leader.
+ * In a pid namespace of the tree's own, every id is the tree's.
+ */
+static bool id_restorable(pid_t id, pid_t roots)
+{
+	char path[32];
+
+	if (id == 0 || id == roots || pstree_find_vpid(id))
+		return true;
+	if (root_item->vpid != (root_item->leader_exited ? root_item->leader_pid : root_item->pid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d", id);
+	if (access(path, F_OK) == 0)
+		return false;
+	pr_info("the leader of session or group %d is gone\n", id);
+	return true;
 }
 
 /* Sessions and groups must come from inside the tree, or be the shell's. */
@@ -128,10 +154,10 @@ static int check_sessions(void)
 	for_each_item(it) {
 		if (it == root_item)
 			continue;
-		if ((pstree_find_vpid(it->sid) || it->sid == root_item->sid) &&
-		    (pstree_find_vpid(it->pgid) || it->pgid == root_item->pgid || it->pgid == 0))
+		if (id_restorable(it->sid, root_item->sid) &&
+		    id_restorable(it->pgid, root_item->pgid))
 			continue;
-		pr_err("unsupported: pid %d is in session %d, group %d from outside the tree\n",
+		pr_err("unsupported: pid %d is in session %d, group %d led from outside the tree\n",
 		       it->pid, it->sid, it->pgid);
 		return -1;
 	}
@@ -166,7 +192,8 @@ static int dump_task_prctls(struct task_dump *td)
 	    remote_read(rc, rc->scratch, &td->subreaper, sizeof(int)))
 		return -1;
 	td->subreaper = (int)td->subreaper;
-	return 0;
+	/* the scratch area is mapped after any mlockall() the task did */
+	return read_mlockall(rc->pid, rc->scratch, &td->mlockall);
 }
 
 static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *core)
@@ -314,11 +341,16 @@ static int dump_task_core(struct task_dump *td)
 		tc->stop_signo = it->stop_signo;
 	}
 	tc->exit_code = 0;
+	if (it->leader_exited) {
+		tc->has_leader_exited = tc->leader_exited = true;
+		tc->exit_code = it->leader_exit_code;
+	}
 	if (read_personality(it->pid, &tc->personality))
 		return -1;
 	tc->flags = td->stat.flags;
 	tc->blk_sigset = it->threads[0].orig_sigmask;
-	tc->comm = td->stat.comm;
+	/* the process's name is its leader's */
+	tc->comm = it->leader_exited ? td->lstat.comm : td->stat.comm;
 	if (dump_sigactions(&td->rc, &td->a, tc) || dump_timers(&td->rc, &td->a, tc) ||
 	    dump_rlimits(it->pid, &td->a, &tc->rlimits) ||
 	    dump_pending_signals(&it->threads[0], true, &td->a, &tc->signals_s))
@@ -340,7 +372,41 @@ static int dump_task_core(struct task_dump *td)
 	tc->child_subreaper = td->subreaper;
 	if (dump_membarrier(&td->rc, it->pid, tc))
 		return -1;
-	td->cores[0]->tc = tc;
+	(td->lcore ? td->lcore : td->cores[0])->tc = tc;
+	return 0;
+}
+
+/*
+ * An exited leader has no registers to dump: its core holds the process
+ * state, and of its own its name, signal mask and creds (as /proc shows
+ * them; securebits from the first live thread).
+ */
+static int dump_exited_leader(struct task_dump *td)
+{
+	struct pstree_item *it = td->it;
+	struct proc_status st;
+	ThreadCoreEntry *tce;
+	CoreEntry *core;
+
+	if (parse_pid_stat(it->leader_pid, 0, &td->lstat) ||
+	    parse_pid_status(it->leader_pid, 0, &st)) {
+		pr_perror("cannot read /proc/%d", it->leader_pid);
+		return -1;
+	}
+	core = arena_new(&td->a, CoreEntry);
+	tce = arena_new(&td->a, ThreadCoreEntry);
+	if (!core || !tce)
+		return -1;
+	core_entry__init(core);
+	thread_core_entry__init(tce);
+	core->mtype = CORE_ENTRY__MARCH__X86_64;
+	core->thread_core = tce;
+	tce->has_blk_sigset = true;
+	tce->blk_sigset = st.sigblk;
+	tce->comm = td->lstat.comm;
+	if (dump_creds(&st, it->threads[0].tid, &td->rc, &td->a, &tce->creds))
+		return -1;
+	td->lcore = core;
 	return 0;
 }
 
@@ -383,6 +449,7 @@ static int dump_task_mm(struct task_dump *td)
 		.dumpable = td->dumpable,
 		.thp_disabled = td->status.thp_enabled == 0,
 		.vmas = &td->vmas,
+		.mlockall = td->mlockall,
 	};
 
 	return dump_mm(td->it, &d);
@@ -392,6 +459,8 @@ static int write_cores(struct task_dump *td)
 {
 	int i;
 
+	if (td->lcore && pb_write_image(CR_FD_CORE, &td->lcore->base, td->it->vpid))
+		return -1;
 	for (i = 0; i < td->it->nr_threads; i++)
 		if (pb_write_image(CR_FD_CORE, &td->cores[i]->base, td->it->threads[i].vtid))
 			return -1;
@@ -415,6 +484,8 @@ static int dump_task_remote(struct task_dump *td)
 	for (i = 0; i < it->nr_threads; i++)
 		if (dump_thread(td, i))
 			goto out;
+	if (it->leader_exited && dump_exited_leader(td))
+		goto out;
 	if (dump_task_core(td))
 		goto out;
 	ret = 0;
@@ -598,7 +669,7 @@ int cr_dump_tasks(pid_t pid)
 	if (seize_tree(pid) || seccomp_suspend_tree())
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
-	network_lock_set_root(pid);
+	network_lock_set_root(root_item->pid);
 	if (run_action(ACT_NET_LOCK, 0))
 		goto unseize;
 	pr_info("froze %d processes in %llu us\n", pstree_count(), (unsigned long long)freezing_us);

@@ -105,6 +105,27 @@ static int check_stopped(struct pstree_item *it, TaskCoreEntry *tc)
 	return 0;
 }
 
+/* A leader that had exited: no registers, it exits again after the restorer. */
+static int check_exited_leader(struct pstree_item *it, CoreEntry *c)
+{
+	if (it->nr_threads < 2 || !c->thread_core) {
+		pr_err("core-%d.img: an exited leader needs another thread and its thread state\n",
+		       it->vpid);
+		return -1;
+	}
+	if (c->tc->task_state == TASK_STOPPED && check_stopped(it, c->tc))
+		return -1;
+	if (c->tc->task_state != TASK_ALIVE && c->tc->task_state != TASK_STOPPED) {
+		pr_err("core-%d.img: exited leader in state %u\n", it->vpid, c->tc->task_state);
+		return -1;
+	}
+	it->leader_exited = true;
+	it->leader_exit_code = c->tc->exit_code;
+	pr_info("pid %d: its leader thread had exited with status %#x\n", it->vpid,
+		c->tc->exit_code);
+	return 0;
+}
+
 static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 {
 	if (c->mtype != CORE_ENTRY__MARCH__X86_64) {
@@ -116,6 +137,8 @@ static int check_core(struct pstree_item *it, int i, CoreEntry *c)
 		it->state = TASK_DEAD;
 		return 0;
 	}
+	if (i == 0 && c->tc && c->tc->has_leader_exited && c->tc->leader_exited)
+		return check_exited_leader(it, c);
 	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs ||
 	    !c->thread_core) {
 		pr_err("core-%d.img: registers or thread state missing\n", it->threads[i].vtid);
@@ -253,7 +276,6 @@ static int read_task_images(struct pstree_item *it)
 
 static int check_sessions(void)
 {
-	struct pstree_item *it;
 
 	if (root_item->sid == 0 && (inv_ns_flags & CLONE_NEWPID))
 		pr_info("pid 1 had its session leader outside its pid namespace: it leads its "
@@ -263,17 +285,8 @@ static int check_sessions(void)
 		       root_item->vpid);
 		return -1;
 	}
-	for_each_item(it) {
-		if (it == root_item)
-			continue;
-		if (it->sid != it->vpid && it->sid != it->parent->sid &&
-		    !(it->sid == 0 && root_item->sid == 0)) {
-			pr_err("unsupported: pid %d is in session %d, its parent in %d\n", it->vpid,
-			       it->sid, it->parent->sid);
-			return -1;
-		}
-	}
-	return 0;
+	/* sessions and groups whose leader is gone come from helpers */
+	return plan_sessions();
 }
 
 #define PF_EXITING 0x4	/* task flag: the task is exiting */
@@ -305,6 +318,12 @@ static int check_pids_free(void)
 				pr_err("pid %d is already in use\n", it->threads[i].vtid);
 				return -1;
 			}
+	for (i = 0; i < nr_session_helpers(); i++)
+		if (pid_in_use(session_helper_pid(i))) {
+			pr_err("pid %d, of a gone session or group leader, is already in use\n",
+			       session_helper_pid(i));
+			return -1;
+		}
 	return 0;
 }
 
@@ -387,12 +406,12 @@ int restore_read_images(void)
 	struct pstree_item *it;
 
 	if (read_inventory() || cpuinfo_check(opts.cpu_cap, opts.cpu_cap_set) ||
-	    read_pstree_image() || check_sessions())
+	    read_pstree_image())
 		return -1;
 	for_each_item(it)
 		if (read_task_images(it))
 			return -1;
-	if (check_page_images() || seccomp_prepare_restore())
+	if (check_page_images() || seccomp_prepare_restore() || check_sessions())
 		return -1;
 	if (root_item->state == TASK_DEAD) {
 		pr_err("unsupported: the root of the tree, pid %d, is a zombie\n", root_item->vpid);
@@ -435,6 +454,7 @@ void restore_free_images(void)
 		it->rst = NULL;
 	}
 	seccomp_restore_forget();
+	forget_sessions();
 	free_pstree();
 }
 
@@ -531,7 +551,7 @@ static int run_restore(void)
 	 * in the other's bootstrap area, which finish_task() unmaps.
 	 */
 	for_each_item(it)
-		for (i = 0; it->state != TASK_DEAD && i < it->nr_threads; i++)
+		for (i = it->leader_exited; it->state != TASK_DEAD && i < it->nr_threads; i++)
 			if (remote_syscall_stop(it->threads[i].tid))
 				return -1;
 	for_each_item(it)

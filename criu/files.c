@@ -189,6 +189,9 @@ int get_task_fd(pid_t pid, int fd)
 	if (task_pidfd < 0 || task_pidfd_pid != pid) {
 		close_safe(&task_pidfd);
 		task_pidfd = syscall(SYS_pidfd_open, pid, 0);
+		/* a thread of a process whose leader exited: PIDFD_THREAD (O_EXCL, 6.9) */
+		if (task_pidfd < 0 && errno == ENOENT)
+			task_pidfd = syscall(SYS_pidfd_open, pid, O_EXCL);
 		if (task_pidfd < 0) {
 			pr_perror("cannot open a pidfd for pid %d", pid);
 			return -1;
@@ -509,7 +512,8 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 	if (!v->deleted && v->name && !stat(v->name, &st) && st.st_ino == v->ino &&
 	    st.st_dev == v->dev)
 		return dump_path_file(pid, v->name, flags, id);
-	if (v->deleted && v->name && v->name[0] == '/') {
+	/* a memfd has no path to recreate it at: its name, seals and size need an fd */
+	if (v->deleted && v->name && v->name[0] == '/' && !(v->e.status & VMA_AREA_MEMFD)) {
 		/* one ghost for all of this task's mappings of the inode */
 		list_for_each_entry(d, &dumped_files, list)
 			if (d->fd < 0 && d->pid == pid && d->dev == v->dev &&

@@ -101,6 +101,8 @@ int dump_mm(struct pstree_item *it, const struct mm_dump *d)
 	mm.dumpable = d->dumpable;
 	mm.has_thp_disabled = true;
 	mm.thp_disabled = d->thp_disabled;
+	mm.has_mlockall = d->mlockall != 0;
+	mm.mlockall = d->mlockall;
 
 	mm.vmas = xmalloc(sizeof(VmaEntry *) * (d->vmas->nr + 1));
 	if (!mm.vmas) {
@@ -447,5 +449,6 @@ int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_args *a
 	}
 	a->dumpable = mm->has_dumpable ? mm->dumpable : -1;
 	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
+	a->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cow.h"
 #include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
@@ -181,10 +182,32 @@ int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m)
 
 /* ---- private memory: premap, fill from the pages image ---- */
 
-struct premap_plan {
-	VmaEntry *v;
-	u64 slot;		/* 0: not premapped */
-};
+/* This task's premap; the children it forks inherit it (and this variable). */
+static struct premap_state mine;
+
+#define THP_SIZE	(2ULL << 20)
+
+/*
+ * Anonymous private memory that had MADV_HUGEPAGE: premapped at a slot
+ * with the same offset in a 2 MiB page as its place, advised before the
+ * fill, so that the fill faults in huge pages and the restorer's mremap
+ * moves them whole (it splits a huge page moved to an unaligned place).
+ */
+static bool wants_thp(struct task_restore *tr, const VmaEntry *v)
+{
+	return (v->status & VMA_ANON_PRIVATE) && v->has_madv &&
+	       (v->madv & (1ULL << MADV_HUGEPAGE)) && v->end - v->start >= THP_SIZE &&
+	       !(tr->mm->has_thp_disabled && tr->mm->thp_disabled);
+}
+
+/* The map type and the flags of the premap that the VMA keeps when moved. */
+static int premap_flags(const VmaEntry *v)
+{
+	int type = (v->flags & MAP_TYPE) == MAP_DROPPABLE ? MAP_DROPPABLE : MAP_PRIVATE;
+
+	/* without MAP_NORESERVE a large sparse mapping fails the overcommit check */
+	return type | (v->flags & (MAP_NORESERVE | MAP_GROWSDOWN)) | MAP_FIXED;
+}
 
 static bool vma_has_pages(struct task_restore *tr, const VmaEntry *v, size_t *pi)
 {
@@ -209,7 +232,6 @@ static bool wants_premap(struct task_restore *tr, const VmaEntry *v, size_t *pi)
 static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 {
 	u64 len = v->end - v->start;
-	int grow = v->flags & MAP_GROWSDOWN;
 	void *p;
 
 	if (v->status & VMA_AREA_SYSVIPC)
@@ -229,11 +251,11 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 	} else if (v->status & VMA_FILE_PRIVATE) {
 		int fd = anchor_fd(v->shmid);
 
-		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
-			 v->pgoff);
+		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED | (v->flags & MAP_NORESERVE), fd, v->pgoff);
 	} else {
 		p = mmap((void *)slot, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grow, -1, 0);
+			 premap_flags(v) | MAP_ANONYMOUS, -1, 0);
 	}
 	if (fault_hit(FI_PREMAP) && p == (void *)slot) {
 		munmap(p, len);
@@ -244,7 +266,23 @@ static int premap_one(struct pstree_item *it, VmaEntry *v, u64 slot)
 			  (unsigned long long)v->start, (unsigned long long)v->end);
 		return -1;
 	}
+	if (wants_thp(rst_of(it), v) && madvise(p, len, MADV_HUGEPAGE)) {
+		pr_perror("pid %d: madvise(MADV_HUGEPAGE) of premapped VMA %llx", it->vpid,
+			  (unsigned long long)v->start);
+		return -1;
+	}
 	return 0;
+}
+
+/* Room in the args for the names of the VMAs. */
+size_t vma_names_size(MmEntry *mm)
+{
+	size_t i, sz = 0;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->name)
+			sz += strlen(mm->vmas[i]->name) + 1;
+	return sz;
 }
 
 static int open_pages(struct task_restore *tr)
@@ -261,8 +299,32 @@ static int open_pages(struct task_restore *tr)
 	return move_to_svc(fd);
 }
 
-/* Read every dumped page into its premapped place, many runs per call. */
-static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t nr)
+static int read_batch(struct task_restore *tr, int fd, struct iovec *iov, size_t *niov,
+		      size_t *batch, off_t *batch_off, off_t off)
+{
+	ssize_t n = *niov ? preadv(fd, iov, *niov, *batch_off) : 0;
+
+	if (n != (ssize_t)*batch) {
+		if (n < 0)
+			pr_perror("cannot read pages-%u.img at %lld", tr->pages_id,
+				  (long long)*batch_off);
+		else
+			pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zd\n",
+			       tr->pages_id, (long long)*batch_off, *batch, n);
+		return -1;
+	}
+	*batch_off = off;
+	*batch = 0;
+	*niov = 0;
+	return 0;
+}
+
+/*
+ * Read every dumped page into its premapped place, many runs per call;
+ * a VMA taken from the parent gets only the pages that differ (cow.c).
+ */
+static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t nr,
+		      struct cow_fill *cf)
 {
 	struct task_restore *tr = rst_of(it);
 	struct iovec iov[MAX_IOVS];
@@ -277,7 +339,7 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 		return -1;
 	for (pi = 0; pi < tr->nr_pmes; pi++) {
 		PagemapEntry *pe = tr->pmes[pi];
-		u64 len = (u64)pe->nr_pages * PAGE_SIZE;
+		u64 len = (u64)pe->nr_pages * PAGE_SIZE, dst;
 
 		while (vi < nr && plan[vi].v->end <= pe->vaddr)
 			vi++;
@@ -287,27 +349,22 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 			       it->vpid, (unsigned long long)pe->vaddr, pe->nr_pages);
 			goto out;
 		}
-		iov[niov].iov_base = (void *)(plan[vi].slot + pe->vaddr - plan[vi].v->start);
+		dst = plan[vi].slot + pe->vaddr - plan[vi].v->start;
+		if (plan[vi].from) {
+			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off + len) ||
+			    cow_fill_run(it, fd, off, pe, dst, cf))
+				goto out;
+			off += len;
+			continue;
+		}
+		iov[niov].iov_base = (void *)dst;
 		iov[niov].iov_len = len;
 		niov++;
 		batch += len;
 		off += len;
-		if (niov == MAX_IOVS || pi + 1 == tr->nr_pmes) {
-			ssize_t n = preadv(fd, iov, niov, batch_off);
-
-			if (n != (ssize_t)batch) {
-				if (n < 0)
-					pr_perror("cannot read pages-%u.img at %lld", tr->pages_id,
-						  (long long)batch_off);
-				else
-					pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zd\n",
-					       tr->pages_id, (long long)batch_off, batch, n);
-				goto out;
-			}
-			batch_off = off;
-			batch = 0;
-			niov = 0;
-		}
+		if ((niov == MAX_IOVS || pi + 1 == tr->nr_pmes) &&
+		    read_batch(tr, fd, iov, &niov, &batch, &batch_off, off))
+			goto out;
 	}
 	ret = 0;
 out:
@@ -315,8 +372,20 @@ out:
 	return ret;
 }
 
-static int fill_rst_vma(struct pstree_item *it, struct rst_vma *rv, VmaEntry *v, u64 slot)
+static int fill_rst_vma(struct pstree_item *it, struct rst_mem *m, struct rst_vma *rv,
+			VmaEntry *v, u64 slot)
 {
+	if (v->name) {
+		size_t len = strlen(v->name) + 1;
+		char *n = bump_alloc(&m->args, len, 1);
+
+		if (!n)
+			return -1;
+		memcpy(n, v->name, len);
+		rv->name = (u64)(unsigned long)n;
+	}
+	if ((v->flags & MAP_LOCKED) && v->has_lock_onfault && v->lock_onfault)
+		rv->rst_flags |= RST_VMA_LOCK_ONFAULT;
 	rv->start = v->start;
 	rv->end = v->end;
 	rv->pgoff = v->pgoff;
@@ -398,84 +467,192 @@ static int plan_vdso(struct pstree_item *it, struct rst_args *a, struct rst_mem 
 	return 0;
 }
 
-/* The restorer's argument area that prepare_vmas() takes: its rst_vma array. */
-size_t vmas_args_size(struct pstree_item *it)
-{
-	return sizeof(struct rst_vma) * (rst_of(it)->mm->n_vmas + 1) + 7;
-}
-
-int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+/* Which VMAs get a slot, and how long the premap area must be. */
+static struct premap_plan *plan_premap(struct pstree_item *it, u64 *len)
 {
 	struct task_restore *tr = rst_of(it);
 	MmEntry *mm = tr->mm;
-	struct premap_plan *plan;
-	struct rst_vma *rv;
-	size_t i, pi = 0, n = 0;
-	u64 pos;
-	int ret = -1;
-	void *p;
+	struct premap_plan *plan = xzalloc(sizeof(*plan) * (mm->n_vmas + 1));
+	size_t i, pi = 0;
 
-	plan = xzalloc(sizeof(*plan) * (mm->n_vmas + 1));
-	rv = bump_alloc(&m->args, sizeof(*rv) * (mm->n_vmas + 1), 8);
-	if (!plan || !rv)
-		goto out;
-
-	m->premap_len = 0;
+	if (!plan)
+		return NULL;
+	*len = 0;
 	for (i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
 
 		if (i && v->start < mm->vmas[i - 1]->end) {
 			pr_err("mm-%d.img: VMA %llx-%llx overlaps the one before it\n", it->vpid,
 			       (unsigned long long)v->start, (unsigned long long)v->end);
-			goto out;
+			goto err;
 		}
 		if (v->end <= v->start || (v->start | v->end) & ~PAGE_MASK ||
 		    v->end > RST_TASK_SIZE) {
 			pr_err("mm-%d.img: bad VMA %llx-%llx\n", it->vpid,
 			       (unsigned long long)v->start, (unsigned long long)v->end);
-			goto out;
+			goto err;
 		}
 		plan[i].v = v;
 		if (wants_premap(tr, v, &pi)) {
-			plan[i].slot = 1;	/* placed below */
+			plan[i].slot = 1;	/* placed later */
 			/* a free page between slots keeps them from merging */
-			m->premap_len += v->end - v->start + PAGE_SIZE;
+			*len += v->end - v->start + PAGE_SIZE;
+			if (wants_thp(tr, v))
+				*len += THP_SIZE;
 		}
 	}
+	return plan;
+err:
+	free(plan);
+	return NULL;
+}
 
-	if (m->premap_len) {
-		if (find_gap(it, m->premap_len, &m->premap))
-			goto out;
-		p = mmap((void *)m->premap, m->premap_len, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p != (void *)m->premap) {
-			pr_perror("cannot reserve %llu bytes for premapping",
-				  (unsigned long long)m->premap_len);
-			goto out;
-		}
-	}
-	pos = m->premap;
-	for (i = 0; i < mm->n_vmas; i++) {
+/* Shared memory is mapped after the fork: children need their own mapping of it. */
+static bool premap_later(const VmaEntry *v)
+{
+	return v->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC);
+}
+
+/* Place the slots and map the private ones: taken from the parent's premap or new. */
+static int map_private_slots(struct pstree_item *it, struct premap_plan *plan, size_t nr,
+			     u64 pos)
+{
+	size_t i, pi = 0;
+
+	for (i = 0; i < nr; i++) {
 		if (!plan[i].slot)
 			continue;
+		if (wants_thp(rst_of(it), plan[i].v))
+			pos += (plan[i].v->start - pos) & (THP_SIZE - 1);
 		plan[i].slot = pos;
-		if (premap_one(it, plan[i].v, pos))
-			goto out;
 		pos += plan[i].v->end - plan[i].v->start + PAGE_SIZE;
+		if (premap_later(plan[i].v))
+			continue;
+		if (plan[i].from ? cow_take(it, &plan[i], &pi) : premap_one(it, plan[i].v, plan[i].slot))
+			return -1;
 	}
-	if (fill_pages(it, plan, mm->n_vmas))
-		goto out;
+	return 0;
+}
 
-	for (i = 0; i < mm->n_vmas; i++) {
+static int protect_slots(struct premap_plan *plan, size_t nr, bool shared)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
 		VmaEntry *v = plan[i].v;
 
-		if (plan[i].slot && mprotect((void *)plan[i].slot, v->end - v->start, v->prot)) {
+		if (!plan[i].slot || premap_later(v) != shared)
+			continue;
+		if (mprotect((void *)plan[i].slot, v->end - v->start, v->prot)) {
 			pr_perror("cannot protect premapped VMA %llx", (unsigned long long)v->start);
-			goto out;
+			return -1;
 		}
+	}
+	return 0;
+}
+
+static int reserve_premap(struct pstree_item *it, struct rst_mem *m)
+{
+	void *p;
+
+	if (!m->premap_len)
+		return 0;
+	if (find_gap(it, m->premap_len, &m->premap))
+		return -1;
+	p = mmap((void *)m->premap, m->premap_len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)m->premap) {
+		pr_perror("cannot reserve %llu bytes for premapping",
+			  (unsigned long long)m->premap_len);
+		return -1;
+	}
+	pr_debug("pid %d: premap area %llx-%llx\n", it->vpid, (unsigned long long)m->premap,
+		 (unsigned long long)(m->premap + m->premap_len));
+	return 0;
+}
+
+/*
+ * Before the task forks its children: premap and fill its private memory,
+ * sharing with the parent what is the same (cow.c), and keep the premap
+ * for the children, which inherit it.
+ */
+int premap_private(struct pstree_item *it, struct rst_mem *m)
+{
+	struct premap_state parent = mine;	/* what the forking parent left */
+	size_t nr = rst_of(it)->mm->n_vmas;
+	struct cow_fill cf = { 0 };
+	struct premap_plan *plan;
+	int ret = -1;
+
+	mine = (struct premap_state){ 0 };
+	if (!parent.owner || parent.owner != it->parent) {
+		free(parent.plan);
+		parent = (struct premap_state){ 0 };
+	} else {
+		cf.parent.pmes = rst_of(parent.owner)->pmes;
+		cf.parent.nr = rst_of(parent.owner)->nr_pmes;
+	}
+	plan = plan_premap(it, &m->premap_len);
+	if (!plan)
+		goto out;
+	cow_match(plan, nr, &parent);
+	if (reserve_premap(it, m) || map_private_slots(it, plan, nr, m->premap) ||
+	    fill_pages(it, plan, nr, &cf) || protect_slots(plan, nr, false))
+		goto out;
+	/* what is left of the parent's premap is not ours */
+	if (parent.len && munmap((void *)parent.area, parent.len)) {
+		pr_perror("pid %d: cannot unmap the parent's premap", it->vpid);
+		goto out;
+	}
+	if (parent.owner)
+		pr_info("pid %d: %llu pages shared with pid %d, %llu written\n", it->vpid,
+			(unsigned long long)cf.shared, parent.owner->vpid,
+			(unsigned long long)cf.written);
+	mine = (struct premap_state){ it, plan, nr, m->premap, m->premap_len };
+	plan = NULL;
+	ret = 0;
+out:
+	free(cf.buf);
+	free(plan);
+	free(parent.plan);
+	return ret;
+}
+
+/* After the children are forked: the shared memory, and the restorer's VMA list. */
+/* The restorer's argument area that prepare_vmas() takes: rst_vma array and names. */
+size_t vmas_args_size(struct pstree_item *it)
+{
+	MmEntry *mm = rst_of(it)->mm;
+
+	return sizeof(struct rst_vma) * (mm->n_vmas + 1) + 7 + vma_names_size(mm);
+}
+
+int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	struct premap_plan *plan = mine.plan;
+	size_t i, n = 0, nr = mine.nr;
+	struct rst_vma *rv;
+	int ret = -1;
+
+	if (mine.owner != it) {
+		pr_err("pid %d: its private memory was not premapped\n", it->vpid);
+		return -1;
+	}
+	rv = bump_alloc(&m->args, sizeof(*rv) * (nr + 1), 8);
+	if (!rv)
+		goto out;
+	for (i = 0; i < nr; i++)
+		if (plan[i].slot && premap_later(plan[i].v) &&
+		    premap_one(it, plan[i].v, plan[i].slot))
+			goto out;
+	if (protect_slots(plan, nr, true))
+		goto out;
+	for (i = 0; i < nr; i++) {
+		VmaEntry *v = plan[i].v;
+
 		if (v->status & VMA_AREA_VSYSCALL)
 			continue;
-		if (fill_rst_vma(it, &rv[n++], v, plan[i].slot))
+		if (fill_rst_vma(it, m, &rv[n++], v, plan[i].slot))
 			goto out;
 	}
 	a->vmas = (u64)(unsigned long)rv;
@@ -485,6 +662,7 @@ int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 	ret = plan_vdso(it, a, m);
 out:
 	free(plan);
+	mine = (struct premap_state){ 0 };
 	return ret;
 }
 

@@ -49,7 +49,7 @@ struct pstree_item *pstree_find(pid_t pid)
 	struct pstree_item *it;
 
 	for_each_item(it)
-		if (it->pid == pid)
+		if (it->pid == pid || (it->leader_exited && it->leader_pid == pid))
 			return it;
 	return NULL;
 }
@@ -87,18 +87,21 @@ int dump_pstree(void)
 	for_each_item(it) {
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 		uint32_t *tids;
-		int i;
+		int i, n = 0;
 
-		tids = xmalloc(sizeof(*tids) * it->nr_threads);
+		tids = xmalloc(sizeof(*tids) * (it->nr_threads + 1));
 		if (!tids)
 			goto out;
+		/* an exited leader is still the first thread of its process */
+		if (it->leader_exited)
+			tids[n++] = it->vpid;
 		for (i = 0; i < it->nr_threads; i++)
-			tids[i] = it->threads[i].vtid;
+			tids[n++] = it->threads[i].vtid;
 		e.pid = it->vpid;
 		e.ppid = it->ppid;
 		e.pgid = it->pgid;
 		e.sid = it->sid;
-		e.n_threads = it->nr_threads;
+		e.n_threads = n;
 		e.threads = tids;
 		ret = pb_write(img, &e);
 		free(tids);

@@ -156,6 +156,16 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 
 	t->args = (u64)(unsigned long)a;
 	t->tid = it->threads[i].vtid;
+	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
+	if (i == 0 && it->leader_exited) {
+		/* it exits at the end: its name and creds, nothing to return to */
+		snprintf(t->comm, sizeof(t->comm), "%s", core->tc->comm);
+		a->leader_exits = 1;
+		/* a group stop shows its signal there instead: then 0 */
+		a->leader_exit_code = WIFEXITED(core->tc->exit_code) ?
+					      WEXITSTATUS(core->tc->exit_code) : 0;
+		return prepare_creds(&t->creds, tce->creds, t->tid);
+	}
 	t->fs_base = ti->gpregs->fs_base;
 	t->gs_base = ti->gpregs->gs_base;
 	t->clear_tid = ti->clear_tid_addr;
@@ -197,7 +207,6 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	frame = bump_alloc(&m->args, sigframe_size(), 64);
 	if (!frame || build_sigframe(frame, core, &t->frame))
 		return -1;
-	t->stack_top = m->stacks + (u64)(slot + 1) * RST_THREAD_STACK;
 	return 0;
 }
 

@@ -152,6 +152,18 @@ struct syscall_info_entry {
 	u64 nr;
 };
 
+/* A restored leader thread that exits again at the end (see rst_leader_exit). */
+static bool exiting_leader(pid_t tid)
+{
+	struct pstree_item *it;
+
+	for_each_item(it)
+		if (it->leader_exited && it->state != TASK_DEAD && it->pid == tid)
+			return true;
+	return false;
+}
+
+/* At the entry of its last syscall: rt_sigreturn, or exit for such a leader. */
 static bool at_sigreturn(pid_t tid)
 {
 	struct syscall_info_entry si;
@@ -159,7 +171,9 @@ static bool at_sigreturn(pid_t tid)
 	memset(&si, 0, sizeof(si));
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(si), &si) < 0)
 		return false;
-	return si.op == SYSCALL_INFO_ENTRY && si.nr == __NR_rt_sigreturn;
+	if (si.op != SYSCALL_INFO_ENTRY)
+		return false;
+	return si.nr == __NR_rt_sigreturn || (si.nr == __NR_exit && exiting_leader(tid));
 }
 
 /* Stop every task where it waits for the go; from there we trace it. */
@@ -303,16 +317,20 @@ int finish_task(struct pstree_item *it)
 {
 	struct task_restore *tr = rst_of(it);
 	struct task_sync *ts = task_sync_of(it);
+	pid_t tid = it->pid;
 	int i;
 
 	if (it->state == TASK_DEAD)
 		return 0;
+	/* an exiting leader waits at the entry of exit: a thread runs the calls */
+	if (it->leader_exited)
+		tid = it->threads[1].tid;
 	/* every sharer is past its restorer: the anchors can go now */
-	if (files_shared(it) && files_table_owner(it) && remote_close_svc(it->pid, ts->bootstrap))
+	if (files_shared(it) && files_table_owner(it) && remote_close_svc(tid, ts->bootstrap))
 		return -1;
 	/* the restorer cannot unmap itself: do it from here (a vm child has none) */
-	if (remote_munmap(it->pid, ts->bootstrap, ts->premap, ts->premap_len) ||
-	    remote_munmap(it->pid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
+	if (remote_munmap(tid, ts->bootstrap, ts->premap, ts->premap_len) ||
+	    remote_munmap(tid, ts->bootstrap, ts->bootstrap, ts->bootstrap_len))
 		return -1;
 	for (i = 0; i < it->nr_threads; i++) {
 		ThreadCoreEntry *tce = tr->cores[i]->thread_core;

@@ -50,7 +50,7 @@
 
 #include "rst-internal.h"
 
-static void task_failed(void)
+void task_failed(void)
 {
 	__atomic_store_n(&rsync->error, 1, __ATOMIC_SEQ_CST);
 	futex(&rsync->nr_ready, FUTEX_WAKE, INT_MAX, NULL);
@@ -83,7 +83,7 @@ struct task_sync *task_sync_of(struct pstree_item *it)
  * still being released): EEXIST is tried again for up to 2 s, as
  * pid_in_use() waits for a zombie.
  */
-static long clone3_soon_free(struct clone_args *ca)
+long clone3_soon_free(struct clone_args *ca)
 {
 	u64 deadline = now_us() + 2000000;
 	long pid;
@@ -98,6 +98,12 @@ static long clone3_soon_free(struct clone_args *ca)
 
 int fork_task(struct pstree_item *it)
 {
+	return fork_task_flags(it, 0);
+}
+
+/* extra: CLONE_PARENT from the helper of a gone session or group */
+int fork_task_flags(struct pstree_item *it, unsigned long extra)
+{
 	struct clone_args ca;
 	pid_t tid = it->vpid;
 	long pid;
@@ -106,8 +112,8 @@ int fork_task(struct pstree_item *it)
 	if (it == root_item)
 		ca.flags = restore_ns_flags() | (opts.restore_sibling ? CLONE_PARENT : 0);
 	else
-		ca.flags = share_clone_flags(it);
-	/* with CLONE_PARENT clone3 wants 0: the kernel takes our own exit signal */
+		ca.flags = share_clone_flags(it) | extra;
+	/* a CLONE_PARENT child takes its creator's exit signal: clone3 wants 0 */
 	ca.exit_signal = ca.flags & CLONE_PARENT ? 0 : SIGCHLD;
 	if (ca.flags & CLONE_NEWPID)
 		tid = 1;
@@ -156,6 +162,26 @@ int fork_task(struct pstree_item *it)
 	return 0;
 }
 
+/*
+ * The group may not exist yet: its leader, or the first member of a gone
+ * group, is created in another branch of the tree at the same time.
+ * setpgid() says EPERM until it is there in our session.
+ */
+static int join_group(struct pstree_item *it)
+{
+	u64 deadline = now_us() + 5000000;
+
+	while (setpgid(0, it->pgid)) {
+		if (errno != EPERM || now_us() > deadline) {
+			pr_perror("cannot move pid %d (session %d) into group %d", it->vpid,
+				  it->sid, it->pgid);
+			return -1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
 static int restore_session(struct pstree_item *it)
 {
 	if (it == root_item && it->sid == 0) {
@@ -180,9 +206,8 @@ static int restore_session(struct pstree_item *it)
 			pr_perror("cannot make pid %d a group leader", it->vpid);
 			return -1;
 		}
-	} else if (getpgid(0) != it->pgid && setpgid(0, it->pgid)) {
-		pr_perror("cannot move pid %d into group %d", it->vpid, it->pgid);
-		return -1;
+	} else if (getpgid(0) != it->pgid) {
+		return join_group(it);
 	}
 	return 0;
 }
@@ -311,10 +336,20 @@ static int restore_task_body(struct pstree_item *it)
 	/* a table shared with the parent was installed by the parent */
 	if (restore_session(it) || (!(share & CLONE_FILES) && restore_task_fds(it)))
 		return -1;
+	/* before the fork: children share what is the same copy-on-write */
+	if (premap_private(it, &m))
+		return -1;
 	/* children on our mm come later, from the blob */
-	list_for_each_entry(c, &it->children, sibling)
-		if (!is_vm_child(c) && fork_task(c))
+	list_for_each_entry(c, &it->children, sibling) {
+		int by_helper;
+
+		if (is_vm_child(c))
+			continue;
+		/* a child in a session or group whose leader is gone comes from a helper */
+		by_helper = fork_by_helper(c);
+		if (by_helper < 0 || (!by_helper && fork_task(c)))
 			return -1;
+	}
 	if (!(share & CLONE_FS) && restore_fs(it))
 		return -1;
 	if (personality(tr->cores[0]->tc->personality) < 0) {

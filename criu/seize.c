@@ -238,6 +238,26 @@ static struct thread *find_thread(struct pstree_item *it, pid_t tid)
 	return NULL;
 }
 
+/* More threads than the leader in /proc/PID/task */
+static bool has_other_threads(pid_t pid)
+{
+	pid_t *tids;
+	int nr;
+
+	if (read_tids(pid, &tids, &nr))
+		return false;
+	free(tids);
+	return nr > 1;
+}
+
+/* The leader thread has exited (the others may still run). */
+static bool leader_is_dead(pid_t pid)
+{
+	struct proc_pid_stat st;
+
+	return !parse_pid_stat(pid, pid, &st) && (st.state == 'Z' || st.state == 'X');
+}
+
 #define TASK_IS_GONE	1
 #define TASK_IS_ZOMBIE	2
 
@@ -251,8 +271,9 @@ static int check_task_state(pid_t pid)
 		pr_perror("cannot read /proc/%d/stat", pid);
 		return -1;
 	}
+	/* a leader that exited while its other threads run on: the process lives */
 	if (st.state == 'Z')
-		return TASK_IS_ZOMBIE;
+		return has_other_threads(pid) ? 0 : TASK_IS_ZOMBIE;
 	if (st.state == 'X')
 		return TASK_IS_GONE;
 	return 0;
@@ -290,6 +311,26 @@ static void forget_dead_threads(struct pstree_item *it)
 }
 
 /*
+ * From now on /proc and syscalls reach the process through its first live
+ * thread; the leader's exit status is what its parent will reap, unless
+ * the whole group ends with exit_group or a signal.
+ */
+static int note_exited_leader(struct pstree_item *it)
+{
+	struct proc_pid_stat st;
+
+	if (parse_pid_stat(it->leader_pid, 0, &st)) {
+		pr_perror("cannot read the stat of pid %d", it->leader_pid);
+		return -1;
+	}
+	it->leader_exit_code = st.exit_code;
+	it->pid = it->threads[0].tid;
+	pr_info("pid %d: the leader thread has exited (status %#x); %d threads run on, "
+		"reached through tid %d\n", it->leader_pid, st.exit_code, it->nr_threads, it->pid);
+	return 0;
+}
+
+/*
  * Seize all threads of a task; repeat until /proc/PID/task shows no
  * thread we have not frozen, since running threads may clone more.
  */
@@ -314,6 +355,14 @@ static int seize_task(struct pstree_item *it)
 
 			if (find_thread(it, tids[i]))
 				continue;
+			/* an exited leader cannot be seized: the live threads stand for it */
+			if (tids[i] == it->pid && !it->leader_exited && leader_is_dead(it->pid)) {
+				it->leader_exited = true;
+				it->leader_pid = it->pid;
+				continue;
+			}
+			if (tids[i] == it->pid && it->leader_exited)
+				continue;
 			t = xrealloc(it->threads, (it->nr_threads + 1) * sizeof(*t));
 			if (!t) {
 				free(tids);
@@ -334,6 +383,8 @@ static int seize_task(struct pstree_item *it)
 		free(tids);
 	}
 	forget_dead_threads(it);
+	if (it->leader_exited && it->nr_threads)
+		return note_exited_leader(it);
 	if (!it->nr_threads || it->threads[0].tid != it->pid)
 		return 1;	/* the leader is gone: the process is exiting */
 	return 0;

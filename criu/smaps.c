@@ -21,6 +21,7 @@ void free_vmas(struct vm_area_list *vl)
 
 	list_for_each_entry_safe(v, n, &vl->h, list) {
 		list_del(&v->list);
+		free(v->e.name);
 		free(v->name);
 		free(v);
 	}
@@ -67,8 +68,13 @@ static void parse_vmflags(char *flags, struct vma_area *v)
 			v->e.flags |= MAP_GROWSDOWN;
 		else if (!strcmp(tok, "lo"))
 			v->e.flags |= MAP_LOCKED;
+		else if (!strcmp(tok, "lf"))
+			v->e.lock_onfault = v->e.has_lock_onfault = true;
 		else if (!strcmp(tok, "nr"))
 			v->e.flags |= MAP_NORESERVE;
+		else if (!strcmp(tok, "dp"))
+			/* a mapping type of its own, shown as private */
+			v->e.flags = (v->e.flags & ~MAP_TYPE) | MAP_DROPPABLE;
 		else if (!strcmp(tok, "mw"))
 			v->maywrite = true;
 		for (i = 0; i < ARRAY_SIZE(vmflag_madvs); i++)
@@ -76,6 +82,35 @@ static void parse_vmflags(char *flags, struct vma_area *v)
 				v->e.madv |= 1ULL << vmflag_madvs[i].advice;
 	}
 	v->e.has_madv = v->e.madv != 0;
+}
+
+/*
+ * [anon:NAME] (private) or [anon_shmem:NAME] (shared, a shmem file like
+ * "/dev/zero (deleted)"): anonymous memory named with PR_SET_VMA_ANON_NAME.
+ */
+static int classify_named_anon(struct vma_area *v)
+{
+	const char *n = strchr(v->name, ':') + 1;
+	size_t len = strlen(n);
+
+	if (!len || n[len - 1] != ']') {
+		pr_err("VMA %llx-%llx: cannot parse the name %s\n", (unsigned long long)v->e.start,
+		       (unsigned long long)v->e.end, v->name);
+		return -1;
+	}
+	v->e.name = strndup(n, len - 1);
+	if (!v->e.name) {
+		pr_err("out of memory for the name of VMA %llx\n", (unsigned long long)v->e.start);
+		return -1;
+	}
+	v->e.flags |= MAP_ANONYMOUS;
+	if (v->e.flags & MAP_SHARED) {
+		v->e.status |= VMA_ANON_SHARED;
+		v->e.shmid = v->ino;
+	} else {
+		v->e.status |= VMA_ANON_PRIVATE;
+	}
+	return 0;
 }
 
 /* What kind of mapping is it: sets status and flags from the name. */
@@ -111,13 +146,8 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		return 0;
 	}
 	if (n[0] == '[') {
-		if (!strncmp(n, "[anon:", 6)) {
-			v->e.flags |= MAP_ANONYMOUS;
-			v->e.status |= shared ? VMA_ANON_SHARED : VMA_ANON_PRIVATE;
-			pr_warn("pid %d: VMA %llx-%llx is named %s; the name is not kept\n", pid,
-				(unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
-			return 0;
-		}
+		if (!strncmp(n, "[anon:", 6) || (shared && !strncmp(n, "[anon_shmem:", 12)))
+			return classify_named_anon(v);
 		pr_err("unsupported: pid %d VMA %llx-%llx is %s\n", pid,
 		       (unsigned long long)v->e.start, (unsigned long long)v->e.end, n);
 		return -1;
@@ -244,3 +274,40 @@ out:
 	return ret;
 }
 
+
+/*
+ * mlockall(MCL_FUTURE) leaves no trace in /proc but in the mappings made
+ * after it: mm->def_flags gives them VM_LOCKED ("lo"), and VM_LOCKONFAULT
+ * ("lf") with MCL_ONFAULT.  fresh is such a mapping (our scratch area);
+ * a neighbour it merged with has the same flags.
+ */
+int read_mlockall(pid_t pid, u64 fresh, u32 *mcl)
+{
+	char path[64], *buf, *line, *save;
+	bool in = false;
+
+	*mcl = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	if (read_file(path, &buf) < 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, e;
+
+		if (is_vma_header(line)) {
+			in = sscanf(line, "%llx-%llx", &s, &e) == 2 && s <= fresh && fresh < e;
+			continue;
+		}
+		if (!in || strncmp(line, "VmFlags:", 8))
+			continue;
+		if (strstr(line, " lo"))
+			*mcl = MCL_FUTURE | (strstr(line, " lf") ? MCL_ONFAULT : 0);
+		break;
+	}
+	free(buf);
+	if (*mcl)
+		pr_info("pid %d: mlockall(MCL_FUTURE%s) is on\n", pid,
+			*mcl & MCL_ONFAULT ? " | MCL_ONFAULT" : "");
+	return 0;
+}

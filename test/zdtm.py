@@ -475,10 +475,10 @@ def capture_vma(memfd, pmfd, vma):
     return mem
 
 
-def capture_mem(pid, maps):
+def capture_mem(base, maps):
     mems = []
-    memfd = os.open('/proc/%d/mem' % pid, os.O_RDONLY)
-    pmfd = os.open('/proc/%d/pagemap' % pid, os.O_RDONLY)
+    memfd = os.open(base + '/mem', os.O_RDONLY)
+    pmfd = os.open(base + '/pagemap', os.O_RDONLY)
     try:
         for vma in maps:
             if vma['path'] in NO_CONTENT:
@@ -507,9 +507,8 @@ def capture_thread(pid, tid):
     }
 
 
-def capture_fds(pid):
+def capture_fds(base):
     fds = {}
-    base = '/proc/%d' % pid
     for name in os.listdir(base + '/fd'):
         try:
             target = os.readlink('%s/fd/%s' % (base, name))
@@ -521,9 +520,29 @@ def capture_fds(pid):
     return fds
 
 
+def live_threads(pid, tids):
+    """The threads of pid but its leader that have not exited."""
+    live = []
+    for t in tids:
+        if t == pid:
+            continue
+        try:
+            if parse_stat(read_text('/proc/%d/task/%d/stat' % (pid, t)))[3] \
+                    not in 'ZX':
+                live.append(t)
+        except (OSError, ValueError, IndexError):
+            pass
+    return live
+
+
 def capture_proc(pid, with_mem):
     base = '/proc/%d' % pid
     st = parse_status(read_text(base + '/status'))
+    tids = sorted(int(t) for t in os.listdir(base + '/task'))
+    # A leader that exited while other threads run on is a zombie thread of
+    # a live process: its mm, files and so on are reached through a thread.
+    live = live_threads(pid, tids) if st['State'][0] == 'Z' else []
+    pbase = '%s/task/%d' % (base, live[0]) if live else base
     p = {
         'pid': pid,
         'ppid': int(st['PPid']),
@@ -532,32 +551,34 @@ def capture_proc(pid, with_mem):
         'vsid': last_id(st, 'NSsid', None),
         'status': {k: st.get(k) for k in STATUS_KEYS + ('State',
                                                         'TracerPid')},
-        'stat': parse_stat(read_text(base + '/stat')),
+        'stat': parse_stat(read_text(pbase + '/stat')),
         'comm': read_text(base + '/comm').rstrip('\n'),
-        'zombie': st['State'][0] == 'Z',
+        'zombie': st['State'][0] == 'Z' and not live,
+        'leader_exited': bool(live),
     }
     if p['vpgid'] is None:
         p['vpgid'] = p['stat'][5]
         p['vsid'] = p['stat'][6]
-    tids = sorted(int(t) for t in os.listdir(base + '/task'))
     p['threads'] = [capture_thread(pid, t) for t in tids]
     if p['zombie']:
         return p    # nothing else is left of it
-    auxv = read_bytes(base + '/auxv')
+    if live:
+        p['leader_stat'] = parse_stat(read_text(base + '/stat'))
+    auxv = read_bytes(pbase + '/auxv')
     p.update({
-        'maps': parse_maps(read_text(base + '/maps')),
+        'maps': parse_maps(read_text(pbase + '/maps')),
         'auxv': list(struct.unpack('<%dQ' % (len(auxv) // 8), auxv)),
-        'exe': os.readlink(base + '/exe'),
-        'cmdline': read_bytes(base + '/cmdline'),
-        'environ': read_bytes(base + '/environ'),
-        'cwd': os.readlink(base + '/cwd'),
-        'root': os.readlink(base + '/root'),
-        'umask': int(st['Umask'], 8),
+        'exe': os.readlink(pbase + '/exe'),
+        'cmdline': read_bytes(pbase + '/cmdline'),
+        'environ': read_bytes(pbase + '/environ'),
+        'cwd': os.readlink(pbase + '/cwd'),
+        'root': os.readlink(pbase + '/root'),
+        'umask': int(parse_status(read_text(pbase + '/status'))['Umask'], 8),
         # /proc/PID belongs to root while the task is not dumpable.
-        'proc_owner': '%d:%d' % (os.stat(base).st_uid, os.stat(base).st_gid),
-        'fds': capture_fds(pid),
+        'proc_owner': '%d:%d' % (os.stat(pbase).st_uid, os.stat(pbase).st_gid),
+        'fds': capture_fds(pbase),
     })
-    p['mem'] = capture_mem(pid, p['maps']) if with_mem else []
+    p['mem'] = capture_mem(pbase, p['maps']) if with_mem else []
     return p
 
 
@@ -725,6 +746,18 @@ def compare_captures(pre, post, what, masks, mem=True):
         if pa['zombie'] or pb['zombie']:
             compare_zombies(pa, pb, pre['root'], who, errs)
             continue
+        if pa['leader_exited'] != pb['leader_exited']:
+            errs.append('%s: leader exited %s -> %s' %
+                        (who, pa['leader_exited'], pb['leader_exited']))
+            continue
+        if pa['leader_exited']:
+            # the leader's own exit code, as /proc/PID/stat shows it
+            ea = pa['leader_stat'].get(STAT_EXIT_CODE)
+            eb = pb['leader_stat'].get(STAT_EXIT_CODE)
+            if ea != eb or pb['status']['State'][0] != 'Z':
+                errs.append('%s: exited leader %s with code %s -> %s with %s' %
+                            (who, pa['status']['State'], ea,
+                             pb['status']['State'], eb))
         for k in ('vppid', 'vpgid', 'vsid', 'exe', 'comm', 'cmdline',
                   'environ', 'auxv', 'cwd', 'root', 'umask', 'proc_owner'):
             if pa[k] != pb[k] and not (k == 'vppid' and pa['pid'] ==
@@ -904,6 +937,12 @@ def check_core(imgs, p, errs):
             if tc.get('comm') != p['comm']:
                 errs.append('%s: comm %r, /proc says %r' %
                             (who, tc.get('comm'), p['comm']))
+            # (crit knows no leader_exited: CRIU has no such field)
+            if p['leader_exited'] and tc.get('exit_code', 0) != \
+                    p['leader_stat'].get(STAT_EXIT_CODE):
+                errs.append('%s: exit_code %s of the exited leader, stat says %s'
+                            % (who, tc.get('exit_code'),
+                               p['leader_stat'].get(STAT_EXIT_CODE)))
             state = tc.get('task_state')
             want = ((3, 'Stopped') if p['status']['State'][0] == 'T' else
                     (1, 'Alive', None))
@@ -1325,7 +1364,7 @@ class Run:
             shutil.rmtree(self.wd, ignore_errors=True)
             os.makedirs(self.imgdir)
             # The test's host uid: the uns flavor's test is its namespace's
-            # root, which is host root.
+            # root, which is host root; rootless runs as the user whatever the desc says.
             as_root = (self.desc['root'] and self.flavor != 'rootless') or self.flavor == 'uns'
             uid = 0 if as_root else TEST_UID
             gid = 0 if as_root else TEST_GID
@@ -1489,6 +1528,8 @@ class Run:
                 continue
             # a task stopped before the dump stays stopped, untraced
             bad = 'tZX' if p['pid'] in stopped else 'tTZX'
+            if p['leader_exited']:
+                bad = 'tTX'     # the leader is a zombie thread
             if st['State'][0] in bad or st['TracerPid'] != '0':
                 raise TestFailure('after dump: pid %d is %s, tracer %s' %
                                   (p['pid'], st['State'], st['TracerPid']))

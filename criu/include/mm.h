@@ -17,6 +17,7 @@ struct mm_dump {
 	u64 brk;			/* brk(0) run in the task */
 	long dumpable;			/* PR_GET_DUMPABLE run in the task */
 	bool thp_disabled;
+	u32 mlockall;			/* MCL_FUTURE, MCL_ONFAULT */
 	struct vm_area_list *vmas;
 };
 

@@ -34,6 +34,16 @@ struct pstree_item {
 	pid_t vpid, ppid, pgid, sid;	/* in the tree's pid namespace */
 	int state;
 	int stop_signo;		/* the signal of its group stop, if TASK_STOPPED */
+	/*
+	 * The leader thread called exit while other threads run on (a zombie
+	 * thread, the process alive).  At dump, pid is then a live thread's
+	 * tid, through which /proc and syscalls reach the process, and
+	 * leader_pid the leader's; threads[] holds the live threads only.  At
+	 * restore threads[0] is the leader, whose restorer exits again.
+	 */
+	bool leader_exited;
+	pid_t leader_pid;	/* dump: the exited leader, as criu sees it */
+	u32 leader_exit_code;	/* its exit status, in wait()'s encoding */
 
 	struct pstree_item *parent;
 	struct list_head children;

@@ -21,12 +21,14 @@
 /* vma flags for the blob */
 #define RST_VMA_PREMAPPED	(1 << 0)	/* move from .premap with mremap */
 #define RST_VMA_VDSO		(1 << 1)	/* one of [vvar], [vvar_vclock], [vdso] */
+#define RST_VMA_LOCK_ONFAULT	(1 << 2)	/* with MAP_LOCKED: mlock2(MLOCK_ONFAULT) */
 
 struct rst_vma {
 	uint64_t start, end;
 	uint64_t pgoff;
 	uint64_t premap;	/* where it was prepared, if RST_VMA_PREMAPPED */
 	uint64_t madv;		/* bit n set: madvise(advice n) */
+	uint64_t name;		/* -> PR_SET_VMA_ANON_NAME string, or 0 */
 	uint32_t prot, flags;	/* PROT_*, MAP_* */
 	uint32_t rst_flags;	/* RST_VMA_* */
 	int32_t fd;		/* file to map, -1 for anonymous memory */
@@ -164,6 +166,7 @@ struct rst_args {
 	uint32_t mm_map_size;		/* what PR_SET_MM_MAP_SIZE said */
 	int32_t dumpable;
 	int32_t thp_disabled;
+	uint32_t mlockall;		/* MCL_FUTURE | MCL_ONFAULT, or 0 */
 	int32_t child_subreaper;
 	uint32_t membarrier_regs;	/* MEMBARRIER_CMD_REGISTER_* bits */
 
@@ -181,6 +184,8 @@ struct rst_args {
 	int32_t pid;
 	uint32_t nr_threads;
 	uint64_t threads;		/* -> struct rst_thread[], leader first */
+	int32_t leader_exits;		/* the leader had exited: it exits again */
+	int32_t leader_exit_code;	/* with this code */
 
 	int32_t svc_fd_base;		/* criu's fds are all from here up */
 	int32_t keep_svc_fds;		/* the fd table is shared: criu closes them */

@@ -25,6 +25,11 @@
 #define VMA_AREA_AIORING	(1 << 13)
 #define VMA_AREA_MEMFD		(1 << 14)
 
+/* mmap's map type for VM_DROPPABLE (6.11+; "dp" in VmFlags) */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE		0x08
+#endif
+
 /* pagemap_entry.flags */
 #define PE_PARENT	(1 << 0)
 #define PE_LAZY		(1 << 1)

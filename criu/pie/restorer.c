@@ -42,6 +42,8 @@
 void rst_sigreturn(uint64_t frame_sp, const struct rst_sigaction *trap_act)
 	__attribute__((noreturn));
 long rst_clone3(struct clone_args *ca, size_t size, void (*fn)(void *), void *arg);
+void rst_leader_exit(int32_t code, const struct rst_sigaction *trap_act)
+	__attribute__((noreturn));
 
 asm(".text\n"
     ".type rst_sigreturn, @function\n"
@@ -65,6 +67,23 @@ asm(".text\n"
     ".globl rst_syscall_insn\n"
     ".type rst_syscall_insn, @function\n"
     "rst_syscall_insn:\n"
+    "	syscall\n"
+    "	hlt\n"
+    /*
+     * A leader that had exited while its threads ran on ends the same way,
+     * with exit instead of rt_sigreturn: criu holds it at that entry too.
+     */
+    ".type rst_leader_exit, @function\n"
+    "rst_leader_exit:\n"
+    "	int3\n"
+    "	movl %edi, %r12d\n"
+    "	movl $5, %edi\n"	/* SIGTRAP */
+    "	xorl %edx, %edx\n"
+    "	movl $8, %r10d\n"
+    "	movl $13, %eax\n"	/* rt_sigaction */
+    "	syscall\n"
+    "	movl %r12d, %edi\n"
+    "	movl $60, %eax\n"	/* exit: this thread only */
     "	syscall\n"
     "	hlt\n"
     ".type rst_clone3, @function\n"
@@ -182,6 +201,18 @@ static void restore_vdso(struct rst_args *a)
 	move_vdso_set(a, (int64_t)(target - a->cur_vdso_start));
 }
 
+#ifndef PR_SET_VMA
+#define PR_SET_VMA		0x53564d41
+#define PR_SET_VMA_ANON_NAME	0
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT		1
+#endif
+#ifndef MCL_FUTURE
+#define MCL_FUTURE		2
+#endif
+
+/* On the VMA in its place: madvise() state and the name. */
 static void advise_vma(struct rst_args *a, const struct rst_vma *v)
 {
 	uint64_t len = v->end - v->start;
@@ -190,8 +221,46 @@ static void advise_vma(struct rst_args *a, const struct rst_vma *v)
 	for (adv = 0; adv < 64; adv++)
 		if (v->madv & (1ULL << adv))
 			CHECK(a, sys_madvise(v->start, len, adv), "madvise of a VMA");
-	if (v->flags & MAP_LOCKED)
-		CHECK(a, sys_mlock(v->start, len), "mlock of a VMA");
+	if (v->name)
+		CHECK(a, sys_prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, v->name),
+		      "prctl(PR_SET_VMA_ANON_NAME)");
+}
+
+static long lock_vma(const struct rst_vma *v)
+{
+	uint64_t len = v->end - v->start;
+	long r, r2 = 0;
+
+	/* on PROT_NONE, mlock sets VM_LOCKED but fails (ENOMEM) to fault pages in */
+	if (v->prot == PROT_NONE && (r = sys_mprotect(v->start, len, PROT_READ)))
+		return r;
+	if (v->rst_flags & RST_VMA_LOCK_ONFAULT)
+		r = sys_mlock2(v->start, len, MLOCK_ONFAULT);
+	else
+		r = sys_mlock(v->start, len);
+	if (v->prot == PROT_NONE)
+		r2 = sys_mprotect(v->start, len, PROT_NONE);
+	return r ? r : r2;
+}
+
+/*
+ * After the contents are in and after the rlimits (RLIMIT_MEMLOCK bounds
+ * mlock without CAP_IPC_LOCK): the locked VMAs, then mlockall(MCL_FUTURE),
+ * which locks every mapping made after it and so comes last.
+ */
+static void lock_memory(struct rst_args *a)
+{
+	const struct rst_vma *vmas = (const struct rst_vma *)a->vmas;
+	uint32_t i;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		const struct rst_vma *v = &vmas[i];
+
+		if ((v->flags & MAP_LOCKED) && !(v->rst_flags & RST_VMA_VDSO))
+			CHECK(a, lock_vma(v), "mlock of a VMA");
+	}
+	if (a->mlockall)
+		CHECK(a, sys_mlockall(a->mlockall), "mlockall(MCL_FUTURE)");
 }
 
 static void map_vmas(struct rst_args *a)
@@ -551,6 +620,8 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 
 	/* step 7: signals, handlers, itimers, rlimits, pending signals, prctls, membarrier */
 	restore_process(a);
+	/* (step 7) memory locks: each locked VMA, then mlockall(MCL_FUTURE) */
+	lock_memory(a);
 	/* step 8: the seccomp filters all threads share; the threads inherit them */
 	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)a->seccomp_common,
 				     a->nr_seccomp_common),
@@ -562,7 +633,16 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	/* step 11: every other thread has restored itself; then the leader */
 	wait_threads(a);
 	dbg(a, "threads ready; restoring the leader's creds");
-	restore_thread(a, leader);
+	if (a->leader_exits) {
+		/* no registers to return to: only its name and creds matter */
+		CHECK(a, sys_prctl(PR_SET_NAME, leader->comm, 0, 0, 0), "PR_SET_NAME");
+		restore_creds(a, &leader->creds);
+		/* criu's SIGKILL of the root until now: the kernel sends it to the group */
+		CHECK(a, sys_prctl(PR_SET_PDEATHSIG, leader->pdeath_sig, 0, 0, 0),
+		      "PR_SET_PDEATHSIG");
+	} else {
+		restore_thread(a, leader);
+	}
 	/* step 12: dumpable, after every thread's creds (a uid change resets it) */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
@@ -572,6 +652,8 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	/* step 14: criu's descriptors, the log among them, go last; then rt_sigreturn */
 	if (!a->keep_svc_fds)
 		sys_close_range(a->svc_fd_base, ~0U, 0);
+	if (a->leader_exits)
+		rst_leader_exit(a->leader_exit_code, &a->sigactions[SIGTRAP - 1]);
 	rst_sigreturn(leader->frame, &a->sigactions[SIGTRAP - 1]);
 }
 
@@ -626,7 +708,7 @@ void restorer_main(struct rst_args *a)
 	unmap_old(a);
 	/* step 2: the vDSO set where the image had it */
 	restore_vdso(a);
-	/* step 3: each VMA at its address, with its madvise advice and mlock */
+	/* step 3: each VMA at its address, with its madvise advice and name */
 	map_vmas(a);
 	/* step 4: guard pages */
 	install_guards(a);

@@ -42,6 +42,8 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_mprotect(a, l, p)		sys_call3(__NR_mprotect, a, l, p)
 #define sys_madvise(a, l, adv)		sys_call3(__NR_madvise, a, l, adv)
 #define sys_mlock(a, l)			sys_call2(__NR_mlock, a, l)
+#define sys_mlock2(a, l, f)		sys_call3(__NR_mlock2, a, l, f)
+#define sys_mlockall(f)			sys_call1(__NR_mlockall, f)
 #define sys_prctl(o, a, b, c, d)	sys_call5(__NR_prctl, o, a, b, c, d)
 #define sys_arch_prctl(c, a)		sys_call2(__NR_arch_prctl, c, a)
 #define sys_rt_sigaction(s, n, o, sz)	sys_call4(__NR_rt_sigaction, s, n, o, sz)

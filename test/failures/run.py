@@ -975,6 +975,89 @@ def _():
         t.kill()
 
 
+# 4a2. a session whose leader is gone, entered from two parents -------------
+
+# R (subreaper) > Q (subreaper) > A: A starts session S and forks D1 and E,
+# E forks D2; A exits (D1 and E go to Q), Q stops being a subreaper, E
+# exits (D2 goes to R).  D1 (parent Q) and D2 (parent R) are in S, whose
+# leader is gone: one helper with pid S cannot be a child of both.
+TWO_PARENTS = r"""
+import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None)
+def forever():
+    while True:
+        signal.pause()
+def fork(fn):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fn()
+        finally:
+            os._exit(0)
+    return pid
+def wait_parent_is_not(p):
+    while os.getppid() == p:
+        time.sleep(0.001)
+libc.prctl(36, 1)
+def q():
+    libc.prctl(36, 1)
+    def a():
+        os.setsid()
+        me = os.getpid()
+        fork(lambda: (wait_parent_is_not(me), forever()))
+        def e():
+            e_me = os.getpid()
+            fork(lambda: (wait_parent_is_not(e_me), forever()))
+            while not os.path.exists(sys.argv[1] + ".go"):
+                time.sleep(0.001)
+        fork(e)
+    ap = fork(a)
+    os.waitpid(ap, 0)
+    time.sleep(0.1)
+    libc.prctl(36, 0)
+    open(sys.argv[1] + ".go", "w").close()
+    os.wait()      # E; D1 stays
+    open(sys.argv[1], "w").close()
+    forever()
+fork(q)
+forever()
+"""
+
+
+@case("restore.session.two-parents")
+def _():
+    """Two tasks of a session whose leader is gone have different parents."""
+    d = case_dir("restore.session.two-parents")
+    img = os.path.join(d, "img")
+    ready = os.path.join(d, "ready")
+    pid = spawn([PYTHON, "-c", TWO_PARENTS, ready, MARKER])
+    deadline = time.monotonic() + 10
+    while not os.path.exists(ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    if not os.path.exists(ready):
+        kill_tree(pid)
+        raise CaseFail("the tree was not built")
+    run = criu(["dump", "-t", str(pid), "-D", img], log=os.path.join(d, "dump.log"))
+    if run.rc != 0:
+        kill_tree(pid)
+        CURRENT.details = run.details()
+        raise CaseFail("the dump failed: rc %s: %s" % (run.rc, run.err.strip()))
+    if wait_spawned(pid, 5) is None or not wait_gone(pid):
+        raise CaseFail("dumped target %d still exists" % pid)
+    kids_before = {p for p, _ in my_children()}
+    marked_before = set(marked_processes())
+    run = criu(["restore", "-D", img, "-d"], log=os.path.join(d, "restore.log"))
+    try:
+        expect_failure(run, "unsupported: pid", "session", "group", "gone session")
+    finally:
+        left = leftovers(pid, kids_before, marked_before, ())
+        if left:
+            kill_everything_new(kids_before, marked_before, (), pid)
+    if left:
+        raise CaseFail("left behind: " + "; ".join(left))
+
+
 # 4b. file locks without --file-locks ---------------------------------------
 
 LOCK_KINDS = {"flock": "FLOCK", "posix-lock": "POSIX", "ofd-lock": "OFDLCK"}

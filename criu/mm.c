@@ -65,6 +65,31 @@ SAME_FIELD(exe_fd);
 
 /* ---- dump ---- */
 
+#define CRIU_AUXV_WORDS 44	/* what CRIU reads of mm_saved_auxv at most */
+
+/*
+ * CRIU reads at most AT_VECTOR_SIZE (44) words of auxv and refuses longer
+ * images.  The closing AT_NULL pair need not be kept (the kernel zeroes
+ * what follows the saved words); past 44 words the rest is dropped, as CRIU
+ * drops it.
+ */
+static size_t auxv_words(pid_t pid, const u64 *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		if (w[i] == 0)
+			break;
+	n = i;
+	if (n > CRIU_AUXV_WORDS) {
+		pr_warn("pid %d: auxv has %zu words; the %zu past %d are not kept (from type %llu)\n",
+			pid, n, n - CRIU_AUXV_WORDS, CRIU_AUXV_WORDS,
+			(unsigned long long)w[CRIU_AUXV_WORDS]);
+		n = CRIU_AUXV_WORDS;
+	}
+	return n;
+}
+
 int dump_mm(struct pstree_item *it, const struct mm_dump *d)
 {
 	MmEntry mm = MM_ENTRY__INIT;
@@ -95,7 +120,7 @@ int dump_mm(struct pstree_item *it, const struct mm_dump *d)
 	mm.mm_arg_end = s->arg_end;
 	mm.mm_env_start = s->env_start;
 	mm.mm_env_end = s->env_end;
-	mm.n_mm_saved_auxv = auxv_len / sizeof(u64);
+	mm.n_mm_saved_auxv = auxv_words(it->pid, (u64 *)auxv, auxv_len / sizeof(u64));
 	mm.mm_saved_auxv = (uint64_t *)auxv;
 	mm.has_dumpable = true;
 	mm.dumpable = d->dumpable;
@@ -109,9 +134,9 @@ int dump_mm(struct pstree_item *it, const struct mm_dump *d)
 		free(auxv);
 		return -1;
 	}
+	/* [vsyscall] too, as CRIU writes it; restore leaves it to the kernel */
 	list_for_each_entry(v, &d->vmas->h, list)
-		if (!(v->e.status & VMA_AREA_VSYSCALL))
-			mm.vmas[i++] = &v->e;
+		mm.vmas[i++] = &v->e;
 	mm.n_vmas = i;
 	ret = pb_write_image(CR_FD_MM, &mm.base, it->vpid);
 	free(mm.vmas);

@@ -29,8 +29,9 @@
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
-#include "page-xfer.h"
+#include "mm.h"
 #include "mm.pb-c.h"
+#include "page-xfer.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -45,7 +46,6 @@
 #include "vma.h"
 
 /* the auxv words CRIU reads and accepts on x86_64 (its AT_VECTOR_SIZE) */
-#define CRIU_AUXV_WORDS 44
 
 /* PTRACE_GET_RSEQ_CONFIGURATION (0x420f) fills this (linux/ptrace.h) */
 #define CR_PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -452,81 +452,18 @@ static int dump_vma_files(struct task_dump *td)
 	return 0;
 }
 
-/*
- * CRIU reads at most AT_VECTOR_SIZE (44) words of auxv and refuses longer
- * images.  The closing AT_NULL pair need not be kept (the kernel zeroes
- * what follows the saved words); past 44 words the rest is dropped, as CRIU
- * drops it.
- */
-static size_t auxv_words(pid_t pid, const u64 *w, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		if (w[i] == 0)
-			break;
-	n = i;
-	if (n > CRIU_AUXV_WORDS) {
-		pr_warn("pid %d: auxv has %zu words; the %zu past %d are not kept (from type %llu)\n",
-			pid, n, n - CRIU_AUXV_WORDS, CRIU_AUXV_WORDS,
-			(unsigned long long)w[CRIU_AUXV_WORDS]);
-		n = CRIU_AUXV_WORDS;
-	}
-	return n;
-}
-
 static int dump_task_mm(struct task_dump *td)
 {
-	MmEntry mm = MM_ENTRY__INIT;
-	struct proc_pid_stat *s = &td->stat;
-	struct vma_area *v;
-	char path[64], *auxv;
-	ssize_t auxv_len;
-	int i = 0, ret;
+	struct mm_dump d = {
+		.stat = &td->stat,
+		.brk = td->brk,
+		.dumpable = td->dumpable,
+		.thp_disabled = td->status.thp_enabled == 0,
+		.vmas = &td->vmas,
+		.mlockall = td->mlockall,
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", td->it->pid);
-	if (dump_file_link(td->it->pid, path, O_RDONLY, &mm.exe_file_id))
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/auxv", td->it->pid);
-	auxv_len = read_file(path, &auxv);
-	if (auxv_len < 0) {
-		pr_perror("cannot read %s", path);
-		return -1;
-	}
-
-	mm.mm_start_code = s->start_code;
-	mm.mm_end_code = s->end_code;
-	mm.mm_start_data = s->start_data;
-	mm.mm_end_data = s->end_data;
-	mm.mm_start_stack = s->start_stack;
-	mm.mm_start_brk = s->start_brk;
-	mm.mm_brk = td->brk;
-	mm.mm_arg_start = s->arg_start;
-	mm.mm_arg_end = s->arg_end;
-	mm.mm_env_start = s->env_start;
-	mm.mm_env_end = s->env_end;
-	mm.n_mm_saved_auxv = auxv_words(td->it->pid, (u64 *)auxv, auxv_len / sizeof(u64));
-	mm.mm_saved_auxv = (uint64_t *)auxv;
-	mm.has_dumpable = true;
-	mm.dumpable = td->dumpable;
-	mm.has_thp_disabled = true;
-	mm.thp_disabled = td->status.thp_enabled == 0;
-	mm.has_mlockall = td->mlockall != 0;
-	mm.mlockall = td->mlockall;
-
-	mm.vmas = xmalloc(sizeof(VmaEntry *) * td->vmas.nr);
-	if (!mm.vmas) {
-		free(auxv);
-		return -1;
-	}
-	/* [vsyscall] too, as CRIU writes it; restore leaves it to the kernel */
-	list_for_each_entry(v, &td->vmas.h, list)
-		mm.vmas[i++] = &v->e;
-	mm.n_vmas = i;
-	ret = pb_write_image(CR_FD_MM, &mm.base, td->it->vpid);
-	free(mm.vmas);
-	free(auxv);
-	return ret;
+	return dump_mm(td->it, &d);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -41,6 +41,7 @@
 #include "inventory.pb-c.h"
 #include "net-lock.h"
 #include "magic.h"
+#include "mm.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -56,8 +57,6 @@
 #endif
 
 #include "rst-internal.h"
-
-#define MAX_AUXV_BYTES 448	/* sizeof(mm->saved_auxv) on x86_64 */
 
 struct restore_sync *rsync;
 static size_t rsync_len;
@@ -339,11 +338,9 @@ static int read_task_images(struct pstree_item *it)
 			  it->vpid) < 0 ||
 	    pb_read_image(CR_FD_FS, O_RSTR, (void **)&tr->fs, &fs_entry__descriptor, it->vpid) < 0)
 		return -1;
-	if (tr->mm->n_mm_saved_auxv * 8 > MAX_AUXV_BYTES) {
-		pr_err("mm-%d.img: auxv of %zu words is larger than the kernel keeps\n", it->vpid,
-		       tr->mm->n_mm_saved_auxv);
+	/* what PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	if (validate_mm_map(it))
 		return -1;
-	}
 	return read_fdinfo(tr) || read_pagemap(it, tr) ? -1 : 0;
 }
 
@@ -533,6 +530,7 @@ void restore_free_images(void)
 
 static int prepare_restore(void)
 {
+	struct pstree_item *it;
 	int n;
 
 	if (restore_read_images())
@@ -555,7 +553,13 @@ static int prepare_restore(void)
 	}
 	if (move_image_dir_fd(svc_fd_base))
 		return -1;
-	if (open_all_anchors() || prepare_shared_memory())
+	if (open_all_anchors())
+		return -1;
+	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	for_each_item(it)
+		if (it->state != TASK_DEAD && validate_mm_exe(it))
+			return -1;
+	if (prepare_shared_memory())
 		return -1;
 	close_pipe_holders();
 

@@ -13,11 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_arp.h>
-#include <linux/if.h>
 #include <linux/nsfs.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,10 +29,8 @@
 #include "image.h"
 #include "ipc_ns.h"
 #include "namespaces.h"
-#include "netdev.pb-c.h"
 #include "pidns.pb-c.h"
 #include "pstree.h"
-#include "sockets.h"
 #include "userns.pb-c.h"
 #include "utsns.pb-c.h"
 
@@ -52,15 +47,6 @@ u32 new_kobj_id(void)
 {
 	return next_kobj_id++;
 }
-
-static const struct ns_kind {
-	const char *name;
-	int flag;
-} ns_kinds[] = {
-	{ "user", CLONE_NEWUSER }, { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
-	{ "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET },
-	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
-};
 
 static int ns_ino(pid_t pid, const char *ns, u64 *ino)
 {
@@ -113,60 +99,7 @@ u32 ns_id_of_ino(u64 ino)
 	return 0;
 }
 
-int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids)
-{
-	return ns_id_of(pid, "pid", &ids->pid_ns_id, &ids->has_pid_ns_id) ||
-	       ns_id_of(pid, "net", &ids->net_ns_id, &ids->has_net_ns_id) ||
-	       ns_id_of(pid, "ipc", &ids->ipc_ns_id, &ids->has_ipc_ns_id) ||
-	       ns_id_of(pid, "uts", &ids->uts_ns_id, &ids->has_uts_ns_id) ||
-	       ns_id_of(pid, "mnt", &ids->mnt_ns_id, &ids->has_mnt_ns_id) ||
-	       ns_id_of(pid, "user", &ids->user_ns_id, &ids->has_user_ns_id) ||
-	       ns_id_of(pid, "cgroup", &ids->cgroup_ns_id, &ids->has_cgroup_ns_id) ||
-	       ns_id_of(pid, "time", &ids->time_ns_id, &ids->has_time_ns_id) ? -1 : 0;
-}
-
 /* ---- dump: what the tree's own namespaces hold ---- */
-
-/* The namespaces of pid that are not criu's, as CLONE_NEW* bits. */
-static int own_namespaces(pid_t pid, u32 *flags)
-{
-	size_t i;
-
-	*flags = 0;
-	for (i = 0; i < ARRAY_SIZE(ns_kinds); i++) {
-		u64 mine, theirs;
-
-		if (ns_ino(0, ns_kinds[i].name, &mine) || ns_ino(pid, ns_kinds[i].name, &theirs))
-			return -1;
-		if (mine != theirs)
-			*flags |= ns_kinds[i].flag;
-	}
-	return 0;
-}
-
-static int check_same_namespaces(void)
-{
-	struct pstree_item *it;
-	size_t i;
-
-	for_each_item(it) {
-		if (it == root_item || it->state == TASK_DEAD)
-			continue;
-		for (i = 0; i < ARRAY_SIZE(ns_kinds); i++) {
-			u64 a, b;
-
-			if (ns_ino(root_item->pid, ns_kinds[i].name, &a) ||
-			    ns_ino(it->pid, ns_kinds[i].name, &b))
-				return -1;
-			if (a != b) {
-				pr_err("unsupported: pid %d is in another %s namespace than pid %d\n",
-				       it->pid, ns_kinds[i].name, root_item->pid);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
 
 /*
  * Run fn in a child of ours that joined pid's namespace of one kind; fn
@@ -211,25 +144,6 @@ ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), voi
 	return n;
 }
 
-static u32 ids_id(const char *ns)
-{
-	TaskKobjIdsEntry *ids = dump_root_ids();
-
-	if (!strcmp(ns, "user"))
-		return ids->user_ns_id;
-	if (!strcmp(ns, "pid"))
-		return ids->pid_ns_id;
-	if (!strcmp(ns, "uts"))
-		return ids->uts_ns_id;
-	if (!strcmp(ns, "net"))
-		return ids->net_ns_id;
-	if (!strcmp(ns, "ipc"))
-		return ids->ipc_ns_id;
-	if (!strcmp(ns, "time"))
-		return ids->time_ns_id;
-	return ids->mnt_ns_id;
-}
-
 static int parse_id_map(pid_t pid, const char *file, UidGidExtent ***out, size_t *nr)
 {
 	char path[64], *buf, *line, *save;
@@ -266,7 +180,7 @@ static int parse_id_map(pid_t pid, const char *file, UidGidExtent ***out, size_t
 	return 0;
 }
 
-static int dump_userns(pid_t pid)
+static int dump_userns(pid_t pid, u32 id)
 {
 	UsernsEntry ue = USERNS_ENTRY__INIT;
 	char path[64], *sg;
@@ -284,7 +198,7 @@ static int dump_userns(pid_t pid)
 	ue.has_setgroups_deny = true;
 	ue.setgroups_deny = !strncmp(sg, "deny", 4);
 	free(sg);
-	ret = pb_write_image(CR_FD_USERNS, &ue.base, ids_id("user"));
+	ret = pb_write_image(CR_FD_USERNS, &ue.base, id);
 out:
 	for (i = 0; i < ue.n_uid_map; i++)
 		free(ue.uid_map[i]);
@@ -304,7 +218,7 @@ static int uts_answer(int out)
 	return write_all(out, &u, sizeof(u)) == sizeof(u) ? 0 : -1;
 }
 
-static int dump_utsns(pid_t pid)
+static int dump_utsns(pid_t pid, u32 id)
 {
 	UtsnsEntry ue = UTSNS_ENTRY__INIT;
 	struct utsname u;
@@ -314,85 +228,7 @@ static int dump_utsns(pid_t pid)
 	ue.nodename = u.nodename;
 	ue.domainname = u.domainname;
 	pr_info("uts namespace: %s / %s\n", u.nodename, u.domainname);
-	return pb_write_image(CR_FD_UTSNS, &ue.base, ids_id("uts"));
-}
-
-struct link_rec {
-	int ifindex;
-	unsigned int flags, mtu, arptype;
-	char name[IFNAMSIZ];
-};
-
-static void send_link(struct nl_object *obj, void *arg)
-{
-	struct rtnl_link *l = (struct rtnl_link *)obj;
-	struct link_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.ifindex = rtnl_link_get_ifindex(l);
-	r.flags = rtnl_link_get_flags(l);
-	r.mtu = rtnl_link_get_mtu(l);
-	r.arptype = rtnl_link_get_arptype(l);
-	snprintf(r.name, sizeof(r.name), "%s", rtnl_link_get_name(l) ?: "?");
-	write_all(*(int *)arg, &r, sizeof(r));
-}
-
-/* Every link of the namespace, through rtnetlink. */
-static int net_answer(int out)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *cache = NULL;
-	int ret = -1;
-
-	if (!sk || nl_connect(sk, NETLINK_ROUTE) ||
-	    rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache))
-		goto out;
-	nl_cache_foreach(cache, send_link, &out);
-	ret = 0;
-out:
-	if (cache)
-		nl_cache_free(cache);
-	if (sk)
-		nl_socket_free(sk);
-	return ret;
-}
-
-static int dump_netns(pid_t pid)
-{
-	NetnsEntry ne = NETNS_ENTRY__INIT;
-	struct link_rec recs[16];
-	struct cr_img *img;
-	ssize_t n;
-	int i, ret;
-
-	n = ask_in_ns(pid, "net", CLONE_NEWNET, net_answer, recs, sizeof(recs));
-	if (n < 0)
-		return -1;
-	img = open_image(CR_FD_NETDEV, O_DUMP, (unsigned long)ids_id("net"));
-	if (!img)
-		return -1;
-	ret = 0;
-	for (i = 0; i < (int)(n / sizeof(recs[0])) && !ret; i++) {
-		NetDeviceEntry nd = NET_DEVICE_ENTRY__INIT;
-
-		if (recs[i].arptype != ARPHRD_LOOPBACK) {
-			pr_err("unsupported: the net namespace of pid %d has device %s\n", pid,
-			       recs[i].name);
-			ret = -1;
-			break;
-		}
-		nd.type = ND_TYPE__LOOPBACK;
-		nd.ifindex = recs[i].ifindex;
-		nd.mtu = recs[i].mtu;
-		nd.flags = recs[i].flags;
-		nd.name = recs[i].name;
-		pr_info("net namespace: %s is %s\n", recs[i].name,
-			recs[i].flags & IFF_UP ? "up" : "down");
-		ret = pb_write(img, &nd);
-	}
-	if (close_image(img))
-		ret = -1;
-	return ret ? -1 : pb_write_image(CR_FD_NETNS, &ne.base, ids_id("net"));
+	return pb_write_image(CR_FD_UTSNS, &ue.base, id);
 }
 
 /* A mountinfo line without its ids and propagation tags. */
@@ -571,47 +407,37 @@ out:
 	return ret;
 }
 
-int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount)
+static u32 dump_proc_mount;
+
+static int dump_mntns(pid_t pid, u32 id __attribute__((unused)))
 {
-	u32 own;
+	return check_mntns(pid, &dump_proc_mount);
+}
 
-	*proc_mount = 0;
-	if (check_same_namespaces() || own_namespaces(root->pid, &own))
-		return -1;
-	*ns_flags = own;
-	if (own & CLONE_NEWCGROUP) {
-		pr_err("unsupported: pid %d has its own cgroup namespace\n", root->pid);
-		return -1;
-	}
-	if ((own & CLONE_NEWTIME) && (check_time_for_children(root->pid) ||
-				      dump_tree_timens(root->pid, ids_id("time"))))
-		return -1;
-	if ((own & CLONE_NEWPID) && root->vpid != 1) {
-		pr_err("unsupported: pid %d is pid %d, not the init, of its pid namespace\n",
-		       root->pid, root->vpid);
-		return -1;
-	}
-	if ((own & CLONE_NEWUSER) && dump_userns(root->pid))
-		return -1;
-	if (own & CLONE_NEWPID) {
-		PidnsEntry pe = PIDNS_ENTRY__INIT;
+static int dump_pidns(pid_t pid __attribute__((unused)), u32 id)
+{
+	PidnsEntry pe = PIDNS_ENTRY__INIT;
 
-		if (pb_write_image(CR_FD_PIDNS, &pe.base, ids_id("pid")))
-			return -1;
-	}
-	if ((own & CLONE_NEWUTS) && dump_utsns(root->pid))
-		return -1;
-	if ((own & CLONE_NEWIPC) ? dump_ipc_ns(root->pid, ids_id("ipc")) :
-				   dump_mapped_sysv_shm(ids_id("ipc")))
-		return -1;
-	if ((own & CLONE_NEWNET) && dump_netns(root->pid))
-		return -1;
-	if ((own & CLONE_NEWNS) && check_mntns(root->pid, proc_mount))
-		return -1;
-	if (own)
-		pr_info("the tree has its own namespaces: %#x%s\n", own,
-			*proc_mount ? ", with a fresh /proc" : "");
-	return 0;
+	return pb_write_image(CR_FD_PIDNS, &pe.base, id);
+}
+
+static int dump_timens_of(pid_t pid, u32 id)
+{
+	return dump_tree_timens(pid, id);
+}
+
+static int check_pidns(struct pstree_item *root)
+{
+	if (root->vpid == 1)
+		return 0;
+	pr_err("unsupported: pid %d is pid %d, not the init, of its pid namespace\n", root->pid,
+	       root->vpid);
+	return -1;
+}
+
+static int check_timens(struct pstree_item *root)
+{
+	return check_time_for_children(root->pid);
 }
 
 /*
@@ -631,18 +457,6 @@ static u32 map_one(UidGidExtent **map, size_t n, u32 outer)
 static UidGidExtent **dump_uid_map, **dump_gid_map;
 static size_t dump_n_uid, dump_n_gid;
 
-int prepare_id_translation(pid_t root_pid)
-{
-	u32 own;
-
-	if (own_namespaces(root_pid, &own))
-		return -1;
-	if (!(own & CLONE_NEWUSER))
-		return 0;
-	return parse_id_map(root_pid, "uid_map", &dump_uid_map, &dump_n_uid) ||
-	       parse_id_map(root_pid, "gid_map", &dump_gid_map, &dump_n_gid) ? -1 : 0;
-}
-
 u32 tree_uid(u32 uid)
 {
 	return dump_uid_map ? map_one(dump_uid_map, dump_n_uid, uid) : uid;
@@ -657,70 +471,23 @@ u32 tree_gid(u32 gid)
 
 static UsernsEntry *rst_userns;
 static UtsnsEntry *rst_utsns;
-static NetDeviceEntry **rst_netdevs;
-static size_t rst_nr_netdevs;
-static u32 rst_ns_flags, rst_proc_mount;
+static u32 rst_ns_flags, rst_img_ns_flags, rst_proc_mount;
 
 u32 restore_ns_flags(void)
 {
 	return rst_ns_flags;
 }
 
-int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
+static int prepare_userns(u32 id)
 {
-	/* the root makes its time namespace itself (restore_timens) */
-	rst_ns_flags = ns_flags & ~CLONE_NEWTIME;
-	rst_proc_mount = proc_mount;
-	if (ns_flags & ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-			 CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWTIME)) {
-		pr_err("unsupported: namespaces %#x in the images\n", ns_flags);
-		return -1;
-	}
-	if ((ns_flags & CLONE_NEWTIME) && prepare_timens(ids->time_ns_id))
-		return -1;
-	if ((ns_flags & CLONE_NEWUSER) &&
-	    pb_read_image(CR_FD_USERNS, O_RSTR, (void **)&rst_userns, &userns_entry__descriptor,
-			  ids->user_ns_id) < 0)
-		return -1;
-	if ((ns_flags & CLONE_NEWIPC) ? prepare_ipc_ns(ids->ipc_ns_id) :
-				       prepare_host_sysv_shm(ids->ipc_ns_id))
-		return -1;
-	if ((ns_flags & CLONE_NEWUTS) &&
-	    pb_read_image(CR_FD_UTSNS, O_RSTR, (void **)&rst_utsns, &utsns_entry__descriptor,
-			  ids->uts_ns_id) < 0)
-		return -1;
-	if (ns_flags & CLONE_NEWNET) {
-		struct cr_img *img = open_image(CR_FD_NETDEV, O_RSTR, (unsigned long)ids->net_ns_id);
-		int ret;
+	return pb_read_image(CR_FD_USERNS, O_RSTR, (void **)&rst_userns, &userns_entry__descriptor,
+			     id) < 0 ? -1 : 0;
+}
 
-		if (!img)
-			return -1;
-		for (;;) {
-			NetDeviceEntry *nd, **n;
-
-			ret = pb_read_one_eof(img, (void **)&nd, &net_device_entry__descriptor);
-			if (ret <= 0)
-				break;
-			n = xrealloc(rst_netdevs, (rst_nr_netdevs + 1) * sizeof(*n));
-			if (!n) {
-				pb_free(nd);
-				ret = -1;
-				break;
-			}
-			rst_netdevs = n;
-			rst_netdevs[rst_nr_netdevs++] = nd;
-			if (nd->type != ND_TYPE__LOOPBACK) {
-				pr_err("%s: unsupported device %s of type %d\n", img->name, nd->name,
-				       nd->type);
-				ret = -1;
-				break;
-			}
-		}
-		close_image(img);
-		if (ret < 0)
-			return -1;
-	}
-	return 0;
+static int prepare_utsns(u32 id)
+{
+	return pb_read_image(CR_FD_UTSNS, O_RSTR, (void **)&rst_utsns, &utsns_entry__descriptor,
+			     id) < 0 ? -1 : 0;
 }
 
 static int write_map(pid_t pid, const char *file, UidGidExtent **map, size_t n)
@@ -776,55 +543,191 @@ static int mount_fresh_proc(void)
 	return 0;
 }
 
-static int restore_loopback(void)
+static int restore_utsns(void)
 {
-	struct nl_sock *sk = NULL;
-	struct rtnl_link *lo = NULL, *change = NULL;
-	size_t i;
-	int ret = -1;
+	if (sethostname(rst_utsns->nodename, strlen(rst_utsns->nodename)) ||
+	    setdomainname(rst_utsns->domainname, strlen(rst_utsns->domainname))) {
+		pr_perror("cannot set the host and domain names");
+		return -1;
+	}
+	return 0;
+}
 
-	for (i = 0; i < rst_nr_netdevs; i++)
-		if (rst_netdevs[i]->flags & IFF_UP)
-			break;
-	if (i == rst_nr_netdevs)
-		return 0;	/* a new namespace's loopback is down already */
-	sk = nl_socket_alloc();
-	change = rtnl_link_alloc();
-	if (!sk || !change || nl_connect(sk, NETLINK_ROUTE) ||
-	    rtnl_link_get_kernel(sk, 0, rst_netdevs[i]->name, &lo)) {
-		pr_err("cannot find %s in the new net namespace\n", rst_netdevs[i]->name);
-		goto out;
+/* ---- the kinds of namespaces ---- */
+
+#define IDS(f) offsetof(TaskKobjIdsEntry, f##_ns_id), offsetof(TaskKobjIdsEntry, has_##f##_ns_id)
+
+/*
+ * Every kind of namespace, with what dump and restore do for a tree that
+ * has one of its own.  In this order: the root restores them in it, the
+ * time namespace first (before anything reads a clock), and the ids of a
+ * task's namespaces are numbered in it.
+ */
+static const struct ns_kind {
+	const char *name;		/* in /proc/PID/ns */
+	int flag;			/* CLONE_NEW* */
+	size_t id_off, has_off;		/* its id in TaskKobjIdsEntry */
+	bool root_makes;		/* not a clone3 flag: the root makes it itself */
+	const char *refused;		/* why a tree of its own is not dumped */
+	int (*check)(struct pstree_item *root);	/* dump, before anything is written */
+	int (*dump)(pid_t pid, u32 id);		/* dump: what the tree's own one holds */
+	int (*dump_shared)(u32 id);		/* dump: the tree shares criu's */
+	int (*prepare)(u32 id);			/* restore, in criu: its images */
+	int (*prepare_shared)(u32 id);		/* restore, in criu: the tree shares criu's */
+	int (*restore)(void);			/* restore, in the root, once inside */
+} ns_kinds[] = {
+	{ "user", CLONE_NEWUSER, IDS(user), .dump = dump_userns, .prepare = prepare_userns },
+	{ "pid", CLONE_NEWPID, IDS(pid), .check = check_pidns, .dump = dump_pidns },
+	{ "time", CLONE_NEWTIME, IDS(time), .root_makes = true, .check = check_timens,
+	  .dump = dump_timens_of, .prepare = prepare_timens, .restore = restore_timens },
+	{ "mnt", CLONE_NEWNS, IDS(mnt), .dump = dump_mntns, .restore = mount_fresh_proc },
+	{ "uts", CLONE_NEWUTS, IDS(uts), .dump = dump_utsns, .prepare = prepare_utsns,
+	  .restore = restore_utsns },
+	{ "net", CLONE_NEWNET, IDS(net), .dump = dump_netns, .prepare = prepare_netns,
+	  .restore = restore_netns },
+	{ "ipc", CLONE_NEWIPC, IDS(ipc), .dump = dump_ipc_ns, .dump_shared = dump_mapped_sysv_shm,
+	  .prepare = prepare_ipc_ns, .prepare_shared = prepare_host_sysv_shm,
+	  .restore = restore_ipc_ns },
+	{ "cgroup", CLONE_NEWCGROUP, IDS(cgroup), .refused = "its own cgroup namespace" },
+};
+
+#define for_each_ns_kind(k) for (k = ns_kinds; k < ns_kinds + ARRAY_SIZE(ns_kinds); k++)
+
+static u32 *ids_field(TaskKobjIdsEntry *ids, const struct ns_kind *k)
+{
+	return (u32 *)((char *)ids + k->id_off);
+}
+
+int dump_task_ns_ids(pid_t pid, TaskKobjIdsEntry *ids)
+{
+	const struct ns_kind *k;
+
+	for_each_ns_kind(k)
+		if (ns_id_of(pid, k->name, ids_field(ids, k),
+			     (protobuf_c_boolean *)((char *)ids + k->has_off)))
+			return -1;
+	return 0;
+}
+
+/* The namespaces of pid that are not criu's, as CLONE_NEW* bits. */
+static int own_namespaces(pid_t pid, u32 *flags)
+{
+	const struct ns_kind *k;
+
+	*flags = 0;
+	for_each_ns_kind(k) {
+		u64 mine, theirs;
+
+		if (ns_ino(0, k->name, &mine) || ns_ino(pid, k->name, &theirs))
+			return -1;
+		if (mine != theirs)
+			*flags |= k->flag;
 	}
-	rtnl_link_set_flags(change, IFF_UP);
-	if (rtnl_link_change(sk, lo, change, 0)) {
-		pr_err("cannot bring %s up\n", rst_netdevs[i]->name);
-		goto out;
+	return 0;
+}
+
+static int check_same_namespaces(void)
+{
+	const struct ns_kind *k;
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		if (it == root_item || it->state == TASK_DEAD)
+			continue;
+		for_each_ns_kind(k) {
+			u64 a, b;
+
+			if (ns_ino(root_item->pid, k->name, &a) || ns_ino(it->pid, k->name, &b))
+				return -1;
+			if (a != b) {
+				pr_err("unsupported: pid %d is in another %s namespace than pid %d\n",
+				       it->pid, k->name, root_item->pid);
+				return -1;
+			}
+		}
 	}
-	ret = 0;
-out:
-	if (lo)
-		rtnl_link_put(lo);
-	if (change)
-		rtnl_link_put(change);
-	if (sk)
-		nl_socket_free(sk);
-	return ret;
+	return 0;
+}
+
+int dump_namespaces(struct pstree_item *root, u32 *ns_flags, u32 *proc_mount)
+{
+	const struct ns_kind *k;
+	u32 own;
+
+	*proc_mount = dump_proc_mount = 0;
+	if (check_same_namespaces() || own_namespaces(root->pid, &own))
+		return -1;
+	*ns_flags = own;
+	/* everything that refuses the tree, before any image is written */
+	for_each_ns_kind(k) {
+		if (!(own & k->flag))
+			continue;
+		if (k->refused) {
+			pr_err("unsupported: pid %d has %s\n", root->pid, k->refused);
+			return -1;
+		}
+		if (k->check && k->check(root))
+			return -1;
+	}
+	for_each_ns_kind(k) {
+		u32 id = *ids_field(dump_root_ids(), k);
+
+		if ((own & k->flag) ? k->dump && k->dump(root->pid, id) :
+				      k->dump_shared && k->dump_shared(id))
+			return -1;
+	}
+	*proc_mount = dump_proc_mount;
+	if (own)
+		pr_info("the tree has its own namespaces: %#x%s\n", own,
+			*proc_mount ? ", with a fresh /proc" : "");
+	return 0;
+}
+
+int prepare_id_translation(pid_t root_pid)
+{
+	u32 own;
+
+	if (own_namespaces(root_pid, &own))
+		return -1;
+	if (!(own & CLONE_NEWUSER))
+		return 0;
+	return parse_id_map(root_pid, "uid_map", &dump_uid_map, &dump_n_uid) ||
+	       parse_id_map(root_pid, "gid_map", &dump_gid_map, &dump_n_gid) ? -1 : 0;
+}
+
+int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
+{
+	const struct ns_kind *k;
+	u32 known = 0;
+
+	for_each_ns_kind(k) {
+		if (!k->refused)
+			known |= k->flag;
+		if (!k->root_makes)
+			rst_ns_flags |= ns_flags & k->flag;
+	}
+	rst_img_ns_flags = ns_flags;
+	rst_proc_mount = proc_mount;
+	if (ns_flags & ~known) {
+		pr_err("unsupported: namespaces %#x in the images\n", ns_flags);
+		return -1;
+	}
+	for_each_ns_kind(k) {
+		u32 id = *ids_field(ids, k);
+
+		if ((ns_flags & k->flag) ? k->prepare && k->prepare(id) :
+					   k->prepare_shared && k->prepare_shared(id))
+			return -1;
+	}
+	return 0;
 }
 
 int restore_root_namespaces(void)
 {
-	if (restore_timens())
-		return -1;
-	if ((rst_ns_flags & CLONE_NEWNS) && mount_fresh_proc())
-		return -1;
-	if (rst_utsns && (sethostname(rst_utsns->nodename, strlen(rst_utsns->nodename)) ||
-			  setdomainname(rst_utsns->domainname, strlen(rst_utsns->domainname)))) {
-		pr_perror("cannot set the host and domain names");
-		return -1;
-	}
-	if ((rst_ns_flags & CLONE_NEWNET) && (restore_loopback() || isk_open_in_netns()))
-		return -1;
-	if ((rst_ns_flags & CLONE_NEWIPC) && restore_ipc_ns())
-		return -1;
+	const struct ns_kind *k;
+
+	for_each_ns_kind(k)
+		if ((rst_img_ns_flags & k->flag) && k->restore && k->restore())
+			return -1;
 	return 0;
 }

@@ -679,6 +679,14 @@ out:
 }
 
 /* After the children are forked: the shared memory, and the restorer's VMA list. */
+/* The restorer's argument area that prepare_vmas() takes: rst_vma array and names. */
+size_t vmas_args_size(struct pstree_item *it)
+{
+	MmEntry *mm = rst_of(it)->mm;
+
+	return sizeof(struct rst_vma) * (mm->n_vmas + 1) + 7 + vma_names_size(mm);
+}
+
 int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 {
 	struct premap_plan *plan = mine.plan;

@@ -32,6 +32,7 @@
 #include "inventory.pb-c.h"
 #include "net-lock.h"
 #include "magic.h"
+#include "mm.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -48,71 +49,99 @@
 
 #include "rst-internal.h"
 
-#define MAX_AUXV_BYTES 448	/* sizeof(mm->saved_auxv) on x86_64 */
+/*
+ * The arguments are laid out by one table per kind of owner: each part
+ * says how many bytes it may take (alignment padding included) and fills
+ * them.  args_size() is the sum of the sizes, and after each fill the
+ * bytes it took are compared with its size, so the two cannot drift
+ * apart unnoticed.  A new kind of state is one line in a table.
+ */
+struct args_part {
+	const char *name;
+	size_t (*size)(struct pstree_item *it);
+	int (*fill)(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
+};
 
-static size_t args_size(struct pstree_item *it)
+/* what bump_alloc(size, align) may take */
+static size_t room(size_t size, size_t align)
 {
-	struct task_restore *tr = rst_of(it);
-	TaskCoreEntry *tc = tr->cores[0]->tc;
-	size_t sz = sizeof(struct rst_args) + 4096;
-	struct pstree_item *c;
-	int i;
-
-	list_for_each_entry(c, &it->children, sibling)
-		if (is_vm_child(c))
-			sz += args_size(c) + (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 64;
-
-	sz += (tr->mm->n_vmas + 1) * sizeof(struct rst_vma) + 64;
-	sz += vma_names_size(tr->mm);
-	sz += (tr->nr_guards + 1) * sizeof(struct rst_range);
-	sz += posix_timers_size(tc) + siginfo_size(tc->signals_s) + MAX_AUXV_BYTES + 64;
-	sz += posix_locks_size(it) + 8 + seccomp_args_size(it);
-	for (i = 0; i < it->nr_threads; i++) {
-		sz += sizeof(struct rst_thread) + sigframe_size() + 128;
-		sz += siginfo_size(tr->cores[i]->thread_core->signals_p);
-	}
-	return sz;
+	return size + align - 1;
 }
 
-static int prepare_mm_map(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+static size_t no_room(struct pstree_item *it __attribute__((unused)))
 {
-	MmEntry *mm = rst_of(it)->mm;
-	struct rst_mm_map *p = &a->mm;
-	unsigned int size = 0;
-	u64 *auxv;
+	return 0;
+}
 
-	if (prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, (unsigned long)&size, 0, 0) ||
-	    size != sizeof(struct rst_mm_map)) {
-		pr_perror("PR_SET_MM_MAP_SIZE says %u, we know %zu", size,
-			  sizeof(struct rst_mm_map));
+static TaskCoreEntry *tc_of(struct pstree_item *it)
+{
+	return rst_of(it)->cores[0]->tc;
+}
+
+/* Everything kept in struct rst_args itself: sigactions, itimers, rlimits, ... */
+static int fill_proc_state(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	TaskCoreEntry *tc = tc_of(it);
+
+	a->bootstrap_start = m->bootstrap;
+	a->bootstrap_end = m->bootstrap + m->bootstrap_len;
+	a->pid = it->vpid;
+	a->svc_fd_base = svc_fd_base;
+	a->log_fd = log_get_fd();
+	a->err_fd = log_get_err_fd();
+	a->log_level = log_level();
+	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
+	a->membarrier_regs = tc->has_membarrier_regs ? tc->membarrier_regs : 0;
+	/* another process still needs the anchors of a shared table: criu closes them */
+	a->keep_svc_fds = files_shared(it);
+	return prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc) ?
+		       -1 : 0;
+}
+
+static size_t timers_size(struct pstree_item *it)
+{
+	return room(posix_timers_size(tc_of(it)) + 8, 8);
+}
+
+static int fill_timers(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	void *p = bump_alloc(&m->args, posix_timers_size(tc_of(it)) + 8, 8);
+
+	return !p || prepare_posix_timers(a, tc_of(it), p) ? -1 : 0;
+}
+
+static size_t shared_siginfo_size(struct pstree_item *it)
+{
+	return room(siginfo_size(tc_of(it)->signals_s) + 8, 8);
+}
+
+static int fill_shared_siginfo(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	SignalQueueEntry *q = tc_of(it)->signals_s;
+	void *p = bump_alloc(&m->args, siginfo_size(q) + 8, 8);
+
+	if (!p || prepare_siginfo(q, p, &a->nr_shared_siginfo))
+		return -1;
+	a->shared_siginfo = (u64)(unsigned long)p;
+	return 0;
+}
+
+static size_t locks_size(struct pstree_item *it)
+{
+	return room(posix_locks_size(it), 8);
+}
+
+static int fill_locks(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	void *p = bump_alloc(&m->args, posix_locks_size(it), 8);
+
+	if (!p || prepare_posix_locks(it, a, p))
+		return -1;
+	if (a->nr_posix_locks && a->keep_svc_fds) {
+		/* criu's late close of the anchors would drop them */
+		pr_err("unsupported: pid %d holds POSIX locks and shares its fd table\n", it->vpid);
 		return -1;
 	}
-	a->mm_map_size = size;
-	auxv = bump_alloc(&m->args, MAX_AUXV_BYTES, 16);
-	if (!auxv)
-		return -1;
-	memcpy(auxv, mm->mm_saved_auxv, mm->n_mm_saved_auxv * 8);
-	p->start_code = mm->mm_start_code;
-	p->end_code = mm->mm_end_code;
-	p->start_data = mm->mm_start_data;
-	p->end_data = mm->mm_end_data;
-	p->start_brk = mm->mm_start_brk;
-	p->brk = mm->mm_brk;
-	p->start_stack = mm->mm_start_stack;
-	p->arg_start = mm->mm_arg_start;
-	p->arg_end = mm->mm_arg_end;
-	p->env_start = mm->mm_env_start;
-	p->env_end = mm->mm_env_end;
-	p->auxv = (u64)(unsigned long)auxv;
-	p->auxv_size = mm->n_mm_saved_auxv * 8;
-	p->exe_fd = anchor_fd(mm->exe_file_id);
-	if ((int)p->exe_fd < 0) {
-		pr_err("pid %d: its executable was not opened\n", it->vpid);
-		return -1;
-	}
-	a->dumpable = mm->has_dumpable ? mm->dumpable : -1;
-	a->thp_disabled = mm->has_thp_disabled && mm->thp_disabled;
-	a->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 	return 0;
 }
 
@@ -181,7 +210,64 @@ static int prepare_thread(struct pstree_item *it, struct rst_mem *m, struct rst_
 	return 0;
 }
 
-static int prepare_guards(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+static size_t threads_size(struct pstree_item *it)
+{
+	size_t sz = room(sizeof(struct rst_thread) * it->nr_threads, 64);
+	int i;
+
+	for (i = 0; i < it->nr_threads; i++) {
+		sz += room(siginfo_size(rst_of(it)->cores[i]->thread_core->signals_p) + 8, 8);
+		sz += room(sigframe_size(), 64);
+	}
+	return sz;
+}
+
+/* The first stack slot of its threads: a vm child's come after its parent's and elder's. */
+static int stack_slot0(struct pstree_item *it)
+{
+	struct pstree_item *c;
+	int slot;
+
+	if (!it->parent || !is_vm_child(it))
+		return 0;
+	slot = it->parent->nr_threads;
+	list_for_each_entry(c, &it->parent->children, sibling) {
+		if (c == it)
+			break;
+		if (is_vm_child(c))
+			slot += c->nr_threads;
+	}
+	return slot;
+}
+
+static int fill_threads(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	struct rst_thread *threads;
+	int i, slot0 = stack_slot0(it);
+
+	threads = bump_alloc(&m->args, sizeof(*threads) * it->nr_threads, 64);
+	if (!threads)
+		return -1;
+	for (i = 0; i < it->nr_threads; i++)
+		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
+			return -1;
+	a->threads = (u64)(unsigned long)threads;
+	a->nr_threads = it->nr_threads;
+	return 0;
+}
+
+/* After the threads part: it fills in each thread's filters. */
+static int fill_seccomp(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	return seccomp_prepare_args(it, &m->args, a, (struct rst_thread *)(unsigned long)a->threads);
+}
+
+static size_t guards_size(struct pstree_item *it)
+{
+	return room((rst_of(it)->nr_guards + 1) * sizeof(struct rst_range), 8);
+}
+
+static int fill_guards(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
 {
 	struct task_restore *tr = rst_of(it);
 	struct rst_range *g = bump_alloc(&m->args, (tr->nr_guards + 1) * sizeof(*g), 8);
@@ -198,61 +284,88 @@ static int prepare_guards(struct pstree_item *it, struct rst_mem *m, struct rst_
 	return 0;
 }
 
-/* What the restorer of any process needs besides the mm; threads from stack slot slot0. */
-static int prepare_proc_args(struct pstree_item *it, struct rst_mem *m, struct rst_args *a,
-			     int slot0)
+static size_t vm_children_size(struct pstree_item *it);
+static int fill_vm_children(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
+
+/* What the restorer of any process needs: an mm's owner and its vm children. */
+static const struct args_part proc_parts[] = {
+	{ "process state", no_room, fill_proc_state },
+	{ "POSIX timers", timers_size, fill_timers },
+	{ "shared siginfo", shared_siginfo_size, fill_shared_siginfo },
+	{ "POSIX locks", locks_size, fill_locks },
+	{ "threads", threads_size, fill_threads },
+	{ "seccomp filters", seccomp_args_size, fill_seccomp },
+};
+
+/* What only the owner of an mm needs, after proc_parts. */
+static const struct args_part mm_parts[] = {
+	{ "VMAs", vmas_args_size, prepare_vmas },
+	{ "mm map", mm_map_args_size, prepare_mm_map },
+	{ "guards", guards_size, fill_guards },
+	/* after the mm map: a vm child takes its dumpable */
+	{ "vm children", vm_children_size, fill_vm_children },
+};
+
+/* What a vm child sets up itself, after proc_parts. */
+static const struct args_part vm_child_parts[] = {
+	{ "vm child setup", vm_child_args_size, prepare_vm_child },
+};
+
+static size_t parts_size(const struct args_part *p, size_t n, struct pstree_item *it)
 {
-	TaskCoreEntry *tc = rst_of(it)->cores[0]->tc;
-	struct rst_thread *threads;
-	void *room;
-	int i;
+	size_t sz = 0, i;
 
-	a->bootstrap_start = m->bootstrap;
-	a->bootstrap_end = m->bootstrap + m->bootstrap_len;
-	a->pid = it->vpid;
-	a->svc_fd_base = svc_fd_base;
-	a->log_fd = log_get_fd();
-	a->err_fd = log_get_err_fd();
-	a->log_level = log_level();
-	a->child_subreaper = tc->has_child_subreaper && tc->child_subreaper;
-	a->membarrier_regs = tc->has_membarrier_regs ? tc->membarrier_regs : 0;
-	/* another process still needs the anchors of a shared table: criu closes them */
-	a->keep_svc_fds = files_shared(it);
-	if (prepare_sigactions(a, tc) || prepare_itimers(a, tc) || prepare_rlimits(a, tc))
-		return -1;
-	room = bump_alloc(&m->args, posix_timers_size(tc) + 8, 8);
-	if (!room || prepare_posix_timers(a, tc, room))
-		return -1;
-	room = bump_alloc(&m->args, siginfo_size(tc->signals_s) + 8, 8);
-	if (!room || prepare_siginfo(tc->signals_s, room, &a->nr_shared_siginfo))
-		return -1;
-	a->shared_siginfo = (u64)(unsigned long)room;
-	room = bump_alloc(&m->args, posix_locks_size(it), 8);
-	if (!room || prepare_posix_locks(it, a, room))
-		return -1;
-	if (a->nr_posix_locks && a->keep_svc_fds) {
-		/* criu's late close of the anchors would drop them */
-		pr_err("unsupported: pid %d holds POSIX locks and shares its fd table\n", it->vpid);
-		return -1;
-	}
+	for (i = 0; i < n; i++)
+		sz += p[i].size(it);
+	return sz;
+}
 
-	threads = bump_alloc(&m->args, sizeof(*threads) * it->nr_threads, 64);
-	if (!threads)
-		return -1;
-	for (i = 0; i < it->nr_threads; i++)
-		if (prepare_thread(it, m, a, i, slot0 + i, &threads[i]))
+static int fill_parts(const struct args_part *p, size_t n, struct pstree_item *it,
+		      struct rst_mem *m, struct rst_args *a)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t before = m->args.off, want = p[i].size(it);
+
+		if (p[i].fill(it, m, a))
 			return -1;
-	if (seccomp_prepare_args(it, &m->args, a, threads))
-		return -1;
-	a->threads = (u64)(unsigned long)threads;
-	a->nr_threads = it->nr_threads;
+		if (m->args.off - before > want) {
+			/* a bug: the part's size function does not match its fill */
+			pr_err("pid %d: the restorer's %s took %zu bytes, more than the %zu "
+			       "counted\n", it->vpid, p[i].name, m->args.off - before, want);
+			return -1;
+		}
+		pr_debug("pid %d: restorer args: %s, %zu of %zu bytes\n", it->vpid, p[i].name,
+			 m->args.off - before, want);
+	}
 	return 0;
 }
 
-/* The args of the children that share the mm of it, after its own threads' stacks. */
-static int prepare_vm_children(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+#define PARTS_SIZE(t, it) parts_size(t, ARRAY_SIZE(t), it)
+#define FILL_PARTS(t, it, m, a) fill_parts(t, ARRAY_SIZE(t), it, m, a)
+
+static size_t vm_child_size(struct pstree_item *c)
 {
-	int n = nr_vm_children(it), slot = it->nr_threads, i = 0;
+	return room(sizeof(struct rst_args), 64) + PARTS_SIZE(proc_parts, c) +
+	       PARTS_SIZE(vm_child_parts, c);
+}
+
+static size_t vm_children_size(struct pstree_item *it)
+{
+	struct pstree_item *c;
+	size_t sz = room(nr_vm_children(it) * sizeof(u64), 8);
+
+	list_for_each_entry(c, &it->children, sibling)
+		if (is_vm_child(c))
+			sz += vm_child_size(c);
+	return sz;
+}
+
+/* The args of the children that share the mm of it, after its own threads' stacks. */
+static int fill_vm_children(struct pstree_item *it, struct rst_mem *m, struct rst_args *a)
+{
+	int n = nr_vm_children(it), i = 0;
 	struct pstree_item *c;
 	u64 *kids;
 
@@ -267,16 +380,21 @@ static int prepare_vm_children(struct pstree_item *it, struct rst_mem *m, struct
 		if (!is_vm_child(c))
 			continue;
 		ca = bump_alloc(&m->args, sizeof(*ca), 64);
-		if (!ca || prepare_proc_args(c, m, ca, slot) || prepare_vm_child(c, m, ca))
+		if (!ca || FILL_PARTS(proc_parts, c, m, ca) || FILL_PARTS(vm_child_parts, c, m, ca))
 			return -1;
 		ca->dumpable = a->dumpable;
-		slot += c->nr_threads;
 		rst_of(c)->vm_args = ca;
 		kids[i++] = (u64)(unsigned long)ca;
 	}
 	a->vm_children = (u64)(unsigned long)kids;
 	a->nr_vm_children = n;
 	return 0;
+}
+
+static size_t args_size(struct pstree_item *it)
+{
+	return room(sizeof(struct rst_args), 64) + PARTS_SIZE(proc_parts, it) +
+	       PARTS_SIZE(mm_parts, it);
 }
 
 int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **out)
@@ -288,9 +406,7 @@ int prepare_args(struct pstree_item *it, struct rst_mem *m, struct rst_args **ou
 	a = bump_alloc(&m->args, sizeof(*a), 64);
 	if (!a)
 		return -1;
-	if (prepare_proc_args(it, m, a, 0) || prepare_vmas(it, m, a) ||
-	    prepare_mm_map(it, m, a) || prepare_guards(it, m, a) ||
-	    prepare_vm_children(it, m, a))
+	if (FILL_PARTS(proc_parts, it, m, a) || FILL_PARTS(mm_parts, it, m, a))
 		return -1;
 	*out = a;
 	return 0;

@@ -416,6 +416,14 @@ static void check_vm_child_proc(struct pstree_item *c)
 			tc->loginuid);
 }
 
+/* The restorer's argument area that prepare_vm_child() takes: its own fd list. */
+size_t vm_child_args_size(struct pstree_item *c)
+{
+	if (share_clone_flags(c) & CLONE_FILES)
+		return 0;
+	return (rst_of(c)->nr_fds + 1) * sizeof(struct rst_fd) + 7;
+}
+
 int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *a)
 {
 	unsigned long share = share_clone_flags(c);

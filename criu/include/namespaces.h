@@ -44,6 +44,11 @@ int prepare_id_translation(pid_t root_pid);
 u32 tree_uid(u32 uid);
 u32 tree_gid(u32 gid);
 
+/* net-ns.c: a net namespace of the tree's own (loopback only) */
+int dump_netns(pid_t pid, u32 id);
+int prepare_netns(u32 id);
+int restore_netns(void);
+
 /* restore */
 int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *root_ids);
 u32 restore_ns_flags(void);

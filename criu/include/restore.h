@@ -74,6 +74,7 @@ int map_bootstrap(struct pstree_item *it, size_t args_size, struct rst_mem *m);
 /* before the task forks its children (premap.c, cow.c), then after */
 int premap_private(struct pstree_item *it, struct rst_mem *m);
 int prepare_vmas(struct pstree_item *it, struct rst_mem *m, struct rst_args *a);
+size_t vmas_args_size(struct pstree_item *it);
 /* Bytes of the args that the VMA names take. */
 size_t vma_names_size(MmEntry *mm);
 /* Shared anonymous memory, created by criu and inherited by every task. */

@@ -44,6 +44,7 @@ struct rst_mem;
 struct rst_args;
 /* The part of a vm child's args that only it needs: session, fds, fs. */
 int prepare_vm_child(struct pstree_item *c, struct rst_mem *m, struct rst_args *a);
+size_t vm_child_args_size(struct pstree_item *c);
 /* Create the vm children of it into the blob's vm_child_main at entry. */
 int create_vm_children(struct pstree_item *it, u64 entry);
 

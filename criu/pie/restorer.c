@@ -514,6 +514,7 @@ static void thread_main(void *arg)
 	struct rst_thread *t = arg;
 	struct rst_args *a = (struct rst_args *)t->args;
 
+	/* step 11 of a thread other than the leader */
 	restore_thread(a, t);
 	__atomic_add_fetch(&a->threads_done, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_done, FUTEX_WAKE, 1, 0, 0, 0);
@@ -608,21 +609,29 @@ static void wait_threads(struct rst_args *a)
 		sys_futex(&a->threads_done, FUTEX_WAIT, done, 0, 0, 0);
 }
 
-/* After the mm: the state of the process and its threads, then return. */
+/*
+ * After the mm: the state of the process and its threads, then return.
+ * Steps 7 to 14 of Documentation/design.md ("The restorer, in order");
+ * a vm child runs them too, after its own setup.
+ */
 static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 {
 	struct rst_thread *leader = (struct rst_thread *)a->threads;
 
+	/* step 7: signals, handlers, itimers, rlimits, pending signals, prctls, membarrier */
 	restore_process(a);
+	/* (step 7) memory locks: each locked VMA, then mlockall(MCL_FUTURE) */
 	lock_memory(a);
-	/* the threads inherit these, and share them as the dumped ones did */
+	/* step 8: the seccomp filters all threads share; the threads inherit them */
 	CHECK(a, rst_seccomp_filters((const struct rst_seccomp *)a->seccomp_common,
 				     a->nr_seccomp_common),
 	      "seccomp(SECCOMP_SET_MODE_FILTER) of the filters all threads share");
+	/* step 9: the other threads, with their old tids */
 	create_threads(a);
+	/* step 10: POSIX timers, after the threads they may name */
 	restore_posix_timers(a);
+	/* step 11: every other thread has restored itself; then the leader */
 	wait_threads(a);
-
 	dbg(a, "threads ready; restoring the leader's creds");
 	if (a->leader_exits) {
 		/* no registers to return to: only its name and creds matter */
@@ -634,13 +643,13 @@ static void __attribute__((noreturn)) restore_rest(struct rst_args *a)
 	} else {
 		restore_thread(a, leader);
 	}
-	/* after every thread's creds: a uid change resets it (it is the mm's) */
+	/* step 12: dumpable, after every thread's creds (a uid change resets it) */
 	if (a->dumpable == 0 || a->dumpable == 1)
 		CHECK(a, sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
-	/* criu refuses POSIX locks in a shared table, where anchors stay */
+	/* step 13: POSIX locks (criu refuses them in a shared table, where anchors stay) */
 	if (a->nr_posix_locks)
 		restore_posix_locks(a);
-	/* criu's descriptors, the log among them, are the last thing to go */
+	/* step 14: criu's descriptors, the log among them, go last; then rt_sigreturn */
 	if (!a->keep_svc_fds)
 		sys_close_range(a->svc_fd_base, ~0U, 0);
 	if (a->leader_exits)
@@ -691,19 +700,26 @@ static void vm_child_setup(struct rst_args *a)
 	CHECK(a, sys_personality(a->personality), "personality");
 }
 
+/* The numbered steps are those of Documentation/design.md, "The restorer, in order". */
 void restorer_main(struct rst_args *a)
 {
+	/* step 1: everything goes but the bootstrap and premap areas and the vDSO set */
 	dbg(a, "unmapping the old address space");
 	unmap_old(a);
+	/* step 2: the vDSO set where the image had it */
 	restore_vdso(a);
+	/* step 3: each VMA at its address, with its madvise advice and name */
 	map_vmas(a);
+	/* step 4: guard pages */
 	install_guards(a);
 	dbg(a, "all VMAs in place");
 
+	/* step 5: every mm field at once */
 	CHECK(a, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm, a->mm_map_size, 0),
 	      "prctl(PR_SET_MM, PR_SET_MM_MAP)");
 	dbg(a, "mm set with PR_SET_MM_MAP");
 
+	/* step 6: the processes on this mm may go on */
 	wake_vm_children(a);
 	restore_rest(a);
 }

@@ -1301,7 +1301,7 @@ def base_dump():
 
 
 def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=True,
-                      extra=()):
+                      extra=(), prefix=()):
     """Copy the base images, change them, restore: it must fail with one
     line and leave nothing behind."""
     b = base_dump()
@@ -1317,7 +1317,8 @@ def restore_must_fail(name, mutate, *needles, any_of=None, allowed=(), detach=Tr
     kids_before = {p for p, _ in my_children()}
     marked_before = set(marked_processes())
     run = criu(["restore", "-D", img] + (["-d"] if detach else []) + list(extra) +
-               ["--pidfile", os.path.join(d, "pidfile")], log=os.path.join(d, "restore.log"))
+               ["--pidfile", os.path.join(d, "pidfile")], log=os.path.join(d, "restore.log"),
+               prefix=prefix)
     try:
         line = expect_failure(run, *needles, any_of=any_of)
     finally:
@@ -1450,7 +1451,166 @@ def _():
     restore_must_fail("lock-no-option", m, "--file-locks")
 
 
-# 7c. seccomp.img with filters the kernel could not take ----------------------
+# 7c. mm images that PR_SET_MM_MAP would refuse --------------------------------
+# Each is refused before the tree is forked, naming the field and its value.
+
+TASK_SIZE = 0x7ffffffff000
+PR_GET_AUXV = 0x41555856
+
+
+def crit_entries(path, fn):
+    """Decode an image with crit, let fn change the entries, encode it back."""
+    j = path + ".json"
+    r = subprocess.run(["crit", "decode", "-i", path, "-o", j], capture_output=True, text=True)
+    if r.returncode:
+        raise CaseFail("crit decode %s: %s" % (path, r.stderr.strip()))
+    with open(j) as f:
+        d = json.load(f)
+    info = fn(d["entries"])
+    with open(j, "w") as f:
+        json.dump(d, f)
+    r = subprocess.run(["crit", "encode", "-i", j, "-o", path], capture_output=True, text=True)
+    if r.returncode:
+        raise CaseFail("crit encode %s: %s" % (path, r.stderr.strip()))
+    os.unlink(j)
+    return info
+
+
+def mm_img(img):
+    return os.path.join(img, "mm-%d.img" % BASE["pid"])
+
+
+def mm_case(name, edit, *needles, prefix=(), prepare=None):
+    """edit(mm entry, img) changes the mm entry; the line must name mm-PID.img."""
+    def run_case():
+        b = base_dump()
+
+        def m(img):
+            if prepare:
+                prepare(img)
+            crit_entries(mm_img(img), lambda ents: edit(ents[0], img))
+        restore_must_fail("mm-" + name, m, "mm-%d.img" % b["pid"], *needles, prefix=prefix)
+    case("restore.mm." + name)(run_case)
+
+
+def free_addr(mm):
+    """An address well below the lowest VMA: in no VMA."""
+    a = min(v["start"] for v in mm["vmas"]) - 0x100000
+    if a < mmap_min_addr():
+        raise CaseFail("no room below the lowest VMA %x" % (a + 0x100000))
+    return a
+
+
+def mmap_min_addr():
+    return int(read("/proc/sys/vm/mmap_min_addr"))
+
+
+def kernel_auxv_words():
+    n = libc.prctl(PR_GET_AUXV, 0, 0, 0, 0)
+    return (n if n > 0 else 448) // 8
+
+
+def set_fields(**kw):
+    def edit(mm, img):
+        for k, v in kw.items():
+            mm[k] = v(mm) if callable(v) else v
+    return edit
+
+
+def add_file_entry(img, path):
+    """A new regular file entry for path in files.img, as a copy of the exe's; its id."""
+    mm = crit_entries(mm_img(img), lambda ents: ents[0])
+    st = os.stat(path)
+
+    def add(ents):
+        exe = next(e for e in ents if e["id"] == mm["exe_file_id"])
+        new = json.loads(json.dumps(exe))
+        new["id"] = new["reg"]["id"] = max(e["id"] for e in ents) + 1
+        new["reg"]["name"] = path
+        new["reg"].pop("build_id", None)   # a file of ours, not the dumped exe
+        new["reg"]["size"] = st.st_size
+        new["reg"]["mode"] = st.st_mode
+        ents.append(new)
+        return new["id"]
+    return crit_entries(os.path.join(img, "files.img"), add)
+
+
+def exe_case(name, make_file, *needles):
+    def run_case():
+        b = base_dump()
+
+        def m(img):
+            fid = add_file_entry(img, make_file(img))
+            crit_entries(mm_img(img), lambda ents: ents[0].update(exe_file_id=fid))
+        restore_must_fail("mm-" + name, m, "mm-%d.img" % b["pid"], "exe", *needles)
+    case("restore.mm." + name)(run_case)
+
+
+def not_executable(img):
+    p = os.path.join(os.path.dirname(img), "plain-file")
+    with open(p, "w") as f:
+        f.write("not a program\n")
+    os.chmod(p, 0o644)
+    return p
+
+
+def on_noexec_mount(img):
+    mnt = os.path.join(os.path.dirname(img), "noexec")
+    os.makedirs(mnt, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,size=4m", "tmpfs", mnt]).returncode:
+        raise CaseSkip("cannot mount a noexec tmpfs")
+    MOUNTS.append(mnt)
+    p = os.path.join(mnt, "prog")
+    shutil.copy("/bin/true", p)
+    os.chmod(p, 0o755)
+    return p
+
+
+mm_case("addr-low", set_fields(mm_start_code=0), "mm_start_code", "0x0", "mmap_min_addr")
+mm_case("addr-high", set_fields(mm_env_end=TASK_SIZE), "mm_env_end",
+        "0x%x" % TASK_SIZE, "TASK_SIZE")
+mm_case("code-order", set_fields(mm_end_code=lambda mm: mm["mm_start_code"]), "mm_end_code",
+        "not above", "mm_start_code")
+mm_case("data-order", set_fields(mm_end_data=lambda mm: mm["mm_start_data"] - 0x1000),
+        "mm_end_data", "below", "mm_start_data")
+mm_case("brk-order", set_fields(mm_brk=lambda mm: mm["mm_start_brk"] - 0x1000),
+        "mm_brk", "below mm_start_brk")
+mm_case("arg-order", set_fields(mm_arg_end=lambda mm: mm["mm_arg_start"] - 1),
+        "mm_arg_end", "below mm_arg_start")
+mm_case("env-order", set_fields(mm_env_end=lambda mm: mm["mm_env_start"] - 1),
+        "mm_env_end", "below mm_env_start")
+# criu's RLIMIT_DATA is what the task has at PR_SET_MM_MAP
+mm_case("data-rlimit", set_fields(mm_brk=lambda mm: mm["mm_start_brk"] + (256 << 20)),
+        "RLIMIT_DATA", str(64 << 20),
+        prefix=("prlimit", "--data=%d:unlimited" % (64 << 20), "--"))
+mm_case("stack-outside", set_fields(mm_start_stack=free_addr), "mm_start_stack", "not inside")
+mm_case("arg-outside", set_fields(mm_arg_start=free_addr,
+                                  mm_arg_end=lambda mm: mm["mm_arg_start"] + 0x100),
+        "mm_arg_start..mm_arg_end", "not inside")
+mm_case("env-outside", set_fields(mm_env_start=free_addr,
+                                  mm_env_end=lambda mm: mm["mm_env_start"] + 0x10),
+        "mm_env_start..mm_env_end", "not inside")
+mm_case("auxv-odd", set_fields(mm_saved_auxv=lambda mm: mm["mm_saved_auxv"][:-1]),
+        "mm_saved_auxv", "pairs")
+# accepted by the kernel, but the task would keep criu's own vector
+mm_case("auxv-empty", lambda mm, img: mm.pop("mm_saved_auxv"), "mm_saved_auxv", "empty")
+mm_case("auxv-long",
+        set_fields(mm_saved_auxv=lambda mm: [6, 4096] * (kernel_auxv_words() // 2 + 1)),
+        "mm_saved_auxv", "larger than")
+def exe_is_root(mm, img):
+    fs = glob.glob(os.path.join(img, "fs-*.img"))[0]
+    mm["exe_file_id"] = crit_entries(fs, lambda ents: ents[0]["root_id"])
+
+
+mm_case("exe-dir", exe_is_root, "exe", "not a regular file")
+exe_case("exe-noperm", not_executable, "no execute permission")
+exe_case("exe-noexec-mount", on_noexec_mount, "noexec mount")
+# the exe link needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN (root loses both at exec)
+mm_case("exe-nocap", lambda mm, img: None, "CAP_CHECKPOINT_RESTORE",
+        prefix=("setpriv", "--bounding-set=-sys_admin,-checkpoint_restore", "--"))
+
+
+# 7d. seccomp.img with filters the kernel could not take ----------------------
 
 def seccomp_img(img, filters):
     """seccomp.img with one seccomp_entry of (filter bytes, prev or None)."""

@@ -10,6 +10,7 @@ cr_errmsg naming them, and leave the target running.  One line per case,
 then `N passed, N failed`.  Run as root: test/rpc/run.py [--criu PATH].
 """
 import argparse
+import ctypes
 import os
 import shutil
 import signal
@@ -109,6 +110,17 @@ def advancing(path, timeout=5.0):
         if count(path) > a:
             return True
     return False
+
+
+def reap_all(timeout=3.0):
+    """Reap what the dumped tree left us (its sleep children, soon gone)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.02)
+        except ChildProcessError:
+            return
 
 
 def opts_for(imgdir, pid=None, **kw):
@@ -217,6 +229,7 @@ def case_dump_restore():
     s.finish()
     os.close(fd)
     p.wait()
+    reap_all()
     names = [n for n, _ in seen]
     if not r.success:
         raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
@@ -266,7 +279,14 @@ def case_service():
         while not os.path.exists(addr) and time.time() < end:
             time.sleep(0.02)
         sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        sk.connect(addr)
+        while True:     # the file exists a moment before listen()
+            try:
+                sk.connect(addr)
+                break
+            except ConnectionRefusedError:
+                if time.time() > end:
+                    raise
+                time.sleep(0.02)
         sk.send(rpc.criu_req(type=rpc.VERSION).SerializeToString())
         r = rpc.criu_resp()
         r.ParseFromString(sk.recv(1 << 20))
@@ -285,6 +305,8 @@ def main():
     ap.add_argument("--criu", default=os.path.join(here, "..", "..", "build", "criu", "criu"))
     a = ap.parse_args()
     CRIU = os.path.abspath(a.criu)
+    # the dumped shells' sleep children become ours, so their pids are freed
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     TMP = tempfile.mkdtemp(prefix="criu-rpc-")
     try:
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,

@@ -27,6 +27,7 @@
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
+#include "mem-track.h"
 #include "mm.pb-c.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -519,7 +520,7 @@ static int dump_task_remote(struct task_dump *td)
 	}
 	if (remote_start(&td->rc, it->pid, addr))
 		return -1;
-	if (dump_task_prctls(td))
+	if (dump_task_prctls(td) || mem_track_task(&td->rc, it))
 		goto out;
 	for (i = 0; i < it->nr_threads; i++)
 		if (dump_thread(td, i))
@@ -638,6 +639,7 @@ static int write_dump_stats(void)
 	ds.memwrite_time = dstats.memwrite_us;
 	ds.pages_scanned = dstats.pages_scanned;
 	ds.pages_written = dstats.pages_written;
+	ds.pages_skipped_parent = dstats.pages_parent;
 	ds.has_shpages_scanned = ds.has_shpages_written = true;
 	ds.shpages_scanned = dstats.shpages_scanned;
 	ds.shpages_written = dstats.shpages_written;
@@ -701,7 +703,7 @@ int cr_dump_tasks(pid_t pid)
 	if (open_image_dir(opts.imgs_dir, true) || images_dump_start())
 		return -1;
 	/* the big copy buffer is faulted in before the tree stops */
-	if (mem_dump_init())
+	if (mem_dump_init() || mem_track_prepare())
 		goto out;
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;
@@ -739,6 +741,9 @@ out:
 	if ((ret || opts.leave_running) && (network_unlock() || run_action(ACT_NET_UNLOCK, 0)))
 		ret = -1;
 	dump_shared_fini();
+	/* after the tree runs again: a pre-dump's keeper takes the uffds */
+	if (mem_track_finish(ret == 0))
+		ret = -1;
 	mem_dump_fini();
 	free_pstree();
 	close_image_dir();

@@ -211,8 +211,13 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			pb_free(pe);
 			goto out;
 		}
+		/* CRIU's old images say in_parent; the flag is what we read */
+		if (pe->has_in_parent && pe->in_parent) {
+			pe->has_flags = true;
+			pe->flags |= PE_PARENT;
+		}
 		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
-		    (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
+		    (pe->has_flags && (pe->flags & PE_LAZY))) {
 			report_bad_run(img->name, pe, last_end);
 			pb_free(pe);
 			goto out;

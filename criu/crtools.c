@@ -43,6 +43,8 @@ enum {
 	OPT_ADDRESS,
 	OPT_ACTION_SCRIPT,
 	OPT_CPU_CAP,
+	OPT_TRACK_MEM,
+	OPT_PREV_IMAGES_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +68,8 @@ static const struct option long_opts[] = {
 	{ "address",		required_argument, NULL, OPT_ADDRESS },
 	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
+	{ "track-mem",		no_argument,	   NULL, OPT_TRACK_MEM },
+	{ "prev-images-dir",	required_argument, NULL, OPT_PREV_IMAGES_DIR },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -76,6 +80,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  criu dump -t PID -D DIR [options]\n"
+"  criu pre-dump -t PID -D DIR [--prev-images-dir DIR0] [options]\n"
 "  criu restore -D DIR [options]\n"
 "  criu check\n"
 "  criu swrk FD\n"
@@ -87,6 +92,8 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  dump           checkpoint the process tree rooted at PID\n"
+"  pre-dump       copy the memory of the tree, which runs on, and track\n"
+"                 its writes for the next dump (--prev-images-dir)\n"
 "  restore        restore the processes saved in DIR\n"
 "  check          report whether this kernel has what the tool needs\n"
 "  swrk FD        serve CRIU RPC requests on the SOCK_SEQPACKET socket FD\n"
@@ -106,6 +113,9 @@ static void usage(FILE *f)
 "  -v[N], --verbosity[=N]    log level: 0 none, 1 errors, 2 warnings,\n"
 "                            3 info, 4 debug; -v alone raises it by one\n"
 "  -R, --leave-running       keep the tree running after dump\n"
+"      --track-mem           track writes (userfaultfd) for a later dump\n"
+"      --prev-images-dir DIR the previous (pre-)dump, relative to -D: only\n"
+"                            pages written since are saved\n"
 "  -j, --shell-job           the tree belongs to a shell session outside it\n"
 "  -d, --restore-detached    return once the tree is restored\n"
 "      --pidfile FILE        write the restored root's pid to FILE\n"
@@ -198,6 +208,12 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'R':
 			opts.leave_running = true;
+			break;
+		case OPT_TRACK_MEM:
+			opts.track_mem = true;
+			break;
+		case OPT_PREV_IMAGES_DIR:
+			opts.prev_images_dir = optarg;
 			break;
 		case 'j':
 			opts.shell_job = true;
@@ -346,6 +362,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (!strcmp(cmd, "pre-dump")) {
+		cmd = "dump";
+		opts.pre_dump = opts.track_mem = opts.leave_running = true;
+	}
 	if (!strcmp(cmd, "dump") || !strcmp(cmd, "restore")) {
 		if (!opts.imgs_dir)
 			opts.imgs_dir = ".";

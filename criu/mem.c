@@ -21,6 +21,7 @@
 #include "ipc_ns.h"
 #include "mem.h"
 #include "mem-internal.h"
+#include "mem-track.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -212,6 +213,7 @@ struct page_batch {
 	int nr;
 	size_t bytes;
 	pid_t pid;
+	int vpid;
 	int mem_fd;
 	struct cr_img *pages;
 };
@@ -338,10 +340,23 @@ static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
 	return write_run_flags(pm_img, addr, nr_pages, PE_PRESENT);
 }
 
-static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
-			  const VmaEntry *e)
+/* A run of wanted pages: copied, or left to the parent dump (PE_PARENT). */
+static int flush_run(struct page_batch *b, struct cr_img *pm_img, u64 start, u64 len,
+		     bool parent, bool readable)
 {
-	bool readable = e->prot & PROT_READ;
+	if (!len)
+		return 0;
+	if (parent) {
+		dstats.pages_parent += len;
+		return write_run_flags(pm_img, start, len, PE_PARENT);
+	}
+	return write_run(pm_img, start, len) || batch_add(b, start, len * PAGE_SIZE, readable);
+}
+
+static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
+			  const VmaEntry *e, struct track_vma *tv)
+{
+	bool readable = e->prot & PROT_READ, run_par = false;
 	u64 addr = e->start, run_start = 0, run_len = 0, guard_start = 0, guard_len = 0;
 
 	while (addr < e->end) {
@@ -355,6 +370,8 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 		}
 		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			bool par;
+
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
 			if (pm_buf[i] & PM_GUARD) {
 				if (!guard_len)
@@ -365,24 +382,42 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 					return -1;
 				guard_len = 0;
 			}
-			if (page_wanted(e, pm_buf[i])) {
-				if (!run_len)
-					run_start = addr;
-				run_len++;
+			if (!page_wanted(e, pm_buf[i])) {
+				if (flush_run(b, pm_img, run_start, run_len, run_par, readable))
+					return -1;
+				run_len = 0;
 				continue;
 			}
-			if (run_len && (write_run(pm_img, run_start, run_len) ||
-					batch_add(b, run_start, run_len * PAGE_SIZE, readable)))
-				return -1;
-			run_len = 0;
+			par = mem_track_in_parent(tv, addr);
+			if (run_len && par != run_par) {
+				if (flush_run(b, pm_img, run_start, run_len, run_par, readable))
+					return -1;
+				run_len = 0;
+			}
+			if (!run_len) {
+				run_start = addr;
+				run_par = par;
+			}
+			run_len++;
 		}
 	}
 	if (guard_len && write_run_flags(pm_img, guard_start, guard_len, PE_GUARD))
 		return -1;
-	if (run_len && (write_run(pm_img, run_start, run_len) ||
-			batch_add(b, run_start, run_len * PAGE_SIZE, readable)))
+	return flush_run(b, pm_img, run_start, run_len, run_par, readable);
+}
+
+static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
+			  const VmaEntry *e)
+{
+	struct track_vma tv;
+	int ret;
+
+	/* written pages are found (and protected again) before they are read */
+	if (mem_track_vma(b->pid, b->vpid, e, &tv))
 		return -1;
-	return 0;
+	ret = scan_vma_pages(b, pm_fd, pm_img, e, &tv);
+	mem_track_vma_done(&tv);
+	return ret;
 }
 
 int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
@@ -398,6 +433,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 	if (!b)
 		return -1;
 	b->pid = it->pid;
+	b->vpid = it->vpid;
 	b->mem_fd = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", it->pid);

@@ -20,6 +20,7 @@
 #include "ipc_ns.h"
 #include "mem.h"
 #include "mem-internal.h"
+#include "page-chain.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -350,6 +351,13 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 			goto out;
 		}
 		dst = plan[vi].slot + pe->vaddr - plan[vi].v->start;
+		/* in a parent dump: not in our pages file (and no COW sharing kept) */
+		if (pe->has_flags && (pe->flags & PE_PARENT)) {
+			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off) ||
+			    page_chain_read(it->vpid, pe->vaddr, len, (void *)dst))
+				goto out;
+			continue;
+		}
 		if (plan[vi].from) {
 			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off + len) ||
 			    cow_fill_run(it, fd, off, pe, dst, cf))
@@ -368,6 +376,7 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 	}
 	ret = 0;
 out:
+	page_chain_fini();
 	close(fd);
 	return ret;
 }

@@ -25,6 +25,9 @@ struct cr_options {
 	char *address;		/* criu service --address */
 	unsigned int cpu_cap;	/* --cpu-cap: CPU_CAP_* bits */
 	bool cpu_cap_set;	/* --cpu-cap was given */
+	bool track_mem;		/* --track-mem: userfaultfd write tracking */
+	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
+	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -10,6 +10,7 @@ struct dump_stats {
 	u64 pages_written;
 	u64 shpages_scanned;
 	u64 shpages_written;
+	u64 pages_parent;	/* left to the parent dump */
 	u64 memdump_us;
 	u64 memwrite_us;
 };

@@ -28,6 +28,7 @@
 #include "magic.h"
 #include "mem.h"
 #include "mem-track.h"
+#include "pre-dump.h"
 #include "mm.pb-c.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -84,7 +85,7 @@ static u64 freeze_start_us, frozen_us, freezing_us;
 
 /* ---- tree-wide checks ---- */
 
-static int fill_item_ids(struct pstree_item *it)
+int fill_item_ids(struct pstree_item *it)
 {
 	struct proc_status st;
 	int i, last;
@@ -167,7 +168,7 @@ static int check_sessions(void)
 
 /* ---- one task ---- */
 
-static u64 exec_addr(struct vm_area_list *vl)
+u64 exec_addr(struct vm_area_list *vl)
 {
 	struct vma_area *v;
 
@@ -674,7 +675,7 @@ static int dump_all_tasks(void)
 	return 0;
 }
 
-static void requeue_all_stolen(void)
+void requeue_all_stolen(void)
 {
 	struct pstree_item *it;
 

@@ -19,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "net-lock.h"
+#include "pre-dump.h"
 #include "rpc.h"
 #include "util.h"
 #include "version.h"
@@ -45,6 +46,7 @@ enum {
 	OPT_CPU_CAP,
 	OPT_TRACK_MEM,
 	OPT_PREV_IMAGES_DIR,
+	OPT_FEATURE,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
 	{ "track-mem",		no_argument,	   NULL, OPT_TRACK_MEM },
 	{ "prev-images-dir",	required_argument, NULL, OPT_PREV_IMAGES_DIR },
+	{ "feature",		required_argument, NULL, OPT_FEATURE },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -82,7 +85,7 @@ static void usage(FILE *f)
 "  criu dump -t PID -D DIR [options]\n"
 "  criu pre-dump -t PID -D DIR [--prev-images-dir DIR0] [options]\n"
 "  criu restore -D DIR [options]\n"
-"  criu check\n"
+"  criu check [--feature mem_dirty_track]\n"
 "  criu swrk FD\n"
 "  criu service [--address PATH]\n"
 "  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
@@ -214,6 +217,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_PREV_IMAGES_DIR:
 			opts.prev_images_dir = optarg;
+			break;
+		case OPT_FEATURE:
+			opts.check_feature = optarg;
 			break;
 		case 'j':
 			opts.shell_job = true;
@@ -362,11 +368,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!strcmp(cmd, "pre-dump")) {
-		cmd = "dump";
+	if (!strcmp(cmd, "pre-dump"))
 		opts.pre_dump = opts.track_mem = opts.leave_running = true;
-	}
-	if (!strcmp(cmd, "dump") || !strcmp(cmd, "restore")) {
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore")) {
 		if (!opts.imgs_dir)
 			opts.imgs_dir = ".";
 		if (opts.work_dir && access(opts.work_dir, W_OK)) {
@@ -376,9 +380,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (!strcmp(cmd, "dump")) {
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump")) {
 		if (!opts.tree_pid) {
-			fprintf(stderr, "criu: dump needs the pid of the tree: -t PID\n");
+			fprintf(stderr, "criu: %s needs the pid of the tree: -t PID\n", cmd);
 			return 1;
 		}
 		/* the log usually lives in the image directory: make it first */
@@ -389,7 +393,8 @@ int main(int argc, char **argv)
 		}
 		if (cr_setup_logging(cmd))
 			return 1;
-		ret = cr_dump_tasks(opts.tree_pid);
+		ret = opts.pre_dump ? cr_pre_dump_tasks(opts.tree_pid) :
+				      cr_dump_tasks(opts.tree_pid);
 	} else if (!strcmp(cmd, "restore")) {
 		if (opts.tree_pid) {
 			fprintf(stderr, "criu: unsupported option for restore: -t/--tree\n");

@@ -216,7 +216,46 @@ struct page_batch {
 	int vpid;
 	int mem_fd;
 	struct cr_img *pages;
+	bool tolerant;		/* pre-dump: the task runs, a vanished page reads as zeros */
+	struct deferred *def;	/* pre-dump, frozen: copy runs kept for later */
 };
+
+/*
+ * pre-dump: while the tree is frozen its pages are protected and listed
+ * (the pagemap written), and copied only after it runs again.  A page
+ * written meanwhile is copied again by the next dump, which sees it
+ * written; one that vanished belongs to no VMA the next dump trusts.
+ */
+struct defer_run {
+	u64 start, len;
+	bool readable;
+};
+
+struct deferred {
+	pid_t pid;
+	unsigned int pages_id;
+	struct defer_run *runs;
+	size_t nr, cap;
+};
+
+static bool defer_mode;
+static struct deferred *defs;
+static size_t nr_defs;
+
+static int defer_run(struct deferred *d, u64 start, u64 len, bool readable)
+{
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		struct defer_run *n = xrealloc(d->runs, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		d->runs = n;
+		d->cap = cap;
+	}
+	d->runs[d->nr++] = (struct defer_run){ start, len, readable };
+	return 0;
+}
 
 static int read_batch(struct page_batch *b, u8 *buf)
 {
@@ -242,6 +281,12 @@ static int read_batch(struct page_batch *b, u8 *buf)
 	/* not readable through the page tables' permissions: FOLL_FORCE path */
 	for (i = 0; i < b->nr; i++) {
 		n = pread_all(b->mem_fd, dst, b->riov[i].iov_len, (off_t)(unsigned long)b->riov[i].iov_base);
+		if (n != (ssize_t)b->riov[i].iov_len && b->tolerant) {
+			pr_debug("pid %d: %zu bytes at %p are gone: zeros\n", b->pid,
+				 b->riov[i].iov_len, b->riov[i].iov_base);
+			memset(dst, 0, b->riov[i].iov_len);
+			n = b->riov[i].iov_len;
+		}
 		if (n != (ssize_t)b->riov[i].iov_len) {
 			pr_perror("cannot read %zu bytes at %p of pid %d", b->riov[i].iov_len,
 				  b->riov[i].iov_base, b->pid);
@@ -350,6 +395,9 @@ static int flush_run(struct page_batch *b, struct cr_img *pm_img, u64 start, u64
 		dstats.pages_parent += len;
 		return write_run_flags(pm_img, start, len, PE_PARENT);
 	}
+	if (b->def)
+		return write_run(pm_img, start, len) ||
+		       defer_run(b->def, start, len * PAGE_SIZE, readable);
 	return write_run(pm_img, start, len) || batch_add(b, start, len * PAGE_SIZE, readable);
 }
 
@@ -420,6 +468,96 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 	return ret;
 }
 
+static struct deferred *new_deferred(pid_t pid, unsigned int pages_id)
+{
+	struct deferred *n = xrealloc(defs, (nr_defs + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	defs = n;
+	memset(&defs[nr_defs], 0, sizeof(*defs));
+	defs[nr_defs].pid = pid;
+	defs[nr_defs].pages_id = pages_id;
+	return &defs[nr_defs++];
+}
+
+static int open_pages_of(struct page_batch *b, unsigned int pages_id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", b->pid);
+	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (b->mem_fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)pages_id);
+	return b->pages ? 0 : -1;
+}
+
+void mem_defer_copies(bool on)
+{
+	defer_mode = on;
+}
+
+/* Copy one task's deferred runs into its pages file. */
+static int copy_deferred(struct page_batch *b, struct deferred *d)
+{
+	size_t i;
+	int ret = -1;
+
+	char path[64];
+
+	b->pid = d->pid;
+	b->tolerant = true;
+	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)d->pages_id);
+	if (!b->pages)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/%d/mem", b->pid);
+	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a task that exited meanwhile: no later dump has it */
+	if (b->mem_fd < 0)
+		pr_warn("pid %d is gone (%s): its pre-dumped pages are zeros\n", b->pid,
+			strerror(errno));
+	for (i = 0; i < d->nr; i++)
+		if (batch_add(b, d->runs[i].start, d->runs[i].len, d->runs[i].readable))
+			goto out;
+	if (flush_batch(b))
+		goto out;
+	ret = 0;
+out:
+	if (ring_drain()) {
+		pr_perror("cannot write pages-%u.img", d->pages_id);
+		ret = -1;
+	}
+	if (b->pages && close_image(b->pages))
+		ret = -1;
+	b->pages = NULL;
+	close_safe(&b->mem_fd);
+	return ret;
+}
+
+int mem_copy_deferred(void)
+{
+	struct page_batch *b = xzalloc(sizeof(*b));
+	size_t i;
+	int ret = b ? 0 : -1;
+
+	for (i = 0; b && i < nr_defs; i++) {
+		memset(b, 0, sizeof(*b));
+		b->mem_fd = -1;
+		if (!ret && copy_deferred(b, &defs[i]))
+			ret = -1;
+	}
+	for (i = 0; i < nr_defs; i++)
+		free(defs[i].runs);
+	free(defs);
+	defs = NULL;
+	nr_defs = 0;
+	free(b);
+	return ret;
+}
+
 int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 {
 	PagemapHead ph = PAGEMAP_HEAD__INIT;
@@ -442,20 +580,17 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", it->pid);
-	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (b->mem_fd < 0) {
-		pr_perror("cannot open %s", path);
-		goto out;
-	}
-
 	ph.pages_id = next_pages_id++;
 	pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)it->vpid);
 	if (!pm_img || pb_write(pm_img, &ph))
 		goto out;
-	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
-	if (!b->pages)
+	if (defer_mode) {
+		b->def = new_deferred(it->pid, ph.pages_id);
+		if (!b->def)
+			goto out;
+	} else if (open_pages_of(b, ph.pages_id)) {
 		goto out;
+	}
 
 	list_for_each_entry(v, &vl->h, list) {
 		if (!vma_is_priv(&v->e))

@@ -22,9 +22,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cr_options.h"
 #include "image.h"
+#include "infect.h"
 #include "log.h"
+#include "mem.h"
 #include "mem-track.h"
+#include "pre-dump.h"
+#include "proc_parse.h"
+#include "seize.h"
+#include "stats.pb-c.h"
+#include "task_state.h"
 
 #define TRACK_SOCK_FILE	"track-sock"
 #define KEEPER_MAGIC	0x7472636bU	/* "trck" */
@@ -265,4 +273,106 @@ err:
 	if (sk >= 0)
 		close(sk);
 	return 0;
+}
+
+/* ---- criu pre-dump ---- */
+
+/* Frozen: a uffd for the task, its pages listed and protected. */
+static int pre_dump_one(struct pstree_item *it)
+{
+	struct vm_area_list vl;
+	struct remote_ctl rc;
+	int ret = -1;
+
+	INIT_LIST_HEAD(&vl.h);
+	if (collect_vmas(it->pid, &vl))
+		goto out;
+	if (!exec_addr(&vl)) {
+		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
+		goto out;
+	}
+	if (remote_start(&rc, it->pid, exec_addr(&vl)))
+		goto out;
+	ret = mem_track_task(&rc, it);
+	if (remote_stop(&rc))
+		ret = -1;
+	if (!ret)
+		ret = dump_private_pages(it, &vl);
+out:
+	free_vmas(&vl);
+	return ret;
+}
+
+static int pre_dump_all(void)
+{
+	struct pstree_item *it;
+
+	for_each_item(it) {
+		if (it->state == TASK_DEAD)
+			continue;
+		if (fill_item_ids(it) || pre_dump_one(it))
+			return -1;
+	}
+	return 0;
+}
+
+static int write_pre_dump_stats(u64 freezing, u64 frozen)
+{
+	StatsEntry se = STATS_ENTRY__INIT;
+	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
+	struct cr_img *img;
+	int ret;
+
+	ds.freezing_time = freezing;
+	ds.frozen_time = frozen;
+	ds.memdump_time = dstats.memdump_us;
+	ds.memwrite_time = dstats.memwrite_us;
+	ds.pages_scanned = dstats.pages_scanned;
+	ds.pages_written = dstats.pages_written;
+	ds.pages_skipped_parent = dstats.pages_parent;
+	se.dump = &ds;
+	img = open_image(CR_FD_STATS, O_DUMP, "dump");
+	if (!img)
+		return -1;
+	ret = pb_write(img, &se);
+	if (close_image(img))
+		ret = -1;
+	return ret;
+}
+
+/*
+ * Frozen only to protect and list the pages; they are copied once the
+ * tree runs again (see mem.c), and the keeper takes the uffds.
+ */
+int cr_pre_dump_tasks(pid_t pid)
+{
+	u64 t0, freezing = 0, frozen = 0;
+	int ret = -1;
+
+	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init() || mem_track_prepare())
+		goto out;
+	t0 = now_us();
+	if (seize_tree(pid) || seccomp_suspend_tree())
+		goto unseize;
+	freezing = now_us() - t0;
+	mem_defer_copies(true);
+	ret = pre_dump_all();
+	mem_defer_copies(false);
+unseize:
+	requeue_all_stolen();
+	unseize_tree(UNSEIZE_RESUME);
+	frozen = now_us() - t0;
+	pr_info("pre-dump: frozen for %llu us\n", (unsigned long long)frozen);
+	if (mem_copy_deferred())
+		ret = -1;
+	if (!ret)
+		ret = write_pre_dump_stats(freezing, frozen);
+out:
+	if (mem_track_finish(ret == 0))
+		ret = -1;
+	mem_dump_fini();
+	free_pstree();
+	close_image_dir();
+	pr_info(ret ? "pre-dump failed\n" : "pre-dump finished successfully\n");
+	return ret;
 }

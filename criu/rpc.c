@@ -21,6 +21,7 @@
 #include "action-scripts.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "mem-track.h"
 #include "log.h"
 #include "net-lock.h"
 #include "rpc.h"
@@ -318,8 +319,9 @@ static int do_features(struct rpc_ctx *c, CriuResp *r)
 	static CriuFeatures f = CRIU_FEATURES__INIT;
 	CriuFeatures *q = c->req->features;
 
-	/* none of the three is there yet: say so for each one asked */
+	/* write tracking when it works here; lazy pages and the pidfd store are not there */
 	f.has_mem_track = q && q->has_mem_track;
+	f.mem_track = f.has_mem_track && mem_track_works();
 	f.has_lazy_pages = q && q->has_lazy_pages;
 	f.has_pidfd_store = q && q->has_pidfd_store;
 	r->features = &f;

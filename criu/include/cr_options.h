@@ -28,6 +28,7 @@ struct cr_options {
 	bool track_mem;		/* --track-mem: userfaultfd write tracking */
 	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
 	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
+	char *check_feature;	/* criu check --feature NAME */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

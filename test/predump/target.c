@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The target of test/predump: fills memory with patterns derived from
- * the address and a per-page generation, changes some of it on SIGUSR1,
+ * the address and a per-page generation, changes some of it on each SIGUSR1,
  * and on SIGUSR2 checks every byte and writes PASS or FAIL to its result
  * file.  Files in its directory tell the test where it is.
  */
@@ -76,15 +76,18 @@ static int map_region(struct region *r, size_t size, void *at, uint8_t gen)
 
 static void touch(const char *name, const char *text)
 {
-	char path[4096];
+	char path[4096], tmp[4200];
 	int fd;
 
+	/* renamed into place: the test never reads half a file */
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		if (write(fd, text, strlen(text)) < 0)
 			perror("write");
 		close(fd);
+		rename(tmp, path);
 	}
 }
 
@@ -96,32 +99,41 @@ static void on_sig(int s)
 		step2 = 1;
 }
 
-static void change(unsigned int seed)
+/*
+ * Round r: about one page in 16 of A gets generation r + 1; B is unmapped
+ * and a new mapping takes its place; C is unmapped and mapped anew
+ * elsewhere.
+ */
+static void change(int r)
 {
 	size_t pg, n = 0;
 	void *b_at = B.p;
+	uint8_t gen = (uint8_t)(r + 1);
 
-	srand(seed);
-	/* about one page in 16, at random */
+	srand((unsigned int)getpid() * 31 + r);
 	for (pg = 0; pg < A.size / PG; pg++) {
 		if (rand() % 16)
 			continue;
-		A.gen[pg] = 2;
-		fill_page(A.p + pg * PG, 2);
+		A.gen[pg] = gen;
+		fill_page(A.p + pg * PG, gen);
 		n++;
 	}
-	/* B is unmapped and a new mapping takes its place; C is new */
 	munmap(B.p, B.size);
 	free(B.gen);
-	map_region(&B, B_SIZE, b_at, 3);
-	map_region(&C, C_SIZE, NULL, 4);
-	fprintf(stderr, "changed %zu pages\n", n);
+	map_region(&B, B_SIZE, b_at, gen);
+	if (C.p) {
+		munmap(C.p, C.size);
+		free(C.gen);
+	}
+	map_region(&C, C_SIZE, NULL, gen);
+	fprintf(stderr, "round %d: changed %zu pages\n", r, n);
 }
 
 int main(int argc, char **argv)
 {
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 256;
 	char res[64];
+	int round = 0;
 	long bad;
 
 	if (argc < 2)
@@ -131,13 +143,19 @@ int main(int argc, char **argv)
 	signal(SIGUSR2, on_sig);
 	if (map_region(&A, mib << 20, NULL, 1) || map_region(&B, B_SIZE, NULL, 1))
 		return 1;
-	touch("ready1", "1");
-	while (!step1)
-		usleep(20000);
-	change((unsigned int)getpid());
-	touch("ready2", "1");
-	while (!step2)
-		usleep(20000);
+	touch("round", "0");
+	/* SIGUSR1: one more round of changes; SIGUSR2: check everything */
+	while (!step2) {
+		if (step1) {
+			char txt[16];
+
+			step1 = 0;
+			change(++round);
+			snprintf(txt, sizeof(txt), "%d", round);
+			touch("round", txt);
+		}
+		usleep(10000);
+	}
 	bad = check_region(&A) + check_region(&B) + check_region(&C);
 	snprintf(res, sizeof(res), bad ? "FAIL %ld pages\n" : "PASS\n", bad);
 	touch("result", res);

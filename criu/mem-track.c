@@ -40,6 +40,7 @@ struct cr_pm_scan_arg {
 };
 
 #define CR_PAGEMAP_SCAN		_IOWR('f', 16, struct cr_pm_scan_arg)
+#define CR_PAGE_IS_WPALLOWED	(1 << 0)
 #define CR_PAGE_IS_WRITTEN	(1 << 1)
 #define CR_PAGE_IS_PFNZERO	(1 << 5)
 #define CR_PM_SCAN_WP_MATCHING	(1 << 0)
@@ -368,6 +369,19 @@ static int scan_vma(int fd, const VmaEntry *e, struct track_vma *tv)
 	return 0;
 }
 
+/* 0 if the VMA is registered for async write protection; it stops at one page. */
+static int probe_vma(int fd, const VmaEntry *e)
+{
+	struct cr_page_region r;
+	struct cr_pm_scan_arg a = { .size = sizeof(a), .flags = CR_PM_SCAN_CHECK_WPASYNC,
+				    .start = e->start, .end = e->end,
+				    .vec = (u64)(unsigned long)&r, .vec_len = 1, .max_pages = 1,
+				    .category_anyof_mask = CR_PAGE_IS_WPALLOWED,
+				    .return_mask = CR_PAGE_IS_WPALLOWED };
+
+	return ioctl(fd, CR_PAGEMAP_SCAN, &a) < 0 ? -1 : 0;
+}
+
 int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv)
 {
 	struct tracked *t;
@@ -382,11 +396,21 @@ int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv)
 	fd = open_pagemap(pid);
 	if (fd < 0)
 		return -1;
-	if (!scan_vma(fd, e, tv))
-		goto scanned;
+	if (!probe_vma(fd, e)) {
+		/* registered for async WP: by us, or by the task's own uffd? */
+		if (register_range(t->t.fd, e->start, e->end - e->start)) {
+			pr_info("pid %d: VMA %llx-%llx is the task's own userfaultfd's (%s): "
+				"copied whole\n", pid, (unsigned long long)e->start,
+				(unsigned long long)e->end, strerror(errno));
+			return 0;
+		}
+		if (!scan_vma(fd, e, tv))
+			goto scanned;
+	}
 	/*
 	 * Not registered with our uffd (new, remapped, a fresh uffd): its
 	 * pages are copied whole, and it is registered and protected now.
+	 * Only now: wp bits it kept from an earlier registration are stale.
 	 */
 	if (t->inherited)
 		pr_info("pid %d: VMA %llx-%llx was not tracked (%s): copied whole\n", pid,

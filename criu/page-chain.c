@@ -150,7 +150,15 @@ static struct chain_level *get_level(int depth, int vpid)
 	return &levels[depth];
 }
 
-static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst)
+static int read_piece(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *arg)
+{
+	(void)addr;
+	(void)arg;
+	return pread_all(fd, dst, len, off) == (ssize_t)len ? 0 : -1;
+}
+
+static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst, page_chain_fn fn,
+		      void *arg)
 {
 	struct chain_level *l = get_level(depth, vpid);
 	size_t i = 0;
@@ -169,10 +177,10 @@ static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst)
 		}
 		n = min(len, l->runs[i].end - addr);
 		if (l->runs[i].off < 0) {
-			if (chain_read(depth + 1, vpid, addr, n, dst))
+			if (chain_read(depth + 1, vpid, addr, n, dst, fn, arg))
 				return -1;
-		} else if (pread_all(l->pages_fd, dst, n, l->runs[i].off +
-				     (off_t)(addr - l->runs[i].start)) != (ssize_t)n) {
+		} else if (fn(l->pages_fd, l->runs[i].off + (off_t)(addr - l->runs[i].start),
+			      addr, n, dst, arg)) {
 			pr_perror("pid %d: cannot read the parent's pages at %llx", vpid,
 				  (unsigned long long)addr);
 			return -1;
@@ -186,5 +194,10 @@ static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst)
 
 int page_chain_read(int vpid, u64 addr, u64 len, void *dst)
 {
-	return chain_read(0, vpid, addr, len, dst);
+	return chain_read(0, vpid, addr, len, dst, read_piece, NULL);
+}
+
+int page_chain_each(int vpid, u64 addr, u64 len, void *dst, page_chain_fn fn, void *arg)
+{
+	return chain_read(0, vpid, addr, len, dst, fn, arg);
 }

@@ -320,6 +320,30 @@ static int read_batch(struct task_restore *tr, int fd, struct iovec *iov, size_t
 	return 0;
 }
 
+struct chain_cow {
+	struct pstree_item *it;
+	struct cow_fill *cf;
+};
+
+/* A piece from a parent dump into a VMA taken from the parent task: only what differs. */
+static int chain_cow_piece(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *arg)
+{
+	struct chain_cow *cc = arg;
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+	bool known = cc->cf->size_known;
+	u64 size = cc->cf->size;
+	int ret;
+
+	pe.vaddr = addr;
+	pe.nr_pages = len / PAGE_SIZE;
+	/* cf knows the size of our own pages file: this piece is in another */
+	cc->cf->size_known = false;
+	ret = cow_fill_run(cc->it, fd, off, &pe, (u64)(unsigned long)dst, cc->cf);
+	cc->cf->size_known = known;
+	cc->cf->size = size;
+	return ret;
+}
+
 /*
  * Read every dumped page into its premapped place, many runs per call;
  * a VMA taken from the parent gets only the pages that differ (cow.c).
@@ -351,10 +375,14 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 			goto out;
 		}
 		dst = plan[vi].slot + pe->vaddr - plan[vi].v->start;
-		/* in a parent dump: not in our pages file (and no COW sharing kept) */
+		/* in a parent dump: not in our pages file */
 		if (pe->has_flags && (pe->flags & PE_PARENT)) {
+			struct chain_cow cc = { it, cf };
+
 			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off) ||
-			    page_chain_read(it->vpid, pe->vaddr, len, (void *)dst))
+			    (plan[vi].from ?
+			     page_chain_each(it->vpid, pe->vaddr, len, (void *)dst, chain_cow_piece, &cc) :
+			     page_chain_read(it->vpid, pe->vaddr, len, (void *)dst)))
 				goto out;
 			continue;
 		}

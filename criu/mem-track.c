@@ -460,7 +460,8 @@ int mem_track_finish(bool ok)
 	size_t i, n = 0;
 	int ret = 0;
 
-	if (ok && opts.pre_dump && nr_trk) {
+	/* a dump that leaves the tree running keeps tracking too, as CRIU's */
+	if (ok && (opts.pre_dump || opts.leave_running) && nr_trk) {
 		t = xmalloc(sizeof(*t) * nr_trk);
 		if (!t)
 			ret = -1;

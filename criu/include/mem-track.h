@@ -45,7 +45,7 @@ int mem_track_task(struct remote_ctl *rc, struct pstree_item *it);
 int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv);
 bool mem_track_in_parent(struct track_vma *tv, u64 addr);
 void mem_track_vma_done(struct track_vma *tv);
-/* After the dump: pre-dump hands the uffds to a keeper; dump drops them. */
+/* After the dump: pre-dump or dump -R hands the uffds to a keeper; dump drops them. */
 int mem_track_finish(bool ok);
 /* criu check --feature mem_dirty_track: 1 when tracking works here. */
 int mem_track_works(void);

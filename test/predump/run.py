@@ -230,7 +230,20 @@ def case_lost(s):
     s.restore_and_check('d2')
 
 
-CASES = [('chain', case_chain), ('lost', case_lost)]
+def case_leave(s):
+    """dump -R --track-mem keeps tracking for the next dump, as pre-dump does."""
+    s.start('leave', 128)
+    s.criu_run('dump', '-t', str(s.pid), '-D', s.img('d1'), '-R', '--track-mem')
+    check(os.path.exists(os.path.join(s.img('d1'), 'track-sock')), 'dump -R left no track-sock')
+    s.next_round()
+    s.dump('d2', 'd1')
+    full, d2 = s.pages_size('d1'), s.pages_size('d2')
+    check(d2 < full // 4, 'd2 holds %d MiB of pages of %d' % (d2 // MIB, full // MIB))
+    s.restore_and_check('d2')
+    return 'full %d MiB, then %d MiB' % (full // MIB, d2 // MIB)
+
+
+CASES = [('chain', case_chain), ('lost', case_lost), ('leave', case_leave)]
 
 
 def kill_tagged(work):

@@ -108,11 +108,12 @@ class Scenario:
                        p.stdout.decode(errors='replace').strip(), '\n  '.join(tail)))
         return p
 
-    def start(self, name, mib):
+    def start(self, name, mib, busy=False):
         self.tdir = os.path.join(self.work, name)
         os.mkdir(self.tdir)
         out = open(os.path.join(self.tdir, 'out'), 'wb')
-        self.proc = subprocess.Popen([self.target, self.tdir, str(mib)],
+        self.proc = subprocess.Popen([self.target, self.tdir, str(mib)] +
+                                     (['busy'] if busy else []),
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                      start_new_session=True)
         self.pid = self.proc.pid
@@ -243,7 +244,22 @@ def case_leave(s):
     return 'full %d MiB, then %d MiB' % (full // MIB, d2 // MIB)
 
 
-CASES = [('chain', case_chain), ('lost', case_lost), ('leave', case_leave)]
+def case_busy(s):
+    """A thread writes all the time, also while a pre-dump copies."""
+    s.start('busy', 128, busy=True)
+    s.pre_dump('d1')
+    s.next_round()
+    s.pre_dump('d2', 'd1')
+    s.next_round()
+    s.dump('d3', 'd2')
+    full, d3 = s.pages_size('d1'), s.pages_size('d3')
+    check(d3 < full, 'd3 holds all %d MiB' % (full // MIB))
+    check(s.parent_runs('d3') > 0, 'd3 has no PE_PARENT runs')
+    s.restore_and_check('d3')
+    return 'full %d MiB, then %d MiB' % (full // MIB, d3 // MIB)
+
+
+CASES = [('chain', case_chain), ('lost', case_lost), ('leave', case_leave), ('busy', case_busy)]
 
 
 def kill_tagged(work):
@@ -292,7 +308,7 @@ def outer(args):
     for flavor in args.flavor or ['h', 'rootless']:
         work = tempfile.mkdtemp(prefix='predump-%s-' % flavor)
         os.chmod(work, 0o777)
-        subprocess.run(['cc', '-O2', '-Wall', '-o', os.path.join(work, 'target'),
+        subprocess.run(['cc', '-O2', '-Wall', '-pthread', '-o', os.path.join(work, 'target'),
                         os.path.join(HERE, 'target.c')], check=True)
         if flavor == 'h':
             failed += run_cases(criu, work, flavor)

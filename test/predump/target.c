@@ -6,6 +6,7 @@
  * file.  Files in its directory tell the test where it is.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ struct region {
 };
 
 static volatile sig_atomic_t step1, step2;
+/* busy mode: a thread writes pages all the time, also while criu copies */
+static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int busy_stop;
 static struct region A, B, C;
 static const char *dir;
 
@@ -111,6 +115,7 @@ static void change(int r)
 	uint8_t gen = (uint8_t)(r + 1);
 
 	srand((unsigned int)getpid() * 31 + r);
+	pthread_mutex_lock(&page_lock);
 	for (pg = 0; pg < A.size / PG; pg++) {
 		if (rand() % 16)
 			continue;
@@ -118,6 +123,7 @@ static void change(int r)
 		fill_page(A.p + pg * PG, gen);
 		n++;
 	}
+	pthread_mutex_unlock(&page_lock);
 	munmap(B.p, B.size);
 	free(B.gen);
 	map_region(&B, B_SIZE, b_at, gen);
@@ -129,8 +135,35 @@ static void change(int r)
 	fprintf(stderr, "round %d: changed %zu pages\n", r, n);
 }
 
+/* About 2000 pages a second at random, each with a generation of its own. */
+static void *busy_main(void *arg)
+{
+	unsigned int seed = 7;
+	uint8_t g = 100;
+
+	(void)arg;
+	while (!busy_stop) {
+		int i;
+
+		for (i = 0; i < 20; i++) {
+			size_t pg = rand_r(&seed) % (A.size / PG);
+
+			/* frozen in here, the restored thread finishes the page */
+			pthread_mutex_lock(&page_lock);
+			A.gen[pg] = g;
+			fill_page(A.p + pg * PG, g);
+			pthread_mutex_unlock(&page_lock);
+			g = g == 250 ? 100 : g + 1;
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	pthread_t busy;
+	int is_busy = argc > 3 && !strcmp(argv[3], "busy");
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 256;
 	char res[64];
 	int round = 0;
@@ -142,6 +175,8 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_sig);
 	signal(SIGUSR2, on_sig);
 	if (map_region(&A, mib << 20, NULL, 1) || map_region(&B, B_SIZE, NULL, 1))
+		return 1;
+	if (is_busy && pthread_create(&busy, NULL, busy_main, NULL))
 		return 1;
 	touch("round", "0");
 	/* SIGUSR1: one more round of changes; SIGUSR2: check everything */
@@ -155,6 +190,10 @@ int main(int argc, char **argv)
 			touch("round", txt);
 		}
 		usleep(10000);
+	}
+	if (is_busy) {
+		busy_stop = 1;
+		pthread_join(busy, NULL);
 	}
 	bad = check_region(&A) + check_region(&B) + check_region(&C);
 	snprintf(res, sizeof(res), bad ? "FAIL %ld pages\n" : "PASS\n", bad);

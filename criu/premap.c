@@ -344,6 +344,18 @@ static int chain_cow_piece(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *
 	return ret;
 }
 
+/* A PE_PARENT run; cf: into a VMA taken from the parent task. */
+static int fill_from_chain(struct pstree_item *it, PagemapEntry *pe, u64 dst, struct cow_fill *cf)
+{
+	struct chain_cow cc = { it, cf };
+	u64 len = (u64)pe->nr_pages * PAGE_SIZE;
+
+	if (cf)
+		return page_chain_each(it->vpid, pe->vaddr, len, (void *)(unsigned long)dst,
+				       chain_cow_piece, &cc);
+	return page_chain_read(it->vpid, pe->vaddr, len, (void *)(unsigned long)dst);
+}
+
 /*
  * Read every dumped page into its premapped place, many runs per call;
  * a VMA taken from the parent gets only the pages that differ (cow.c).
@@ -377,12 +389,8 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 		dst = plan[vi].slot + pe->vaddr - plan[vi].v->start;
 		/* in a parent dump: not in our pages file */
 		if (pe->has_flags && (pe->flags & PE_PARENT)) {
-			struct chain_cow cc = { it, cf };
-
 			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off) ||
-			    (plan[vi].from ?
-			     page_chain_each(it->vpid, pe->vaddr, len, (void *)dst, chain_cow_piece, &cc) :
-			     page_chain_read(it->vpid, pe->vaddr, len, (void *)dst)))
+			    fill_from_chain(it, pe, dst, plan[vi].from ? cf : NULL))
 				goto out;
 			continue;
 		}

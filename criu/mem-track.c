@@ -180,10 +180,23 @@ static int uffd_api(int fd)
 	return api.features & CR_UFFD_FEATURE_WP_ASYNC ? 0 : -1;
 }
 
+/* Close fd in the task; tried twice, as a uffd left behind would show in its table. */
+static int remote_close(struct remote_ctl *rc, pid_t pid, long fd)
+{
+	long r = -1;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!remote_syscall(rc, pid, &r, SYS_close, (u64)fd, 0, 0, 0, 0, 0) && !r)
+			return 0;
+	pr_err("pid %d: cannot close our userfaultfd %ld in the task: it keeps it\n", pid, fd);
+	return -1;
+}
+
 /* A uffd made by the task itself (its mm), then moved into criu. */
 static int new_task_uffd(struct remote_ctl *rc, pid_t pid)
 {
-	long rfd = -1, r;
+	long rfd = -1;
 	int fd;
 
 	if (remote_syscall(rc, pid, &rfd, SYS_userfaultfd, O_CLOEXEC | CR_UFFD_USER_MODE_ONLY,
@@ -194,8 +207,7 @@ static int new_task_uffd(struct remote_ctl *rc, pid_t pid)
 		return -1;
 	}
 	fd = get_task_fd(pid, (int)rfd);
-	if (remote_syscall(rc, pid, &r, SYS_close, (u64)rfd, 0, 0, 0, 0, 0) || r) {
-		pr_err("pid %d: cannot close our userfaultfd %ld in the task\n", pid, rfd);
+	if (remote_close(rc, pid, rfd)) {
 		if (fd >= 0)
 			close(fd);
 		return -2;

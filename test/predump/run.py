@@ -97,11 +97,12 @@ class Scenario:
         self.pid = None
         self.proc = None
 
-    def criu_run(self, *args, ok=True):
+    def criu_run(self, *args, ok=True, env=None):
         log = args[args.index('-D') + 1] if '-D' in args else self.work
         cmd = [self.criu] + list(args) + ['-v4', '-o', args[0] + '.log']
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=TIMEOUT)
+                           stderr=subprocess.STDOUT, timeout=TIMEOUT,
+                           env=dict(os.environ, **(env or {})))
         if ok and p.returncode:
             tail = (read(os.path.join(log, args[0] + '.log'), '') or '').splitlines()[-8:]
             raise Fail('%s failed (%d): %s\n  %s' % (' '.join(args[:1]), p.returncode,
@@ -259,7 +260,58 @@ def case_busy(s):
     return 'full %d MiB, then %d MiB' % (full // MIB, d3 // MIB)
 
 
-CASES = [('chain', case_chain), ('lost', case_lost), ('leave', case_leave), ('busy', case_busy)]
+def others_with(s, d):
+    me = os.getpid()
+    return [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in (me, s.pid)
+            and d in (read('/proc/%s/cmdline' % p, '') or '')]
+
+
+def case_faults(s):
+    """A pre-dump failing at any injected point leaves the target as it was."""
+    s.start('faults', 16)
+    count = os.path.join(s.tdir, 'count')
+    s.criu_run('pre-dump', '-t', str(s.pid), '-D', s.img('c'), env={'CRIU_FAULT_COUNT': count})
+    passes = {}
+    for line in read(count, '').splitlines():
+        name, n = line.split()
+        if int(n):
+            passes[name] = int(n)
+    for k in others_with(s, s.img('c')):
+        os.kill(k, signal.SIGKILL)
+    tried, scratch_left = 0, []
+    for name, n in sorted(passes.items()):
+        for i in range(1, min(n, 6) + 1):
+            d = s.img('f-%s-%d' % (name, i))
+            before = task_view(s.pid)
+            p = s.criu_run('pre-dump', '-t', str(s.pid), '-D', d, ok=False,
+                           env={'CRIU_FAULT': '%s:%d' % (name, i)})
+            tried += 1
+            after = task_view(s.pid)
+            check(alive(s.pid), 'the target is gone after %s:%d' % (name, i))
+            check(after[0] == before[0], 'after %s:%d the fd table changed: %s -> %s' %
+                  (name, i, before[0], after[0]))
+            # infect.c's limit, not ours: a failed munmap of its scratch area
+            if 'cannot unmap the scratch area' in (read(os.path.join(d, 'pre-dump.log')) or ''):
+                scratch_left.append('%s:%d' % (name, i))
+            else:
+                check(after[1] == before[1], 'after %s:%d the maps changed' % (name, i))
+            if p.returncode:
+                check(not others_with(s, d), 'a failed pre-dump (%s:%d) left a keeper' %
+                      (name, i))
+            else:
+                for k in others_with(s, d):
+                    os.kill(k, signal.SIGKILL)
+    # the memory is still right, and tracking still works from a fresh start
+    s.pre_dump('d1')
+    s.next_round()
+    s.dump('d2', 'd1')
+    s.restore_and_check('d2')
+    return '%d injected faults%s' % (tried, '; scratch area left by %s' % ' '.join(scratch_left)
+                                     if scratch_left else '')
+
+
+CASES = [('chain', case_chain), ('lost', case_lost), ('leave', case_leave), ('busy', case_busy),
+         ('faults', case_faults)]
 
 
 def kill_tagged(work):

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -43,6 +44,9 @@
 #include "util.h"
 #include "vma.h"
 
+/* the auxv words CRIU reads and accepts on x86_64 (its AT_VECTOR_SIZE) */
+#define CRIU_AUXV_WORDS 44
+
 /* PTRACE_GET_RSEQ_CONFIGURATION (0x420f) fills this (linux/ptrace.h) */
 #define CR_PTRACE_GET_RSEQ_CONFIGURATION 0x420f
 struct cr_rseq_configuration {
@@ -74,7 +78,7 @@ struct task_dump {
 	u32 mlockall;		/* MCL_FUTURE, MCL_ONFAULT */
 };
 
-static TaskKobjIdsEntry root_ids;
+static TaskKobjIdsEntry root_ids, criu_ids;
 static u32 tree_ns_flags, tree_proc_mount;
 
 TaskKobjIdsEntry *dump_root_ids(void)
@@ -435,12 +439,35 @@ static int dump_vma_files(struct task_dump *td)
 			e->shmid = id;
 			e->has_fdflags = true;
 			e->fdflags = fl;
-		} else if (e->status & VMA_ANON_SHARED) {
+		} else if ((e->status & VMA_ANON_SHARED) && !(e->status & VMA_AREA_SYSVIPC)) {
 			if (dump_shared_anon(td->it->pid, e->start, e->end, e->pgoff, e->shmid))
 				return -1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * CRIU reads at most AT_VECTOR_SIZE (44) words of auxv and refuses longer
+ * images.  The closing AT_NULL pair need not be kept (the kernel zeroes
+ * what follows the saved words); past 44 words the rest is dropped, as CRIU
+ * drops it.
+ */
+static size_t auxv_words(pid_t pid, const u64 *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		if (w[i] == 0)
+			break;
+	n = i;
+	if (n > CRIU_AUXV_WORDS) {
+		pr_warn("pid %d: auxv has %zu words; the %zu past %d are not kept (from type %llu)\n",
+			pid, n, n - CRIU_AUXV_WORDS, CRIU_AUXV_WORDS,
+			(unsigned long long)w[CRIU_AUXV_WORDS]);
+		n = CRIU_AUXV_WORDS;
+	}
+	return n;
 }
 
 static int dump_task_mm(struct task_dump *td)
@@ -473,7 +500,7 @@ static int dump_task_mm(struct task_dump *td)
 	mm.mm_arg_end = s->arg_end;
 	mm.mm_env_start = s->env_start;
 	mm.mm_env_end = s->env_end;
-	mm.n_mm_saved_auxv = auxv_len / sizeof(u64);
+	mm.n_mm_saved_auxv = auxv_words(td->it->pid, (u64 *)auxv, auxv_len / sizeof(u64));
 	mm.mm_saved_auxv = (uint64_t *)auxv;
 	mm.has_dumpable = true;
 	mm.dumpable = td->dumpable;
@@ -487,14 +514,35 @@ static int dump_task_mm(struct task_dump *td)
 		free(auxv);
 		return -1;
 	}
+	/* [vsyscall] too, as CRIU writes it; restore leaves it to the kernel */
 	list_for_each_entry(v, &td->vmas.h, list)
-		if (!(v->e.status & VMA_AREA_VSYSCALL))
-			mm.vmas[i++] = &v->e;
+		mm.vmas[i++] = &v->e;
 	mm.n_vmas = i;
 	ret = pb_write_image(CR_FD_MM, &mm.base, td->it->vpid);
 	free(mm.vmas);
 	free(auxv);
 	return ret;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The pages, with the threads' stack pointers (sorted): their pages are never lazy. */
+static int dump_task_pages(struct task_dump *td)
+{
+	u64 *sps = arena_array(&td->a, u64, td->it->nr_threads);
+	int i;
+
+	if (!sps)
+		return -1;
+	for (i = 0; i < td->it->nr_threads; i++)
+		sps[i] = td->cores[i]->thread_info->gpregs->sp;
+	qsort(sps, td->it->nr_threads, sizeof(*sps), cmp_u64);
+	return dump_private_pages(td->it, &td->vmas, sps, td->it->nr_threads);
 }
 
 static int write_cores(struct task_dump *td)
@@ -593,7 +641,7 @@ static int dump_one_task(struct pstree_item *it)
 	/* a shared fd table is written once, by its first process */
 	if ((dump_files_first(it) && dump_task_files(it, td.ids.files_id)) ||
 	    dump_fs(it, td.status.umask) ||
-	    dump_vma_files(&td) || dump_private_pages(it, &td.vmas) || dump_task_mm(&td) ||
+	    dump_vma_files(&td) || dump_task_pages(&td) || dump_task_mm(&td) ||
 	    write_cores(&td) || pb_write_image(CR_FD_IDS, &td.ids.base, it->vpid))
 		goto out;
 	ret = 0;
@@ -605,16 +653,31 @@ out:
 
 /* ---- the images of the whole dump ---- */
 
+/* criu's own ids: objects no task of the tree has, namespaces as numbered for the tree */
+static int fill_criu_ids(void)
+{
+	task_kobj_ids_entry__init(&criu_ids);
+	criu_ids.vm_id = new_kobj_id();
+	criu_ids.files_id = new_kobj_id();
+	criu_ids.fs_id = new_kobj_id();
+	criu_ids.sighand_id = new_kobj_id();
+	return dump_task_ns_ids(0, &criu_ids);
+}
+
 static int write_inventory(void)
 {
 	InventoryEntry ie = INVENTORY_ENTRY__INIT;
+
+	if (fill_criu_ids())
+		return -1;
 
 	ie.img_version = CRTOOLS_IMAGES_V1_1;
 	ie.has_fdinfo_per_id = true;
 	ie.fdinfo_per_id = true;
 	ie.has_ns_per_id = true;
 	ie.ns_per_id = true;
-	ie.root_ids = &root_ids;
+	/* CRIU's root_ids are criu's own: where the root's differ, restore makes new ones */
+	ie.root_ids = &criu_ids;
 	ie.has_lsmtype = true;
 	ie.lsmtype = LSMTYPE__NO_LSM;
 	ie.has_ns_flags = true;
@@ -624,6 +687,8 @@ static int write_inventory(void)
 	ie.has_network_lock_method = true;
 	ie.network_lock_method = network_lock_method();
 	ie.dump_criu_run_id = (char *)network_lock_run_id();
+	ie.has_tcp_close = opts.tcp_close;
+	ie.tcp_close = opts.tcp_close;
 	return images_commit_inventory(&ie.base);
 }
 

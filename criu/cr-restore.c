@@ -40,6 +40,7 @@
 #include "ipc_ns.h"
 #include "inventory.pb-c.h"
 #include "net-lock.h"
+#include "page-chain.h"
 #include "magic.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -66,6 +67,8 @@ pid_t root_pid;		/* as criu sees it */
 /* ---- reading the images ---- */
 
 static u32 inv_ns_flags, inv_proc_mount;
+static bool inv_has_ns_flags, inv_has_root_ids;
+static TaskKobjIdsEntry inv_root_ids;	/* criu's own at the dump (CRIU's meaning) */
 
 static int read_inventory(void)
 {
@@ -84,12 +87,48 @@ static int read_inventory(void)
 		ret = -1;
 	}
 	inv_ns_flags = ie->has_ns_flags ? ie->ns_flags : 0;
+	inv_has_ns_flags = ie->has_ns_flags;
+	if (ie->root_ids) {
+		inv_root_ids = *ie->root_ids;
+		inv_has_root_ids = true;
+	}
+	if (ie->has_tcp_close && ie->tcp_close && !opts.tcp_close) {
+		pr_info("inventory.img: dumped with --tcp-close: restoring with it\n");
+		opts.tcp_close = true;
+	}
 	inv_proc_mount = ie->has_proc_mount_flags ? ie->proc_mount_flags : 0;
 	if (!ret && network_lock_restore_start(ie->has_network_lock_method, ie->network_lock_method,
 					       ie->dump_criu_run_id))
 		ret = -1;
 	pb_free(ie);
 	return ret;
+}
+
+/*
+ * Images of CRIU have no ns_flags: the tree's own namespaces are those
+ * where the root's ids differ from root_ids, criu's at the dump.
+ */
+static void ns_flags_from_root_ids(TaskKobjIdsEntry *ids)
+{
+	const TaskKobjIdsEntry *c = &inv_root_ids;
+
+	if (inv_has_ns_flags || !inv_has_root_ids)
+		return;
+#define NS_DIFF(f, flag)                                                   \
+	do {                                                               \
+		if (ids->has_##f && c->has_##f && ids->f != c->f)          \
+			inv_ns_flags |= flag;                              \
+	} while (0)
+	NS_DIFF(pid_ns_id, CLONE_NEWPID);
+	NS_DIFF(net_ns_id, CLONE_NEWNET);
+	NS_DIFF(ipc_ns_id, CLONE_NEWIPC);
+	NS_DIFF(uts_ns_id, CLONE_NEWUTS);
+	NS_DIFF(mnt_ns_id, CLONE_NEWNS);
+	NS_DIFF(user_ns_id, CLONE_NEWUSER);
+	NS_DIFF(time_ns_id, CLONE_NEWTIME);
+#undef NS_DIFF
+	pr_info("inventory.img has no ns_flags: the root's own namespaces are %#x\n",
+		inv_ns_flags);
 }
 
 /* A task dumped in group stop; an image without the signal says SIGSTOP. */
@@ -186,12 +225,58 @@ static int read_fdinfo(struct task_restore *tr)
 			   (unsigned long)tr->ids->files_id);
 }
 
+/*
+ * CRIU marks pages of private anonymous memory PE_LAZY, and PE_PRESENT too
+ * when their data is in the pages image (any dump without a page server):
+ * those restore as usual.  Pages in a parent image (PE_PARENT, lazy or not)
+ * are read through the chain of parent dumps (page-chain.c).  Pages only on
+ * a page server are refused.
+ */
+static int check_pagemap_flags(const char *img, PagemapEntry *pe)
+{
+	u32 fl = pe->has_flags ? pe->flags : (pe->in_parent ? PE_PARENT : PE_PRESENT);
+
+	if (fl & PE_GUARD)
+		return fl == PE_GUARD ? 0 : -1;
+	if (fl & PE_PARENT) {
+		if (!(fl & ~(PE_PARENT | PE_LAZY)))
+			return 0;
+		pr_err("%s: pagemap entry at %llx has unknown flags %#x\n", img,
+		       (unsigned long long)pe->vaddr, fl);
+		return -1;
+	}
+	if (!(fl & PE_PRESENT)) {
+		pr_err("%s: the pages at %llx are not in the image (a lazy dump's, for a page "
+		       "server): not supported\n", img, (unsigned long long)pe->vaddr);
+		return -1;
+	}
+	if (fl & ~(PE_PRESENT | PE_LAZY)) {
+		pr_err("%s: pagemap entry at %llx has unknown flags %#x\n", img,
+		       (unsigned long long)pe->vaddr, fl);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before anything is made: the parent dumps hold what the entry leaves to them. */
+static int check_in_parent(struct pstree_item *it, const char *img, PagemapEntry *pe)
+{
+	const char *why;
+
+	if (!page_chain_check(it->vpid, pe->vaddr, (u64)pe->nr_pages * PAGE_SIZE, &why))
+		return 0;
+	pr_err("%s: pagemap entry at %llx is in the parent image, but %s\n", img,
+	       (unsigned long long)pe->vaddr, why);
+	return -1;
+}
+
 static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 {
 	struct cr_img *img = open_image(CR_FD_PAGEMAP, O_RSTR, (unsigned long)it->vpid);
 	PagemapHead *ph;
 	u64 last_end = 0;
 	int ret = -1;
+	bool bad;
 
 	if (!img)
 		return -1;
@@ -216,13 +301,18 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			pe->has_flags = true;
 			pe->flags |= PE_PARENT;
 		}
-		if (pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages ||
-		    (pe->has_flags && (pe->flags & PE_LAZY))) {
+		bad = pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages;
+		if (bad)
 			report_bad_run(img->name, pe, last_end);
+		if (bad || check_pagemap_flags(img->name, pe)) {
 			pb_free(pe);
 			goto out;
 		}
 		last_end = pe->vaddr + (u64)pe->nr_pages * PAGE_SIZE;
+		if (pe->has_flags && (pe->flags & PE_PARENT) && check_in_parent(it, img->name, pe)) {
+			pb_free(pe);
+			goto out;
+		}
 		if (pe->has_flags && (pe->flags & PE_GUARD)) {
 			n = xrealloc(tr->guards, (tr->nr_guards + 1) * sizeof(*n));
 			if (!n) {
@@ -243,6 +333,8 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 	}
 	ret = 0;
 out:
+	/* no parent image stays open in the tasks forked later */
+	page_chain_fini();
 	close_image(img);
 	return ret;
 }
@@ -472,6 +564,7 @@ static int prepare_restore(void)
 
 	if (restore_read_images())
 		return -1;
+	ns_flags_from_root_ids(rst_of(root_item)->ids);
 	if (prepare_namespaces(inv_ns_flags, inv_proc_mount, rst_of(root_item)->ids))
 		return -1;
 	if ((inv_ns_flags & CLONE_NEWPID) && root_item->vpid != 1) {

@@ -107,7 +107,8 @@ static int run_in_vmas(struct pstree_item *it, PagemapEntry *pe, bool data, size
 	while (addr < end) {
 		VmaEntry *v = vma_at(mm, addr, hint);
 
-		if (!v || (data && !vma_is_priv(v))) {
+		/* CRIU saves the vDSO's pages too; restore skips them */
+		if (!v || (data && !vma_is_priv(v) && !(v->status & VMA_AREA_VDSO))) {
 			pr_err("pagemap-%d.img: the run of %u pages at %llx has page %llx outside "
 			       "every %sVMA of mm-%d.img\n", it->vpid, pe->nr_pages,
 			       (unsigned long long)pe->vaddr, (unsigned long long)addr,

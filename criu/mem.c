@@ -216,6 +216,9 @@ struct page_batch {
 	int vpid;
 	int mem_fd;
 	struct cr_img *pages;
+	const u64 *sps;		/* the threads' stack pointers */
+	int nr_sps;
+	bool readable_vma;	/* the VMA being dumped has PROT_READ */
 	bool tolerant;		/* pre-dump: the task runs, a vanished page reads as zeros */
 	struct deferred *def;	/* pre-dump, frozen: copy runs kept for later */
 };
@@ -380,33 +383,88 @@ static int write_run_flags(struct cr_img *pm_img, u64 addr, u64 nr_pages, u32 fl
 	return 0;
 }
 
-static int write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
+/* A page holding a thread's stack pointer is never lazy: CRIU's rule (sps sorted). */
+static bool holds_sp(const struct page_batch *b, u64 addr)
 {
-	return write_run_flags(pm_img, addr, nr_pages, PE_PRESENT);
+	int lo = 0, hi = b->nr_sps;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		u64 page = b->sps[mid] & PAGE_MASK;
+
+		if (page == addr)
+			return true;
+		if (page < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
-/* A run of wanted pages: copied, or left to the parent dump (PE_PARENT). */
-static int flush_run(struct page_batch *b, struct cr_img *pm_img, u64 start, u64 len,
-		     bool parent, bool readable)
+/* The pagemap flags CRIU writes for a dumped page of e (0: not dumped). */
+static u32 page_flags(const struct page_batch *b, const VmaEntry *e, u64 addr, u64 pm)
 {
-	if (!len)
+	/* the vDSO's pages are all saved: a restore may need them to build a proxy */
+	if (e->status & VMA_AREA_VDSO)
+		return PE_PRESENT;
+	if (!page_wanted(e, pm))
 		return 0;
-	if (parent) {
-		dstats.pages_parent += len;
-		return write_run_flags(pm_img, start, len, PE_PARENT);
+	if (vma_can_be_lazy(e) && !holds_sp(b, addr))
+		return PE_PRESENT | PE_LAZY;
+	return PE_PRESENT;
+}
+
+struct run {
+	u64 start, len;		/* pages */
+	u32 flags;
+};
+
+/* Write the run's entry and queue its pages (a PE_PARENT run has none here). */
+static int end_run(struct page_batch *b, struct cr_img *pm_img, struct run *r, bool data)
+{
+	if (!r->len)
+		return 0;
+	if (write_run_flags(pm_img, r->start, r->len, r->flags))
+		return -1;
+	if (r->flags & PE_PARENT) {
+		dstats.pages_parent += r->len;
+		data = false;
 	}
-	if (b->def)
-		return write_run(pm_img, start, len) ||
-		       defer_run(b->def, start, len * PAGE_SIZE, readable);
-	return write_run(pm_img, start, len) || batch_add(b, start, len * PAGE_SIZE, readable);
+	/* pre-dump: copied once the tree runs again */
+	if (data && b->def && defer_run(b->def, r->start, r->len * PAGE_SIZE, b->readable_vma))
+		return -1;
+	if (data && !b->def && batch_add(b, r->start, r->len * PAGE_SIZE, b->readable_vma))
+		return -1;
+	r->len = 0;
+	return 0;
+}
+
+/* Extend r by the page at addr with flags fl, or end it and start another. */
+static int add_page(struct page_batch *b, struct cr_img *pm_img, struct run *r, u64 addr, u32 fl,
+		    bool data)
+{
+	if (r->len && fl == r->flags && r->start + r->len * PAGE_SIZE == addr) {
+		r->len++;
+		return 0;
+	}
+	if (end_run(b, pm_img, r, data))
+		return -1;
+	if (fl) {
+		r->start = addr;
+		r->len = 1;
+		r->flags = fl;
+	}
+	return 0;
 }
 
 static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
 			  const VmaEntry *e, struct track_vma *tv)
 {
-	bool readable = e->prot & PROT_READ, run_par = false;
-	u64 addr = e->start, run_start = 0, run_len = 0, guard_start = 0, guard_len = 0;
+	struct run pages = { 0 }, guards = { 0 };
+	u64 addr = e->start;
 
+	b->readable_vma = e->prot & PROT_READ;
 	while (addr < e->end) {
 		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
@@ -418,40 +476,21 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 		}
 		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
-			bool par;
+			u32 fl = page_flags(b, e, addr, pm_buf[i]);
 
+			/* unchanged since the parent dump, which holds it */
+			if (fl && mem_track_in_parent(tv, addr))
+				fl = PE_PARENT;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (pm_buf[i] & PM_GUARD) {
-				if (!guard_len)
-					guard_start = addr;
-				guard_len++;
-			} else if (guard_len) {
-				if (write_run_flags(pm_img, guard_start, guard_len, PE_GUARD))
-					return -1;
-				guard_len = 0;
-			}
-			if (!page_wanted(e, pm_buf[i])) {
-				if (flush_run(b, pm_img, run_start, run_len, run_par, readable))
-					return -1;
-				run_len = 0;
-				continue;
-			}
-			par = mem_track_in_parent(tv, addr);
-			if (run_len && par != run_par) {
-				if (flush_run(b, pm_img, run_start, run_len, run_par, readable))
-					return -1;
-				run_len = 0;
-			}
-			if (!run_len) {
-				run_start = addr;
-				run_par = par;
-			}
-			run_len++;
+			if (add_page(b, pm_img, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0,
+				     false) ||
+			    add_page(b, pm_img, &pages, addr, fl, true))
+				return -1;
 		}
 	}
-	if (guard_len && write_run_flags(pm_img, guard_start, guard_len, PE_GUARD))
+	if (end_run(b, pm_img, &guards, false) || end_run(b, pm_img, &pages, true))
 		return -1;
-	return flush_run(b, pm_img, run_start, run_len, run_par, readable);
+	return 0;
 }
 
 static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
@@ -558,7 +597,8 @@ int mem_copy_deferred(void)
 	return ret;
 }
 
-int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
+int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u64 *sps,
+		       int nr_sps)
 {
 	PagemapHead ph = PAGEMAP_HEAD__INIT;
 	struct page_batch *b;
@@ -573,6 +613,8 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 	b->pid = it->pid;
 	b->vpid = it->vpid;
 	b->mem_fd = -1;
+	b->sps = sps;
+	b->nr_sps = nr_sps;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", it->pid);
 	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -593,7 +635,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl)
 	}
 
 	list_for_each_entry(v, &vl->h, list) {
-		if (!vma_is_priv(&v->e))
+		if (!vma_is_priv(&v->e) && !(v->e.status & VMA_AREA_VDSO))
 			continue;
 		if (dump_vma_pages(b, pm_fd, pm_img, &v->e))
 			goto out;
@@ -637,5 +679,5 @@ unsigned int mem_next_pages_id(void)
 
 int mem_write_run(struct cr_img *pm_img, u64 addr, u64 nr_pages)
 {
-	return write_run(pm_img, addr, nr_pages);
+	return write_run_flags(pm_img, addr, nr_pages, PE_PRESENT);
 }

@@ -34,6 +34,7 @@ struct chain_level {
 };
 
 static struct chain_level levels[MAX_DEPTH];
+static char why[256];		/* what went wrong, for the caller's one line */
 static int nr_levels;
 static int chain_vpid = -1;
 
@@ -84,15 +85,19 @@ static int read_level_pagemap(struct chain_level *l, int vpid)
 	off_t off = 0;
 	int ret = -1;
 
-	if (!img)
+	if (!img) {
+		snprintf(why, sizeof(why), "its pagemap-%d.img cannot be read", vpid);
 		return -1;
-	if (pb_read_one(img, (void **)&ph, &pagemap_head__descriptor) < 0)
+	}
+	if (pb_read_one(img, (void **)&ph, &pagemap_head__descriptor) < 0) {
+		snprintf(why, sizeof(why), "its pagemap-%d.img has no header", vpid);
 		goto out;
+	}
 	snprintf(name, sizeof(name), image_name_fmt(CR_FD_PAGES), (unsigned long)ph->pages_id);
 	pb_free(ph);
 	l->pages_fd = openat(l->dfd, name, O_RDONLY | O_CLOEXEC);
 	if (l->pages_fd < 0) {
-		pr_perror("cannot open the parent's %s", name);
+		snprintf(why, sizeof(why), "its %s cannot be opened: %s", name, strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -101,6 +106,8 @@ static int read_level_pagemap(struct chain_level *l, int vpid)
 
 		if (r <= 0) {
 			ret = r;
+			if (r < 0)
+				snprintf(why, sizeof(why), "its pagemap-%d.img is damaged", vpid);
 			break;
 		}
 		/* guards and lazy runs hold no pages */
@@ -131,7 +138,8 @@ static struct chain_level *get_level(int depth, int vpid)
 	chain_vpid = vpid;
 	while (nr_levels <= depth) {
 		if (nr_levels == MAX_DEPTH) {
-			pr_err("the chain of parent dumps is longer than %d\n", MAX_DEPTH);
+			snprintf(why, sizeof(why), "the chain of parent dumps is longer than %d",
+				 MAX_DEPTH);
 			return NULL;
 		}
 		up = nr_levels ? levels[nr_levels - 1].dfd : get_image_dir_fd();
@@ -139,8 +147,9 @@ static struct chain_level *get_level(int depth, int vpid)
 		l->pages_fd = -1;
 		l->dfd = openat(up, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (l->dfd < 0) {
-			pr_perror("pid %d: pages are in a parent dump, but parent (level %d) "
-				  "cannot be opened", vpid, nr_levels + 1);
+			snprintf(why, sizeof(why), "%s cannot be opened (%s): dump with "
+				 "--prev-images-dir", nr_levels ? "its parent link" : "the parent link",
+				 strerror(errno));
 			return NULL;
 		}
 		nr_levels++;
@@ -171,8 +180,8 @@ static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst, page_chai
 		while (i < l->nr && l->runs[i].end <= addr)
 			i++;
 		if (i == l->nr || l->runs[i].start > addr) {
-			pr_err("pid %d: the parent dump (level %d) lacks the page at %llx\n", vpid,
-			       depth + 1, (unsigned long long)addr);
+			snprintf(why, sizeof(why), "the parent dump (level %d) lacks the page at %llx",
+				 depth + 1, (unsigned long long)addr);
 			return -1;
 		}
 		n = min(len, l->runs[i].end - addr);
@@ -181,23 +190,48 @@ static int chain_read(int depth, int vpid, u64 addr, u64 len, u8 *dst, page_chai
 				return -1;
 		} else if (fn(l->pages_fd, l->runs[i].off + (off_t)(addr - l->runs[i].start),
 			      addr, n, dst, arg)) {
-			pr_perror("pid %d: cannot read the parent's pages at %llx", vpid,
-				  (unsigned long long)addr);
+			snprintf(why, sizeof(why), "the pages at %llx of the parent dump (level %d) "
+				 "cannot be read: %s", (unsigned long long)addr, depth + 1,
+				 strerror(errno));
 			return -1;
 		}
 		addr += n;
-		dst += n;
+		if (dst)
+			dst += n;
 		len -= n;
 	}
 	return 0;
 }
 
+static int no_read(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *arg)
+{
+	(void)fd;
+	(void)off;
+	(void)addr;
+	(void)len;
+	(void)dst;
+	(void)arg;
+	return 0;
+}
+
 int page_chain_read(int vpid, u64 addr, u64 len, void *dst)
 {
-	return chain_read(0, vpid, addr, len, dst, read_piece, NULL);
+	return page_chain_each(vpid, addr, len, dst, read_piece, NULL);
 }
 
 int page_chain_each(int vpid, u64 addr, u64 len, void *dst, page_chain_fn fn, void *arg)
 {
-	return chain_read(0, vpid, addr, len, dst, fn, arg);
+	if (!chain_read(0, vpid, addr, len, dst, fn, arg))
+		return 0;
+	pr_err("pid %d: pages at %llx are in the parent image, but %s\n", vpid,
+	       (unsigned long long)addr, why);
+	return -1;
+}
+
+int page_chain_check(int vpid, u64 addr, u64 len, const char **reason)
+{
+	int ret = chain_read(0, vpid, addr, len, NULL, no_read, NULL);
+
+	*reason = why;
+	return ret;
 }

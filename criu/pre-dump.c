@@ -297,7 +297,7 @@ static int pre_dump_one(struct pstree_item *it)
 	if (remote_stop(&rc))
 		ret = -1;
 	if (!ret)
-		ret = dump_private_pages(it, &vl);
+		ret = dump_private_pages(it, &vl, NULL, 0);
 out:
 	free_vmas(&vl);
 	return ret;

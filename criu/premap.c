@@ -91,6 +91,8 @@ static int busy_intervals(struct pstree_item *it, struct interval **out, int *nr
 	for (i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
 
+		if (v->status & VMA_AREA_VSYSCALL)
+			continue;
 		iv[n++] = (struct interval){ v->start > TARGET_PAD ? v->start - TARGET_PAD : 0,
 					     v->end + TARGET_PAD };
 	}
@@ -300,24 +302,49 @@ static int open_pages(struct task_restore *tr)
 	return move_to_svc(fd);
 }
 
-static int read_batch(struct task_restore *tr, int fd, struct iovec *iov, size_t *niov,
-		      size_t *batch, off_t *batch_off, off_t off)
-{
-	ssize_t n = *niov ? preadv(fd, iov, *niov, *batch_off) : 0;
+struct page_reader {
+	int fd;
+	unsigned int pages_id;
+	struct iovec iov[MAX_IOVS];
+	size_t niov, batch;	/* iovecs and bytes queued */
+	off_t off;		/* in the pages image, of the first queued byte */
+};
 
-	if (n != (ssize_t)*batch) {
+static int read_queued(struct page_reader *r)
+{
+	ssize_t n;
+
+	if (!r->niov)
+		return 0;
+	n = preadv(r->fd, r->iov, r->niov, r->off);
+	if (n != (ssize_t)r->batch) {
 		if (n < 0)
-			pr_perror("cannot read pages-%u.img at %lld", tr->pages_id,
-				  (long long)*batch_off);
+			pr_perror("cannot read pages-%u.img at %lld", r->pages_id, (long long)r->off);
 		else
 			pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zd\n",
-			       tr->pages_id, (long long)*batch_off, *batch, n);
+			       r->pages_id, (long long)r->off, r->batch, n);
 		return -1;
 	}
-	*batch_off = off;
-	*batch = 0;
-	*niov = 0;
+	r->off += r->batch;
+	r->niov = 0;
+	r->batch = 0;
 	return 0;
+}
+
+/* Pages [addr, addr + len) of the image go to dst (NULL: skipped over). */
+static int queue_pages(struct page_reader *r, void *dst, u64 len)
+{
+	if (!dst) {
+		if (read_queued(r))
+			return -1;
+		r->off += len;
+		return 0;
+	}
+	r->iov[r->niov].iov_base = dst;
+	r->iov[r->niov].iov_len = len;
+	r->niov++;
+	r->batch += len;
+	return r->niov == MAX_IOVS ? read_queued(r) : 0;
 }
 
 struct chain_cow {
@@ -344,16 +371,66 @@ static int chain_cow_piece(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *
 	return ret;
 }
 
-/* A PE_PARENT run; cf: into a VMA taken from the parent task. */
-static int fill_from_chain(struct pstree_item *it, PagemapEntry *pe, u64 dst, struct cow_fill *cf)
+/* Pages in a parent dump (PE_PARENT); cf: into a VMA taken from the parent task. */
+static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
+			   struct cow_fill *cf)
 {
 	struct chain_cow cc = { it, cf };
-	u64 len = (u64)pe->nr_pages * PAGE_SIZE;
 
 	if (cf)
-		return page_chain_each(it->vpid, pe->vaddr, len, (void *)(unsigned long)dst,
+		return page_chain_each(it->vpid, addr, len, (void *)(unsigned long)dst,
 				       chain_cow_piece, &cc);
-	return page_chain_read(it->vpid, pe->vaddr, len, (void *)(unsigned long)dst);
+	return page_chain_read(it->vpid, addr, len, (void *)(unsigned long)dst);
+}
+
+/*
+ * One pagemap entry, split at VMA boundaries (CRIU's runs may go on into
+ * the next VMA).  The vDSO's pages, which CRIU saves, are skipped: the
+ * kernel's vDSO is moved into place instead.
+ */
+static int fill_entry(struct pstree_item *it, struct page_reader *r, struct premap_plan *plan,
+		      size_t nr, size_t *vi, PagemapEntry *pe, struct cow_fill *cf)
+{
+	u64 addr = pe->vaddr, end = pe->vaddr + (u64)pe->nr_pages * PAGE_SIZE;
+
+	while (addr < end) {
+		VmaEntry *v;
+		u64 piece;
+
+		while (*vi < nr && plan[*vi].v->end <= addr)
+			(*vi)++;
+		v = *vi < nr ? plan[*vi].v : NULL;
+		if (!v || addr < v->start || (!plan[*vi].slot && !vma_is_vdso(v))) {
+			pr_err("pagemap-%d.img: pages at %llx (%u) are outside every private VMA\n",
+			       it->vpid, (unsigned long long)pe->vaddr, pe->nr_pages);
+			return -1;
+		}
+		piece = min(end, v->end) - addr;
+		if (pe->has_flags && (pe->flags & PE_PARENT)) {
+			/* not in our pages file: r->off stays */
+			if (plan[*vi].slot &&
+			    (read_queued(r) ||
+			     fill_from_chain(it, addr, piece, plan[*vi].slot + addr - v->start,
+					     plan[*vi].from ? cf : NULL)))
+				return -1;
+		} else if (plan[*vi].slot && plan[*vi].from) {
+			/* taken from the parent: only the pages that differ (cow.c) */
+			PagemapEntry part = *pe;
+
+			part.vaddr = addr;
+			part.nr_pages = piece / PAGE_SIZE;
+			if (read_queued(r) ||
+			    cow_fill_run(it, r->fd, r->off, &part, plan[*vi].slot + addr - v->start, cf))
+				return -1;
+			r->off += piece;
+		} else if (queue_pages(r, plan[*vi].slot ? (void *)(plan[*vi].slot + addr - v->start)
+							 : NULL,
+				       piece)) {
+			return -1;
+		}
+		addr += piece;
+	}
+	return 0;
 }
 
 /*
@@ -364,56 +441,28 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 		      struct cow_fill *cf)
 {
 	struct task_restore *tr = rst_of(it);
-	struct iovec iov[MAX_IOVS];
-	size_t pi, vi = 0, niov = 0, batch = 0;
-	off_t off = 0, batch_off = 0;
-	int fd, ret = -1;
+	struct page_reader *r;
+	size_t pi, vi = 0;
+	int ret = -1;
 
 	if (!tr->nr_pmes)
 		return 0;
-	fd = open_pages(tr);
-	if (fd < 0)
+	r = xzalloc(sizeof(*r));
+	if (!r)
 		return -1;
-	for (pi = 0; pi < tr->nr_pmes; pi++) {
-		PagemapEntry *pe = tr->pmes[pi];
-		u64 len = (u64)pe->nr_pages * PAGE_SIZE, dst;
-
-		while (vi < nr && plan[vi].v->end <= pe->vaddr)
-			vi++;
-		if (vi == nr || !plan[vi].slot || pe->vaddr < plan[vi].v->start ||
-		    pe->vaddr + len > plan[vi].v->end) {
-			pr_err("pagemap-%d.img: pages at %llx (%u) are outside every private VMA\n",
-			       it->vpid, (unsigned long long)pe->vaddr, pe->nr_pages);
+	r->pages_id = tr->pages_id;
+	r->fd = open_pages(tr);
+	if (r->fd < 0)
+		goto out;
+	for (pi = 0; pi < tr->nr_pmes; pi++)
+		if (fill_entry(it, r, plan, nr, &vi, tr->pmes[pi], cf))
 			goto out;
-		}
-		dst = plan[vi].slot + pe->vaddr - plan[vi].v->start;
-		/* in a parent dump: not in our pages file */
-		if (pe->has_flags && (pe->flags & PE_PARENT)) {
-			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off) ||
-			    fill_from_chain(it, pe, dst, plan[vi].from ? cf : NULL))
-				goto out;
-			continue;
-		}
-		if (plan[vi].from) {
-			if (read_batch(tr, fd, iov, &niov, &batch, &batch_off, off + len) ||
-			    cow_fill_run(it, fd, off, pe, dst, cf))
-				goto out;
-			off += len;
-			continue;
-		}
-		iov[niov].iov_base = (void *)dst;
-		iov[niov].iov_len = len;
-		niov++;
-		batch += len;
-		off += len;
-		if ((niov == MAX_IOVS || pi + 1 == tr->nr_pmes) &&
-		    read_batch(tr, fd, iov, &niov, &batch, &batch_off, off))
-			goto out;
-	}
-	ret = 0;
+	ret = read_queued(r);
 out:
 	page_chain_fini();
-	close(fd);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
 	return ret;
 }
 
@@ -526,6 +575,18 @@ static struct premap_plan *plan_premap(struct pstree_item *it, u64 *len)
 	for (i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
 
+		plan[i].v = v;
+		/* the kernel's [vsyscall] page, above the task size: not ours to map */
+		if (v->status & VMA_AREA_VSYSCALL)
+			continue;
+		if (v->status & ~VMA_STATUS_KNOWN) {
+			pr_err("unsupported: mm-%d.img: VMA %llx-%llx has status %#x (%s)\n",
+			       it->vpid, (unsigned long long)v->start, (unsigned long long)v->end,
+			       v->status, v->status & VMA_AREA_AIORING ? "an AIO ring" :
+			       v->status & VMA_AREA_SOCKET ? "a packet socket's ring" :
+			       "bits we do not know");
+			goto err;
+		}
 		if (i && v->start < mm->vmas[i - 1]->end) {
 			pr_err("mm-%d.img: VMA %llx-%llx overlaps the one before it\n", it->vpid,
 			       (unsigned long long)v->start, (unsigned long long)v->end);
@@ -537,7 +598,6 @@ static struct premap_plan *plan_premap(struct pstree_item *it, u64 *len)
 			       (unsigned long long)v->start, (unsigned long long)v->end);
 			goto err;
 		}
-		plan[i].v = v;
 		if (wants_premap(tr, v, &pi)) {
 			plan[i].slot = 1;	/* placed later */
 			/* a free page between slots keeps them from merging */

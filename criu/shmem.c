@@ -309,7 +309,8 @@ int prepare_shared_memory(void)
 		for (i = 0; mm && i < mm->n_vmas; i++) {
 			VmaEntry *v = mm->vmas[i];
 
-			if (!(v->status & VMA_ANON_SHARED))
+			/* SysV segments (CRIU marks them anonymous shared too) are ipc_ns.c's */
+			if (!(v->status & VMA_ANON_SHARED) || (v->status & VMA_AREA_SYSVIPC))
 				continue;
 			s = find_shmem(v->shmid);
 			if (!s) {

@@ -126,7 +126,9 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		return 0;
 	}
 	if (!strcmp(n, "[vsyscall]")) {
-		v->e.status = VMA_AREA_VSYSCALL;
+		/* the kernel's page, above the task size: recorded as CRIU does, never restored */
+		v->e.status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
+		v->e.flags |= MAP_ANONYMOUS;
 		return 0;
 	}
 	if (!strcmp(n, "[vdso]")) {
@@ -140,8 +142,9 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		v->vvar_vclock = n[5] == '_';
 		return 0;
 	}
+	/* CRIU marks [heap] but not [stack] (that one is told by MAP_GROWSDOWN) */
 	if (!strcmp(n, "[heap]") || !strcmp(n, "[stack]")) {
-		v->e.status |= VMA_ANON_PRIVATE | (n[1] == 'h' ? VMA_AREA_HEAP : VMA_AREA_STACK);
+		v->e.status |= VMA_ANON_PRIVATE | (n[1] == 'h' ? VMA_AREA_HEAP : 0);
 		v->e.flags |= MAP_ANONYMOUS;
 		return 0;
 	}
@@ -153,8 +156,9 @@ static int classify_vma(pid_t pid, struct vma_area *v)
 		return -1;
 	}
 	if (!strncmp(n, "/SYSV", 5) && v->deleted) {
-		/* the inode number of a segment's file is its id */
-		v->e.status |= VMA_AREA_SYSVIPC;
+		/* the inode number of a segment's file is its id; shared anonymous, as CRIU marks it */
+		v->e.status |= VMA_AREA_SYSVIPC | VMA_ANON_SHARED;
+		v->e.flags |= MAP_ANONYMOUS;
 		v->e.shmid = v->ino;
 		/* its file's open mode, as for a shared file mapping: SHM_RDONLY or not */
 		v->e.has_fdflags = true;
@@ -257,6 +261,9 @@ int collect_vmas(pid_t pid, struct vm_area_list *vl)
 	}
 
 	list_for_each_entry(cur, &vl->h, list) {
+		/* CRIU writes an open mode for every VMA: O_RDWR only for shared "mw" ones */
+		cur->e.has_fdflags = true;
+		cur->e.fdflags = (cur->e.flags & MAP_SHARED) && cur->maywrite ? O_RDWR : O_RDONLY;
 		if (classify_vma(pid, cur))
 			goto out;
 		if (vma_is_priv(&cur->e))

@@ -19,8 +19,9 @@ extern struct dump_stats dstats;
 /* Read the VMAs of pid from /proc/PID/smaps. */
 int collect_vmas(pid_t pid, struct vm_area_list *vl);
 int read_mlockall(pid_t pid, u64 fresh, u32 *mcl);
-/* Write pagemap-PID.img and its pages image. */
-int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl);
+/* Write pagemap-PID.img and its pages image; sps: the threads' stack pointers, sorted. */
+int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u64 *sps,
+		       int nr_sps);
 /* Write the contents of a shmem file (shared anon mapping, memfd). */
 int dump_shmem_file(int fd, u64 shmid, u64 size);
 /* A MAP_SHARED anonymous mapping: through map_files, or its mapping. */

@@ -3,6 +3,7 @@
 #define CR_VMA_H
 
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "list.h"
@@ -29,6 +30,11 @@
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE		0x08
 #endif
+/* the status bits restore handles; CRIU's others (AIO rings, packet rings...) are refused */
+#define VMA_STATUS_KNOWN                                                                     \
+	(VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_HEAP | \
+	 VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_SHARED | VMA_ANON_PRIVATE |             \
+	 VMA_AREA_SYSVIPC | VMA_AREA_VVAR | VMA_AREA_MEMFD)
 
 /* pagemap_entry.flags */
 #define PE_PARENT	(1 << 0)
@@ -58,10 +64,19 @@ static inline u64 vma_len(const struct vma_area *v)
 	return v->e.end - v->e.start;
 }
 
+/* private memory whose pages are dumped ([vsyscall] is not REGULAR) */
 static inline bool vma_is_priv(const VmaEntry *e)
 {
-	return (e->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
+	return (e->status & VMA_AREA_REGULAR) &&
+	       (e->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
 	       !(e->status & (VMA_AREA_VDSO | VMA_AREA_VVAR));
+}
+
+/* CRIU's rule for pages a lazy restore may fetch later: private anonymous memory */
+static inline bool vma_can_be_lazy(const VmaEntry *e)
+{
+	return (e->flags & MAP_ANONYMOUS) && (e->flags & MAP_PRIVATE) && !(e->flags & MAP_LOCKED) &&
+	       !(e->status & (VMA_AREA_VDSO | VMA_AREA_VSYSCALL));
 }
 
 void free_vmas(struct vm_area_list *vl);

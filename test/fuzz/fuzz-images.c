@@ -5,7 +5,9 @@
  *
  *	{ u8 kind; u32 id; u32 len; u8 data[len]; } ...
  *
- * (little endian), written into a directory on tmpfs; then
+ * (little endian), written into a directory on tmpfs (a pages file given
+ * in 8 bytes is a page count: a sparse file of that size, as only its size
+ * is read before the fork); then
  * restore_read_images() reads and checks them as `criu restore` would,
  * and restore_free_images() forgets them.  mkseed.py packs an image
  * directory into such an archive for the seed corpus.
@@ -31,6 +33,7 @@ static const char *const kinds[] = {
 	"cpuinfo.img",
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+#define PAGES_KIND 8
 #define MAX_FILES 64
 
 static char dir[PATH_MAX];
@@ -60,6 +63,16 @@ static int put_file(unsigned int kind, uint32_t id, const uint8_t *data, uint32_
 	if (fd < 0)
 		return -1;
 	nr_names++;
+	if (kind == PAGES_KIND && len == 8) {
+		uint64_t pages;
+
+		memcpy(&pages, data, 8);
+		if (ftruncate(fd, (off_t)(pages % (1 << 20)) * 4096)) {
+			close(fd);
+			return -1;
+		}
+		return close(fd);
+	}
 	if (len && write(fd, data, len) != (ssize_t)len) {
 		close(fd);
 		return -1;

@@ -23,7 +23,7 @@ def pack(imgdir, max_pages):
         with open(os.path.join(imgdir, name), 'rb') as f:
             data = f.read()
         if m.group(1) == 'pages' and len(data) > max_pages:
-            continue
+            data = struct.pack('<Q', len(data) // 4096)   # a sparse file of that size
         out += struct.pack('<BII', KINDS.index(m.group(1)), int(m.group(2) or 0), len(data))
         out += data
     return out

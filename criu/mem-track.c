@@ -66,6 +66,12 @@ bool mem_track_on(void)
 	return opts.track_mem;
 }
 
+/* Does tracking go on after this step (a pre-dump, a dump -R)? */
+static bool keep_tracking(void)
+{
+	return opts.pre_dump || opts.leave_running;
+}
+
 static u64 read_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -266,6 +272,9 @@ int mem_track_task(struct remote_ctl *rc, struct pstree_item *it)
 			it->pid);
 		close_safe(&t->t.fd);
 	}
+	/* a last dump needs no fresh uffd: it could vouch for nothing */
+	if (!keep_tracking())
+		return 0;
 	fd = new_task_uffd(rc, it->pid);
 	if (fd == -1)
 		return 0;
@@ -348,10 +357,11 @@ static int open_pagemap(pid_t pid)
  * page that was mapped after MADV_DONTNEED is not a write, but its old
  * contents are gone: it must not come from the parent either.
  */
-static int scan_vma(int fd, const VmaEntry *e, struct track_vma *tv)
+static int scan_vma(int fd, const VmaEntry *e, struct track_vma *tv, bool protect)
 {
 	struct cr_pm_scan_arg a = { .size = sizeof(a),
-				    .flags = CR_PM_SCAN_WP_MATCHING | CR_PM_SCAN_CHECK_WPASYNC,
+				    .flags = (protect ? CR_PM_SCAN_WP_MATCHING : 0) |
+					     CR_PM_SCAN_CHECK_WPASYNC,
 				    .start = e->start, .end = e->end,
 				    .category_anyof_mask = CR_PAGE_IS_WRITTEN | CR_PAGE_IS_PFNZERO,
 				    .return_mask = CR_PAGE_IS_WRITTEN | CR_PAGE_IS_PFNZERO };
@@ -416,7 +426,7 @@ int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv)
 				(unsigned long long)e->end, strerror(errno));
 			return 0;
 		}
-		if (!scan_vma(fd, e, tv))
+		if (!scan_vma(fd, e, tv, keep_tracking()))
 			goto scanned;
 	}
 	/*
@@ -428,7 +438,9 @@ int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv)
 		pr_info("pid %d: VMA %llx-%llx was not tracked (%s): copied whole\n", pid,
 			(unsigned long long)e->start, (unsigned long long)e->end, strerror(errno));
 	mem_track_vma_done(tv);
-	if (register_range(t->t.fd, e->start, e->end - e->start) || scan_vma(fd, e, tv))
+	if (!keep_tracking())
+		return 0;
+	if (register_range(t->t.fd, e->start, e->end - e->start) || scan_vma(fd, e, tv, true))
 		pr_debug("pid %d: VMA %llx-%llx cannot be tracked: %s\n", pid,
 			 (unsigned long long)e->start, (unsigned long long)e->end, strerror(errno));
 	mem_track_vma_done(tv);
@@ -523,11 +535,11 @@ int mem_track_works(void)
 	}
 	e.start = (u64)(unsigned long)p;
 	e.end = e.start + 4 * PAGE_SIZE;
-	if (open_pagemap(getpid()) < 0 || scan_vma(pm_fd, &e, &tv))
+	if (open_pagemap(getpid()) < 0 || scan_vma(pm_fd, &e, &tv, true))
 		goto out;
 	mem_track_vma_done(&tv);
 	p[2 * PAGE_SIZE] = 2;
-	if (scan_vma(pm_fd, &e, &tv))
+	if (scan_vma(pm_fd, &e, &tv, true))
 		goto out;
 	ok = tv.nr_dirty == 1 && tv.dirty[0].start == e.start + 2 * PAGE_SIZE &&
 	     tv.dirty[0].end == e.start + 3 * PAGE_SIZE;

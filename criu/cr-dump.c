@@ -20,6 +20,7 @@
 #include "core.pb-c.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "dump-intr.h"
 #include "file-lock.h"
 #include "files.h"
 #include "image.h"
@@ -30,6 +31,7 @@
 #include "mem.h"
 #include "mem-track.h"
 #include "pre-dump.h"
+#include "page-xfer.h"
 #include "mm.pb-c.h"
 #include "namespaces.h"
 #include "proc_parse.h"
@@ -280,10 +282,10 @@ static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *c
 	return 0;
 }
 
-static int dump_thread(struct task_dump *td, int idx)
+/* Registers are read before remote calls park the thread elsewhere. */
+static int dump_thread_regs(struct task_dump *td, int idx)
 {
 	struct thread *t = &td->it->threads[idx];
-	struct proc_status st;
 	CoreEntry *core;
 	ThreadCoreEntry *tce;
 
@@ -295,9 +297,17 @@ static int dump_thread(struct task_dump *td, int idx)
 	thread_core_entry__init(tce);
 	core->mtype = CORE_ENTRY__MARCH__X86_64;
 	core->thread_core = tce;
+	td->cores[idx] = core;
+	return dump_thread_cpu(t->tid, &td->a, &core->thread_info);
+}
 
-	if (dump_thread_cpu(t->tid, &td->a, &core->thread_info))
-		return -1;
+static int dump_thread(struct task_dump *td, int idx)
+{
+	struct thread *t = &td->it->threads[idx];
+	CoreEntry *core = td->cores[idx];
+	ThreadCoreEntry *tce = core->thread_core;
+	struct proc_status st;
+
 	if (parse_pid_status(td->it->pid, t->tid, &st)) {
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
@@ -310,10 +320,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		return -1;
 	if (dump_pending_signals(t, false, &td->a, &tce->signals_p))
 		return -1;
-	if (dump_thread_misc(td, t, core))
-		return -1;
-	td->cores[idx] = core;
-	return 0;
+	return dump_thread_misc(td, t, core);
 }
 
 static int read_personality(pid_t pid, u32 *pers)
@@ -567,7 +574,10 @@ static int dump_task_remote(struct task_dump *td)
 		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
 		return -1;
 	}
-	if (remote_start(&td->rc, it->pid, addr))
+	for (i = 0; i < it->nr_threads; i++)
+		if (dump_thread_regs(td, i))
+			return -1;
+	if (remote_start(&td->rc, it, addr))
 		return -1;
 	if (dump_task_prctls(td) || mem_track_task(&td->rc, it))
 		goto out;
@@ -728,46 +738,28 @@ static int dump_all_tasks(void)
 	if (files_dump_init() || prepare_id_translation(root_item->pid))
 		return -1;
 	for_each_item(it)
-		if (dump_one_task(it))
+		if (dump_step("dumping a task") || dump_one_task(it))
 			return -1;
 	if (dump_mapped_locks())
 		return -1;
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
-	    dump_timens(root_item->pid) || cpuinfo_dump() || write_inventory())
+	    dump_timens(root_item->pid) || cpuinfo_dump() || page_xfer_finish() ||
+	    write_inventory())
 		return -1;
 	return 0;
-}
-
-void requeue_all_stolen(void)
-{
-	struct pstree_item *it;
-
-	for_each_item(it) {
-		struct remote_ctl rc;
-		struct vm_area_list vl;
-		bool any = false;
-		int i;
-
-		for (i = 0; i < it->nr_threads; i++)
-			any |= it->threads[i].nr_stolen > 0;
-		if (!any || collect_vmas(it->pid, &vl))
-			continue;
-		if (!remote_start(&rc, it->pid, exec_addr(&vl))) {
-			requeue_stolen_signals(&rc, it);
-			remote_stop(&rc);
-		}
-		free_vmas(&vl);
-	}
 }
 
 int cr_dump_tasks(pid_t pid)
 {
 	int ret = -1;
 
-	if (open_image_dir(opts.imgs_dir, true) || images_dump_start())
+	dump_intr_begin();
+	if (open_image_dir(opts.imgs_dir, true) || images_dump_start()) {
+		dump_intr_end();
 		return -1;
+	}
 	/* the big copy buffer is faulted in before the tree stops */
 	if (mem_dump_init() || mem_track_prepare())
 		goto out;
@@ -786,10 +778,12 @@ int cr_dump_tasks(pid_t pid)
 	/* a post-dump script that fails makes the dump fail: the tree resumes */
 	if (!ret && run_action(ACT_POST_DUMP, 0))
 		ret = -1;
+	/* the last moment to give up: after this the tree is killed or let go */
+	if (!ret && dump_step("images written"))
+		ret = -1;
 unseize:
 	if (ret || opts.leave_running) {
 		tcp_dump_finish(true);
-		requeue_all_stolen();
 		unseize_tree(UNSEIZE_RESUME);
 	} else {
 		unseize_tree(UNSEIZE_KILL);
@@ -817,5 +811,6 @@ out:
 		pr_info("dump failed\n");
 	else
 		pr_info("dump finished successfully\n");
+	dump_intr_end();
 	return ret;
 }

@@ -20,7 +20,9 @@
 #include "log.h"
 #include "net-lock.h"
 #include "pre-dump.h"
+#include "page-xfer.h"
 #include "rpc.h"
+#include "selfstat.h"
 #include "util.h"
 #include "version.h"
 
@@ -29,6 +31,9 @@ struct cr_options opts = {
 	.timeout = 10,
 	.network_lock_method = NETWORK_LOCK_AUTO,
 	.cpu_cap = CPU_CAP_FPU,
+	.ps_port = -1,
+	.ps_socket = -1,
+	.status_fd = -1,
 };
 
 enum {
@@ -47,6 +52,11 @@ enum {
 	OPT_TRACK_MEM,
 	OPT_PREV_IMAGES_DIR,
 	OPT_FEATURE,
+	OPT_PAGE_SERVER,
+	OPT_PORT,
+	OPT_DAEMON,
+	OPT_STATUS_FD,
+	OPT_PS_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +83,11 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,	   NULL, OPT_TRACK_MEM },
 	{ "prev-images-dir",	required_argument, NULL, OPT_PREV_IMAGES_DIR },
 	{ "feature",		required_argument, NULL, OPT_FEATURE },
+	{ "page-server",	no_argument,	   NULL, OPT_PAGE_SERVER },
+	{ "port",		required_argument, NULL, OPT_PORT },
+	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
+	{ "status-fd",		required_argument, NULL, OPT_STATUS_FD },
+	{ "ps-socket",		required_argument, NULL, OPT_PS_SOCKET },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -89,6 +104,7 @@ static void usage(FILE *f)
 "  criu swrk FD\n"
 "  criu service [--address PATH]\n"
 "  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
+"  criu page-server -D DIR --port P [--address A] [--daemon] [--status-fd FD]\n"
 "\n"
 "An independent checkpoint/restore tool, compatible with CRIU's command line\n"
 "and image format; it is not CRIU.\n"
@@ -105,6 +121,7 @@ static void usage(FILE *f)
 "                 " CR_SERVICE_ADDRESS ")\n"
 "  cpuinfo dump   write this CPU's cpuinfo.img into DIR\n"
 "  cpuinfo check  tell whether this CPU can run the images in DIR\n"
+"  page-server    receive the pages of one dump over TCP into DIR\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
@@ -135,7 +152,13 @@ static void usage(FILE *f)
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
-"      --address PATH        the socket of criu service\n"
+"      --address PATH        the socket of criu service; the page server's\n"
+"                            address (page-server: default all addresses)\n"
+"      --page-server         dump: send the pages to --address:--port\n"
+"      --port P              the page server's TCP port\n"
+"      --daemon              page-server: go to the background once listening\n"
+"      --status-fd FD        page-server: write a '\\0' to FD once listening\n"
+"      --ps-socket FD        the page server connection, already made\n"
 "      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
 "                            ins, cpu, all or none, comma-separated; alone: all\n"
 "  -h, --help                this text\n"
@@ -258,6 +281,27 @@ static int parse_options(int argc, char **argv)
 		case OPT_ADDRESS:
 			opts.address = optarg;
 			break;
+		case OPT_PAGE_SERVER:
+			opts.use_page_server = true;
+			break;
+		case OPT_PORT:
+			if (parse_uint(optarg, "port", 65535, &val))
+				return -1;
+			opts.ps_port = val;
+			break;
+		case OPT_DAEMON:
+			opts.daemon_mode = true;
+			break;
+		case OPT_STATUS_FD:
+			if (parse_uint(optarg, "status fd", INT_MAX, &val))
+				return -1;
+			opts.status_fd = val;
+			break;
+		case OPT_PS_SOCKET:
+			if (parse_uint(optarg, "page server socket", INT_MAX, &val))
+				return -1;
+			opts.ps_socket = val;
+			break;
 		case OPT_ACTION_SCRIPT:
 			if (add_action_script(optarg))
 				return -1;
@@ -370,7 +414,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "pre-dump"))
 		opts.pre_dump = opts.track_mem = opts.leave_running = true;
-	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore")) {
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore") ||
+	    !strcmp(cmd, "page-server")) {
 		if (!opts.imgs_dir)
 			opts.imgs_dir = ".";
 		if (opts.work_dir && access(opts.work_dir, W_OK)) {
@@ -393,8 +438,32 @@ int main(int argc, char **argv)
 		}
 		if (cr_setup_logging(cmd))
 			return 1;
+		if (opts.use_page_server && opts.ps_socket < 0 && (!opts.address || opts.ps_port < 0)) {
+			fprintf(stderr, "criu: --page-server needs --address and --port\n");
+			return 1;
+		}
+		/* a page server does not take parent runs (PE_PARENT) yet */
+		if (opts.use_page_server && (opts.pre_dump || opts.prev_images_dir)) {
+			fprintf(stderr, "criu: unsupported: %s with --page-server\n",
+				opts.pre_dump ? "pre-dump" : "--prev-images-dir");
+			return 1;
+		}
 		ret = opts.pre_dump ? cr_pre_dump_tasks(opts.tree_pid) :
 				      cr_dump_tasks(opts.tree_pid);
+		log_own_resources(cmd);
+	} else if (!strcmp(cmd, "page-server")) {
+		if (opts.ps_port < 0 && opts.ps_socket < 0) {
+			fprintf(stderr, "criu: page-server needs --port (or --ps-socket)\n");
+			return 1;
+		}
+		if (mkdir(opts.imgs_dir, 0755) && errno != EEXIST) {
+			fprintf(stderr, "criu: cannot create image directory %s: %s\n",
+				opts.imgs_dir, strerror(errno));
+			return 1;
+		}
+		if (cr_setup_logging(cmd))
+			return 1;
+		ret = cr_page_server(-1);
 	} else if (!strcmp(cmd, "restore")) {
 		if (opts.tree_pid) {
 			fprintf(stderr, "criu: unsupported option for restore: -t/--tree\n");
@@ -404,6 +473,7 @@ int main(int argc, char **argv)
 			return 1;
 		/* without -d criu exits with the status of the restored root */
 		ret = cr_restore_tasks();
+		log_own_resources(cmd);
 		log_fini();
 		return ret < 0 ? 1 : ret;
 	} else if (!strcmp(cmd, "cpuinfo")) {

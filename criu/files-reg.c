@@ -64,7 +64,12 @@ static int write_ghost_chunks(struct cr_img *img, int fd, const char *name, off_
 			ssize_t n = pread(fd, buf, min((off_t)GHOST_CHUNK, hole - off), off);
 
 			if (n <= 0) {
-				pr_perror("cannot read deleted file %s at %lld", name, (long long)off);
+				if (n == 0)	/* EOF before the hole: it shrank under us */
+					pr_err("deleted file %s ends at %lld while being read\n",
+					       name, (long long)off);
+				else
+					pr_perror("cannot read deleted file %s at %lld", name,
+						  (long long)off);
 				goto out;
 			}
 			ce.off = off;
@@ -236,9 +241,16 @@ int dump_ghost_from_mappings(pid_t pid, struct vm_area_list *vl, struct vma_area
 			GhostChunkEntry ce = GHOST_CHUNK_ENTRY__INIT;
 			size_t n = min(vma_len(m) - off, (u64)GHOST_CHUNK);
 
-			if (pread_all(fd, buf, n, m->e.start + off) != (ssize_t)n) {
-				pr_perror("cannot read the mapping of %s at %llx", v->name,
-					  (unsigned long long)(m->e.start + off));
+			ssize_t got = pread_all(fd, buf, n, m->e.start + off);
+
+			if (got != (ssize_t)n) {
+				if (got >= 0)	/* the mm is gone */
+					pr_err("cannot read the mapping of %s at %llx: its task "
+					       "exited\n", v->name,
+					       (unsigned long long)(m->e.start + off));
+				else
+					pr_perror("cannot read the mapping of %s at %llx", v->name,
+						  (unsigned long long)(m->e.start + off));
 				goto out;
 			}
 			ce.off = m->e.pgoff + off;

@@ -106,6 +106,10 @@ int files_dump_init(void)
 	return files_img ? 0 : -1;
 }
 
+/* One pidfd at a time: tasks are dumped one after another. */
+static int task_pidfd = -1;
+static pid_t task_pidfd_pid;
+
 int files_dump_fini(void)
 {
 	struct dumped_file *d, *n;
@@ -116,6 +120,7 @@ int files_dump_fini(void)
 		ret = -1;
 	if (file_locks_dump_fini())
 		ret = -1;
+	close_safe(&task_pidfd);
 	list_for_each_entry_safe(d, n, &dumped_files, list) {
 		list_del(&d->list);
 		free(d);
@@ -177,10 +182,6 @@ struct dumped_file *find_dumped_fd(pid_t pid, int fd)
 			return d;
 	return NULL;
 }
-
-/* One pidfd at a time: tasks are dumped one after another. */
-static int task_pidfd = -1;
-static pid_t task_pidfd_pid;
 
 int get_task_fd(pid_t pid, int fd)
 {

@@ -150,6 +150,10 @@ int mem_track_prepare(void)
 
 	if (!opts.prev_images_dir)
 		return 0;
+	if (opts.use_page_server) {
+		pr_err("unsupported: --prev-images-dir with --page-server\n");
+		return -1;
+	}
 	if (link_parent())
 		return -1;
 	if (!opts.track_mem) {

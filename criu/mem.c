@@ -16,12 +16,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dump-intr.h"
 #include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
 #include "mem.h"
 #include "mem-internal.h"
 #include "mem-track.h"
+#include "page-xfer.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -37,6 +39,7 @@
 #define NR_COPY_BUFS	4
 #define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
 #define MAX_IOVS	1024
+#define MAX_HDRS	MAX_IOVS	/* page server commands per buffer */
 
 struct dump_stats dstats;
 
@@ -49,6 +52,9 @@ struct copy_slot {
 	u8 *data;
 	size_t len;
 	struct cr_img *img;
+	/* --page-server: the commands whose pages fill data, in order */
+	struct page_server_iov *hdrs;
+	unsigned int nr_hdrs;
 };
 
 static u8 *copy_area;
@@ -104,7 +110,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&ring_lock);
 		t0 = now_us();
 		/* after an error, buffers are only handed back */
-		if (!ring_error && img_write_raw(sl->img, sl->data, sl->len))
+		if (ring_error)
+			;
+		else if (sl->nr_hdrs)
+			err = page_xfer_send_batch(sl->hdrs, sl->nr_hdrs, sl->data);
+		else if (img_write_raw(sl->img, sl->data, sl->len))
 			err = errno ? errno : EIO;
 		pthread_mutex_lock(&ring_lock);
 		dstats.memwrite_us += now_us() - t0;
@@ -172,8 +182,17 @@ int mem_dump_init(void)
 			  (NR_COPY_BUFS * COPY_BUF_SIZE) >> 20);
 		return -1;
 	}
-	for (i = 0; i < NR_COPY_BUFS; i++)
+	for (i = 0; i < NR_COPY_BUFS; i++) {
 		slots[i].data = copy_area + i * COPY_BUF_SIZE;
+		if (page_xfer_remote()) {
+			slots[i].hdrs = xmalloc(MAX_HDRS * sizeof(*slots[i].hdrs));
+			if (!slots[i].hdrs)
+				return -1;
+		}
+	}
+	/* before the tree is frozen: a server that is not there costs nothing */
+	if (page_xfer_connect())
+		return -1;
 	pm_buf = xmalloc(PAGEMAP_CHUNK * sizeof(u64));
 	if (!pm_buf)
 		return -1;
@@ -190,6 +209,8 @@ int mem_dump_init(void)
 
 void mem_dump_fini(void)
 {
+	int i;
+
 	if (writer_running) {
 		pthread_mutex_lock(&ring_lock);
 		ring_stop = true;
@@ -197,6 +218,11 @@ void mem_dump_fini(void)
 		pthread_mutex_unlock(&ring_lock);
 		pthread_join(writer, NULL);
 		writer_running = false;
+	}
+	page_xfer_disconnect();
+	for (i = 0; i < NR_COPY_BUFS; i++) {
+		free(slots[i].hdrs);
+		slots[i].hdrs = NULL;
 	}
 	if (copy_area)
 		munmap(copy_area, NR_COPY_BUFS * COPY_BUF_SIZE);
@@ -215,12 +241,18 @@ struct page_batch {
 	pid_t pid;
 	int vpid;
 	int mem_fd;
-	struct cr_img *pages;
+	struct cr_img *pages, *pm_img;
+	bool tolerant;		/* pre-dump: the task runs, a vanished page reads as zeros */
+	struct deferred *def;	/* pre-dump, frozen: copy runs kept for later */
 	const u64 *sps;		/* the threads' stack pointers */
 	int nr_sps;
 	bool readable_vma;	/* the VMA being dumped has PROT_READ */
-	bool tolerant;		/* pre-dump: the task runs, a vanished page reads as zeros */
-	struct deferred *def;	/* pre-dump, frozen: copy runs kept for later */
+	u32 run_flags;		/* of the run batch_add() queues */
+	/* --page-server: commands of the pages queued, guard runs among them */
+	bool remote;
+	u64 dst_id;
+	struct page_server_iov hdrs[MAX_HDRS];
+	unsigned int nr_hdrs;
 };
 
 /*
@@ -291,8 +323,12 @@ static int read_batch(struct page_batch *b, u8 *buf)
 			n = b->riov[i].iov_len;
 		}
 		if (n != (ssize_t)b->riov[i].iov_len) {
-			pr_perror("cannot read %zu bytes at %p of pid %d", b->riov[i].iov_len,
-				  b->riov[i].iov_base, b->pid);
+			if (n >= 0)
+				pr_err("pid %d exited during the dump (%zd of %zu bytes at %p read)\n",
+				       b->pid, n, b->riov[i].iov_len, b->riov[i].iov_base);
+			else
+				pr_perror("cannot read %zu bytes at %p of pid %d",
+					  b->riov[i].iov_len, b->riov[i].iov_base, b->pid);
 			return -1;
 		}
 		dst += n;
@@ -305,19 +341,37 @@ static int flush_batch(struct page_batch *b)
 	struct copy_slot *sl;
 	u64 t0;
 
-	if (!b->nr)
+	if (!b->nr && !b->nr_hdrs)
 		return 0;
+	if (dump_step("pages"))
+		return -1;
 	sl = ring_get();
 	t0 = now_us();
-	if (read_batch(b, sl->data))
+	if (b->nr && read_batch(b, sl->data))
 		return -1;
 	dstats.memdump_us += now_us() - t0;
+	sl->nr_hdrs = b->nr_hdrs;
+	if (b->nr_hdrs)
+		memcpy(sl->hdrs, b->hdrs, b->nr_hdrs * sizeof(b->hdrs[0]));
+	b->nr_hdrs = 0;
 	/* the writer thread writes it while we read the next batch */
 	ring_put(sl, b->pages, b->bytes);
 	dstats.pages_written += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;
 	return 0;
+}
+
+/* A command for the page server, in order with the pages queued. */
+static int batch_hdr(struct page_batch *b, u64 addr, u64 nr_pages, u32 flags)
+{
+	struct page_server_iov *pi = &b->hdrs[b->nr_hdrs++];
+
+	pi->cmd = ps_cmd_add(flags);
+	pi->nr_pages = nr_pages;
+	pi->vaddr = addr;
+	pi->dst_id = b->dst_id;
+	return b->nr_hdrs == MAX_HDRS ? flush_batch(b) : 0;
 }
 
 /* Queue pages [addr, addr + len) for copying; splits at the buffer size. */
@@ -337,9 +391,13 @@ static int batch_add(struct page_batch *b, u64 addr, u64 len, bool readable)
 			b->nr++;
 		}
 		b->bytes += chunk;
+		if (b->remote)
+			b->hdrs[b->nr_hdrs++] = (struct page_server_iov){
+				ps_cmd_add(b->run_flags ?: PE_PRESENT), chunk / PAGE_SIZE, addr,
+				b->dst_id };
 		addr += chunk;
 		len -= chunk;
-		if (b->bytes == COPY_BUF_SIZE || b->nr == MAX_IOVS) {
+		if (b->bytes == COPY_BUF_SIZE || b->nr == MAX_IOVS || b->nr_hdrs == MAX_HDRS) {
 			if (flush_batch(b))
 				return -1;
 		}
@@ -420,12 +478,31 @@ struct run {
 	u32 flags;
 };
 
+/* A run into the pagemap, or for the page server a command in the stream. */
+static int emit_run(struct page_batch *b, u64 addr, u64 nr_pages, u32 flags)
+{
+	if (!b->remote)
+		return write_run_flags(b->pm_img, addr, nr_pages, flags);
+	if (flags & PE_PRESENT)
+		return 0;	/* batch_add() makes the commands of its pieces */
+	while (nr_pages) {
+		u64 n = min(nr_pages, (u64)UINT32_MAX);
+
+		if (batch_hdr(b, addr, n, flags))
+			return -1;
+		addr += n * PAGE_SIZE;
+		nr_pages -= n;
+	}
+	return 0;
+}
+
 /* Write the run's entry and queue its pages (a PE_PARENT run has none here). */
-static int end_run(struct page_batch *b, struct cr_img *pm_img, struct run *r, bool data)
+static int end_run(struct page_batch *b, struct run *r, bool data)
 {
 	if (!r->len)
 		return 0;
-	if (write_run_flags(pm_img, r->start, r->len, r->flags))
+	b->run_flags = r->flags;
+	if (emit_run(b, r->start, r->len, r->flags))
 		return -1;
 	if (r->flags & PE_PARENT) {
 		dstats.pages_parent += r->len;
@@ -441,14 +518,13 @@ static int end_run(struct page_batch *b, struct cr_img *pm_img, struct run *r, b
 }
 
 /* Extend r by the page at addr with flags fl, or end it and start another. */
-static int add_page(struct page_batch *b, struct cr_img *pm_img, struct run *r, u64 addr, u32 fl,
-		    bool data)
+static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool data)
 {
 	if (r->len && fl == r->flags && r->start + r->len * PAGE_SIZE == addr) {
 		r->len++;
 		return 0;
 	}
-	if (end_run(b, pm_img, r, data))
+	if (end_run(b, r, data))
 		return -1;
 	if (fl) {
 		r->start = addr;
@@ -458,8 +534,8 @@ static int add_page(struct page_batch *b, struct cr_img *pm_img, struct run *r, 
 	return 0;
 }
 
-static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
-			  const VmaEntry *e, struct track_vma *tv)
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
 {
 	struct run pages = { 0 }, guards = { 0 };
 	u64 addr = e->start;
@@ -470,8 +546,12 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
-			pr_perror("cannot read the pagemap of pid %d at %llx", b->pid,
-				  (unsigned long long)addr);
+			if (n >= 0)	/* the mm is gone: pagemap reads end early */
+				pr_err("pid %d exited during the dump (its pagemap ends at %llx)\n",
+				       b->pid, (unsigned long long)addr);
+			else
+				pr_perror("cannot read the pagemap of pid %d at %llx", b->pid,
+					  (unsigned long long)addr);
 			return -1;
 		}
 		dstats.pages_scanned += nr;
@@ -482,19 +562,17 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 			if (fl && mem_track_in_parent(tv, addr))
 				fl = PE_PARENT;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, pm_img, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0,
-				     false) ||
-			    add_page(b, pm_img, &pages, addr, fl, true))
+			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			    add_page(b, &pages, addr, fl, true))
 				return -1;
 		}
 	}
-	if (end_run(b, pm_img, &guards, false) || end_run(b, pm_img, &pages, true))
+	if (end_run(b, &guards, false) || end_run(b, &pages, true))
 		return -1;
 	return 0;
 }
 
-static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img,
-			  const VmaEntry *e)
+static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
 {
 	struct track_vma tv;
 	int ret;
@@ -502,7 +580,7 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, struct cr_img *pm_img
 	/* written pages are found (and protected again) before they are read */
 	if (mem_track_vma(b->pid, b->vpid, e, &tv))
 		return -1;
-	ret = scan_vma_pages(b, pm_fd, pm_img, e, &tv);
+	ret = scan_vma_pages(b, pm_fd, e, &tv);
 	mem_track_vma_done(&tv);
 	return ret;
 }
@@ -518,20 +596,6 @@ static struct deferred *new_deferred(pid_t pid, unsigned int pages_id)
 	defs[nr_defs].pid = pid;
 	defs[nr_defs].pages_id = pages_id;
 	return &defs[nr_defs++];
-}
-
-static int open_pages_of(struct page_batch *b, unsigned int pages_id)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", b->pid);
-	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (b->mem_fd < 0) {
-		pr_perror("cannot open %s", path);
-		return -1;
-	}
-	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)pages_id);
-	return b->pages ? 0 : -1;
 }
 
 void mem_defer_copies(bool on)
@@ -597,13 +661,34 @@ int mem_copy_deferred(void)
 	return ret;
 }
 
+/* Where the pages of one task go: pagemap-PID.img and its pages, or the server. */
+static int open_task_pages(struct page_batch *b, pid_t vpid, unsigned int *pages_id)
+{
+	PagemapHead ph = PAGEMAP_HEAD__INIT;
+
+	if (b->remote) {
+		/* the connection is the main thread's while the ring is idle */
+		return ring_drain() ? -1 : page_xfer_open(CR_FD_PAGEMAP, vpid, &b->dst_id);
+	}
+	ph.pages_id = *pages_id = next_pages_id++;
+	b->pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)vpid);
+	if (!b->pm_img || pb_write(b->pm_img, &ph))
+		return -1;
+	/* pre-dump: the pages file is written after the tree runs again */
+	if (defer_mode) {
+		b->def = new_deferred(b->pid, ph.pages_id);
+		return b->def ? 0 : -1;
+	}
+	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
+	return b->pages ? 0 : -1;
+}
+
 int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u64 *sps,
 		       int nr_sps)
 {
-	PagemapHead ph = PAGEMAP_HEAD__INIT;
 	struct page_batch *b;
-	struct cr_img *pm_img = NULL;
 	struct vma_area *v;
+	unsigned int pages_id = 0;
 	char path[64];
 	int pm_fd = -1, ret = -1;
 
@@ -615,6 +700,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 	b->mem_fd = -1;
 	b->sps = sps;
 	b->nr_sps = nr_sps;
+	b->remote = page_xfer_remote();
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", it->pid);
 	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -622,22 +708,19 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
-	ph.pages_id = next_pages_id++;
-	pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)it->vpid);
-	if (!pm_img || pb_write(pm_img, &ph))
-		goto out;
-	if (defer_mode) {
-		b->def = new_deferred(it->pid, ph.pages_id);
-		if (!b->def)
-			goto out;
-	} else if (open_pages_of(b, ph.pages_id)) {
+	snprintf(path, sizeof(path), "/proc/%d/mem", it->pid);
+	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (b->mem_fd < 0) {
+		pr_perror("cannot open %s", path);
 		goto out;
 	}
+	if (open_task_pages(b, it->vpid, &pages_id))
+		goto out;
 
 	list_for_each_entry(v, &vl->h, list) {
 		if (!vma_is_priv(&v->e) && !(v->e.status & VMA_AREA_VDSO))
 			continue;
-		if (dump_vma_pages(b, pm_fd, pm_img, &v->e))
+		if (dump_vma_pages(b, pm_fd, &v->e))
 			goto out;
 	}
 	if (flush_batch(b))
@@ -646,12 +729,16 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 out:
 	/* the writer must be done with this image before it is closed */
 	if (ring_drain()) {
-		pr_perror("cannot write pages-%u.img", ph.pages_id);
+		if (b->remote)
+			pr_perror("cannot send the pages of pid %d to the page server at %s",
+				  it->pid, page_xfer_peer());
+		else
+			pr_perror("cannot write pages-%u.img", pages_id);
 		ret = -1;
 	}
 	if (b->pages && close_image(b->pages))
 		ret = -1;
-	if (pm_img && close_image(pm_img))
+	if (b->pm_img && close_image(b->pm_img))
 		ret = -1;
 	close_safe(&pm_fd);
 	close_safe(&b->mem_fd);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "dump-intr.h"
 #include "image.h"
 #include "infect.h"
 #include "log.h"
@@ -291,7 +292,7 @@ static int pre_dump_one(struct pstree_item *it)
 		pr_err("pid %d has no executable mapping to run syscalls from\n", it->pid);
 		goto out;
 	}
-	if (remote_start(&rc, it->pid, exec_addr(&vl)))
+	if (remote_start(&rc, it, exec_addr(&vl)))
 		goto out;
 	ret = mem_track_task(&rc, it);
 	if (remote_stop(&rc))
@@ -349,6 +350,8 @@ int cr_pre_dump_tasks(pid_t pid)
 	u64 t0, freezing = 0, frozen = 0;
 	int ret = -1;
 
+	/* SIGTERM, SIGINT, SIGHUP: the pre-dump fails at its next step, the tree resumed */
+	dump_intr_begin();
 	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init() || mem_track_prepare())
 		goto out;
 	t0 = now_us();
@@ -359,7 +362,6 @@ int cr_pre_dump_tasks(pid_t pid)
 	ret = pre_dump_all();
 	mem_defer_copies(false);
 unseize:
-	requeue_all_stolen();
 	unseize_tree(UNSEIZE_RESUME);
 	frozen = now_us() - t0;
 	pr_info("pre-dump: frozen for %llu us\n", (unsigned long long)frozen);
@@ -374,5 +376,6 @@ out:
 	free_pstree();
 	close_image_dir();
 	pr_info(ret ? "pre-dump failed\n" : "pre-dump finished successfully\n");
+	dump_intr_end();
 	return ret;
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The process tree: who is whose parent, sessions, groups, threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "pstree.h"
@@ -33,11 +37,7 @@ void free_pstree(void)
 	struct pstree_item *it, *n;
 
 	list_for_each_entry_safe(it, n, &all_items, all) {
-		int i;
-
 		list_del(&it->all);
-		for (i = 0; i < it->nr_threads; i++)
-			free(it->threads[i].stolen);
 		free(it->threads);
 		free(it);
 	}
@@ -175,6 +175,33 @@ static int add_tree_entry(struct cr_img *img, PstreeEntry *e)
 	return 0;
 }
 
+/*
+ * Every pid and tid of the tree has its core image: an edited or foreign
+ * pstree.img names tasks that were never dumped, and would otherwise
+ * fail later with a misleading message (a session led from outside).
+ */
+static int check_tree_cores(struct cr_img *img)
+{
+	struct pstree_item *it;
+	char name[64];
+	int i;
+
+	for_each_item(it)
+		for (i = 0; i < it->nr_threads; i++) {
+			snprintf(name, sizeof(name), "core-%d.img", it->threads[i].vtid);
+			if (!faccessat(get_image_dir_fd(), name, F_OK, 0))
+				continue;
+			if (errno == ENOENT)
+				pr_err("%s names %s %d, but there is no %s: the images do not "
+				       "belong together (edited?)\n", img->name,
+				       i ? "thread" : "pid", it->threads[i].vtid, name);
+			else
+				pr_perror("cannot look for %s", name);
+			return -1;
+		}
+	return 0;
+}
+
 int read_pstree_image(void)
 {
 	struct cr_img *img;
@@ -200,6 +227,8 @@ int read_pstree_image(void)
 		pr_err("%s: the image holds no process\n", img->name);
 		ret = -1;
 	}
+	if (!ret)
+		ret = check_tree_cores(img);
 	close_image(img);
 	return ret;
 }

@@ -25,12 +25,15 @@
 #include "pre-dump.h"
 #include "log.h"
 #include "net-lock.h"
+#include "page-xfer.h"
 #include "rpc.h"
 #include "rpc.pb-c.h"
 #include "util.h"
 #include "version.h"
 
 #define MAX_MSG (1 << 20)
+
+static bool swrk_mode;	/* criu swrk: fds given in requests are ours too */
 
 struct rpc_ctx {
 	int sk;
@@ -223,6 +226,28 @@ static int opt_parent_img(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* ps: the page server of a dump (address and port, or a connected fd) */
+static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
+{
+	CriuPageServerInfo *ps = o->ps;
+
+	if (ps->has_fd) {
+		if (!swrk_mode) {
+			snprintf(c->err, sizeof(c->err), "ps.fd: only with criu swrk, where the fd "
+				 "is inherited");
+			return -1;
+		}
+		opts.ps_socket = ps->fd;
+	} else if (!ps->address || !ps->has_port) {
+		snprintf(c->err, sizeof(c->err), "ps: needs address and port (or fd)");
+		return -1;
+	}
+	opts.address = ps->address;
+	opts.ps_port = ps->has_port ? ps->port : -1;
+	opts.use_page_server = c->req->type == CRIU_REQ_TYPE__DUMP;
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -255,6 +280,7 @@ static const struct rpc_opt {
 	{ "cpu_cap", opt_cpu_cap },
 	{ "track_mem", opt_track_mem },
 	{ "parent_img", opt_parent_img },
+	{ "ps", opt_ps },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */
@@ -408,6 +434,53 @@ static int do_restore(struct rpc_ctx *c, CriuResp *r)
 	return 0;
 }
 
+/*
+ * PAGE_SERVER: a page server for one dump, as a daemon (as CRIU starts it);
+ * the answer has its pid and port once it listens.
+ */
+static int do_page_server(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	int p[2], msg[2], status;
+	pid_t pid;
+
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	if (opts.ps_port < 0)
+		opts.ps_port = 0;	/* no port asked: any, and it is in the answer */
+	if (cr_setup_logging("page-server") || pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		pr_perror("cannot fork the page server");
+		return -1;
+	}
+	if (pid == 0) {
+		/* the client must see the end of the RPC when we are done, not the daemon */
+		close(c->sk);
+		close(p[0]);
+		opts.daemon_mode = true;
+		_exit(cr_page_server(p[1]) ? 1 : 0);
+	}
+	close(p[1]);
+	/* the first child returns once the daemon listens (or could not) */
+	xwaitpid(pid, &status, 0);
+	if (read_all(p[0], msg, sizeof(msg)) != sizeof(msg)) {
+		close(p[0]);
+		snprintf(c->err, sizeof(c->err), "the page server did not start: %s",
+			 log_first_error() ?: "see the log");
+		return -1;
+	}
+	close(p[0]);
+	ps.has_port = ps.has_pid = true;
+	ps.port = msg[0];
+	ps.pid = msg[1];
+	r->ps = &ps;
+	return 0;
+}
+
 static int do_wait_pid(struct rpc_ctx *c, CriuResp *r)
 {
 	int status;
@@ -458,7 +531,7 @@ static const struct rpc_handler {
 	{ CRIU_REQ_TYPE__PRE_DUMP, "PRE_DUMP", do_pre_dump, true },
 	/* known, not served yet: answered with an error naming them */
 	{ CRIU_REQ_TYPE__SINGLE_PRE_DUMP, "SINGLE_PRE_DUMP", NULL, false },
-	{ CRIU_REQ_TYPE__PAGE_SERVER, "PAGE_SERVER", NULL, false },
+	{ CRIU_REQ_TYPE__PAGE_SERVER, "PAGE_SERVER", do_page_server, true },
 	{ CRIU_REQ_TYPE__PAGE_SERVER_CHLD, "PAGE_SERVER_CHLD", NULL, false },
 	{ CRIU_REQ_TYPE__CPUINFO_DUMP, "CPUINFO_DUMP", do_cpuinfo_dump, true },
 	{ CRIU_REQ_TYPE__CPUINFO_CHECK, "CPUINFO_CHECK", do_cpuinfo_check, true },
@@ -550,6 +623,7 @@ int cr_swrk(int sk)
 		fprintf(stderr, "criu: swrk: fd %d is not a SOCK_SEQPACKET socket\n", sk);
 		return 1;
 	}
+	swrk_mode = true;
 	return serve(sk) ? 1 : 0;
 }
 

@@ -2,9 +2,9 @@
 /*
  * Freezing and thawing the tree with ptrace.  Every thread is seized
  * and interrupted; children are found through /proc/PID/task/TID/children
- * once their parent can no longer fork.  All signals are blocked in each
- * stopped thread (PTRACE_SETSIGMASK) so that remote syscalls are never
- * interrupted; the original mask is put back on thaw.
+ * once their parent can no longer fork.  Signal masks are left alone:
+ * a stopped thread takes no signal, and the remote calls of infect.c
+ * block them only while they run.
  */
 #include <errno.h>
 #include <sched.h>
@@ -17,6 +17,7 @@
 
 #include "fault.h"
 #include "cr_options.h"
+#include "dump-intr.h"
 #include "proc_parse.h"
 #include "pstree.h"
 #include "seize.h"
@@ -41,24 +42,6 @@ int wait_stop(pid_t tid, int *status)
 			continue;
 		return -1;
 	}
-}
-
-static int steal_signal(struct thread *t)
-{
-	struct stolen_signal *s;
-
-	s = xrealloc(t->stolen, (t->nr_stolen + 1) * sizeof(*s));
-	if (!s)
-		return -1;
-	t->stolen = s;
-	if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &s[t->nr_stolen].info)) {
-		pr_perror("cannot read the signal that stopped tid %d", t->tid);
-		return -1;
-	}
-	pr_debug("tid %d: signal %d arrived while freezing; kept as pending\n",
-		 t->tid, s[t->nr_stolen].info.si_signo);
-	t->nr_stolen++;
-	return 0;
 }
 
 /*
@@ -182,10 +165,14 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 			}
 			return 0;
 		}
-		/* a signal-delivery-stop: keep the signal, let the stop come */
-		if (steal_signal(t))
-			return -1;
-		if (ptrace(PTRACE_CONT, t->tid, NULL, NULL)) {
+		/*
+		 * A signal-delivery-stop: the signal was taken before our stop.
+		 * Let it be delivered (a handler's frame is set up, no user code
+		 * runs), then the stop comes: nothing is held only by criu.
+		 */
+		pr_debug("tid %d: signal %d arrived while freezing; delivered\n", t->tid,
+			 WSTOPSIG(status));
+		if (ptrace(PTRACE_CONT, t->tid, NULL, (void *)(long)WSTOPSIG(status))) {
 			if (errno == ESRCH)
 				return 1;
 			pr_perror("cannot resume tid %d", t->tid);
@@ -200,7 +187,6 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 
 static int seize_thread(struct pstree_item *it, struct thread *t)
 {
-	u64 all = ~0ULL;
 	int ret;
 
 	if (fault_hit(FI_SEIZE) ||
@@ -220,12 +206,11 @@ static int seize_thread(struct pstree_item *it, struct thread *t)
 	ret = wait_frozen(it, t);
 	if (ret)
 		return ret;
-	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask) ||
-	    ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &all)) {
-		pr_perror("cannot block signals of tid %d", t->tid);
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask)) {
+		pr_perror("cannot read the signal mask of tid %d", t->tid);
 		return -1;
 	}
-	return 0;
+	return dump_step("froze a thread");
 }
 
 static struct thread *find_thread(struct pstree_item *it, pid_t tid)
@@ -304,8 +289,6 @@ static void forget_dead_threads(struct pstree_item *it)
 	for (i = 0; i < it->nr_threads; i++) {
 		if (it->threads[i].seized)
 			it->threads[j++] = it->threads[i];
-		else
-			free(it->threads[i].stolen);
 	}
 	it->nr_threads = j;
 }
@@ -522,8 +505,7 @@ static void thaw_thread(struct thread *t, bool kill_it)
 		 */
 		return;
 	}
-	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(u64), &t->orig_sigmask))
-		pr_perror("cannot restore the signal mask of tid %d", t->tid);
+	/* masks are only changed inside remote-call sessions, which put them back */
 	if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) && errno != ESRCH)
 		pr_perror("cannot detach from tid %d", t->tid);
 }

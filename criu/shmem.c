@@ -14,6 +14,7 @@
 #include "image.h"
 #include "mem.h"
 #include "mem-internal.h"
+#include "page-xfer.h"
 #include "pagemap.pb-c.h"
 #include "restore.h"
 #include "util.h"
@@ -29,41 +30,24 @@ static unsigned int shmid_hash(u64 shmid)
 }
 
 /*
- * The images of one shared memory object: its pagemap and its pages.
- * They are written here, with copy_buf, so the ring must be idle.
+ * The images of one shared memory object, its pagemap and its pages (or
+ * the page server's): written here, with copy_buf, so the ring must be idle.
  */
-static int open_shmem_images(u64 shmid, struct cr_img **pm_img, struct cr_img **pages)
+static int open_shmem_images(u64 shmid, struct pages_out *o)
 {
-	PagemapHead ph = PAGEMAP_HEAD__INIT;
-
-	*pm_img = *pages = NULL;
 	if (mem_ring_drain())
 		return -1;
-	ph.pages_id = mem_next_pages_id();
-	*pm_img = open_image(CR_FD_SHMEM_PAGEMAP, O_DUMP, (unsigned long)shmid);
-	if (!*pm_img || pb_write(*pm_img, &ph))
-		return -1;
-	*pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
-	return *pages ? 0 : -1;
-}
-
-static int close_shmem_images(struct cr_img *pm_img, struct cr_img *pages, int ret)
-{
-	if (pages && close_image(pages))
-		ret = -1;
-	if (pm_img && close_image(pm_img))
-		ret = -1;
-	return ret;
+	return pages_out_open(o, CR_FD_SHMEM_PAGEMAP, (unsigned long)shmid);
 }
 
 /* Shared memory: the pages present in the shmem file, found by SEEK_DATA. */
 int dump_shmem_file(int fd, u64 shmid, u64 size)
 {
-	struct cr_img *pm_img, *pages;
+	struct pages_out o = { 0 };
 	off_t off = 0;
 	int ret = -1;
 
-	if (open_shmem_images(shmid, &pm_img, &pages))
+	if (open_shmem_images(shmid, &o))
 		goto out;
 
 	size = PAGE_ALIGN(size);
@@ -84,7 +68,7 @@ int dump_shmem_file(int fd, u64 shmid, u64 size)
 		data &= PAGE_MASK;
 		hole = min((u64)PAGE_ALIGN(hole), size);
 		dstats.shpages_scanned += (hole - data) / PAGE_SIZE;
-		if (mem_write_run(pm_img, data, (hole - data) / PAGE_SIZE))
+		if (pages_out_run(&o, data, (hole - data) / PAGE_SIZE))
 			goto out;
 		for (off = data; off < hole;) {
 			size_t chunk = min((size_t)(hole - off), COPY_BUF_SIZE);
@@ -97,7 +81,7 @@ int dump_shmem_file(int fd, u64 shmid, u64 size)
 			}
 			/* a file shorter than the mapping reads as zeros */
 			memset(copy_buf + n, 0, chunk - n);
-			if (img_write_raw(pages, copy_buf, chunk))
+			if (pages_out_data(&o, copy_buf, chunk))
 				goto out;
 			dstats.shpages_written += chunk / PAGE_SIZE;
 			off += chunk;
@@ -105,7 +89,7 @@ int dump_shmem_file(int fd, u64 shmid, u64 size)
 	}
 	ret = 0;
 out:
-	return close_shmem_images(pm_img, pages, ret);
+	return pages_out_close(&o, ret);
 }
 
 /*
@@ -115,7 +99,7 @@ out:
  */
 static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid)
 {
-	struct cr_img *pm_img, *pages;
+	struct pages_out o = { 0 };
 	char path[64];
 	int fd, ret = -1;
 	u64 off;
@@ -126,14 +110,20 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
-	if (open_shmem_images(shmid, &pm_img, &pages))
+	if (open_shmem_images(shmid, &o))
 		goto out;
 	for (off = 0; off < end - start; off += COPY_BUF_SIZE) {
 		size_t chunk = min(end - start - off, (u64)COPY_BUF_SIZE), i;
 
-		if (pread_all(fd, copy_buf, chunk, start + off) != (ssize_t)chunk) {
-			pr_perror("cannot read shared memory at %llx in pid %d",
-				  (unsigned long long)(start + off), pid);
+		ssize_t n = pread_all(fd, copy_buf, chunk, start + off);
+
+		if (n != (ssize_t)chunk) {
+			if (n >= 0)
+				pr_err("pid %d exited during the dump (its shared memory at %llx "
+				       "reads short)\n", pid, (unsigned long long)(start + off));
+			else
+				pr_perror("cannot read shared memory at %llx in pid %d",
+					  (unsigned long long)(start + off), pid);
 			goto out;
 		}
 		for (i = 0; i < chunk; i += PAGE_SIZE) {
@@ -142,8 +132,8 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 			dstats.shpages_scanned++;
 			if (!memcmp(copy_buf + i, zero, PAGE_SIZE))
 				continue;
-			if (mem_write_run(pm_img, pgoff + off + i, 1) ||
-			    img_write_raw(pages, copy_buf + i, PAGE_SIZE))
+			if (pages_out_run(&o, pgoff + off + i, 1) ||
+			    pages_out_data(&o, copy_buf + i, PAGE_SIZE))
 				goto out;
 			dstats.shpages_written++;
 		}
@@ -151,7 +141,7 @@ static int dump_shmem_through_mapping(pid_t pid, u64 start, u64 end, u64 pgoff, 
 	ret = 0;
 out:
 	close(fd);
-	return close_shmem_images(pm_img, pages, ret);
+	return pages_out_close(&o, ret);
 }
 
 struct shmem_seen {

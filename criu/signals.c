@@ -64,40 +64,10 @@ int dump_pending_signals(struct thread *t, bool shared, struct arena *a,
 			break;
 		args.off += n;
 	}
-	/* what we took off the queue while freezing comes after */
-	if (!shared)
-		for (i = 0; i < t->nr_stolen; i++)
-			if (add_siginfo(a, q, &t->stolen[i].info))
-				return -1;
 	if (q->n_signals)
 		pr_debug("tid %d: %zu %s signals pending\n", t->tid, q->n_signals,
 			 shared ? "shared" : "private");
 	*out = q;
-	return 0;
-}
-
-int requeue_stolen_signals(struct remote_ctl *rc, struct pstree_item *it)
-{
-	int i, j;
-
-	for (i = 0; i < it->nr_threads; i++) {
-		struct thread *t = &it->threads[i];
-
-		for (j = 0; j < t->nr_stolen; j++) {
-			siginfo_t *si = &t->stolen[j].info;
-			long ret;
-
-			/* sent by the task to itself: any si_code is allowed */
-			if (remote_write(rc, rc->scratch, si, sizeof(*si)) ||
-			    remote_syscall(rc, t->tid, &ret, __NR_rt_tgsigqueueinfo, it->pid,
-					   t->tid, si->si_signo, rc->scratch, 0, 0))
-				return -1;
-			if (ret)
-				pr_err("cannot requeue signal %d to tid %d: %ld\n", si->si_signo,
-				       t->tid, ret);
-		}
-		t->nr_stolen = 0;
-	}
 	return 0;
 }
 

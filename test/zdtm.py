@@ -53,8 +53,10 @@ import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -1565,7 +1567,44 @@ class Run:
             args += ['--prev-images-dir', '../' + prev, '--track-mem']
         if self.opts.dump_only:
             args.append('--leave-running')
-        self.criu('dump', args, 'dump.log')
+        if not self.opts.page_server:
+            self.criu('dump', args, 'dump.log')
+            return
+        # --page-server: the pages go through a page server into the same dir
+        ps, port = self.start_page_server()
+        try:
+            self.criu('dump', args + ['--page-server', '--address', '127.0.0.1',
+                                      '--port', str(port)], 'dump.log')
+            rc = ps.wait(timeout=CRIU_TIMEOUT)
+        finally:
+            if ps.poll() is None:
+                ps.kill()
+                ps.wait()
+        if rc:
+            raise TestFailure('criu page-server failed (exit %d)' % rc,
+                              os.path.join(self.imgdir, 'ps.log'))
+
+    def start_page_server(self):
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+        s.close()
+        r, w = os.pipe()
+        with open(os.path.join(self.wd, 'criu-page-server.out'), 'wb') as o:
+            ps = subprocess.Popen([self.opts.criu, 'page-server', '-D', self.imgdir,
+                                   '--port', str(port), '--status-fd', str(w),
+                                   '-o', 'ps.log', '-v4'], cwd=self.wd,
+                                  stdin=subprocess.DEVNULL, stdout=o,
+                                  stderr=subprocess.STDOUT, pass_fds=(w,))
+        os.close(w)
+        ready = select.select([r], [], [], CRIU_TIMEOUT)[0] and os.read(r, 1)
+        os.close(r)
+        if ready != b'\0':
+            ps.kill()
+            ps.wait()
+            raise TestFailure('criu page-server did not start',
+                              os.path.join(self.imgdir, 'ps.log'))
+        return ps, port
 
     def criu_form(self):
         """The images as CRIU writes them: runs merged across VMAs, no
@@ -1712,6 +1751,8 @@ def run_rootless(r):
         cmd.append('--dump-only')
     if r.opts.pre:
         cmd += ['--pre', str(r.opts.pre)]
+    if r.opts.page_server:
+        cmd.append('--page-server')
     if VERBOSE:
         cmd.append('-v')
     vlog('rootless: ' + ' '.join(cmd))
@@ -1903,6 +1944,9 @@ def main(argv):
         p.add_argument('-v', '--verbose', action='store_true')
         p.add_argument('--pre', type=int, default=0,
                        help='pre-dumps before each dump (iterative, --track-mem)')
+        p.add_argument('--page-server', action='store_true',
+                       help='dump through a criu page-server on 127.0.0.1 '
+                       'writing into the same image dir')
 
     run = sub.add_parser('run', help='run tests')
     common(run)

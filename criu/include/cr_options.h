@@ -22,7 +22,12 @@ struct cr_options {
 	unsigned int timeout;	/* seconds to wait for the tree to freeze */
 	int network_lock_method; /* --network-lock: enum network_lock_method, or -1 */
 	bool restore_sibling;	/* RPC rst_sibling: the root becomes the client's child */
-	char *address;		/* criu service --address */
+	char *address;		/* criu service --address; the page server's address */
+	bool use_page_server;	/* dump --page-server: pages go to --address:--port */
+	int ps_port;		/* --port, -1 if not given */
+	int ps_socket;		/* --ps-socket FD: the connection itself, -1 if not given */
+	int status_fd;		/* page-server --status-fd: '\0' once it listens */
+	bool daemon_mode;	/* page-server --daemon */
 	unsigned int cpu_cap;	/* --cpu-cap: CPU_CAP_* bits */
 	bool cpu_cap_set;	/* --cpu-cap was given */
 	bool track_mem;		/* --track-mem: userfaultfd write tracking */

@@ -8,31 +8,60 @@
 
 #include "util.h"
 
+struct pstree_item;
+
 /*
- * Running syscalls inside a stopped thread: its registers are saved, a
- * `syscall` is written over two bytes of an executable mapping, the
- * thread is run into it with PTRACE_SYSCALL and caught at its entry and
- * exit, and in the end code and registers are put back.  A scratch mapping made in the
- * task carries arguments and results.
+ * Running syscalls inside a stopped process.  A session (remote_start ..
+ * remote_stop) maps a scratch area in the process with one syscall run
+ * from a word of its code (poked, and put back right after), and writes
+ * there a `syscall` followed by an rt_sigreturn stub and, per thread, a
+ * signal frame holding the thread's own registers and signal mask.
+ * Between calls every thread is parked at the stub with all signals
+ * blocked: should criu die, the kernel lets it run, and rt_sigreturn
+ * puts it back as it was.  A call runs the `syscall` of the area and
+ * stops at its entry and exit.  The end undoes all of it; only the
+ * final munmap is again run from a poked word.
  */
-struct remote_ctl {
-	pid_t pid;		/* the process */
-	u64 code_addr;		/* where the syscall instruction was put */
-	u64 saved_code;		/* the word it replaced */
-	u64 scratch;		/* remote address of the scratch area */
-	size_t scratch_len;
-	int mem_fd;		/* /proc/PID/mem, for the scratch area */
+struct remote_thread {
+	pid_t tid;
+	struct user_regs_struct regs;	/* its own, with the restart fixup */
+	struct user_regs_struct frame_regs;	/* the same for its frame */
+	u64 mask;			/* its own signal mask */
+	u64 frame;			/* remote address of its frame */
+	bool parked;			/* at the stub, signals blocked */
+	bool keep_restart;		/* rt_sigreturn would lose its restart block */
 };
 
-/* Prepare remote calls in process pid; exec_addr: an executable address. */
-int remote_start(struct remote_ctl *ctl, pid_t pid, u64 exec_addr);
-/* Put the code back and unmap the scratch area. */
-int remote_stop(struct remote_ctl *ctl);
+struct remote_ctl {
+	pid_t pid;		/* the process */
+	u64 code_addr;		/* a word of its code for poked calls (or, at restore,
+				   the restorer's syscall instruction) */
+	u64 scratch;		/* remote address of the data part of the area */
+	size_t scratch_len;
+	u64 area;		/* the whole area: code, frames, data */
+	size_t area_len, exec_len;
+	int mem_fd;		/* /proc/PID/mem */
+	int nr_threads;
+	struct remote_thread *th;	/* NULL: no session, plain calls */
+};
 
 /*
- * Run one syscall in thread tid of the process (all threads share the
- * code).  Returns 0 and the raw result in *ret (negative errno on
- * failure inside the task), or -1 when ptrace itself failed.
+ * Start a session in every thread of it; exec_addr: a word of its code.
+ * On failure everything done so far is undone.
+ */
+int remote_start(struct remote_ctl *ctl, struct pstree_item *it, u64 exec_addr);
+/* End it: every thread as it was, the area unmapped.  Also after errors. */
+int remote_stop(struct remote_ctl *ctl);
+
+/* The frame of a parked thread (infect-frame.c). */
+size_t park_frame_size(void);
+int build_park_frame(pid_t tid, const struct user_regs_struct *r, u64 mask, u64 at, u8 *buf);
+
+/*
+ * Run one syscall in thread tid of the process: in a session from the
+ * area, else from ctl->code_addr with the registers saved and put back.
+ * Returns 0 and the raw result in *ret (negative errno on failure inside
+ * the task), or -1 when ptrace itself failed.
  */
 int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,
 		   u64 a3, u64 a4, u64 a5, u64 a6);

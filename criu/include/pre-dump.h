@@ -12,6 +12,5 @@ int cr_pre_dump_tasks(pid_t pid);
 /* from cr-dump.c */
 int fill_item_ids(struct pstree_item *it);
 u64 exec_addr(struct vm_area_list *vl);
-void requeue_all_stolen(void);
 
 #endif

@@ -15,18 +15,11 @@
 #define TASK_DEAD	0x2
 #define TASK_STOPPED	0x3
 
-struct stolen_signal {
-	siginfo_t info;
-};
-
 struct thread {
 	pid_t tid;		/* as criu sees it */
 	pid_t vtid;		/* in the task's own pid namespace */
 	bool seized;
-	u64 orig_sigmask;	/* blocked mask before we blocked everything */
-	/* signals dequeued by a signal-delivery-stop while we froze it */
-	int nr_stolen;
-	struct stolen_signal *stolen;
+	u64 orig_sigmask;	/* its signal mask when frozen */
 };
 
 struct pstree_item {

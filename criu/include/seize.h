@@ -9,8 +9,7 @@
 
 /*
  * Freeze every thread of every process of the tree rooted at pid with
- * PTRACE_SEIZE + PTRACE_INTERRUPT, and block all signals in each thread
- * so that remote syscalls run undisturbed.
+ * PTRACE_SEIZE + PTRACE_INTERRUPT, noting each thread's signal mask.
  */
 int seize_tree(pid_t pid);
 

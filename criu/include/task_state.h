@@ -20,8 +20,6 @@ int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc);
 /* signals.c: pending signals of a thread (private) or of the process */
 int dump_pending_signals(struct thread *t, bool shared, struct arena *a,
 			 SignalQueueEntry **out);
-/* Put back signals we dequeued while freezing (dump failed or -R). */
-int requeue_stolen_signals(struct remote_ctl *rc, struct pstree_item *it);
 
 /* timers.c: setitimer and timer_create timers */
 int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc);

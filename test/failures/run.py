@@ -593,6 +593,41 @@ def _():
     CURRENT.note = "rc " + ",".join(outcomes)
 
 
+@case("dump.exit.mid-pages")
+def _():
+    """The target is SIGKILLed while criu copies its pages: the line must say
+    that it exited (a short read of a dead task's pagemap is no errno)."""
+    d = case_dir("mid-pages")
+    t = Target("mid-pages-target", "--mem", "192")
+    log = os.path.join(d, "dump.log")
+    killed = threading.Event()
+
+    def watch():
+        # with CRIU_FAULT_STEP set (never reached) criu logs each step
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not killed.is_set():
+            if re.search(r"step \d+: pages", read(log) or ""):
+                kill_tree(t.pid)
+                killed.set()
+                return
+            time.sleep(0.002)
+
+    w = threading.Thread(target=watch)
+    os.environ["CRIU_FAULT_STEP"] = "1000000000"
+    try:
+        w.start()
+        run = criu(["dump", "-t", str(t.pid), "-D", os.path.join(d, "img")], log=log)
+    finally:
+        del os.environ["CRIU_FAULT_STEP"]
+        killed.set()
+        w.join()
+    if wait_spawned(t.pid, 3) is None:
+        raise CaseFail("target %d still there after criu (rc %s)" % (t.pid, run.rc))
+    line = expect_failure(run, str(t.pid), any_of=("exited", "died"))
+    if "Success" in line:
+        raise CaseFail("an errno-less error: %r" % line)
+
+
 @case("dump.exit.selfexit")
 def _():
     """A two-process tree (sh and its sleep child) that ends by itself while
@@ -1464,6 +1499,31 @@ def _():
     restore_must_fail("pages-missing", m, "pages-")
 
 
+@case("restore.pstree.edited-pid")
+def _():
+    """The root's pid (and leader tid) changed in pstree.img: the line must
+    say that the images do not match, not that it was a shell job."""
+    new_pid = []
+
+    def m(img):
+        path = os.path.join(img, "pstree.img")
+        data = open(path, "rb").read()
+        n = struct.unpack_from("<I", data, 8)[0]
+        # pstree_entry is all varints (threads not packed in our images)
+        fields = [(f, v) for f, wt, v in pb_fields(data[12:12 + n]) if wt == 0]
+        pid = dict(fields)[1]
+        new_pid.append(pid + 1)
+        msg = b"".join(pb_varint(f << 3) + pb_varint(v + 1 if f == 1 or (f == 5 and v == pid)
+                                                      else v) for f, v in fields)
+        with open(path, "wb") as f:
+            f.write(data[:8] + struct.pack("<I", len(msg)) + msg + data[12 + n:])
+        return "pid %d -> %d" % (pid, pid + 1)
+    line, _ = restore_must_fail("pstree-edited", m, "pstree.img", "core-")
+    if str(new_pid[0]) not in line or "shell" in line:
+        raise CaseFail("the line does not name pid %d, or blames a shell job: %r"
+                       % (new_pid[0], line))
+
+
 def truncate_pages(img):
     p = image_file(img, "pages-*.img")
     os.truncate(p, os.path.getsize(p) // 2 - 100)
@@ -2205,6 +2265,11 @@ def _():
     finally:
         if alive(b["pid"]):
             kill_tree(b["pid"])
+            # it was our child once, so reap_orphans() leaves its zombie to us
+            try:
+                os.waitpid(b["pid"], 0)
+            except ChildProcessError:
+                pass
             wait_gone(b["pid"])
 
 

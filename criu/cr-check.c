@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "mem-track.h"
 #include "log.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -293,6 +294,14 @@ static int check_timer_ids(char *text, size_t len)
 	return 0;
 }
 
+static int check_mem_track(char *text, size_t len)
+{
+	if (!mem_track_works())
+		return ENOTSUP;
+	snprintf(text, len, "userfaultfd WP_ASYNC + PAGEMAP_SCAN track writes");
+	return 0;
+}
+
 static const struct check checks[] = {
 	{ "PR_SET_MM_MAP", true, check_mm_map },
 	{ "legacy PR_SET_MM_* fields", false, check_legacy_mm },
@@ -305,12 +314,31 @@ static const struct check checks[] = {
 	{ "user namespaces", false, check_userns },
 	{ "userfaultfd", false, check_uffd },
 	{ "PAGEMAP_SCAN", false, check_pagemap_scan },
+	{ "write tracking", false, check_mem_track },
 };
+
+/* criu check --feature NAME, CRIU's way: one feature, exit status says it. */
+static int check_feature(const char *name)
+{
+	if (strcmp(name, "mem_dirty_track")) {
+		printf("unknown or unsupported feature: %s\n", name);
+		return -1;
+	}
+	if (!mem_track_works()) {
+		printf("%s is not supported\n", name);
+		return -1;
+	}
+	printf("%s is supported\n", name);
+	return 0;
+}
 
 int cr_check(void)
 {
 	size_t i;
 	int missing = 0;
+
+	if (opts.check_feature)
+		return check_feature(opts.check_feature);
 
 	for (i = 0; i < ARRAY_SIZE(checks); i++) {
 		char text[160] = "";

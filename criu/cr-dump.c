@@ -29,9 +29,11 @@
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
+#include "mem-track.h"
 #include "mm.h"
-#include "mm.pb-c.h"
+#include "pre-dump.h"
 #include "page-xfer.h"
+#include "mm.pb-c.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -89,7 +91,7 @@ static u64 freeze_start_us, frozen_us, freezing_us;
 
 /* ---- tree-wide checks ---- */
 
-static int fill_item_ids(struct pstree_item *it)
+int fill_item_ids(struct pstree_item *it)
 {
 	struct proc_status st;
 	int i, last;
@@ -172,7 +174,7 @@ static int check_sessions(void)
 
 /* ---- one task ---- */
 
-static u64 exec_addr(struct vm_area_list *vl)
+u64 exec_addr(struct vm_area_list *vl)
 {
 	struct vma_area *v;
 
@@ -514,7 +516,7 @@ static int dump_task_remote(struct task_dump *td)
 			return -1;
 	if (remote_start(&td->rc, it, addr))
 		return -1;
-	if (dump_task_prctls(td))
+	if (dump_task_prctls(td) || mem_track_task(&td->rc, it))
 		goto out;
 	for (i = 0; i < it->nr_threads; i++)
 		if (dump_thread(td, i))
@@ -650,6 +652,7 @@ static int write_dump_stats(void)
 	ds.memwrite_time = dstats.memwrite_us;
 	ds.pages_scanned = dstats.pages_scanned;
 	ds.pages_written = dstats.pages_written;
+	ds.pages_skipped_parent = dstats.pages_parent;
 	ds.has_shpages_scanned = ds.has_shpages_written = true;
 	ds.shpages_scanned = dstats.shpages_scanned;
 	ds.shpages_written = dstats.shpages_written;
@@ -695,7 +698,7 @@ int cr_dump_tasks(pid_t pid)
 		return -1;
 	}
 	/* the big copy buffer is faulted in before the tree stops */
-	if (mem_dump_init())
+	if (mem_dump_init() || mem_track_prepare())
 		goto out;
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;
@@ -735,6 +738,9 @@ out:
 	if ((ret || opts.leave_running) && (network_unlock() || run_action(ACT_NET_UNLOCK, 0)))
 		ret = -1;
 	dump_shared_fini();
+	/* after the tree runs again: a pre-dump's keeper takes the uffds */
+	if (mem_track_finish(ret == 0))
+		ret = -1;
 	mem_dump_fini();
 	free_pstree();
 	close_image_dir();

@@ -40,6 +40,7 @@
 #include "ipc_ns.h"
 #include "inventory.pb-c.h"
 #include "net-lock.h"
+#include "page-chain.h"
 #include "magic.h"
 #include "mm.h"
 #include "namespaces.h"
@@ -226,8 +227,9 @@ static int read_fdinfo(struct task_restore *tr)
 /*
  * CRIU marks pages of private anonymous memory PE_LAZY, and PE_PRESENT too
  * when their data is in the pages image (any dump without a page server):
- * those restore as usual.  Pages only in a parent image or only on a page
- * server are refused.
+ * those restore as usual.  Pages in a parent image (PE_PARENT, lazy or not)
+ * are read through the chain of parent dumps (page-chain.c).  Pages only on
+ * a page server are refused.
  */
 static int check_pagemap_flags(const char *img, PagemapEntry *pe)
 {
@@ -236,8 +238,10 @@ static int check_pagemap_flags(const char *img, PagemapEntry *pe)
 	if (fl & PE_GUARD)
 		return fl == PE_GUARD ? 0 : -1;
 	if (fl & PE_PARENT) {
-		pr_err("%s: pagemap entry at %llx is in the parent image: --prev-images-dir is "
-		       "not supported yet\n", img, (unsigned long long)pe->vaddr);
+		if (!(fl & ~(PE_PARENT | PE_LAZY)))
+			return 0;
+		pr_err("%s: pagemap entry at %llx has unknown flags %#x\n", img,
+		       (unsigned long long)pe->vaddr, fl);
 		return -1;
 	}
 	if (!(fl & PE_PRESENT)) {
@@ -251,6 +255,18 @@ static int check_pagemap_flags(const char *img, PagemapEntry *pe)
 		return -1;
 	}
 	return 0;
+}
+
+/* Before anything is made: the parent dumps hold what the entry leaves to them. */
+static int check_in_parent(struct pstree_item *it, const char *img, PagemapEntry *pe)
+{
+	const char *why;
+
+	if (!page_chain_check(it->vpid, pe->vaddr, (u64)pe->nr_pages * PAGE_SIZE, &why))
+		return 0;
+	pr_err("%s: pagemap entry at %llx is in the parent image, but %s\n", img,
+	       (unsigned long long)pe->vaddr, why);
+	return -1;
 }
 
 static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
@@ -279,6 +295,11 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			pb_free(pe);
 			goto out;
 		}
+		/* CRIU's old images say in_parent; the flag is what we read */
+		if (pe->has_in_parent && pe->in_parent) {
+			pe->has_flags = true;
+			pe->flags |= PE_PARENT;
+		}
 		bad = pe->vaddr & ~PAGE_MASK || pe->vaddr < last_end || !pe->nr_pages;
 		if (bad)
 			report_bad_run(img->name, pe, last_end);
@@ -287,6 +308,10 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 			goto out;
 		}
 		last_end = pe->vaddr + (u64)pe->nr_pages * PAGE_SIZE;
+		if (pe->has_flags && (pe->flags & PE_PARENT) && check_in_parent(it, img->name, pe)) {
+			pb_free(pe);
+			goto out;
+		}
 		if (pe->has_flags && (pe->flags & PE_GUARD)) {
 			n = xrealloc(tr->guards, (tr->nr_guards + 1) * sizeof(*n));
 			if (!n) {
@@ -307,6 +332,8 @@ static int read_pagemap(struct pstree_item *it, struct task_restore *tr)
 	}
 	ret = 0;
 out:
+	/* no parent image stays open in the tasks forked later */
+	page_chain_fini();
 	close_image(img);
 	return ret;
 }

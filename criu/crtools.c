@@ -19,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "net-lock.h"
+#include "pre-dump.h"
 #include "page-xfer.h"
 #include "rpc.h"
 #include "selfstat.h"
@@ -48,6 +49,9 @@ enum {
 	OPT_ADDRESS,
 	OPT_ACTION_SCRIPT,
 	OPT_CPU_CAP,
+	OPT_TRACK_MEM,
+	OPT_PREV_IMAGES_DIR,
+	OPT_FEATURE,
 	OPT_PAGE_SERVER,
 	OPT_PORT,
 	OPT_DAEMON,
@@ -76,6 +80,9 @@ static const struct option long_opts[] = {
 	{ "address",		required_argument, NULL, OPT_ADDRESS },
 	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
+	{ "track-mem",		no_argument,	   NULL, OPT_TRACK_MEM },
+	{ "prev-images-dir",	required_argument, NULL, OPT_PREV_IMAGES_DIR },
+	{ "feature",		required_argument, NULL, OPT_FEATURE },
 	{ "page-server",	no_argument,	   NULL, OPT_PAGE_SERVER },
 	{ "port",		required_argument, NULL, OPT_PORT },
 	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
@@ -91,8 +98,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  criu dump -t PID -D DIR [options]\n"
+"  criu pre-dump -t PID -D DIR [--prev-images-dir DIR0] [options]\n"
 "  criu restore -D DIR [options]\n"
-"  criu check\n"
+"  criu check [--feature mem_dirty_track]\n"
 "  criu swrk FD\n"
 "  criu service [--address PATH]\n"
 "  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
@@ -103,6 +111,8 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  dump           checkpoint the process tree rooted at PID\n"
+"  pre-dump       copy the memory of the tree, which runs on, and track\n"
+"                 its writes for the next dump (--prev-images-dir)\n"
 "  restore        restore the processes saved in DIR\n"
 "  check          report whether this kernel has what the tool needs\n"
 "  swrk FD        serve CRIU RPC requests on the SOCK_SEQPACKET socket FD\n"
@@ -123,6 +133,9 @@ static void usage(FILE *f)
 "  -v[N], --verbosity[=N]    log level: 0 none, 1 errors, 2 warnings,\n"
 "                            3 info, 4 debug; -v alone raises it by one\n"
 "  -R, --leave-running       keep the tree running after dump\n"
+"      --track-mem           track writes (userfaultfd) for a later dump\n"
+"      --prev-images-dir DIR the previous (pre-)dump, relative to -D: only\n"
+"                            pages written since are saved\n"
 "  -j, --shell-job           the tree belongs to a shell session outside it\n"
 "  -d, --restore-detached    return once the tree is restored\n"
 "      --pidfile FILE        write the restored root's pid to FILE\n"
@@ -221,6 +234,15 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'R':
 			opts.leave_running = true;
+			break;
+		case OPT_TRACK_MEM:
+			opts.track_mem = true;
+			break;
+		case OPT_PREV_IMAGES_DIR:
+			opts.prev_images_dir = optarg;
+			break;
+		case OPT_FEATURE:
+			opts.check_feature = optarg;
 			break;
 		case 'j':
 			opts.shell_job = true;
@@ -390,7 +412,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!strcmp(cmd, "dump") || !strcmp(cmd, "restore") || !strcmp(cmd, "page-server")) {
+	if (!strcmp(cmd, "pre-dump"))
+		opts.pre_dump = opts.track_mem = opts.leave_running = true;
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore") ||
+	    !strcmp(cmd, "page-server")) {
 		if (!opts.imgs_dir)
 			opts.imgs_dir = ".";
 		if (opts.work_dir && access(opts.work_dir, W_OK)) {
@@ -400,9 +425,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (!strcmp(cmd, "dump")) {
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump")) {
 		if (!opts.tree_pid) {
-			fprintf(stderr, "criu: dump needs the pid of the tree: -t PID\n");
+			fprintf(stderr, "criu: %s needs the pid of the tree: -t PID\n", cmd);
 			return 1;
 		}
 		/* the log usually lives in the image directory: make it first */
@@ -417,7 +442,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "criu: --page-server needs --address and --port\n");
 			return 1;
 		}
-		ret = cr_dump_tasks(opts.tree_pid);
+		/* a page server does not take parent runs (PE_PARENT) yet */
+		if (opts.use_page_server && (opts.pre_dump || opts.prev_images_dir)) {
+			fprintf(stderr, "criu: unsupported: %s with --page-server\n",
+				opts.pre_dump ? "pre-dump" : "--prev-images-dir");
+			return 1;
+		}
+		ret = opts.pre_dump ? cr_pre_dump_tasks(opts.tree_pid) :
+				      cr_dump_tasks(opts.tree_pid);
 		log_own_resources(cmd);
 	} else if (!strcmp(cmd, "page-server")) {
 		if (opts.ps_port < 0 && opts.ps_socket < 0) {

@@ -148,25 +148,21 @@ static int check_header(struct cr_img *img)
 	return 0;
 }
 
-struct cr_img *open_image(int type, int flags, ...)
+static struct cr_img *open_image_va(int dfd, int type, int flags, va_list args)
 {
 	struct cr_img *img;
 	bool optional = flags & O_OPT;
-	va_list args;
 
 	img = xzalloc(sizeof(*img));
 	if (!img)
 		return NULL;
 	img->type = type;
 	img->writing = (flags & O_ACCMODE) != O_RDONLY;
-
-	va_start(args, flags);
 	vsnprintf(img->name, sizeof(img->name), img_descs[type].fmt, args);
-	va_end(args);
 
 	flags &= ~O_OPT;
 	img->fd = fault_hit(FI_IMG_OPEN) ? -1 :
-		  openat(image_dir_fd, img->name, flags | O_CLOEXEC, 0600);
+		  openat(dfd, img->name, flags | O_CLOEXEC, 0600);
 	if (img->fd < 0) {
 		if (optional && errno == ENOENT)
 			return img;
@@ -187,6 +183,28 @@ err:
 	free(img->buf);
 	free(img);
 	return NULL;
+}
+
+struct cr_img *open_image(int type, int flags, ...)
+{
+	struct cr_img *img;
+	va_list args;
+
+	va_start(args, flags);
+	img = open_image_va(image_dir_fd, type, flags, args);
+	va_end(args);
+	return img;
+}
+
+struct cr_img *open_image_at(int dfd, int type, int flags, ...)
+{
+	struct cr_img *img;
+	va_list args;
+
+	va_start(args, flags);
+	img = open_image_va(dfd, type, flags, args);
+	va_end(args);
+	return img;
 }
 
 int img_raw_fd(struct cr_img *img)

@@ -22,6 +22,7 @@
 #include "ipc_ns.h"
 #include "mem.h"
 #include "mem-internal.h"
+#include "mem-track.h"
 #include "page-xfer.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
@@ -238,8 +239,11 @@ struct page_batch {
 	int nr;
 	size_t bytes;
 	pid_t pid;
+	int vpid;
 	int mem_fd;
 	struct cr_img *pages, *pm_img;
+	bool tolerant;		/* pre-dump: the task runs, a vanished page reads as zeros */
+	struct deferred *def;	/* pre-dump, frozen: copy runs kept for later */
 	const u64 *sps;		/* the threads' stack pointers */
 	int nr_sps;
 	bool readable_vma;	/* the VMA being dumped has PROT_READ */
@@ -250,6 +254,43 @@ struct page_batch {
 	struct page_server_iov hdrs[MAX_HDRS];
 	unsigned int nr_hdrs;
 };
+
+/*
+ * pre-dump: while the tree is frozen its pages are protected and listed
+ * (the pagemap written), and copied only after it runs again.  A page
+ * written meanwhile is copied again by the next dump, which sees it
+ * written; one that vanished belongs to no VMA the next dump trusts.
+ */
+struct defer_run {
+	u64 start, len;
+	bool readable;
+};
+
+struct deferred {
+	pid_t pid;
+	unsigned int pages_id;
+	struct defer_run *runs;
+	size_t nr, cap;
+};
+
+static bool defer_mode;
+static struct deferred *defs;
+static size_t nr_defs;
+
+static int defer_run(struct deferred *d, u64 start, u64 len, bool readable)
+{
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		struct defer_run *n = xrealloc(d->runs, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		d->runs = n;
+		d->cap = cap;
+	}
+	d->runs[d->nr++] = (struct defer_run){ start, len, readable };
+	return 0;
+}
 
 static int read_batch(struct page_batch *b, u8 *buf)
 {
@@ -275,6 +316,12 @@ static int read_batch(struct page_batch *b, u8 *buf)
 	/* not readable through the page tables' permissions: FOLL_FORCE path */
 	for (i = 0; i < b->nr; i++) {
 		n = pread_all(b->mem_fd, dst, b->riov[i].iov_len, (off_t)(unsigned long)b->riov[i].iov_base);
+		if (n != (ssize_t)b->riov[i].iov_len && b->tolerant) {
+			pr_debug("pid %d: %zu bytes at %p are gone: zeros\n", b->pid,
+				 b->riov[i].iov_len, b->riov[i].iov_base);
+			memset(dst, 0, b->riov[i].iov_len);
+			n = b->riov[i].iov_len;
+		}
 		if (n != (ssize_t)b->riov[i].iov_len) {
 			if (n >= 0)
 				pr_err("pid %d exited during the dump (%zd of %zu bytes at %p read)\n",
@@ -449,13 +496,22 @@ static int emit_run(struct page_batch *b, u64 addr, u64 nr_pages, u32 flags)
 	return 0;
 }
 
+/* Write the run's entry and queue its pages (a PE_PARENT run has none here). */
 static int end_run(struct page_batch *b, struct run *r, bool data)
 {
 	if (!r->len)
 		return 0;
 	b->run_flags = r->flags;
-	if (emit_run(b, r->start, r->len, r->flags) ||
-	    (data && batch_add(b, r->start, r->len * PAGE_SIZE, b->readable_vma)))
+	if (emit_run(b, r->start, r->len, r->flags))
+		return -1;
+	if (r->flags & PE_PARENT) {
+		dstats.pages_parent += r->len;
+		data = false;
+	}
+	/* pre-dump: copied once the tree runs again */
+	if (data && b->def && defer_run(b->def, r->start, r->len * PAGE_SIZE, b->readable_vma))
+		return -1;
+	if (data && !b->def && batch_add(b, r->start, r->len * PAGE_SIZE, b->readable_vma))
 		return -1;
 	r->len = 0;
 	return 0;
@@ -478,7 +534,8 @@ static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool 
 	return 0;
 }
 
-static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
 {
 	struct run pages = { 0 }, guards = { 0 };
 	u64 addr = e->start;
@@ -499,15 +556,109 @@ static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
 		}
 		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			u32 fl = page_flags(b, e, addr, pm_buf[i]);
+
+			/* unchanged since the parent dump, which holds it */
+			if (fl && mem_track_in_parent(tv, addr))
+				fl = PE_PARENT;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
 			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
-			    add_page(b, &pages, addr, page_flags(b, e, addr, pm_buf[i]), true))
+			    add_page(b, &pages, addr, fl, true))
 				return -1;
 		}
 	}
 	if (end_run(b, &guards, false) || end_run(b, &pages, true))
 		return -1;
 	return 0;
+}
+
+static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
+{
+	struct track_vma tv;
+	int ret;
+
+	/* written pages are found (and protected again) before they are read */
+	if (mem_track_vma(b->pid, b->vpid, e, &tv))
+		return -1;
+	ret = scan_vma_pages(b, pm_fd, e, &tv);
+	mem_track_vma_done(&tv);
+	return ret;
+}
+
+static struct deferred *new_deferred(pid_t pid, unsigned int pages_id)
+{
+	struct deferred *n = xrealloc(defs, (nr_defs + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	defs = n;
+	memset(&defs[nr_defs], 0, sizeof(*defs));
+	defs[nr_defs].pid = pid;
+	defs[nr_defs].pages_id = pages_id;
+	return &defs[nr_defs++];
+}
+
+void mem_defer_copies(bool on)
+{
+	defer_mode = on;
+}
+
+/* Copy one task's deferred runs into its pages file. */
+static int copy_deferred(struct page_batch *b, struct deferred *d)
+{
+	size_t i;
+	int ret = -1;
+
+	char path[64];
+
+	b->pid = d->pid;
+	b->tolerant = true;
+	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)d->pages_id);
+	if (!b->pages)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/%d/mem", b->pid);
+	b->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a task that exited meanwhile: no later dump has it */
+	if (b->mem_fd < 0)
+		pr_warn("pid %d is gone (%s): its pre-dumped pages are zeros\n", b->pid,
+			strerror(errno));
+	for (i = 0; i < d->nr; i++)
+		if (batch_add(b, d->runs[i].start, d->runs[i].len, d->runs[i].readable))
+			goto out;
+	if (flush_batch(b))
+		goto out;
+	ret = 0;
+out:
+	if (ring_drain()) {
+		pr_perror("cannot write pages-%u.img", d->pages_id);
+		ret = -1;
+	}
+	if (b->pages && close_image(b->pages))
+		ret = -1;
+	b->pages = NULL;
+	close_safe(&b->mem_fd);
+	return ret;
+}
+
+int mem_copy_deferred(void)
+{
+	struct page_batch *b = xzalloc(sizeof(*b));
+	size_t i;
+	int ret = b ? 0 : -1;
+
+	for (i = 0; b && i < nr_defs; i++) {
+		memset(b, 0, sizeof(*b));
+		b->mem_fd = -1;
+		if (!ret && copy_deferred(b, &defs[i]))
+			ret = -1;
+	}
+	for (i = 0; i < nr_defs; i++)
+		free(defs[i].runs);
+	free(defs);
+	defs = NULL;
+	nr_defs = 0;
+	free(b);
+	return ret;
 }
 
 /* Where the pages of one task go: pagemap-PID.img and its pages, or the server. */
@@ -523,6 +674,11 @@ static int open_task_pages(struct page_batch *b, pid_t vpid, unsigned int *pages
 	b->pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)vpid);
 	if (!b->pm_img || pb_write(b->pm_img, &ph))
 		return -1;
+	/* pre-dump: the pages file is written after the tree runs again */
+	if (defer_mode) {
+		b->def = new_deferred(b->pid, ph.pages_id);
+		return b->def ? 0 : -1;
+	}
 	b->pages = open_image(CR_FD_PAGES, O_DUMP, (unsigned long)ph.pages_id);
 	return b->pages ? 0 : -1;
 }
@@ -540,6 +696,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 	if (!b)
 		return -1;
 	b->pid = it->pid;
+	b->vpid = it->vpid;
 	b->mem_fd = -1;
 	b->sps = sps;
 	b->nr_sps = nr_sps;

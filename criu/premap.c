@@ -20,6 +20,7 @@
 #include "ipc_ns.h"
 #include "mem.h"
 #include "mem-internal.h"
+#include "page-chain.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -346,6 +347,42 @@ static int queue_pages(struct page_reader *r, void *dst, u64 len)
 	return r->niov == MAX_IOVS ? read_queued(r) : 0;
 }
 
+struct chain_cow {
+	struct pstree_item *it;
+	struct cow_fill *cf;
+};
+
+/* A piece from a parent dump into a VMA taken from the parent task: only what differs. */
+static int chain_cow_piece(int fd, off_t off, u64 addr, u64 len, u8 *dst, void *arg)
+{
+	struct chain_cow *cc = arg;
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+	bool known = cc->cf->size_known;
+	u64 size = cc->cf->size;
+	int ret;
+
+	pe.vaddr = addr;
+	pe.nr_pages = len / PAGE_SIZE;
+	/* cf knows the size of our own pages file: this piece is in another */
+	cc->cf->size_known = false;
+	ret = cow_fill_run(cc->it, fd, off, &pe, (u64)(unsigned long)dst, cc->cf);
+	cc->cf->size_known = known;
+	cc->cf->size = size;
+	return ret;
+}
+
+/* Pages in a parent dump (PE_PARENT); cf: into a VMA taken from the parent task. */
+static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
+			   struct cow_fill *cf)
+{
+	struct chain_cow cc = { it, cf };
+
+	if (cf)
+		return page_chain_each(it->vpid, addr, len, (void *)(unsigned long)dst,
+				       chain_cow_piece, &cc);
+	return page_chain_read(it->vpid, addr, len, (void *)(unsigned long)dst);
+}
+
 /*
  * One pagemap entry, split at VMA boundaries (CRIU's runs may go on into
  * the next VMA).  The vDSO's pages, which CRIU saves, are skipped: the
@@ -369,7 +406,14 @@ static int fill_entry(struct pstree_item *it, struct page_reader *r, struct prem
 			return -1;
 		}
 		piece = min(end, v->end) - addr;
-		if (plan[*vi].slot && plan[*vi].from) {
+		if (pe->has_flags && (pe->flags & PE_PARENT)) {
+			/* not in our pages file: r->off stays */
+			if (plan[*vi].slot &&
+			    (read_queued(r) ||
+			     fill_from_chain(it, addr, piece, plan[*vi].slot + addr - v->start,
+					     plan[*vi].from ? cf : NULL)))
+				return -1;
+		} else if (plan[*vi].slot && plan[*vi].from) {
 			/* taken from the parent: only the pages that differ (cow.c) */
 			PagemapEntry part = *pe;
 
@@ -415,6 +459,7 @@ static int fill_pages(struct pstree_item *it, struct premap_plan *plan, size_t n
 			goto out;
 	ret = read_queued(r);
 out:
+	page_chain_fini();
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r);

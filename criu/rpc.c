@@ -21,6 +21,8 @@
 #include "action-scripts.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "mem-track.h"
+#include "pre-dump.h"
 #include "log.h"
 #include "net-lock.h"
 #include "page-xfer.h"
@@ -185,6 +187,7 @@ OPT_BOOL(shell_job, opts.shell_job)
 OPT_BOOL(file_locks, opts.file_locks)
 OPT_BOOL(tcp_close, opts.tcp_close)
 OPT_BOOL(rst_sibling, opts.restore_sibling)
+OPT_BOOL(track_mem, opts.track_mem)
 
 static int opt_pid(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -213,6 +216,13 @@ static int opt_cpu_cap(CriuOpts *o, struct rpc_ctx *c)
 	(void)c;
 	opts.cpu_cap = o->cpu_cap & CPU_CAP_ALL;	/* CRIU's bits: fpu 1, cpu 2, ins 4 */
 	opts.cpu_cap_set = true;
+	return 0;
+}
+
+static int opt_parent_img(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.prev_images_dir = o->parent_img;	/* lives as long as the request */
 	return 0;
 }
 
@@ -268,6 +278,8 @@ static const struct rpc_opt {
 	{ "unprivileged", opt_accept },		/* we never need more */
 	{ "log_to_stderr", opt_stderr },
 	{ "cpu_cap", opt_cpu_cap },
+	{ "track_mem", opt_track_mem },
+	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
 };
 
@@ -344,8 +356,9 @@ static int do_features(struct rpc_ctx *c, CriuResp *r)
 	static CriuFeatures f = CRIU_FEATURES__INIT;
 	CriuFeatures *q = c->req->features;
 
-	/* none of the three is there yet: say so for each one asked */
+	/* write tracking when it works here; lazy pages and the pidfd store are not there */
 	f.has_mem_track = q && q->has_mem_track;
+	f.mem_track = f.has_mem_track && mem_track_works();
 	f.has_lazy_pages = q && q->has_lazy_pages;
 	f.has_pidfd_store = q && q->has_pidfd_store;
 	r->features = &f;
@@ -386,6 +399,23 @@ static int do_dump(struct rpc_ctx *c, CriuResp *r)
 	if (cr_setup_logging("dump"))
 		return -1;
 	return cr_dump_tasks(opts.tree_pid) ? -1 : 0;
+}
+
+static int do_pre_dump(struct rpc_ctx *c, CriuResp *r)
+{
+	static CriuDumpResp d = CRIU_DUMP_RESP__INIT;
+
+	if (!opts.tree_pid)
+		opts.tree_pid = c->peer;
+	r->dump = &d;
+	if (!opts.imgs_dir) {
+		snprintf(c->err, sizeof(c->err), "no images_dir_fd or images_dir");
+		return -1;
+	}
+	opts.pre_dump = opts.track_mem = opts.leave_running = true;
+	if (cr_setup_logging("pre-dump"))
+		return -1;
+	return cr_pre_dump_tasks(opts.tree_pid) ? -1 : 0;
 }
 
 static int do_restore(struct rpc_ctx *c, CriuResp *r)
@@ -498,8 +528,8 @@ static const struct rpc_handler {
 	{ CRIU_REQ_TYPE__FEATURE_CHECK, "FEATURE_CHECK", do_features, false },
 	{ CRIU_REQ_TYPE__VERSION, "VERSION", do_version, false },
 	{ CRIU_REQ_TYPE__WAIT_PID, "WAIT_PID", do_wait_pid, false },
+	{ CRIU_REQ_TYPE__PRE_DUMP, "PRE_DUMP", do_pre_dump, true },
 	/* known, not served yet: answered with an error naming them */
-	{ CRIU_REQ_TYPE__PRE_DUMP, "PRE_DUMP", NULL, false },
 	{ CRIU_REQ_TYPE__SINGLE_PRE_DUMP, "SINGLE_PRE_DUMP", NULL, false },
 	{ CRIU_REQ_TYPE__PAGE_SERVER, "PAGE_SERVER", do_page_server, true },
 	{ CRIU_REQ_TYPE__PAGE_SERVER_CHLD, "PAGE_SERVER_CHLD", NULL, false },

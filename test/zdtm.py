@@ -1185,6 +1185,50 @@ class MapsIndex:
         return i >= 0 and addr < self.maps[i]['end']
 
 
+class ParentPages:
+    """The pages of one task in the chain of parent dumps (PE_PARENT runs)."""
+
+    def __init__(self, imgdir, vpid):
+        self.levels = []
+        d = imgdir
+        while os.path.islink(os.path.join(d, 'parent')) and len(self.levels) < 64:
+            d = os.path.realpath(os.path.join(d, 'parent'))
+            self.levels.append(self.load(d, vpid))
+
+    @staticmethod
+    def load(d, vpid):
+        out = subprocess.run([CRIT, 'decode', '-i',
+                              os.path.join(d, 'pagemap-%d.img' % vpid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if out.returncode:
+            return None
+        pm = json.loads(out.stdout)['entries']
+        with open(os.path.join(d, 'pages-%d.img' % pm[0]['pages_id']), 'rb') as f:
+            data = f.read()
+        runs, pos = [], 0
+        for e in pm[1:]:
+            vaddr, nr = as_int(e.get('vaddr', 0)), e.get('nr_pages', 0)
+            flags = e.get('flags', PE_PRESENT)
+            if flags & PE_PARENT:
+                runs.append((vaddr, nr, None))
+            elif flags & PE_PRESENT:
+                runs.append((vaddr, nr, pos))
+                pos += nr * PAGE
+        return runs, data
+
+    def get(self, addr, level=0):
+        if level >= len(self.levels) or self.levels[level] is None:
+            return None
+        runs, data = self.levels[level]
+        for vaddr, nr, pos in runs:
+            if vaddr <= addr < vaddr + nr * PAGE:
+                if pos is None:
+                    return self.get(addr, level + 1)
+                off = pos + addr - vaddr
+                return data[off:off + PAGE]
+        return None
+
+
 def check_pages(imgs, imgdir, p, errs, masks):
     name = 'pagemap-%d.img' % p['vpid']
     pm = entries(imgs, name, 'PAGEMAP')
@@ -1202,25 +1246,37 @@ def check_pages(imgs, imgdir, p, errs, masks):
     in_maps = MapsIndex(p['maps'])
     pos, last_end, dumped = 0, 0, set()
     bad, unverified = [], 0
+    parent = None
     for e in pm[1:]:
         vaddr, nr = as_int(e.get('vaddr', 0)), e.get('nr_pages', 0)
         flags = e.get('flags')
         if flags is None:
-            has_data = not e.get('in_parent', False)
+            in_parent = e.get('in_parent', False)
+            has_data = not in_parent
         else:
+            in_parent = bool(flags & PE_PARENT)
             has_data = bool(flags & PE_PRESENT)
         if vaddr % PAGE or nr <= 0 or vaddr < last_end:
             errs.append('%s: entry %x+%d out of order or odd' %
                         (name, vaddr, nr))
             return
         last_end = vaddr + nr * PAGE
-        if not has_data:
+        if not has_data and not in_parent:
             continue
+        if in_parent and parent is None:
+            parent = ParentPages(imgdir, p['vpid'])
         for i in range(nr):
             addr = vaddr + i * PAGE
             dumped.add(addr)
-            got = data[pos:pos + PAGE]
-            pos += PAGE
+            if in_parent:
+                # what the chain of parent dumps holds must be memory now
+                got = parent.get(addr)
+                if got is None:
+                    errs.append('%s: page %x is in no parent dump' % (name, addr))
+                    return
+            else:
+                got = data[pos:pos + PAGE]
+                pos += PAGE
             if len(got) != PAGE:
                 errs.append('%s ends before page %x' % (pages_name, addr))
                 return
@@ -1499,6 +1555,16 @@ class Run:
 
     def dump(self):
         args = ['-t', str(self.root), '-D', self.imgdir]
+        # --pre N: N pre-dumps chained, then the dump on top of the last one
+        prev = None
+        for i in range(self.opts.pre):
+            pargs = ['-t', str(self.root), '-D', os.path.join(self.wd, 'pre%d' % i)]
+            if prev:
+                pargs += ['--prev-images-dir', '../' + prev]
+            self.criu('pre-dump', pargs, 'pre-dump.log')
+            prev = 'pre%d' % i
+        if prev:
+            args += ['--prev-images-dir', '../' + prev, '--track-mem']
         if self.opts.dump_only:
             args.append('--leave-running')
         if not self.opts.page_server:
@@ -1683,6 +1749,8 @@ def run_rootless(r):
            '--out', r.opts.out]
     if r.opts.dump_only:
         cmd.append('--dump-only')
+    if r.opts.pre:
+        cmd += ['--pre', str(r.opts.pre)]
     if r.opts.page_server:
         cmd.append('--page-server')
     if VERBOSE:
@@ -1874,6 +1942,8 @@ def main(argv):
                        help='where the work dirs go (default: '
                        'test/zdtm/out)')
         p.add_argument('-v', '--verbose', action='store_true')
+        p.add_argument('--pre', type=int, default=0,
+                       help='pre-dumps before each dump (iterative, --track-mem)')
         p.add_argument('--page-server', action='store_true',
                        help='dump through a criu page-server on 127.0.0.1 '
                        'writing into the same image dir')

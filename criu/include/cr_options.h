@@ -30,6 +30,10 @@ struct cr_options {
 	bool daemon_mode;	/* page-server --daemon */
 	unsigned int cpu_cap;	/* --cpu-cap: CPU_CAP_* bits */
 	bool cpu_cap_set;	/* --cpu-cap was given */
+	bool track_mem;		/* --track-mem: userfaultfd write tracking */
+	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
+	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
+	char *check_feature;	/* criu check --feature NAME */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -69,6 +69,8 @@ int move_image_dir_fd(int base);
 void close_image_dir(void);
 
 struct cr_img *open_image(int type, int flags, ...);
+/* The same in another directory (a parent dump), by its fd. */
+struct cr_img *open_image_at(int dfd, int type, int flags, ...);
 int close_image(struct cr_img *img);
 static inline bool empty_image(struct cr_img *img)
 {

@@ -10,6 +10,7 @@ struct dump_stats {
 	u64 pages_written;
 	u64 shpages_scanned;
 	u64 shpages_written;
+	u64 pages_parent;	/* left to the parent dump */
 	u64 memdump_us;
 	u64 memwrite_us;
 };
@@ -25,6 +26,9 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 int dump_shmem_file(int fd, u64 shmid, u64 size);
 /* A MAP_SHARED anonymous mapping: through map_files, or its mapping. */
 int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid);
+/* pre-dump: list and protect pages while frozen, copy them once it runs. */
+void mem_defer_copies(bool on);
+int mem_copy_deferred(void);
 int mem_dump_init(void);
 void mem_dump_fini(void);
 

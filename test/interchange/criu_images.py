@@ -286,7 +286,11 @@ def check_pagemap(imgs, p, vmas, errs):
         fl, addr = pe_flags(e), num(e.get('vaddr'))
         if fl & PE_GUARD:
             continue
-        if not fl & PE_PRESENT:
+        # a run left to the parent dump: CRIU writes PE_PARENT alone (page-xfer.c)
+        parent = bool(fl & PE_PARENT)
+        if parent and fl != PE_PARENT:
+            bad.append('%x: PE_PARENT with flags %#x' % (addr, fl))
+        if not parent and not fl & PE_PRESENT:
             bad.append('%x: no PE_PRESENT' % addr)
         for i in range(e.get('nr_pages', 0)):
             a = addr + i * PAGE
@@ -303,7 +307,7 @@ def check_pagemap(imgs, p, vmas, errs):
                 vdso_pages[num(v.get('start'))] = \
                     vdso_pages.get(num(v.get('start')), 0) + 1
             lazy = vma_can_be_lazy(v) and a not in sps
-            if bool(fl & PE_LAZY) != lazy:
+            if not parent and bool(fl & PE_LAZY) != lazy:
                 bad.append('%x: PE_LAZY %s, CRIU would %s' %
                            (a, 'set' if fl & PE_LAZY else 'unset',
                             'set it' if lazy else 'not'))

@@ -7,7 +7,8 @@ CRIU writes them, restore, the test checks its memory), then restores
 copies of its images edited the way CRIU's other dumps look, each of which
 must be refused with a one-line reason and nothing left running:
 
-  parent:  a pagemap entry with PE_PARENT (a dump on top of a pre-dump);
+  parent:  a pagemap entry with PE_PARENT (a dump on top of a pre-dump)
+           in a directory with no parent link;
   lazy:    a pagemap entry with PE_LAZY but no PE_PRESENT (a lazy dump
            whose pages stayed with a page server).
 
@@ -98,8 +99,8 @@ def main():
         criu_images.check_explore(IMGDIR, errs)
         results.append(('crit x on CRIU-form images', '; '.join(errs) or None))
         results.append(('parent', refused(criu, IMGDIR, 'PE_PARENT',
-                                          'is in the parent image: '
-                                          '--prev-images-dir is not supported')))
+                                          'is in the parent image, but the parent '
+                                          'link cannot be opened')))
         results.append(('lazy', refused(criu, IMGDIR, 'PE_LAZY',
                                         'are not in the image')))
     failed = 0

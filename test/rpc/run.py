@@ -145,8 +145,12 @@ def case_feature_check():
     f = rpc.criu_features(mem_track=True, lazy_pages=True)
     r, _ = s.call(rpc.criu_req(type=rpc.FEATURE_CHECK, features=f))
     s.finish()
-    if not r.success or not r.features.HasField("mem_track") or r.features.mem_track:
-        raise Fail("FEATURE_CHECK: %s" % r)
+    works = subprocess.run([CRIU, "check", "--feature", "mem_dirty_track"],
+                           stdout=subprocess.DEVNULL).returncode == 0
+    if not r.success or not r.features.HasField("mem_track") or \
+            r.features.mem_track != works or r.features.lazy_pages:
+        raise Fail("FEATURE_CHECK: %s (criu check --feature mem_dirty_track: %s)" %
+                   (r, works))
     return "mem_track %s, lazy_pages %s" % (r.features.mem_track, r.features.lazy_pages)
 
 
@@ -197,7 +201,57 @@ def case_unsupported_option():
 
 
 def case_unsupported_request():
-    return refused(rpc.PRE_DUMP, "PRE_DUMP")
+    return refused(rpc.SINGLE_PRE_DUMP, "SINGLE_PRE_DUMP")
+
+
+def case_pre_dump():
+    """PRE_DUMP, then DUMP with parent_img and track_mem, then RESTORE."""
+    p, out = start_target("pre-dump")
+    pid = p.pid
+    d1, d2 = os.path.join(TMP, "pre-d1"), os.path.join(TMP, "pre-d2")
+    os.mkdir(d1)
+    os.mkdir(d2)
+    try:
+        o, fd = opts_for(d1, pid)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.PRE_DUMP, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("PRE_DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, d1))
+        if not advancing(out):
+            raise Fail("the target does not run after PRE_DUMP")
+        o, fd = opts_for(d2, pid, parent_img="../pre-d1", track_mem=True)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+        s.finish()
+        os.close(fd)
+        p.wait()
+        reap_all()
+        if not r.success:
+            raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, d2))
+        if os.readlink(os.path.join(d2, "parent")) != "../pre-d1":
+            raise Fail("no parent link in the dump")
+        before = count(out)
+        o, fd = opts_for(d2, rst_sibling=True)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, d2))
+        if not advancing(out) or count(out) <= before:
+            raise Fail("the restored counter does not go on from %d" % before)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return "pages %d then %d bytes" % (
+        sum(os.path.getsize(os.path.join(d1, f)) for f in os.listdir(d1) if f.startswith("pages-")),
+        sum(os.path.getsize(os.path.join(d2, f)) for f in os.listdir(d2) if f.startswith("pages-")))
 
 
 def case_notify_refused():
@@ -312,6 +366,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
+                  case_pre_dump,
                   case_service):
             case(c)
     finally:

@@ -496,11 +496,22 @@ static int emit_run(struct page_batch *b, u64 addr, u64 nr_pages, u32 flags)
 	return 0;
 }
 
+/*
+ * Not a flag of the image: the run's pages are shared copy-on-write with
+ * another process.  process_vm_readv() pins the pages it reads, and the
+ * kernel unshares a shared anonymous page it pins (a copy for each task);
+ * /proc/PID/mem reads without pinning, so the tree keeps sharing them.
+ */
+#define RUN_COW		(1u << 30)
+
 /* Write the run's entry and queue its pages (a PE_PARENT run has none here). */
 static int end_run(struct page_batch *b, struct run *r, bool data)
 {
+	bool readable = b->readable_vma && !(r->flags & RUN_COW);
+
 	if (!r->len)
 		return 0;
+	r->flags &= ~RUN_COW;
 	b->run_flags = r->flags;
 	if (emit_run(b, r->start, r->len, r->flags))
 		return -1;
@@ -509,9 +520,9 @@ static int end_run(struct page_batch *b, struct run *r, bool data)
 		data = false;
 	}
 	/* pre-dump: copied once the tree runs again */
-	if (data && b->def && defer_run(b->def, r->start, r->len * PAGE_SIZE, b->readable_vma))
+	if (data && b->def && defer_run(b->def, r->start, r->len * PAGE_SIZE, readable))
 		return -1;
-	if (data && !b->def && batch_add(b, r->start, r->len * PAGE_SIZE, b->readable_vma))
+	if (data && !b->def && batch_add(b, r->start, r->len * PAGE_SIZE, readable))
 		return -1;
 	r->len = 0;
 	return 0;
@@ -561,6 +572,8 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 			/* unchanged since the parent dump, which holds it */
 			if (fl && mem_track_in_parent(tv, addr))
 				fl = PE_PARENT;
+			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
+				fl |= RUN_COW;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
 			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
 			    add_page(b, &pages, addr, fl, true))

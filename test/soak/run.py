@@ -34,6 +34,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
+MS_BIND = 0x1000
 MS_PRIVATE = 1 << 18
 
 COUNTER = r"""
@@ -127,10 +128,22 @@ def main():
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # a /tmp of our own (in a mount namespace of our own): whatever appears
     # there during the run is criu's or the counter's
-    if (libc.unshare(CLONE_NEWNS) or
-            libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) or
-            libc.mount(b"soak-tmp", b"/tmp", b"tmpfs", 0, b"mode=1777")):
+    # a checkout under /tmp (CI may clone there) stays reachable: bound back
+    # into the new /tmp at its own path
+    keep = sorted({p for p in (REPO, os.path.dirname(os.path.realpath(ARGS.criu)))
+                   if p.startswith("/tmp/")})
+    if libc.unshare(CLONE_NEWNS) or libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None):
+        sys.exit("cannot make a mount namespace: %s" % os.strerror(ctypes.get_errno()))
+    # opened in the new namespace: a bind takes its source from there only
+    keep_fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in keep]
+    if libc.mount(b"soak-tmp", b"/tmp", b"tmpfs", 0, b"mode=1777"):
         sys.exit("cannot set up a private /tmp: %s" % os.strerror(ctypes.get_errno()))
+    for path, fd in zip(keep, keep_fds):
+        os.makedirs(path, exist_ok=True)
+        if libc.mount(b"/proc/self/fd/%d" % fd, path.encode(), None, MS_BIND | MS_REC, None):
+            sys.exit("cannot bind %s into the private /tmp: %s" %
+                     (path, os.strerror(ctypes.get_errno())))
+        os.close(fd)
 
     work = tempfile.mkdtemp(prefix="criu-soak-", dir="/var/tmp")
     tmp_before = set(os.listdir("/tmp"))

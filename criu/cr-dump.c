@@ -639,21 +639,22 @@ static int write_inventory(void)
 	return images_commit_inventory(&ie.base);
 }
 
-static int write_dump_stats(void)
+/* stats-dump: the times and page counts of a dump or pre-dump (no shmem there) */
+int write_dump_stats(u64 freezing, u64 frozen, bool shmem)
 {
 	StatsEntry se = STATS_ENTRY__INIT;
 	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
 	struct cr_img *img;
 	int ret;
 
-	ds.freezing_time = freezing_us;
-	ds.frozen_time = frozen_us;
+	ds.freezing_time = freezing;
+	ds.frozen_time = frozen;
 	ds.memdump_time = dstats.memdump_us;
 	ds.memwrite_time = dstats.memwrite_us;
 	ds.pages_scanned = dstats.pages_scanned;
 	ds.pages_written = dstats.pages_written;
 	ds.pages_skipped_parent = dstats.pages_parent;
-	ds.has_shpages_scanned = ds.has_shpages_written = true;
+	ds.has_shpages_scanned = ds.has_shpages_written = shmem;
 	ds.shpages_scanned = dstats.shpages_scanned;
 	ds.shpages_written = dstats.shpages_written;
 	se.dump = &ds;
@@ -729,7 +730,7 @@ unseize:
 	frozen_us = now_us() - freeze_start_us;
 	if (!ret) {
 		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
-		ret = write_dump_stats();
+		ret = write_dump_stats(freezing_us, frozen_us, true);
 	}
 out:
 	files_dump_failed = ret != 0;

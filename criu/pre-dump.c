@@ -317,30 +317,6 @@ static int pre_dump_all(void)
 	return 0;
 }
 
-static int write_pre_dump_stats(u64 freezing, u64 frozen)
-{
-	StatsEntry se = STATS_ENTRY__INIT;
-	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
-	struct cr_img *img;
-	int ret;
-
-	ds.freezing_time = freezing;
-	ds.frozen_time = frozen;
-	ds.memdump_time = dstats.memdump_us;
-	ds.memwrite_time = dstats.memwrite_us;
-	ds.pages_scanned = dstats.pages_scanned;
-	ds.pages_written = dstats.pages_written;
-	ds.pages_skipped_parent = dstats.pages_parent;
-	se.dump = &ds;
-	img = open_image(CR_FD_STATS, O_DUMP, "dump");
-	if (!img)
-		return -1;
-	ret = pb_write(img, &se);
-	if (close_image(img))
-		ret = -1;
-	return ret;
-}
-
 /*
  * Frozen only to protect and list the pages; they are copied once the
  * tree runs again (see mem.c), and the keeper takes the uffds.
@@ -368,7 +344,7 @@ unseize:
 	if (mem_copy_deferred())
 		ret = -1;
 	if (!ret)
-		ret = write_pre_dump_stats(freezing, frozen);
+		ret = write_dump_stats(freezing, frozen, false);
 out:
 	if (mem_track_finish(ret == 0))
 		ret = -1;

@@ -13,4 +13,7 @@ int cr_pre_dump_tasks(pid_t pid);
 int fill_item_ids(struct pstree_item *it);
 u64 exec_addr(struct vm_area_list *vl);
 
+/* cr-dump.c: stats-dump.img, for a dump (shmem counts too) or a pre-dump */
+int write_dump_stats(u64 freezing, u64 frozen, bool shmem);
+
 #endif

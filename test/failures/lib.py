@@ -291,7 +291,19 @@ def snapshot(pid):
 
 
 def compare(pid, before, what="target"):
-    """Problems between a snapshot and now, after letting pid settle."""
+    """Problems between a snapshot and now, after letting pid settle.
+    A signal queued while the tree was traced (SIGCHLD of a child that
+    exited meanwhile) stays pending until the resumed thread runs, which on
+    a loaded machine may take a moment: differences get 1 s to go away."""
+    end = time.monotonic() + 1.0
+    while True:
+        bad = compare_once(pid, before, what)
+        if not bad or time.monotonic() > end:
+            return bad
+        time.sleep(0.05)
+
+
+def compare_once(pid, before, what):
     ts = settle(pid)
     if ts is None:
         return ["%s %d is gone (%s)" % (what, pid, describe_status(SPAWNED.get(pid)))]

@@ -177,9 +177,18 @@ static int probe_sched(pid_t vpid, pid_t tid, ThreadCoreEntry *tce, TaskCoreEntr
 	return -1;
 }
 
+/* What the probe depends on, besides the task's limits */
+static bool same_sched(const ThreadCoreEntry *a, const ThreadCoreEntry *b)
+{
+	return a->sched_policy == b->sched_policy && a->sched_prio == b->sched_prio &&
+	       a->has_sched_nice == b->has_sched_nice && a->sched_nice == b->sched_nice &&
+	       a->has_ioprio == b->has_ioprio && a->ioprio == b->ioprio;
+}
+
 int check_restore_sched(struct pstree_item *it)
 {
 	TaskCoreEntry *tc = rst_of(it)->cores[0]->tc;
+	ThreadCoreEntry *probed = NULL;
 	int i;
 
 	for (i = 0; i < it->nr_threads; i++) {
@@ -188,8 +197,14 @@ int check_restore_sched(struct pstree_item *it)
 
 		if (tce->n_cpu_affinity && check_affinity(it->vpid, tid, tce))
 			return -1;
-		if (needs_privilege(tce) && probe_sched(it->vpid, tid, tce, tc))
+		if (!needs_privilege(tce))
+			continue;
+		/* threads of one task mostly share their settings: one fork for them */
+		if (probed && same_sched(probed, tce))
+			continue;
+		if (probe_sched(it->vpid, tid, tce, tc))
 			return -1;
+		probed = tce;
 	}
 	return 0;
 }

@@ -14,7 +14,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 
 #include "fault.h"
 #include "cr_options.h"
@@ -115,6 +114,7 @@ int files_dump_fini(void)
 	struct dumped_file *d, *n;
 	int ret = 0;
 
+	fd_index_free();
 	/* the kinds' fini may look the dumped files up */
 	if (kinds_dump_fini())
 		ret = -1;
@@ -152,25 +152,6 @@ static int remember_file(u32 id, int type, pid_t pid, int fd, const struct stat 
 	d->type = type;
 	list_add_tail(&d->list, &dumped_files);
 	return 0;
-}
-
-static long kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
-{
-	return syscall(SYS_kcmp, p1, p2, KCMP_FILE, fd1, fd2);
-}
-
-/* An already dumped description this fd refers to, or NULL. */
-static struct dumped_file *find_same_description(struct fd_parms *p)
-{
-	struct dumped_file *d;
-
-	list_for_each_entry(d, &dumped_files, list) {
-		if (d->fd < 0 || d->dev != p->st.st_dev || d->ino != p->st.st_ino)
-			continue;
-		if (kcmp_file(d->pid, p->pid, d->fd, p->fd) == 0)
-			return d;
-	}
-	return NULL;
 }
 
 struct dumped_file *find_dumped_fd(pid_t pid, int fd)
@@ -326,6 +307,7 @@ static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
 		type = dump_one_file(&p, id);
 		if (type < 0 || remember_file(id, type, it->pid, fd, &p.st, p.flags))
 			goto err;
+		fd_index_add(&p, list_last_entry(&dumped_files, struct dumped_file, list));
 		pr_debug("pid %d fd %d: %s id %u flags 0%o pos %llu\n", it->pid, fd, p.link, id,
 			 p.flags, (unsigned long long)p.pos);
 	}

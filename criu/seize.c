@@ -103,6 +103,23 @@ static void wait_timer_set(bool on)
 	errno = e;
 }
 
+pid_t waitpid_tick(pid_t pid, int *status, int flags)
+{
+	pid_t r = waitpid(pid, status, flags | WNOHANG);
+
+	if (r)
+		return r;
+	if (!wait_timer_usable()) {
+		usleep(200);
+		errno = EINTR;
+		return -1;
+	}
+	wait_timer_set(true);
+	r = waitpid(pid, status, flags);
+	wait_timer_set(false);
+	return r;
+}
+
 /*
  * waitpid that gives up at the freeze deadline: a thread may never stop.
  * One that waits in vfork() for its child does not stop until the child

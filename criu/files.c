@@ -99,8 +99,12 @@ u32 new_file_id(void)
 	return next_file_id++;
 }
 
+/* a stat of /proc/PID/map_files worked in this dump (see dump_vma_file) */
+static bool map_files_open;
+
 int files_dump_init(void)
 {
+	map_files_open = false;
 	files_img = open_image(CR_FD_FILES, O_DUMP);
 	return files_img ? 0 : -1;
 }
@@ -481,10 +485,26 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 	char path[PATH_MAX];
 	struct stat st;
 
+	/*
+	 * Most mappings are of files already dumped by path (the libraries of
+	 * every task): once map_files is known to be open to us, that is what
+	 * its stat, readlink and stat would find, so the inode smaps gave is
+	 * looked up first.  Where stat's device differs from smaps'
+	 * (overlayfs), nothing is found here and the lookups find it.
+	 */
+	if (map_files_open)
+		list_for_each_entry(d, &dumped_files, list)
+			if (d->fd < 0 && d->dev == v->dev && d->ino == v->ino &&
+			    d->flags == flags) {
+				*id = d->id;
+				return 0;
+			}
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)v->e.start, (unsigned long long)v->e.end);
-	if (!stat(path, &st))
+	if (!stat(path, &st)) {
+		map_files_open = true;
 		return dump_file_link(pid, path, flags, id);
+	}
 	if (errno != EPERM && errno != EACCES) {
 		pr_perror("cannot stat %s", path);
 		return -1;

@@ -257,7 +257,7 @@ static void put_fd_parms(struct fd_parms *p)
 static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 {
 	struct proc_fdinfo fi;
-	char path[64];
+	char path[64], *text;
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
@@ -279,10 +279,15 @@ static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	if (read_file(path, &p->fdinfo) < 0 || parse_fdinfo(pid, fd, &fi)) {
+	if (read_file(path, &p->fdinfo) < 0) {
 		pr_perror("cannot read %s", path);
 		return -1;
 	}
+	text = xstrdup(p->fdinfo);
+	if (!text)
+		return -1;
+	parse_fdinfo_text(text, &fi);
+	free(text);
 	p->pos = fi.pos;
 	p->mnt_id = fi.mnt_id;
 	p->fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Memory dump: the contents of a task's private pages (the VMAs come from
- * smaps.c, shared memory from shmem.c).  Pages are found through /proc/PID/pagemap and copied in
+ * smaps.c, shared memory from shmem.c).  Pages are found with PAGEMAP_SCAN and the words of
+ * /proc/PID/pagemap for what it found (pagemap-scan.c), and copied in
  * large batches: many runs per process_vm_readv into one big buffer, then
  * one write per buffer.  Never-touched pages and the zero page are not
  * written.
@@ -24,6 +25,7 @@
 #include "mem-internal.h"
 #include "mem-track.h"
 #include "page-xfer.h"
+#include "pagemap-scan.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -545,15 +547,12 @@ static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool 
 	return 0;
 }
 
-static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
-			  struct track_vma *tv)
+/* The pagemap words of [addr, end) into the runs, page by page. */
+static int scan_words(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		      u64 addr, u64 end, struct run *pages, struct run *guards)
 {
-	struct run pages = { 0 }, guards = { 0 };
-	u64 addr = e->start;
-
-	b->readable_vma = e->prot & PROT_READ;
-	while (addr < e->end) {
-		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
+	while (addr < end) {
+		u64 nr = min((end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
@@ -565,7 +564,6 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 					  (unsigned long long)addr);
 			return -1;
 		}
-		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
 			u32 fl = page_flags(b, e, addr, pm_buf[i]);
 
@@ -575,11 +573,68 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
 				fl |= RUN_COW;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
-			    add_page(b, &pages, addr, fl, true))
+			if (add_page(b, guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			    add_page(b, pages, addr, fl, true))
 				return -1;
 		}
 	}
+	return 0;
+}
+
+#define SCAN_REGIONS	4096
+
+/*
+ * Only the ranges PAGEMAP_SCAN finds are read word by word: the rest of
+ * the VMA holds nothing (a gap ends the runs by itself).  Returns 1 when
+ * the kernel cannot scan, with *from where the words must be read from.
+ */
+static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		       struct run *pages, struct run *guards, u64 *from)
+{
+	static struct pm_region vec[SCAN_REGIONS];
+	u64 addr = e->start, walk_end;
+	long n, i;
+
+	while (addr < e->end) {
+		*from = addr;
+		n = pagemap_scan(pm_fd, addr, e->end, vec, SCAN_REGIONS, &walk_end);
+		if (n < 0) {
+			if (errno == ESRCH)
+				pr_err("pid %d exited during the dump (scanning its pages at %llx)\n",
+				       b->pid, (unsigned long long)addr);
+			else
+				pr_perror("PAGEMAP_SCAN of pid %d at %llx", b->pid,
+					  (unsigned long long)addr);
+			return -1;
+		}
+		if (!walk_end)
+			return 1;
+		for (i = 0; i < n; i++)
+			if (scan_words(b, pm_fd, e, tv, vec[i].start, vec[i].end, pages, guards))
+				return -1;
+		if (walk_end <= addr)	/* no progress: not expected, but never loop */
+			return 1;
+		addr = walk_end;
+	}
+	return 0;
+}
+
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
+{
+	struct run pages = { 0 }, guards = { 0 };
+	u64 from = e->start;
+	int ret = 1;
+
+	b->readable_vma = e->prot & PROT_READ;
+	/* the vDSO's pages are all saved, present or not */
+	if (!(e->status & VMA_AREA_VDSO))
+		ret = scan_ranges(b, pm_fd, e, tv, &pages, &guards, &from);
+	if (ret > 0)
+		ret = scan_words(b, pm_fd, e, tv, from, e->end, &pages, &guards);
+	if (ret)
+		return -1;
+	dstats.pages_scanned += (e->end - e->start) / PAGE_SIZE;
 	if (end_run(b, &guards, false) || end_run(b, &pages, true))
 		return -1;
 	return 0;

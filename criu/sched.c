@@ -61,13 +61,17 @@ int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce)
 
 #define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)	/* Linux 6.3 */
 
-int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc)
+void membarrier_call(struct remote_call *c)
 {
-	long ret;
+	memset(c, 0, sizeof(*c));
+	c->nr = __NR_membarrier;
+	c->a[0] = MEMBARRIER_CMD_GET_REGISTRATIONS;
+}
 
-	if (remote_syscall(rc, pid, &ret, __NR_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
-			   0, 0, 0))
-		return -1;
+int dump_membarrier(pid_t pid, TaskCoreEntry *tc, const struct remote_call *c)
+{
+	long ret = c->ret;
+
 	if (ret == -EINVAL || ret == -ENOSYS) {
 		pr_warn("pid %d: this kernel cannot tell membarrier registrations, none saved\n",
 			pid);

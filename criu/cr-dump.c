@@ -317,6 +317,7 @@ static int dump_thread(struct task_dump *td, int idx)
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
 	}
+	remote_thread_status(&td->rc, t->tid, &st);
 	if (dump_seccomp_thread(td->it->pid, t->tid, &st, tce))
 		return -1;
 	tce->has_blk_sigset = true;

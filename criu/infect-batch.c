@@ -64,31 +64,44 @@ static const int batch_sigs[] = { SIGURG, SIGWINCH, SIGCHLD };
  * our stop.  None under seccomp: after criu's death the rest of a batch
  * would meet the filter.
  */
+static void pick_batch_sig(struct remote_thread *rt, const struct proc_status *st)
+{
+	u64 busy = st->sigpnd | st->shdpnd | st->sigcgt;
+	int i, sig;
+
+	rt->batch_sig = -1;
+	for (i = 0; !st->seccomp && i < (int)ARRAY_SIZE(batch_sigs); i++)
+		if (!(busy & (1ULL << (batch_sigs[i] - 1)))) {
+			rt->batch_sig = batch_sigs[i];
+			return;
+		}
+	for (sig = 1; !st->seccomp && sig < SIGRTMIN; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCONT &&
+		    (st->sigign & ~busy & (1ULL << (sig - 1)))) {
+			rt->batch_sig = sig;
+			return;
+		}
+	pr_debug("tid %d: remote calls one by one (%s)\n", rt->tid,
+		 st->seccomp ? "under seccomp" : "no ignored signal free to end batches with");
+}
+
+void remote_thread_status(struct remote_ctl *ctl, pid_t tid, const struct proc_status *st)
+{
+	struct remote_thread *rt = ctl->th ? infect_find_thread(ctl, tid) : NULL;
+
+	if (rt && !rt->batch_sig)
+		pick_batch_sig(rt, st);
+}
+
 static int choose_batch_sig(struct remote_ctl *ctl, struct remote_thread *rt)
 {
 	struct proc_status st;
-	u64 busy;
-	int i, sig;
 
 	if (parse_pid_status(ctl->pid, rt->tid, &st)) {
 		pr_perror("cannot read the status of tid %d", rt->tid);
 		return -1;
 	}
-	rt->batch_sig = -1;
-	busy = st.sigpnd | st.shdpnd | st.sigcgt;
-	for (i = 0; !st.seccomp && i < (int)ARRAY_SIZE(batch_sigs); i++)
-		if (!(busy & (1ULL << (batch_sigs[i] - 1)))) {
-			rt->batch_sig = batch_sigs[i];
-			return 0;
-		}
-	for (sig = 1; !st.seccomp && sig < SIGRTMIN; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCONT &&
-		    (st.sigign & ~busy & (1ULL << (sig - 1)))) {
-			rt->batch_sig = sig;
-			return 0;
-		}
-	pr_debug("tid %d: no ignored signal to end batches with (seccomp %d): calls one by one\n",
-		 rt->tid, st.seccomp);
+	pick_batch_sig(rt, &st);
 	return 0;
 }
 

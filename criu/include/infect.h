@@ -85,6 +85,9 @@ struct remote_call {
  * signal or is under seccomp.  Returns -1 only when ptrace itself failed.
  */
 int remote_syscalls(struct remote_ctl *ctl, pid_t tid, struct remote_call *calls, int n);
+/* The thread's /proc status as the caller read it in the session: spares a read. */
+struct proc_status;
+void remote_thread_status(struct remote_ctl *ctl, pid_t tid, const struct proc_status *st);
 
 /* Say which signal stopped tid, where, and during what. */
 void report_stop(pid_t tid, int sig, const char *during);

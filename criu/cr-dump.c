@@ -188,23 +188,25 @@ u64 exec_addr(struct vm_area_list *vl)
 static int dump_task_prctls(struct task_dump *td)
 {
 	struct remote_ctl *rc = &td->rc;
-	long ret;
+	struct remote_call c[3] = {
+		{ .nr = __NR_brk },
+		{ .nr = __NR_prctl, .a = { PR_GET_DUMPABLE } },
+		{ .nr = __NR_prctl, .a = { PR_GET_CHILD_SUBREAPER, rc->scratch } },
+	};
 
-	if (remote_syscall(rc, rc->pid, &ret, __NR_brk, 0, 0, 0, 0, 0, 0))
-		return -1;
-	td->brk = ret;
-	if (remote_syscall(rc, rc->pid, &td->dumpable, __NR_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0))
-		return -1;
-	if (remote_syscall(rc, rc->pid, &ret, __NR_prctl, PR_GET_CHILD_SUBREAPER, rc->scratch, 0,
-			   0, 0, 0) ||
+	td->subreaper = 0;
+	if (remote_syscalls(rc, rc->pid, c, 3) ||
 	    remote_read(rc, rc->scratch, &td->subreaper, sizeof(int)))
 		return -1;
+	td->brk = c[0].ret;
+	td->dumpable = c[1].ret;
 	td->subreaper = (int)td->subreaper;
 	/* the scratch area is mapped after any mlockall() the task did */
 	return read_mlockall(rc->pid, rc->scratch, &td->mlockall);
 }
 
-static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *core)
+static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *core,
+			    long *secbits)
 {
 	ThreadCoreEntry *tce = core->thread_core;
 	struct remote_ctl *rc = &td->rc;
@@ -212,22 +214,24 @@ static int dump_thread_misc(struct task_dump *td, struct thread *t, CoreEntry *c
 	struct proc_pid_stat st;
 	ThreadSasEntry *sas;
 	stack_t ss;
-	long ret, head_len;
+	long head_len;
 	u64 tid_addr = 0, head = 0;
 	int pdeath = 0;
+	/* sigaltstack, clear_child_tid, pdeath signal, securebits: only the thread knows */
+	const u64 at_tid = rc->scratch + sizeof(ss), at_pdeath = at_tid + sizeof(tid_addr);
+	struct remote_call c[4] = {
+		{ .nr = __NR_sigaltstack, .a = { 0, rc->scratch } },
+		{ .nr = __NR_prctl, .a = { PR_GET_TID_ADDRESS, at_tid } },
+		{ .nr = __NR_prctl, .a = { PR_GET_PDEATHSIG, at_pdeath } },
+		{ .nr = __NR_prctl, .a = { PR_GET_SECUREBITS } },
+	};
 
-	/* sigaltstack, clear_child_tid, pdeath signal: only the thread knows */
-	if (remote_syscall(rc, t->tid, &ret, __NR_sigaltstack, 0, rc->scratch, 0, 0, 0, 0) ||
-	    remote_read(rc, rc->scratch, &ss, sizeof(ss)))
+	if (remote_syscalls(rc, t->tid, c, 4) ||
+	    remote_read(rc, rc->scratch, &ss, sizeof(ss)) ||
+	    remote_read(rc, at_tid, &tid_addr, sizeof(tid_addr)) ||
+	    remote_read(rc, at_pdeath, &pdeath, sizeof(pdeath)))
 		return -1;
-	if (remote_syscall(rc, t->tid, &ret, __NR_prctl, PR_GET_TID_ADDRESS, rc->scratch, 0, 0,
-			   0, 0) ||
-	    remote_read(rc, rc->scratch, &tid_addr, sizeof(tid_addr)))
-		return -1;
-	if (remote_syscall(rc, t->tid, &ret, __NR_prctl, PR_GET_PDEATHSIG, rc->scratch, 0, 0, 0,
-			   0) ||
-	    remote_read(rc, rc->scratch, &pdeath, sizeof(pdeath)))
-		return -1;
+	*secbits = c[3].ret;
 
 	sas = arena_new(&td->a, ThreadSasEntry);
 	if (!sas)
@@ -307,20 +311,21 @@ static int dump_thread(struct task_dump *td, int idx)
 	CoreEntry *core = td->cores[idx];
 	ThreadCoreEntry *tce = core->thread_core;
 	struct proc_status st;
+	long secbits;
 
 	if (parse_pid_status(td->it->pid, t->tid, &st)) {
 		pr_perror("cannot read the status of tid %d", t->tid);
 		return -1;
 	}
+	remote_thread_status(&td->rc, t->tid, &st);
 	if (dump_seccomp_thread(td->it->pid, t->tid, &st, tce))
 		return -1;
 	tce->has_blk_sigset = true;
 	tce->blk_sigset = t->orig_sigmask;
-	if (dump_creds(&st, t->tid, &td->rc, &td->a, &tce->creds))
+	if (dump_thread_misc(td, t, core, &secbits) ||
+	    dump_creds(&st, t->tid, secbits, &td->a, &tce->creds))
 		return -1;
-	if (dump_pending_signals(t, false, &td->a, &tce->signals_p))
-		return -1;
-	return dump_thread_misc(td, t, core);
+	return dump_pending_signals(t, false, &td->a, &tce->signals_p);
 }
 
 static int read_personality(pid_t pid, u32 *pers)
@@ -339,6 +344,8 @@ static int read_personality(pid_t pid, u32 *pers)
 
 static int dump_task_core(struct task_dump *td)
 {
+	struct remote_call c[SIGACTION_CALLS + ITIMER_CALLS + 1];
+	u64 sa_area = td->rc.scratch, it_area = sa_area + SIGACTION_CALLS * 32;
 	struct pstree_item *it = td->it;
 	TaskCoreEntry *tc;
 	char path[64];
@@ -364,7 +371,14 @@ static int dump_task_core(struct task_dump *td)
 	tc->blk_sigset = it->threads[0].orig_sigmask;
 	/* the process's name is its leader's */
 	tc->comm = it->leader_exited ? td->lstat.comm : td->stat.comm;
-	if (dump_sigactions(&td->rc, &td->a, tc) || dump_timers(&td->rc, &td->a, tc) ||
+	/* the process-wide calls in one stop */
+	sigaction_calls(c, sa_area);
+	itimer_calls(c + SIGACTION_CALLS, it_area);
+	membarrier_call(c + SIGACTION_CALLS + ITIMER_CALLS);
+	if (remote_syscalls(&td->rc, it->pid, c, ARRAY_SIZE(c)))
+		return -1;
+	if (dump_sigactions(&td->rc, &td->a, tc, c, sa_area) ||
+	    dump_timers(&td->rc, &td->a, tc, c + SIGACTION_CALLS, it_area) ||
 	    dump_rlimits(it->pid, &td->a, &tc->rlimits) ||
 	    dump_pending_signals(&it->threads[0], true, &td->a, &tc->signals_s))
 		return -1;
@@ -383,7 +397,7 @@ static int dump_task_core(struct task_dump *td)
 	tc->oom_score_adj = v;
 	tc->has_child_subreaper = true;
 	tc->child_subreaper = td->subreaper;
-	if (dump_membarrier(&td->rc, it->pid, tc))
+	if (dump_membarrier(it->pid, tc, c + SIGACTION_CALLS + ITIMER_CALLS))
 		return -1;
 	(td->lcore ? td->lcore : td->cores[0])->tc = tc;
 	return 0;
@@ -396,6 +410,8 @@ static int dump_task_core(struct task_dump *td)
  */
 static int dump_exited_leader(struct task_dump *td)
 {
+	/* of its own, securebits are not shown: those of the first live thread */
+	struct remote_call call = { .nr = __NR_prctl, .a = { PR_GET_SECUREBITS } };
 	struct pstree_item *it = td->it;
 	struct proc_status st;
 	ThreadCoreEntry *tce;
@@ -417,7 +433,8 @@ static int dump_exited_leader(struct task_dump *td)
 	tce->has_blk_sigset = true;
 	tce->blk_sigset = st.sigblk;
 	tce->comm = td->lstat.comm;
-	if (dump_creds(&st, it->threads[0].tid, &td->rc, &td->a, &tce->creds))
+	if (remote_syscalls(&td->rc, it->threads[0].tid, &call, 1) ||
+	    dump_creds(&st, it->threads[0].tid, call.ret, &td->a, &tce->creds))
 		return -1;
 	td->lcore = core;
 	return 0;

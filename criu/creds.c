@@ -20,15 +20,12 @@ static uint32_t *cap_words(struct arena *a, u64 caps)
 	return w;
 }
 
-int dump_creds(const struct proc_status *st, pid_t tid, struct remote_ctl *rc, struct arena *a,
+int dump_creds(const struct proc_status *st, pid_t tid, long secbits, struct arena *a,
 	       CredsEntry **out)
 {
 	CredsEntry *c;
-	long secbits;
 	int i;
 
-	if (remote_syscall(rc, tid, &secbits, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0))
-		return -1;
 	if (secbits < 0) {
 		pr_err("PR_GET_SECUREBITS failed in tid %d: %ld\n", tid, secbits);
 		return -1;

@@ -217,11 +217,17 @@ int dump_fd_locks(const struct fd_parms *p, pid_t vpid, u32 id)
 
 int note_mapped_file(struct pstree_item *it, const struct vma_area *v, u32 id)
 {
+	struct list_head *pos;
 	struct mapped_file *m;
 
-	list_for_each_entry(m, &mapped_files, list)
-		if (m->it == it && m->id == id && m->dev == v->dev && m->ino == v->ino)
+	/* tasks are dumped one by one: this task's entries are the last ones */
+	for (pos = mapped_files.prev; pos != &mapped_files; pos = pos->prev) {
+		m = list_entry(pos, struct mapped_file, list);
+		if (m->it != it)
+			break;
+		if (m->id == id && m->dev == v->dev && m->ino == v->ino)
 			return 0;
+	}
 	m = xzalloc(sizeof(*m));
 	if (!m)
 		return -1;

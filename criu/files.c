@@ -14,7 +14,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 
 #include "fault.h"
 #include "cr_options.h"
@@ -100,8 +99,12 @@ u32 new_file_id(void)
 	return next_file_id++;
 }
 
+/* a stat of /proc/PID/map_files worked in this dump (see dump_vma_file) */
+static bool map_files_open;
+
 int files_dump_init(void)
 {
+	map_files_open = false;
 	files_img = open_image(CR_FD_FILES, O_DUMP);
 	return files_img ? 0 : -1;
 }
@@ -115,6 +118,7 @@ int files_dump_fini(void)
 	struct dumped_file *d, *n;
 	int ret = 0;
 
+	fd_index_free();
 	/* the kinds' fini may look the dumped files up */
 	if (kinds_dump_fini())
 		ret = -1;
@@ -152,25 +156,6 @@ static int remember_file(u32 id, int type, pid_t pid, int fd, const struct stat 
 	d->type = type;
 	list_add_tail(&d->list, &dumped_files);
 	return 0;
-}
-
-static long kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
-{
-	return syscall(SYS_kcmp, p1, p2, KCMP_FILE, fd1, fd2);
-}
-
-/* An already dumped description this fd refers to, or NULL. */
-static struct dumped_file *find_same_description(struct fd_parms *p)
-{
-	struct dumped_file *d;
-
-	list_for_each_entry(d, &dumped_files, list) {
-		if (d->fd < 0 || d->dev != p->st.st_dev || d->ino != p->st.st_ino)
-			continue;
-		if (kcmp_file(d->pid, p->pid, d->fd, p->fd) == 0)
-			return d;
-	}
-	return NULL;
 }
 
 struct dumped_file *find_dumped_fd(pid_t pid, int fd)
@@ -272,7 +257,7 @@ static void put_fd_parms(struct fd_parms *p)
 static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 {
 	struct proc_fdinfo fi;
-	char path[64];
+	char path[64], *text;
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
@@ -294,10 +279,15 @@ static int fill_fd_parms(pid_t pid, int fd, struct fd_parms *p)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	if (read_file(path, &p->fdinfo) < 0 || parse_fdinfo(pid, fd, &fi)) {
+	if (read_file(path, &p->fdinfo) < 0) {
 		pr_perror("cannot read %s", path);
 		return -1;
 	}
+	text = xstrdup(p->fdinfo);
+	if (!text)
+		return -1;
+	parse_fdinfo_text(text, &fi);
+	free(text);
 	p->pos = fi.pos;
 	p->mnt_id = fi.mnt_id;
 	p->fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
@@ -326,6 +316,7 @@ static int dump_fd(struct pstree_item *it, int fd, struct cr_img *img)
 		type = dump_one_file(&p, id);
 		if (type < 0 || remember_file(id, type, it->pid, fd, &p.st, p.flags))
 			goto err;
+		fd_index_add(&p, list_last_entry(&dumped_files, struct dumped_file, list));
 		pr_debug("pid %d fd %d: %s id %u flags 0%o pos %llu\n", it->pid, fd, p.link, id,
 			 p.flags, (unsigned long long)p.pos);
 	}
@@ -499,10 +490,26 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 	char path[PATH_MAX];
 	struct stat st;
 
+	/*
+	 * Most mappings are of files already dumped by path (the libraries of
+	 * every task): once map_files is known to be open to us, that is what
+	 * its stat, readlink and stat would find, so the inode smaps gave is
+	 * looked up first.  Where stat's device differs from smaps'
+	 * (overlayfs), nothing is found here and the lookups find it.
+	 */
+	if (map_files_open)
+		list_for_each_entry(d, &dumped_files, list)
+			if (d->fd < 0 && d->dev == v->dev && d->ino == v->ino &&
+			    d->flags == flags) {
+				*id = d->id;
+				return 0;
+			}
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)v->e.start, (unsigned long long)v->e.end);
-	if (!stat(path, &st))
+	if (!stat(path, &st)) {
+		map_files_open = true;
 		return dump_file_link(pid, path, flags, id);
+	}
 	if (errno != EPERM && errno != EACCES) {
 		pr_perror("cannot stat %s", path);
 		return -1;

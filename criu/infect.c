@@ -15,6 +15,7 @@
 #include "dump-intr.h"
 #include "fault.h"
 #include "infect.h"
+#include "infect-internal.h"
 #include "pstree.h"
 #include "seize.h"
 #include "util.h"
@@ -33,10 +34,8 @@ static const u8 syscall_code[] = { 0x0f, 0x05 };
  */
 static const u8 area_code[] = { 0x0f, 0x05, 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0f, 0x0b };
 #define STUB_SYSCALL	0
-#define STUB_SIGRETURN	2
 #define SLOT_ROOM	(32UL << 10)
 #define AREA_DATA_SIZE	(64UL << 10)
-
 #define ERESTARTSYS		512
 #define ERESTARTNOINTR		513
 #define ERESTARTNOHAND		514
@@ -135,7 +134,7 @@ void fixup_restart_for_image(struct user_regs_struct *r)
 }
 
 
-static int set_regs(pid_t tid, struct user_regs_struct *r)
+int infect_set_regs(pid_t tid, struct user_regs_struct *r)
 {
 	if (ptrace(PTRACE_SETREGS, tid, NULL, r)) {
 		pr_perror("cannot set registers of tid %d", tid);
@@ -144,7 +143,7 @@ static int set_regs(pid_t tid, struct user_regs_struct *r)
 	return 0;
 }
 
-static int set_mask(pid_t tid, u64 mask)
+int infect_set_mask(pid_t tid, u64 mask)
 {
 	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)) {
 		pr_perror("cannot set the signal mask of tid %d", tid);
@@ -171,7 +170,7 @@ static void call_regs(struct user_regs_struct *r, u64 ip, long nr, const u64 *a)
 /* Run the call r describes: to its entry stop, then its exit stop. */
 static int run_call(pid_t tid, struct user_regs_struct *r, long *ret)
 {
-	if (set_regs(tid, r) || remote_syscall_stop(tid) || remote_syscall_stop(tid))
+	if (infect_set_regs(tid, r) || remote_syscall_stop(tid) || remote_syscall_stop(tid))
 		return -1;
 	if (ptrace(PTRACE_GETREGS, tid, NULL, r)) {
 		pr_perror("cannot read registers of tid %d", tid);
@@ -242,7 +241,7 @@ static int poke_begin(struct remote_ctl *ctl, struct remote_thread *rt, struct p
 	code = pk->word;
 	memcpy(&code, syscall_code, sizeof(syscall_code));
 	pk->t0 = now_us();
-	if (set_mask(rt->tid, ~0ULL) || poke(ctl, rt->tid, code))
+	if (infect_set_mask(rt->tid, ~0ULL) || poke(ctl, rt->tid, code))
 		return -1;
 	pk->poked = true;
 	return 0;
@@ -263,7 +262,7 @@ static int poke_end(struct remote_ctl *ctl, struct remote_thread *rt, struct pok
 
 	if (pk->poked && poke(ctl, rt->tid, pk->word))
 		err = -1;
-	if (set_regs(rt->tid, &rt->regs) || set_mask(rt->tid, rt->mask))
+	if (infect_set_regs(rt->tid, &rt->regs) || infect_set_mask(rt->tid, rt->mask))
 		err = -1;
 	rt->parked = false;
 	pr_debug("pid %d: code word poked for %llu us\n", ctl->pid,
@@ -271,7 +270,7 @@ static int poke_end(struct remote_ctl *ctl, struct remote_thread *rt, struct pok
 	return err;
 }
 
-static struct remote_thread *find_rthread(struct remote_ctl *ctl, pid_t tid)
+struct remote_thread *infect_find_thread(struct remote_ctl *ctl, pid_t tid)
 {
 	int i;
 
@@ -282,7 +281,7 @@ static struct remote_thread *find_rthread(struct remote_ctl *ctl, pid_t tid)
 }
 
 /* At the stub: the frame above it puts back everything the thread had. */
-static void stub_regs(struct remote_ctl *ctl, struct remote_thread *rt,
+void infect_stub_regs(struct remote_ctl *ctl, struct remote_thread *rt,
 		      struct user_regs_struct *r)
 {
 	*r = rt->regs;
@@ -295,15 +294,15 @@ static void stub_regs(struct remote_ctl *ctl, struct remote_thread *rt,
  * Registers first, then the mask: in between, a signal the thread takes
  * runs its handler on the room of its slot and returns to the stub.
  */
-static int park(struct remote_ctl *ctl, struct remote_thread *rt)
+int infect_park(struct remote_ctl *ctl, struct remote_thread *rt)
 {
 	struct user_regs_struct r;
 
-	stub_regs(ctl, rt, &r);
-	if (set_regs(rt->tid, &r))
+	infect_stub_regs(ctl, rt, &r);
+	if (infect_set_regs(rt->tid, &r))
 		return -1;
 	rt->parked = true;
-	return set_mask(rt->tid, ~0ULL);
+	return infect_set_mask(rt->tid, ~0ULL);
 }
 
 /* The thread runs the stub itself: rt_sigreturn puts back all at once. */
@@ -311,8 +310,8 @@ static int return_through_frame(struct remote_ctl *ctl, struct remote_thread *rt
 {
 	struct user_regs_struct r;
 
-	stub_regs(ctl, rt, &r);
-	if (set_regs(rt->tid, &r) || remote_syscall_stop(rt->tid) ||
+	infect_stub_regs(ctl, rt, &r);
+	if (infect_set_regs(rt->tid, &r) || remote_syscall_stop(rt->tid) ||
 	    remote_syscall_stop(rt->tid))
 		return -1;
 	if (ptrace(PTRACE_GETREGS, rt->tid, NULL, &r)) {
@@ -339,7 +338,7 @@ static int unpark(struct remote_ctl *ctl, struct remote_thread *rt)
 	if (!rt->parked)
 		return 0;
 	if (rt->keep_restart || return_through_frame(ctl, rt)) {
-		if (set_mask(rt->tid, rt->mask) || set_regs(rt->tid, &rt->regs))
+		if (infect_set_mask(rt->tid, rt->mask) || infect_set_regs(rt->tid, &rt->regs))
 			ret = -1;
 	}
 	rt->parked = false;
@@ -361,7 +360,7 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 	}
 	if (!ctl->th)
 		return plain_syscall(ctl, tid, ret, nr, a);
-	rt = find_rthread(ctl, tid);
+	rt = infect_find_thread(ctl, tid);
 	if (!rt || !rt->parked) {
 		pr_err("tid %d of pid %d is not ready for remote calls\n", tid, ctl->pid);
 		return -1;
@@ -369,7 +368,7 @@ int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1
 	if (dump_step("remote syscall"))
 		return -1;
 	/* from the area's syscall; after it, the thread is at the stub again */
-	stub_regs(ctl, rt, &r);
+	infect_stub_regs(ctl, rt, &r);
 	call_regs(&r, ctl->area + STUB_SYSCALL, nr, a);
 	return run_call(tid, &r, ret);
 }
@@ -472,7 +471,7 @@ static int map_area(struct remote_ctl *ctl, size_t slot)
 	int err = -1;
 
 	ctl->exec_len = PAGE_SIZE;
-	ctl->area_len = ctl->exec_len + ctl->nr_threads * slot + AREA_DATA_SIZE;
+	ctl->area_len = ctl->exec_len + ctl->nr_threads * slot + AREA_DATA_SIZE + AREA_BATCH_SIZE;
 	a[1] = ctl->area_len;
 	if (poke_begin(ctl, rt, &pk) || poke_call(ctl, rt, &ret, __NR_mmap, a))
 		goto out;
@@ -509,7 +508,8 @@ static int fill_and_park(struct remote_ctl *ctl, size_t slot)
 	u8 *buf;
 	int i, ret = -1;
 
-	if (remote_write(ctl, ctl->area, area_code, sizeof(area_code)))
+	if (remote_write(ctl, ctl->area, area_code, sizeof(area_code)) ||
+	    write_batch_code(ctl))
 		return -1;
 	buf = xmalloc(fsz);
 	if (!buf)
@@ -521,7 +521,7 @@ static int fill_and_park(struct remote_ctl *ctl, size_t slot)
 		if (build_park_frame(rt->tid, &rt->frame_regs, rt->mask, rt->frame, buf) ||
 		    remote_write(ctl, rt->frame, buf, fsz))
 			goto out;
-		if (park(ctl, rt) || dump_step("parked a thread"))
+		if (infect_park(ctl, rt) || dump_step("parked a thread"))
 			goto out;
 	}
 	ret = 0;
@@ -549,6 +549,7 @@ int remote_start(struct remote_ctl *ctl, struct pstree_item *it, u64 exec_addr)
 		goto err;
 	ctl->scratch = ctl->area + ctl->exec_len + ctl->nr_threads * slot;
 	ctl->scratch_len = AREA_DATA_SIZE;
+	ctl->batch = ctl->scratch + AREA_DATA_SIZE;
 	return 0;
 err:
 	remote_stop(ctl);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Memory dump: the contents of a task's private pages (the VMAs come from
- * smaps.c, shared memory from shmem.c).  Pages are found through /proc/PID/pagemap and copied in
+ * smaps.c, shared memory from shmem.c).  Pages are found with PAGEMAP_SCAN and the words of
+ * /proc/PID/pagemap for what it found (pagemap-scan.c), and copied in
  * large batches: many runs per process_vm_readv into one big buffer, then
  * one write per buffer.  Never-touched pages and the zero page are not
  * written.
@@ -24,6 +25,7 @@
 #include "mem-internal.h"
 #include "mem-track.h"
 #include "page-xfer.h"
+#include "pagemap-scan.h"
 #include "pagemap.pb-c.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -362,6 +364,42 @@ static int flush_batch(struct page_batch *b)
 	return 0;
 }
 
+/*
+ * A task's last batch: with nothing queued there is no overlap to gain,
+ * and handing it to the writer only to wait for it costs two thread
+ * switches per task; the main thread writes it.  Not for the page server
+ * (its connection is the writer's while the ring is busy).
+ */
+static int flush_last_batch(struct page_batch *b)
+{
+	struct copy_slot *sl;
+	bool idle;
+	u64 t0;
+
+	pthread_mutex_lock(&ring_lock);
+	idle = !ring_full;
+	pthread_mutex_unlock(&ring_lock);
+	if (!idle || !b->nr || b->remote || b->nr_hdrs)
+		return flush_batch(b);
+	if (dump_step("pages"))
+		return -1;
+	sl = &slots[ring_head];
+	t0 = now_us();
+	if (read_batch(b, sl->data))
+		return -1;
+	dstats.memdump_us += now_us() - t0;
+	t0 = now_us();
+	if (!ring_error && img_write_raw(b->pages, sl->data, b->bytes)) {
+		pr_perror("cannot write %zu bytes of pages of pid %d", b->bytes, b->pid);
+		return -1;
+	}
+	dstats.memwrite_us += now_us() - t0;
+	dstats.pages_written += b->bytes / PAGE_SIZE;
+	b->nr = 0;
+	b->bytes = 0;
+	return 0;
+}
+
 /* A command for the page server, in order with the pages queued. */
 static int batch_hdr(struct page_batch *b, u64 addr, u64 nr_pages, u32 flags)
 {
@@ -545,15 +583,12 @@ static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool 
 	return 0;
 }
 
-static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
-			  struct track_vma *tv)
+/* The pagemap words of [addr, end) into the runs, page by page. */
+static int scan_words(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		      u64 addr, u64 end, struct run *pages, struct run *guards)
 {
-	struct run pages = { 0 }, guards = { 0 };
-	u64 addr = e->start;
-
-	b->readable_vma = e->prot & PROT_READ;
-	while (addr < e->end) {
-		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
+	while (addr < end) {
+		u64 nr = min((end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
@@ -565,7 +600,6 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 					  (unsigned long long)addr);
 			return -1;
 		}
-		dstats.pages_scanned += nr;
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
 			u32 fl = page_flags(b, e, addr, pm_buf[i]);
 
@@ -575,11 +609,68 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
 				fl |= RUN_COW;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
-			    add_page(b, &pages, addr, fl, true))
+			if (add_page(b, guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			    add_page(b, pages, addr, fl, true))
 				return -1;
 		}
 	}
+	return 0;
+}
+
+#define SCAN_REGIONS	4096
+
+/*
+ * Only the ranges PAGEMAP_SCAN finds are read word by word: the rest of
+ * the VMA holds nothing (a gap ends the runs by itself).  Returns 1 when
+ * the kernel cannot scan, with *from where the words must be read from.
+ */
+static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		       struct run *pages, struct run *guards, u64 *from)
+{
+	static struct pm_region vec[SCAN_REGIONS];
+	u64 addr = e->start, walk_end;
+	long n, i;
+
+	while (addr < e->end) {
+		*from = addr;
+		n = pagemap_scan(pm_fd, addr, e->end, vec, SCAN_REGIONS, &walk_end);
+		if (n < 0) {
+			if (errno == ESRCH)
+				pr_err("pid %d exited during the dump (scanning its pages at %llx)\n",
+				       b->pid, (unsigned long long)addr);
+			else
+				pr_perror("PAGEMAP_SCAN of pid %d at %llx", b->pid,
+					  (unsigned long long)addr);
+			return -1;
+		}
+		if (!walk_end)
+			return 1;
+		for (i = 0; i < n; i++)
+			if (scan_words(b, pm_fd, e, tv, vec[i].start, vec[i].end, pages, guards))
+				return -1;
+		if (walk_end <= addr)	/* no progress: not expected, but never loop */
+			return 1;
+		addr = walk_end;
+	}
+	return 0;
+}
+
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
+{
+	struct run pages = { 0 }, guards = { 0 };
+	u64 from = e->start;
+	int ret = 1;
+
+	b->readable_vma = e->prot & PROT_READ;
+	/* the vDSO's pages are all saved, present or not */
+	if (!(e->status & VMA_AREA_VDSO))
+		ret = scan_ranges(b, pm_fd, e, tv, &pages, &guards, &from);
+	if (ret > 0)
+		ret = scan_words(b, pm_fd, e, tv, from, e->end, &pages, &guards);
+	if (ret)
+		return -1;
+	dstats.pages_scanned += (e->end - e->start) / PAGE_SIZE;
 	if (end_run(b, &guards, false) || end_run(b, &pages, true))
 		return -1;
 	return 0;
@@ -736,7 +827,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 		if (dump_vma_pages(b, pm_fd, &v->e))
 			goto out;
 	}
-	if (flush_batch(b))
+	if (flush_last_batch(b))
 		goto out;
 	ret = 0;
 out:

@@ -336,11 +336,20 @@ int parse_pid_limits(pid_t pid, struct proc_rlimit *lim, int *nr)
 
 int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi)
 {
-	char path[64], *buf, *line, *save;
+	char path[64], *buf;
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
 	if (read_file(path, &buf) < 0)
 		return -1;
+	parse_fdinfo_text(buf, fi);
+	free(buf);
+	return 0;
+}
+
+void parse_fdinfo_text(char *buf, struct proc_fdinfo *fi)
+{
+	char *line, *save;
+
 	memset(fi, 0, sizeof(*fi));
 	fi->mnt_id = -1;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -355,8 +364,6 @@ int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi)
 		else if (!strncmp(line, "lock:", 5))
 			fi->locked = true;
 	}
-	free(buf);
-	return 0;
 }
 
 /*

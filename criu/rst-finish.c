@@ -230,19 +230,18 @@ int run_to_sigreturn(int nr_threads, u64 deadline)
 	while (held < nr_threads) {
 		int status, sig, event, req;
 		bool ev;
-		pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
+		pid_t pid = waitpid_tick(-1, &status, __WALL);
 
-		if (pid < 0) {
+		if (pid < 0 && errno != EINTR) {
 			pr_perror("cannot wait for the restored tasks");
 			return -1;
 		}
-		if (pid == 0) {
+		if (pid < 0) {
 			if (now_us() > deadline) {
 				pr_err("timed out: %d of %d threads reached the end of the restorer\n",
 				       held, nr_threads);
 				return -1;
 			}
-			usleep(200);
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {

@@ -61,13 +61,17 @@ int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce)
 
 #define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)	/* Linux 6.3 */
 
-int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc)
+void membarrier_call(struct remote_call *c)
 {
-	long ret;
+	memset(c, 0, sizeof(*c));
+	c->nr = __NR_membarrier;
+	c->a[0] = MEMBARRIER_CMD_GET_REGISTRATIONS;
+}
 
-	if (remote_syscall(rc, pid, &ret, __NR_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
-			   0, 0, 0))
-		return -1;
+int dump_membarrier(pid_t pid, TaskCoreEntry *tc, const struct remote_call *c)
+{
+	long ret = c->ret;
+
 	if (ret == -EINVAL || ret == -ENOSYS) {
 		pr_warn("pid %d: this kernel cannot tell membarrier registrations, none saved\n",
 			pid);
@@ -177,9 +181,18 @@ static int probe_sched(pid_t vpid, pid_t tid, ThreadCoreEntry *tce, TaskCoreEntr
 	return -1;
 }
 
+/* What the probe depends on, besides the task's limits */
+static bool same_sched(const ThreadCoreEntry *a, const ThreadCoreEntry *b)
+{
+	return a->sched_policy == b->sched_policy && a->sched_prio == b->sched_prio &&
+	       a->has_sched_nice == b->has_sched_nice && a->sched_nice == b->sched_nice &&
+	       a->has_ioprio == b->has_ioprio && a->ioprio == b->ioprio;
+}
+
 int check_restore_sched(struct pstree_item *it)
 {
 	TaskCoreEntry *tc = rst_of(it)->cores[0]->tc;
+	ThreadCoreEntry *probed = NULL;
 	int i;
 
 	for (i = 0; i < it->nr_threads; i++) {
@@ -188,8 +201,14 @@ int check_restore_sched(struct pstree_item *it)
 
 		if (tce->n_cpu_affinity && check_affinity(it->vpid, tid, tce))
 			return -1;
-		if (needs_privilege(tce) && probe_sched(it->vpid, tid, tce, tc))
+		if (!needs_privilege(tce))
+			continue;
+		/* threads of one task mostly share their settings: one fork for them */
+		if (probed && same_sched(probed, tce))
+			continue;
+		if (probe_sched(it->vpid, tid, tce, tc))
 			return -1;
+		probed = tce;
 	}
 	return 0;
 }

@@ -7,12 +7,14 @@
  * block them only while they run.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -45,12 +47,86 @@ int wait_stop(pid_t tid, int *status)
 }
 
 /*
+ * A blocking waitpid that still comes back every few ms to look at the
+ * clock: a timer aimed at this thread sends SIGALRM, whose handler does
+ * nothing and is installed without SA_RESTART, so waitpid fails with
+ * EINTR.  Polling with WNOHANG instead takes the CPU from the very
+ * threads we wait for.  Without the timer (or with SIGALRM blocked) we
+ * poll as before.
+ */
+#define WAIT_TICK_NS	(5 * 1000 * 1000)
+
+static timer_t wait_timer;
+static int wait_timer_state;	/* 0: not set up, 1: usable, -1: poll */
+
+static void wait_tick(int sig)
+{
+	(void)sig;
+}
+
+static bool wait_timer_usable(void)
+{
+	struct sigaction sa;
+	struct sigevent sev;
+	sigset_t cur;
+
+	if (wait_timer_state)
+		return wait_timer_state > 0;
+	wait_timer_state = -1;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) || sigismember(&cur, SIGALRM))
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wait_tick;
+	if (sigaction(SIGALRM, &sa, NULL))
+		return false;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev._sigev_un._tid = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &wait_timer)) {
+		signal(SIGALRM, SIG_DFL);
+		return false;
+	}
+	wait_timer_state = 1;
+	return true;
+}
+
+static void wait_timer_set(bool on)
+{
+	struct itimerspec its;
+	int e = errno;
+
+	memset(&its, 0, sizeof(its));
+	if (on)
+		its.it_value.tv_nsec = its.it_interval.tv_nsec = WAIT_TICK_NS;
+	timer_settime(wait_timer, 0, &its, NULL);
+	errno = e;
+}
+
+pid_t waitpid_tick(pid_t pid, int *status, int flags)
+{
+	pid_t r = waitpid(pid, status, flags | WNOHANG);
+
+	if (r)
+		return r;
+	if (!wait_timer_usable()) {
+		usleep(200);
+		errno = EINTR;
+		return -1;
+	}
+	wait_timer_set(true);
+	r = waitpid(pid, status, flags);
+	wait_timer_set(false);
+	return r;
+}
+
+/*
  * waitpid that gives up at the freeze deadline: a thread may never stop.
  * One that waits in vfork() for its child does not stop until the child
  * execs or exits; after a while, look for that and say so.  Returns 0,
  * -1 with errno, or -2 when the failure was reported.
  */
-static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
+static int wait_stop_loop(struct pstree_item *it, pid_t tid, int *status, bool blocking)
 {
 	u64 start = now_us();
 	pid_t child;
@@ -58,14 +134,12 @@ static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
 	bool looked = false;
 
 	for (;;) {
-		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		pid_t r = waitpid(tid, status, __WALL | (blocking ? 0 : WNOHANG));
 
 		if (r == tid)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (r < 0)
-			continue;
 		if (!looked && now_us() - start > 50000) {
 			looked = true;
 			child = vfork_child(it->pid, tid);
@@ -80,11 +154,30 @@ static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
 			       opts.timeout);
 			return -2;
 		}
+		if (blocking)
+			continue;
 		if (spins++ < 1000)
 			sched_yield();
 		else
 			usleep(200);
 	}
+}
+
+static int wait_stop_until(struct pstree_item *it, pid_t tid, int *status)
+{
+	pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+	int ret;
+
+	if (r == tid)
+		return 0;
+	if (r < 0 && errno != EINTR)
+		return -1;
+	if (!wait_timer_usable())
+		return wait_stop_loop(it, tid, status, false);
+	wait_timer_set(true);
+	ret = wait_stop_loop(it, tid, status, true);
+	wait_timer_set(false);
+	return ret;
 }
 
 /*

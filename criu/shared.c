@@ -31,6 +31,7 @@
 #include <linux/kcmp.h>
 #include <linux/sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -192,39 +193,95 @@ static bool dump_ids(struct pstree_item *it, u32 id[SH_NR])
 	return true;
 }
 
-/* Table t of d: the id of an earlier process with the same table, or a new one. */
-static int assign_id(struct dump_ids *d, int t)
-{
-	struct dump_ids *e;
-	long r;
+/*
+ * The first process seen with each distinct table of each type, sorted
+ * by kcmp's order of the kernel objects (a total order): a new process
+ * finds the one it shares with in log(n) kcmp calls, not n.
+ */
+struct table_holder {
+	pid_t pid;
+	u32 id;
+};
 
-	for (e = dids; e < d; e++) {
-		r = syscall(SYS_kcmp, e->it->pid, d->it->pid, objs[t].kcmp, 0, 0);
-		if (r < 0) {
-			pr_perror("kcmp of the %s of pids %d and %d", objs[t].what, e->it->pid,
-				  d->it->pid);
+static struct table_holder *holders[SH_NR];
+static int nr_holders[SH_NR];
+
+/* Where pid's table t is (*found) or would go among the holders; -1 on error */
+static int find_holder(int t, pid_t pid, bool *found)
+{
+	int lo = 0, hi = nr_holders[t];
+
+	*found = false;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		long r = syscall(SYS_kcmp, holders[t][mid].pid, pid, objs[t].kcmp, 0, 0);
+
+		if (r < 0 || r > 2) {
+			pr_perror("kcmp of the %s of pids %d and %d", objs[t].what,
+				  holders[t][mid].pid, pid);
 			return -1;
 		}
 		if (r == 0) {
-			d->id[t] = e->id[t];
-			d->files_first = d->files_first && t != SH_FILES;
-			pr_info("pid %d shares its %s with pid %d\n", d->it->pid, objs[t].what,
-				e->it->pid);
-			return 0;
+			*found = true;
+			return mid;
 		}
+		if (r == 1)	/* the holder's object is below ours */
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Table t of d: the id of an earlier process with the same table, or a new one. */
+static int assign_id(struct dump_ids *d, int t)
+{
+	struct table_holder *h = holders[t];
+	bool found;
+	int pos = find_holder(t, d->it->pid, &found);
+
+	if (pos < 0)
+		return -1;
+	if (found) {
+		d->id[t] = h[pos].id;
+		d->files_first = d->files_first && t != SH_FILES;
+		pr_info("pid %d shares its %s with pid %d\n", d->it->pid, objs[t].what,
+			h[pos].pid);
+		return 0;
 	}
 	d->id[t] = new_kobj_id();
+	/* room for one per process was made in dump_shared_ids() */
+	memmove(h + pos + 1, h + pos, (nr_holders[t] - pos) * sizeof(*h));
+	h[pos].pid = d->it->pid;
+	h[pos].id = d->id[t];
+	nr_holders[t]++;
 	return 0;
+}
+
+static void free_holders(void)
+{
+	int t;
+
+	for (t = 0; t < SH_NR; t++) {
+		free(holders[t]);
+		holders[t] = NULL;
+		nr_holders[t] = 0;
+	}
 }
 
 int dump_shared_ids(void)
 {
 	struct pstree_item *it;
-	int t;
+	int t, ret = -1;
 
 	dids = xzalloc(sizeof(*dids) * pstree_count());
 	if (!dids)
 		return -1;
+	for (t = 0; t < SH_NR; t++) {
+		holders[t] = xmalloc(sizeof(*holders[t]) * pstree_count());
+		if (!holders[t])
+			goto out;
+	}
 	for_each_item(it) {
 		struct dump_ids *d = &dids[nr_dids];
 
@@ -234,9 +291,14 @@ int dump_shared_ids(void)
 		d->files_first = true;
 		for (t = 0; t < SH_NR; t++)
 			if (assign_id(d, t))
-				return -1;
+				goto out;
 		nr_dids++;
 	}
+	ret = 0;
+out:
+	free_holders();
+	if (ret)
+		return -1;
 	qsort(dids, nr_dids, sizeof(*dids), cmp_item);
 	return check_topology(dump_ids, true);
 }

@@ -5,6 +5,7 @@
  * running rt_sigaction(sig, NULL, &old) inside the stopped task.
  */
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "task_state.h"
@@ -17,31 +18,52 @@ struct kernel_sigaction {
 	u64 mask;
 };
 
-#define NSIG_MAX 64
+#define NSIG_MAX SIGACTION_CALLS
 
-int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc)
+void sigaction_calls(struct remote_call *c, u64 area)
 {
+	int i;
+
+	for (i = 0; i < SIGACTION_CALLS; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].nr = __NR_rt_sigaction;
+		c[i].a[0] = i + 1;
+		c[i].a[2] = area + i * sizeof(struct kernel_sigaction);
+		c[i].a[3] = 8;
+	}
+}
+
+/* The results of sigaction_calls(), each disposition in its own slot of area */
+static int read_all_sigactions(struct remote_ctl *rc, const struct remote_call *c, u64 area,
+			       struct kernel_sigaction *out)
+{
+	int i;
+
+	for (i = 0; i < SIGACTION_CALLS; i++)
+		if (c[i].ret) {
+			pr_err("rt_sigaction(%d) failed in pid %d: %ld\n", i + 1, rc->pid, c[i].ret);
+			return -1;
+		}
+	return remote_read(rc, area, out, SIGACTION_CALLS * sizeof(*out));
+}
+
+int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc,
+		    const struct remote_call *c, u64 area)
+{
+	struct kernel_sigaction all[NSIG_MAX];
 	int sig, n = 0;
 
 	tc->sigactions = arena_array(a, SaEntry *, NSIG_MAX);
 	if (!tc->sigactions)
 		return -1;
+	if (read_all_sigactions(rc, c, area, all))
+		return -1;
 	for (sig = 1; sig <= NSIG_MAX; sig++) {
-		struct kernel_sigaction ksa;
+		struct kernel_sigaction ksa = all[sig - 1];
 		SaEntry *sa;
-		long ret;
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (remote_syscall(rc, rc->pid, &ret, __NR_rt_sigaction, sig, 0, rc->scratch, 8,
-				   0, 0))
-			return -1;
-		if (ret) {
-			pr_err("rt_sigaction(%d) failed in pid %d: %ld\n", sig, rc->pid, ret);
-			return -1;
-		}
-		if (remote_read(rc, rc->scratch, &ksa, sizeof(ksa)))
-			return -1;
 		sa = arena_new(a, SaEntry);
 		if (!sa)
 			return -1;

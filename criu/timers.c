@@ -5,36 +5,60 @@
  * read by timer_gettime() run inside the task.
  */
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include "task_state.h"
 
-static int dump_itimer(struct remote_ctl *rc, struct arena *a, int which, ItimerEntry **out)
+static int dump_itimer(const struct itimerval *iv, struct arena *a, ItimerEntry **out)
 {
-	struct itimerval iv;
 	ItimerEntry *e;
-	long ret;
 
-	if (remote_syscall(rc, rc->pid, &ret, __NR_getitimer, which, rc->scratch, 0, 0, 0, 0))
-		return -1;
-	if (ret) {
-		pr_err("getitimer(%d) failed in pid %d: %ld\n", which, rc->pid, ret);
-		return -1;
-	}
-	if (remote_read(rc, rc->scratch, &iv, sizeof(iv)))
-		return -1;
 	e = arena_new(a, ItimerEntry);
 	if (!e)
 		return -1;
 	itimer_entry__init(e);
-	e->isec = iv.it_interval.tv_sec;
-	e->iusec = iv.it_interval.tv_usec;
-	e->vsec = iv.it_value.tv_sec;
-	e->vusec = iv.it_value.tv_usec;
+	e->isec = iv->it_interval.tv_sec;
+	e->iusec = iv->it_interval.tv_usec;
+	e->vsec = iv->it_value.tv_sec;
+	e->vusec = iv->it_value.tv_usec;
 	*out = e;
 	return 0;
+}
+
+static const int itimer_which[ITIMER_CALLS] = { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF };
+
+void itimer_calls(struct remote_call *c, u64 area)
+{
+	int i;
+
+	for (i = 0; i < ITIMER_CALLS; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].nr = __NR_getitimer;
+		c[i].a[0] = itimer_which[i];
+		c[i].a[1] = area + i * sizeof(struct itimerval);
+	}
+}
+
+/* The results of itimer_calls() */
+static int dump_itimers(struct remote_ctl *rc, struct arena *a, TaskTimersEntry *te,
+			const struct remote_call *c, u64 area)
+{
+	struct itimerval iv[ITIMER_CALLS];
+	int i;
+
+	for (i = 0; i < ITIMER_CALLS; i++)
+		if (c[i].ret) {
+			pr_err("getitimer(%d) failed in pid %d: %ld\n", itimer_which[i], rc->pid,
+			       c[i].ret);
+			return -1;
+		}
+	if (remote_read(rc, area, iv, sizeof(iv)))
+		return -1;
+	return dump_itimer(&iv[0], a, &te->real) || dump_itimer(&iv[1], a, &te->virt) ||
+	       dump_itimer(&iv[2], a, &te->prof);
 }
 
 static int dump_posix_timer(struct remote_ctl *rc, struct arena *a,
@@ -79,7 +103,8 @@ static int dump_posix_timer(struct remote_ctl *rc, struct arena *a,
 	return 0;
 }
 
-int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc)
+int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc,
+		const struct remote_call *c, u64 area)
 {
 	struct proc_posix_timer *pts = NULL;
 	TaskTimersEntry *te;
@@ -89,9 +114,7 @@ int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc)
 	if (!te)
 		return -1;
 	task_timers_entry__init(te);
-	if (dump_itimer(rc, a, ITIMER_REAL, &te->real) ||
-	    dump_itimer(rc, a, ITIMER_VIRTUAL, &te->virt) ||
-	    dump_itimer(rc, a, ITIMER_PROF, &te->prof))
+	if (dump_itimers(rc, a, te, c, area))
 		return -1;
 
 	if (parse_posix_timers(rc->pid, &pts, &nr)) {

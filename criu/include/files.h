@@ -82,6 +82,10 @@ struct dumped_file {
 };
 extern struct list_head dumped_files;
 struct dumped_file *find_dumped_fd(pid_t pid, int fd);
+/* files-index.c: the dumped description fd p refers to, or NULL; add one; free */
+struct dumped_file *find_same_description(struct fd_parms *p);
+void fd_index_add(const struct fd_parms *p, struct dumped_file *d);
+void fd_index_free(void);
 
 /* A file descriptor of pid, duplicated into criu (pidfd_getfd). */
 int get_task_fd(pid_t pid, int fd);

@@ -30,6 +30,7 @@ struct remote_thread {
 	u64 frame;			/* remote address of its frame */
 	bool parked;			/* at the stub, signals blocked */
 	bool keep_restart;		/* rt_sigreturn would lose its restart block */
+	int batch_sig;			/* ends its batches; 0 not chosen, -1 none */
 };
 
 struct remote_ctl {
@@ -38,6 +39,7 @@ struct remote_ctl {
 				   the restorer's syscall instruction) */
 	u64 scratch;		/* remote address of the data part of the area */
 	size_t scratch_len;
+	u64 batch;		/* remote address of the batch table */
 	u64 area;		/* the whole area: code, frames, data */
 	size_t area_len, exec_len;
 	int mem_fd;		/* /proc/PID/mem */
@@ -65,6 +67,27 @@ int build_park_frame(pid_t tid, const struct user_regs_struct *r, u64 mask, u64 
  */
 int remote_syscall(struct remote_ctl *ctl, pid_t tid, long *ret, long nr, u64 a1, u64 a2,
 		   u64 a3, u64 a4, u64 a5, u64 a6);
+
+/* One syscall of a batch: its number, arguments and raw result. */
+struct remote_call {
+	long nr;
+	u64 a[6];
+	long ret;
+};
+
+#define REMOTE_BATCH_MAX	128
+#define REMOTE_BATCH_AREA	(REMOTE_BATCH_MAX * sizeof(struct remote_call))
+
+/*
+ * Run n (at most REMOTE_BATCH_MAX) syscalls in thread tid of a session in
+ * one stop: a short loop in the area runs them and ends with a signal the
+ * thread ignores (see infect.c); one by one when the thread has no such
+ * signal or is under seccomp.  Returns -1 only when ptrace itself failed.
+ */
+int remote_syscalls(struct remote_ctl *ctl, pid_t tid, struct remote_call *calls, int n);
+/* The thread's /proc status as the caller read it in the session: spares a read. */
+struct proc_status;
+void remote_thread_status(struct remote_ctl *ctl, pid_t tid, const struct proc_status *st);
 
 /* Say which signal stopped tid, where, and during what. */
 void report_stop(pid_t tid, int sig, const char *during);

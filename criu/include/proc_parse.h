@@ -82,6 +82,8 @@ struct proc_fdinfo {
 	bool locked;		/* a "lock:" line: the file holds a lock */
 };
 int parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi);
+/* the same from the text of an fdinfo file already read (buf is cut up) */
+void parse_fdinfo_text(char *buf, struct proc_fdinfo *fi);
 /* The text after "key:" in an fdinfo text, or NULL. */
 const char *fdinfo_value(const char *fdinfo, const char *key);
 

@@ -21,5 +21,7 @@ void unseize_tree(enum unseize_mode mode);
 
 /* Wait for a ptrace stop of tid; returns the status or -1. */
 int wait_stop(pid_t tid, int *status);
+/* waitpid that blocks but fails with EINTR every few ms, to look at a deadline */
+pid_t waitpid_tick(pid_t pid, int *status, int flags);
 
 #endif

@@ -14,18 +14,28 @@
 #include "pstree.h"
 #include "util.h"
 
-/* sigact.c: every signal's disposition, read by rt_sigaction in the task */
-int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc);
+/*
+ * sigact.c: every signal's disposition, read by rt_sigaction in the task:
+ * sigaction_calls() fills SIGACTION_CALLS entries of a batch (results in
+ * area, 32 bytes each), dump_sigactions() reads what they returned.
+ */
+#define SIGACTION_CALLS 64
+void sigaction_calls(struct remote_call *c, u64 area);
+int dump_sigactions(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc,
+		    const struct remote_call *c, u64 area);
 
 /* signals.c: pending signals of a thread (private) or of the process */
 int dump_pending_signals(struct thread *t, bool shared, struct arena *a,
 			 SignalQueueEntry **out);
 
-/* timers.c: setitimer and timer_create timers */
-int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc);
+/* timers.c: setitimer timers (ITIMER_CALLS batch entries, results in area), timer_create ones */
+#define ITIMER_CALLS 3
+void itimer_calls(struct remote_call *c, u64 area);
+int dump_timers(struct remote_ctl *rc, struct arena *a, TaskCoreEntry *tc,
+		const struct remote_call *c, u64 area);
 
-/* creds.c; st is the thread's /proc status: its ids and capabilities */
-int dump_creds(const struct proc_status *st, pid_t tid, struct remote_ctl *rc, struct arena *a,
+/* creds.c; st is the thread's /proc status: its ids and capabilities; secbits as read in it */
+int dump_creds(const struct proc_status *st, pid_t tid, long secbits, struct arena *a,
 	       CredsEntry **out);
 
 /* rlimits.c */
@@ -36,8 +46,9 @@ int dump_fs(struct pstree_item *it, unsigned int umask);
 
 /* sched.c: CPU affinity and I/O priority per thread */
 int dump_thread_sched(pid_t tid, struct arena *a, ThreadCoreEntry *tce);
-/* the process's membarrier registrations, asked in the task */
-int dump_membarrier(struct remote_ctl *rc, pid_t pid, TaskCoreEntry *tc);
+/* the process's membarrier registrations, asked in the task (one batch entry) */
+void membarrier_call(struct remote_call *c);
+int dump_membarrier(pid_t pid, TaskCoreEntry *tc, const struct remote_call *c);
 
 /* seccomp.c: mode per thread, filters into seccomp.img */
 /* After the freeze: PTRACE_O_SUSPEND_SECCOMP on every thread under seccomp. */

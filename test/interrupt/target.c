@@ -7,8 +7,8 @@
  * A process with MIB MiB of memory filled with a pattern, SIGUSR2 blocked,
  * SIGHUP ignored and a SIGUSR1 handler; a thread that keeps values in r12,
  * r13 and xmm7 across raw nanosleep calls and checks them after each; a
- * thread blocked in read() on a pipe that echoes what it gets; and a child
- * process with its own SIGUSR1 handler.  It writes "PID CHILD" to
+ * thread blocked in read() on a pipe that echoes what it gets, with SIGURG
+ * blocked; and a child process with its own SIGUSR1 handler.  It writes "PID CHILD" to
  * DIR/ready.  On SIGUSR1 each process checks itself and writes one line
  * to DIR/reply-PID: "ok ticks=N sum=X" or "bad: why".
  */
@@ -105,9 +105,14 @@ static void *reg_thread(void *arg)
 
 static void *echo_thread(void *arg)
 {
+	sigset_t urg;
 	char c;
 
 	(void)arg;
+	/* the signal criu's remote-call batches end with, blocked: none may stay pending */
+	sigemptyset(&urg);
+	sigaddset(&urg, SIGURG);
+	pthread_sigmask(SIG_BLOCK, &urg, NULL);
 	for (;;) {
 		ssize_t n = read(ping[0], &c, 1);
 

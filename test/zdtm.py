@@ -107,7 +107,7 @@ ROOTLESS_TIMEOUT = 300.0
 SIGTERM_REPEAT = 1.0
 
 # Images stored without a CRIU header: not for crit.
-RAW_IMAGES = re.compile(r'^pages-\d+\.img$')
+RAW_IMAGES = re.compile(r'^(pages-\d+|tmpfs-dev-\d+\.tar\.gz)\.img$')
 
 # Pagemap entry flags (images/pagemap.proto).
 PE_PARENT = 1 << 0

@@ -560,7 +560,7 @@ static int open_anchors(void)
 {
 	struct pstree_item *it;
 
-	if (open_all_anchors())
+	if ((mounts_in_images() && reg_check_identities()) || open_all_anchors())
 		return -1;
 	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
 	for_each_item(it)

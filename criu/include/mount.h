@@ -31,5 +31,7 @@ int finish_mounts(void);
  */
 int mnt_anchor_channel(void);
 int mnt_hand_anchors(pid_t root_pid, int (*open_fn)(void));
+/* files-reg.c: is each exe and mapped file the one dumped (in the tree's mounts) */
+int reg_check_identities(void);
 
 #endif

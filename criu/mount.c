@@ -268,7 +268,7 @@ static int ns_mountinfo_answer(int out)
 #define MI_MAX (1 << 20)
 
 /* The tree's mounts as its root sees them (its namespace from inside). */
-static char *read_tree_mountinfo(pid_t pid)
+char *read_tree_mountinfo(pid_t pid)
 {
 	char *buf = xmalloc(MI_MAX);
 	ssize_t n;

@@ -18,6 +18,7 @@
 #include "fault.h"
 #include "image.h"
 #include "log.h"
+#include "mount.h"
 #include "net-lock.h"
 #include "pre-dump.h"
 #include "page-xfer.h"
@@ -46,6 +47,9 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_EXT_UNIX_SK,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 	OPT_ADDRESS,
 	OPT_ACTION_SCRIPT,
 	OPT_CPU_CAP,
@@ -77,6 +81,9 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
+	{ "root",		required_argument, NULL, OPT_ROOT },
+	{ "external",		required_argument, NULL, OPT_EXTERNAL },
+	{ "ext-mount-map",	required_argument, NULL, OPT_EXT_MOUNT_MAP },
 	{ "address",		required_argument, NULL, OPT_ADDRESS },
 	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
@@ -150,6 +157,10 @@ static void usage(FILE *f)
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
+"      --root PATH           restore: the root of the tree's mount namespace\n"
+"      --external mnt[KEY]:VAL  dump: the mount at KEY is external, saved as VAL;\n"
+"                            restore: the external mount KEY is bound from VAL\n"
+"      --ext-mount-map KEY:VAL  the same as --external mnt[KEY]:VAL\n"
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
 "      --address PATH        the socket of criu service; the page server's\n"
@@ -277,6 +288,20 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_EXT_UNIX_SK:
 			opts.ext_unix_sk = true;
+			break;
+		case OPT_ROOT:
+			opts.root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (mnt_add_external(optarg)) {
+				fprintf(stderr, "criu: --external %s: only mnt[KEY]:VAL is known\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_add_ext_mount_map(optarg))
+				return -1;
 			break;
 		case OPT_ADDRESS:
 			opts.address = optarg;

@@ -22,6 +22,7 @@
 #include "cpuinfo.h"
 #include "cr_options.h"
 #include "mem-track.h"
+#include "mount.h"
 #include "pre-dump.h"
 #include "log.h"
 #include "net-lock.h"
@@ -226,6 +227,40 @@ static int opt_parent_img(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+static int opt_root(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.root = o->root;	/* lives as long as the request */
+	return 0;
+}
+
+/* ext_mnt: {key, val} as --ext-mount-map KEY:VAL; external: mnt[KEY]:VAL */
+static int opt_ext_mnt(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_ext_mnt; i++)
+		if (mnt_add_ext_map(o->ext_mnt[i]->key, o->ext_mnt[i]->val)) {
+			snprintf(c->err, sizeof(c->err), "ext_mnt %s: cannot be taken",
+				 o->ext_mnt[i]->key);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_external(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_external; i++)
+		if (mnt_add_external(o->external[i])) {
+			snprintf(c->err, sizeof(c->err), "external %s: only mnt[KEY]:VAL is known",
+				 o->external[i]);
+			return -1;
+		}
+	return 0;
+}
+
 /* ps: the page server of a dump (address and port, or a connected fd) */
 static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -281,6 +316,12 @@ static const struct rpc_opt {
 	{ "track_mem", opt_track_mem },
 	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
+	{ "root", opt_root },
+	{ "ext_mnt", opt_ext_mnt },
+	{ "external", opt_external },
+	{ "auto_ext_mnt", opt_accept },		/* binds of criu's mounts are found anyway */
+	{ "ext_sharing", opt_accept },		/* propagation is kept as dumped */
+	{ "ext_masters", opt_accept },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */

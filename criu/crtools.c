@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "config.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "external.h"
 #include "fault.h"
 #include "image.h"
 #include "log.h"
@@ -57,6 +60,12 @@ enum {
 	OPT_DAEMON,
 	OPT_STATUS_FD,
 	OPT_PS_SOCKET,
+	OPT_INHERIT_FD,
+	OPT_EXTERNAL,
+	OPT_EMPTY_NS,
+	OPT_CONFIG,
+	OPT_EVASIVE_DEVICES,
+	OPT_GHOST_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +97,12 @@ static const struct option long_opts[] = {
 	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
 	{ "status-fd",		required_argument, NULL, OPT_STATUS_FD },
 	{ "ps-socket",		required_argument, NULL, OPT_PS_SOCKET },
+	{ "inherit-fd",		required_argument, NULL, OPT_INHERIT_FD },
+	{ "external",		required_argument, NULL, OPT_EXTERNAL },
+	{ "empty-ns",		required_argument, NULL, OPT_EMPTY_NS },
+	{ "config",		required_argument, NULL, OPT_CONFIG },
+	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
+	{ "ghost-limit",	required_argument, NULL, OPT_GHOST_LIMIT },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -140,7 +155,11 @@ static void usage(FILE *f)
 "  -d, --restore-detached    return once the tree is restored\n"
 "      --pidfile FILE        write the restored root's pid to FILE\n"
 "      --timeout N           seconds allowed to freeze the tree (default 10)\n"
-"      --no-default-config   accepted; no configuration file is read\n"
+"      --config FILE         read options from FILE (CRIU's format: one option\n"
+"                            a line, without the dashes); read before the\n"
+"                            command line, which wins\n"
+"      --no-default-config   do not read /etc/criu/default.conf,\n"
+"                            ~/.config/criu/default.conf nor $CRIU_CONFIG_FILE\n"
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
@@ -161,6 +180,16 @@ static void usage(FILE *f)
 "      --ps-socket FD        the page server connection, already made\n"
 "      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
 "                            ins, cpu, all or none, comma-separated; alone: all\n"
+"      --inherit-fd fd[N]:KEY  restore: criu's fd N stands for KEY, a file\n"
+"                            outside the tree: pipe:[INO], socket:[INO],\n"
+"                            tty[RDEV:DEV], a path, or an --external name\n"
+"      --external KEY[:NAME] dump: KEY is outside the tree: tty[RDEV:DEV] (a\n"
+"                            terminal), net[INO]:NAME (a net namespace)\n"
+"      --empty-ns net        the net namespace is made empty (its devices are\n"
+"                            neither dumped nor restored)\n"
+"      --evasive-devices     accepted: device files are opened by their path\n"
+"      --ghost-limit SIZE    largest deleted file saved (K, M, G;\n"
+"                            default: no limit)\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -196,6 +225,26 @@ static int parse_uint(const char *arg, const char *what, long max, long *out)
 		fprintf(stderr, "criu: bad %s: '%s'\n", what, arg);
 		return -1;
 	}
+	return 0;
+}
+
+static int parse_size(const char *arg, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	}
+	if (errno || end == arg || *end) {
+		fprintf(stderr, "criu: bad size: '%s'\n", arg);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -318,10 +367,35 @@ static int parse_options(int argc, char **argv)
 			}
 			opts.cpu_cap_set = true;
 			break;
+		case OPT_INHERIT_FD:
+			if (inherit_fd_parse(optarg))
+				return -1;
+			break;
+		case OPT_EXTERNAL:
+			if (external_add(optarg))
+				return -1;
+			break;
+		case OPT_EMPTY_NS:
+			if (strcmp(optarg, "net")) {
+				fprintf(stderr, "criu: unsupported --empty-ns '%s': only net\n",
+					optarg);
+				return -1;
+			}
+			opts.empty_ns |= CLONE_NEWNET;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size(optarg, &opts.ghost_limit))
+				return -1;
+			break;
+		case OPT_EVASIVE_DEVICES:
+			opts.evasive_devices = true;
+			break;
+		case OPT_CONFIG:
 		case OPT_NO_DEFAULT_CONFIG:
+			/* read by read_config_files() before the rest */
+			break;
 		case OPT_UNPRIVILEGED:
-			/* nothing to do: no config file is read, and nothing we do
-			 * asks for more privilege than the caller has */
+			/* nothing we do asks for more privilege than the caller has */
 			break;
 		case 'h':
 			usage(stdout);
@@ -342,6 +416,22 @@ static int parse_options(int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+/* Options from a configuration file, as a command line of their own. */
+int cr_parse_args(int argc, char **argv)
+{
+	int ret;
+
+	optind = 0;	/* glibc: start afresh */
+	ret = parse_options(argc, argv);
+	if (!ret && optind < argc) {
+		fprintf(stderr, "criu: unexpected word in a configuration file: %s\n",
+			argv[optind]);
+		ret = -1;
+	}
+	optind = 0;
+	return ret;
 }
 
 int cr_setup_logging(const char *cmd)
@@ -396,6 +486,9 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int ret;
 
+	if (read_config_files(argc, argv))
+		return 1;
+	optind = 0;
 	if (parse_options(argc, argv))
 		return 1;
 	if (optind >= argc) {

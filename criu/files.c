@@ -19,6 +19,7 @@
 #include "fault.h"
 #include "cr_options.h"
 #include "file-lock.h"
+#include "external.h"
 #include "files.h"
 #include "proc_parse.h"
 #include "restore.h"
@@ -657,8 +658,9 @@ int open_anchor(u32 id, int *fd)
 		pr_perror("cannot open file id %u", id);
 		return -1;
 	}
-	ret = k->open(fe, fd);
-	if (ret)
+	/* a file the caller handed over (--inherit-fd) is not made again */
+	ret = inherit_fd_for_file(fe, fd);
+	if (ret < 0 || (!ret && k->open(fe, fd)))
 		return -1;
 	*fd = move_to_svc(*fd);
 	if (*fd < 0)

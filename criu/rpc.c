@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,10 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "config.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "external.h"
 #include "mem-track.h"
 #include "pre-dump.h"
 #include "log.h"
@@ -188,6 +191,8 @@ OPT_BOOL(file_locks, opts.file_locks)
 OPT_BOOL(tcp_close, opts.tcp_close)
 OPT_BOOL(rst_sibling, opts.restore_sibling)
 OPT_BOOL(track_mem, opts.track_mem)
+OPT_BOOL(evasive_devices, opts.evasive_devices)
+OPT_BOOL(orphan_pts_master, opts.orphan_pts_master)
 
 static int opt_pid(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -248,6 +253,55 @@ static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* inherit_fd: under swrk the fds are criu's own, inherited from the client */
+static int opt_inherit_fd(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	if (!swrk_mode) {
+		snprintf(c->err, sizeof(c->err), "inherit_fd: only with criu swrk, where the "
+			 "fds are inherited");
+		return -1;
+	}
+	for (i = 0; i < o->n_inherit_fd; i++)
+		if (inherit_fd_add(o->inherit_fd[i]->fd, o->inherit_fd[i]->key)) {
+			snprintf(c->err, sizeof(c->err), "inherit_fd %s: fd %d is not open in "
+				 "criu", o->inherit_fd[i]->key, o->inherit_fd[i]->fd);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_external(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_external; i++)
+		if (external_add(o->external[i])) {
+			snprintf(c->err, sizeof(c->err), "bad external: %s", o->external[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_empty_ns(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (o->empty_ns & ~(unsigned int)CLONE_NEWNET) {
+		snprintf(c->err, sizeof(c->err), "empty_ns %#x: only the net namespace "
+			 "(CLONE_NEWNET) can be left empty", o->empty_ns);
+		return -1;
+	}
+	opts.empty_ns = o->empty_ns;
+	return 0;
+}
+
+static int opt_ghost_limit(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.ghost_limit = o->ghost_limit;
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -281,6 +335,13 @@ static const struct rpc_opt {
 	{ "track_mem", opt_track_mem },
 	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
+	{ "inherit_fd", opt_inherit_fd },
+	{ "external", opt_external },
+	{ "empty_ns", opt_empty_ns },
+	{ "evasive_devices", opt_evasive_devices },
+	{ "orphan_pts_master", opt_orphan_pts_master },
+	{ "ghost_limit", opt_ghost_limit },
+	{ "config_file", opt_accept },		/* read last, by apply_opts */
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */
@@ -332,6 +393,12 @@ static int apply_opts(struct rpc_ctx *c, CriuOpts *o)
 			snprintf(c->err, sizeof(c->err), "unsupported RPC option: %s", f->name);
 			return -1;
 		}
+	}
+	/* CRIU's rule: the file wins over the request; a missing one is no error */
+	if (o->config_file && parse_config_file(o->config_file, true)) {
+		snprintf(c->err, sizeof(c->err), "config_file %s: %s", o->config_file,
+			 log_first_error() ?: "an option criu does not take");
+		return -1;
 	}
 	return 0;
 }

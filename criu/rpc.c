@@ -614,6 +614,35 @@ static const struct rpc_handler *find_handler(CriuReqType t)
 	return NULL;
 }
 
+/*
+ * A request refused before it ran still leaves its reason in the log file
+ * it asked for: runc and crun show the client only that file's name.
+ */
+static void log_refusal(struct rpc_ctx *c, const char *name)
+{
+	CriuOpts *o = c->req->opts;
+
+	if (!o || !o->log_file || strchr(o->log_file, '/'))
+		return;
+	opt_images(o, c);
+	if (o->has_work_dir_fd)
+		opt_work_dir(o, c);
+	opts.log_file = o->log_file;
+	opts.verbosity = o->has_log_level ? o->log_level : opts.verbosity;
+	if (opts.verbosity < 1)
+		opts.verbosity = 1;
+	if (cr_setup_logging(name))
+		return;
+	pr_err("RPC %s refused: %s\n", name, c->err);
+}
+
+/* As CRIU: VERSION and FEATURE_CHECK answer whatever options came along (runc
+ * sends its checkpoint's criu_opts with the feature check of a pre-dump). */
+static bool ignores_opts(const struct rpc_handler *h)
+{
+	return h->type == CRIU_REQ_TYPE__VERSION || h->type == CRIU_REQ_TYPE__FEATURE_CHECK;
+}
+
 static int serve_one(struct rpc_ctx *c)
 {
 	const struct rpc_handler *h = find_handler(c->req->type);
@@ -626,8 +655,8 @@ static int serve_one(struct rpc_ctx *c)
 		snprintf(c->err, sizeof(c->err), "unknown request type %d", c->req->type);
 	else if (!h->fn)
 		snprintf(c->err, sizeof(c->err), "unsupported RPC request: %s", h->name);
-	else if (c->req->opts && apply_opts(c, c->req->opts))
-		;	/* c->err says which option */
+	else if (c->req->opts && !ignores_opts(h) && apply_opts(c, c->req->opts))
+		log_refusal(c, h->name);	/* c->err says which option */
 	else if (h->needs_opts && !c->req->opts)
 		snprintf(c->err, sizeof(c->err), "%s without criu_opts", h->name);
 	else

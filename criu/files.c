@@ -514,6 +514,15 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 	if (!v->deleted && v->name && !stat(v->name, &st) && st.st_ino == v->ino &&
 	    st.st_dev == v->dev)
 		return dump_path_file(pid, v->name, flags, id);
+	/* a container's file: its path is in the task's root, not in criu's */
+	if (!v->deleted && v->name && v->name[0] == '/') {
+		struct fd_parms p = { .pid = pid, .lfd = -1 };
+
+		snprintf(p.proc_path, sizeof(p.proc_path), "/proc/%d/root%s", pid, v->name);
+		snprintf(p.link, sizeof(p.link), "%s", v->name);
+		if (!stat(p.proc_path, &st) && st.st_ino == v->ino && st.st_dev == v->dev)
+			return dump_file_parms(&p, flags, id);
+	}
 	/* a memfd has no path to recreate it at: its name, seals and size need an fd */
 	if (v->deleted && v->name && v->name[0] == '/' && !(v->e.status & VMA_AREA_MEMFD)) {
 		/* one ghost for all of this task's mappings of the inode */

@@ -73,16 +73,35 @@ static CriuReq *recv_req(int sk)
 	return req;
 }
 
-static int send_resp(int sk, CriuResp *resp)
+/* One response in one packet; fd >= 0 goes along with it (SCM_RIGHTS). */
+static int send_resp_fd(int sk, CriuResp *resp, int fd)
 {
 	size_t len = criu_resp__get_packed_size(resp);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct msghdr mh = { 0 };
+	struct iovec iov;
 	u8 *buf = xmalloc(len);
 	int ret = 0;
 
 	if (!buf)
 		return -1;
 	criu_resp__pack(resp, buf);
-	if (send(sk, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		struct cmsghdr *ch;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	if (sendmsg(sk, &mh, MSG_NOSIGNAL) != (ssize_t)len) {
 		pr_perror("RPC: cannot send a response");
 		ret = -1;
 	}
@@ -90,7 +109,12 @@ static int send_resp(int sk, CriuResp *resp)
 	return ret;
 }
 
-int rpc_notify(int sk, const char *script, pid_t pid)
+static int send_resp(int sk, CriuResp *resp)
+{
+	return send_resp_fd(sk, resp, -1);
+}
+
+int rpc_notify(int sk, const char *script, pid_t pid, int fd)
 {
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuNotify n = CRIU_NOTIFY__INIT;
@@ -103,7 +127,7 @@ int rpc_notify(int sk, const char *script, pid_t pid)
 	n.script = (char *)script;
 	n.has_pid = pid > 0;
 	n.pid = pid;
-	if (send_resp(sk, &resp))
+	if (send_resp_fd(sk, &resp, fd))
 		return -1;
 	ans = recv_req(sk);
 	if (ans && ans->type == CRIU_REQ_TYPE__NOTIFY && ans->has_notify_success &&
@@ -295,6 +319,18 @@ static int opt_empty_ns(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* status_fd: a '\0' once ready (the page server listens); criu's own fd */
+static int opt_status_fd(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!swrk_mode) {
+		snprintf(c->err, sizeof(c->err), "status_fd: only with criu swrk, where the fd "
+			 "is inherited");
+		return -1;
+	}
+	opts.status_fd = o->status_fd;
+	return 0;
+}
+
 static int opt_ghost_limit(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)c;
@@ -341,6 +377,7 @@ static const struct rpc_opt {
 	{ "evasive_devices", opt_evasive_devices },
 	{ "orphan_pts_master", opt_orphan_pts_master },
 	{ "ghost_limit", opt_ghost_limit },
+	{ "status_fd", opt_status_fd },
 	{ "config_file", opt_accept },		/* read last, by apply_opts */
 };
 
@@ -527,6 +564,7 @@ static int do_page_server(struct rpc_ctx *c, CriuResp *r)
 	if (pid == 0) {
 		/* the client must see the end of the RPC when we are done, not the daemon */
 		close(c->sk);
+		set_rpc_notify(-1);	/* the client is not the daemon's */
 		close(p[0]);
 		opts.daemon_mode = true;
 		_exit(cr_page_server(p[1]) ? 1 : 0);

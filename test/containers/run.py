@@ -14,6 +14,10 @@ the restoring runtime was given (criu's --inherit-fd of "pipe:[INODE]").
 Cases (see test/containers/README.md):
   inherit-fd          criu alone: dump a counter writing into a pipe, restore
                       it with --inherit-fd fd[N]:pipe:[INO] onto a new pipe
+  orphan-pts          criu alone over the RPC: a shell on a pty whose master
+                      only the client has (a container's console), dumped and
+                      restored with orphan_pts_master; the new master comes
+                      in the orphan-pts-master notification and talks to it
   runc, runc-leave-running, runc-tcp, runc-predump
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
@@ -503,9 +507,23 @@ def inherit_fd_case():
             pass
 
 
+def orphan_pts_case():
+    """orphan_pts_master over the RPC (orphan_pts.py: Debian's pycriu, system python)."""
+    d = os.path.join(TMP, "orphan")
+    os.makedirs(d, exist_ok=True)
+    rc, out = sh(["/usr/bin/python3", os.path.join(HERE, "orphan_pts.py"), CRIU, d],
+                 check=False)
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if rc or not last.startswith("OK "):
+        raise CaseFail("%s | %s" % (last or out.strip()[-300:],
+                                    first_error(os.path.join(d, "orphan-img"))))
+    return last[3:]
+
+
 # name, function, whether crun runs in it (see hybrid_cgroups())
 CASES = [
     ("inherit-fd", inherit_fd_case, False),
+    ("orphan-pts", orphan_pts_case, False),
     ("runc", lambda: runtime_case("runc", "runc"), False),
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),

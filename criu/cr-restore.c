@@ -43,6 +43,7 @@
 #include "page-chain.h"
 #include "magic.h"
 #include "mm.h"
+#include "mount.h"
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
@@ -555,9 +556,21 @@ void restore_free_images(void)
 	free_pstree();
 }
 
-static int prepare_restore(void)
+static int open_anchors(void)
 {
 	struct pstree_item *it;
+
+	if ((mounts_in_images() && reg_check_identities()) || open_all_anchors())
+		return -1;
+	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
+	for_each_item(it)
+		if (it->state != TASK_DEAD && validate_mm_exe(it))
+			return -1;
+	return 0;
+}
+
+static int prepare_restore(void)
+{
 	int n;
 
 	if (restore_read_images())
@@ -580,15 +593,13 @@ static int prepare_restore(void)
 	}
 	if (move_image_dir_fd(svc_fd_base))
 		return -1;
-	if (open_all_anchors())
+	/* files on the tree's own mounts are opened once the root has built them */
+	if (mounts_in_images() ? mnt_anchor_channel() : open_anchors())
 		return -1;
-	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
-	for_each_item(it)
-		if (it->state != TASK_DEAD && validate_mm_exe(it))
-			return -1;
 	if (prepare_shared_memory())
 		return -1;
-	close_pipe_holders();
+	if (!mounts_in_images())
+		close_pipe_holders();
 
 	n = pstree_count();
 	rsync_len = PAGE_ALIGN(sizeof(*rsync) + n * sizeof(struct task_sync));
@@ -633,6 +644,11 @@ static int run_restore(void)
 	/* the namespaces exist: runtimes move network devices into them now */
 	if (run_action(ACT_SETUP_NS, root_pid) || run_action(ACT_POST_SETUP_NS, root_pid))
 		return -1;
+	if (mounts_in_images()) {
+		if (mnt_hand_anchors(root_pid, open_anchors))
+			return -1;
+		close_pipe_holders();
+	}
 	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
 	    seize_tasks() ||
 	    interrupt_tasks())

@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "image.h"
 #include "log.h"
+#include "mount.h"
 #include "net-lock.h"
 #include "pre-dump.h"
 #include "page-xfer.h"
@@ -49,6 +50,9 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_EXT_UNIX_SK,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 	OPT_ADDRESS,
 	OPT_ACTION_SCRIPT,
 	OPT_CPU_CAP,
@@ -61,7 +65,6 @@ enum {
 	OPT_STATUS_FD,
 	OPT_PS_SOCKET,
 	OPT_INHERIT_FD,
-	OPT_EXTERNAL,
 	OPT_EMPTY_NS,
 	OPT_CONFIG,
 	OPT_EVASIVE_DEVICES,
@@ -86,6 +89,9 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-close",		no_argument,	   NULL, OPT_TCP_CLOSE },
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
+	{ "root",		required_argument, NULL, OPT_ROOT },
+	{ "external",		required_argument, NULL, OPT_EXTERNAL },
+	{ "ext-mount-map",	required_argument, NULL, OPT_EXT_MOUNT_MAP },
 	{ "address",		required_argument, NULL, OPT_ADDRESS },
 	{ "action-script",	required_argument, NULL, OPT_ACTION_SCRIPT },
 	{ "cpu-cap",		optional_argument, NULL, OPT_CPU_CAP },
@@ -98,7 +104,6 @@ static const struct option long_opts[] = {
 	{ "status-fd",		required_argument, NULL, OPT_STATUS_FD },
 	{ "ps-socket",		required_argument, NULL, OPT_PS_SOCKET },
 	{ "inherit-fd",		required_argument, NULL, OPT_INHERIT_FD },
-	{ "external",		required_argument, NULL, OPT_EXTERNAL },
 	{ "empty-ns",		required_argument, NULL, OPT_EMPTY_NS },
 	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
@@ -169,6 +174,10 @@ static void usage(FILE *f)
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
+"      --root PATH           restore: the root of the tree's mount namespace\n"
+"      --external mnt[KEY]:VAL  dump: the mount at KEY is external, saved as VAL;\n"
+"                            restore: the external mount KEY is bound from VAL\n"
+"      --ext-mount-map KEY:VAL  the same as --external mnt[KEY]:VAL\n"
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
 "      --address PATH        the socket of criu service; the page server's\n"
@@ -183,8 +192,8 @@ static void usage(FILE *f)
 "      --inherit-fd fd[N]:KEY  restore: criu's fd N stands for KEY, a file\n"
 "                            outside the tree: pipe:[INO], socket:[INO],\n"
 "                            tty[RDEV:DEV], a path, or an --external name\n"
-"      --external KEY[:NAME] dump: KEY is outside the tree: tty[RDEV:DEV] (a\n"
-"                            terminal), net[INO]:NAME (a net namespace)\n"
+"      --external net[INO]:NAME  dump: the tree's net namespace is the caller's;\n"
+"                            restore joins the one given as --inherit-fd NAME\n"
 "      --empty-ns net        the net namespace is made empty (its devices are\n"
 "                            neither dumped nor restored)\n"
 "      --evasive-devices     accepted: device files are opened by their path\n"
@@ -327,6 +336,17 @@ static int parse_options(int argc, char **argv)
 		case OPT_EXT_UNIX_SK:
 			opts.ext_unix_sk = true;
 			break;
+		case OPT_ROOT:
+			opts.root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (external_add(optarg))	/* mnt[...] goes to mount.c */
+				return -1;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_add_ext_mount_map(optarg))
+				return -1;
+			break;
 		case OPT_ADDRESS:
 			opts.address = optarg;
 			break;
@@ -369,10 +389,6 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_INHERIT_FD:
 			if (inherit_fd_parse(optarg))
-				return -1;
-			break;
-		case OPT_EXTERNAL:
-			if (external_add(optarg))
 				return -1;
 			break;
 		case OPT_EMPTY_NS:

@@ -17,6 +17,7 @@
 
 #include "external.h"
 #include "log.h"
+#include "mount.h"
 #include "util.h"
 
 struct keyed {
@@ -118,6 +119,8 @@ int external_add(const char *arg)
 	const char *colon;
 	struct keyed *k;
 
+	if (!strncmp(arg, "mnt[", 4))
+		return mnt_add_external(arg);	/* mount.c's */
 	colon = br && strchr(br, ']') ? strchr(strchr(br, ']'), ':') : strchr(arg, ':');
 	k = xzalloc(sizeof(*k));
 	if (!k)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mount.h"
 #include "cr_options.h"
 #include "file-id.h"
 #include "files.h"
@@ -429,8 +430,16 @@ static int check_identities(void)
 	return ret;
 }
 
+/* mount-rst.c: the paths are the tree's own mounts', checked once they are there */
+int reg_check_identities(void)
+{
+	return check_identities();
+}
+
 static int reg_collect(void)
 {
+	if (mounts_in_images())
+		return read_remaps();
 	return read_remaps() || check_identities() ? -1 : 0;
 }
 

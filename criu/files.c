@@ -678,6 +678,23 @@ int open_anchor(u32 id, int *fd)
 	return 0;
 }
 
+/* mount-rst.c: the root took an anchor criu opened after the fork */
+void adopt_anchor(u32 id, int fd)
+{
+	if (id < nr_fdescs && fdescs[id].fe)
+		fdescs[id].anchor = fd;
+}
+
+int for_each_anchor(int (*fn)(u32 id, int fd, void *arg), void *arg)
+{
+	u32 i;
+
+	for (i = 0; i < nr_fdescs; i++)
+		if (fdescs[i].fe && fdescs[i].anchor >= 0 && fn(i, fdescs[i].anchor, arg))
+			return -1;
+	return 0;
+}
+
 int open_all_anchors(void)
 {
 	struct pstree_item *it;

@@ -62,6 +62,8 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_IPCNS_SEM]	= { "ipcns-sem-%lu.img", IPCNS_SEM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TCP_STREAM]	= { "tcp-stream-%lx.img", TCP_STREAM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_CPUINFO]		= { "cpuinfo.img", CPUINFO_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_MNTS]		= { "mountpoints-%lu.img", MNTS_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_TMPFS_DEV]	= { "tmpfs-dev-%lu.tar.gz.img", 0, 0, true },
 };
 
 static int image_dir_fd = -1;

@@ -5,7 +5,8 @@
  * net and time namespaces, as `unshare -UrpfmiuT --mount-proc` makes them,
  * and every task must share the root's.  What they hold is checked and
  * written: uid/gid maps, hostnames, SysV IPC objects (ipc_ns.c); a mount
- * namespace may differ from criu's only by a fresh /proc; a net
+ * namespace that differs from criu's only by a fresh /proc gets that
+ * /proc back, any other has its mounts dumped whole (mount.c); a net
  * namespace may hold only loopback; a time namespace, its clocks.
  * Anything else is refused by name.
  * At restore the root is cloned into new namespaces of the same kinds,
@@ -28,6 +29,7 @@
 #include "cr_options.h"
 #include "image.h"
 #include "ipc_ns.h"
+#include "mount.h"
 #include "namespaces.h"
 #include "pidns.pb-c.h"
 #include "pstree.h"
@@ -381,8 +383,9 @@ static u32 proc_flags(const char *key)
 }
 
 /*
- * The tree's mount namespace must hold what criu's holds, plus at most
- * one new proc mounted on /proc (what unshare --mount-proc does).
+ * Whether the tree's mount namespace holds what criu's holds, plus at
+ * most one new proc mounted on /proc (what unshare --mount-proc does):
+ * then only that proc is restored; otherwise mount.c dumps every mount.
  */
 static int check_mntns(pid_t pid, u32 *proc_mount)
 {
@@ -405,8 +408,7 @@ static int check_mntns(pid_t pid, u32 *proc_mount)
 	}
 	for (j = 0; j < nm; j++)
 		if (mine[j][0]) {
-			pr_err("unsupported: mount %s is gone from the mount namespace of pid %d\n",
-			       mine[j], pid);
+			pr_info("mount %s is not in the mount namespace of pid %d\n", mine[j], pid);
 			goto out;
 		}
 	for (i = 0; i < nt; i++) {
@@ -416,7 +418,7 @@ static int check_mntns(pid_t pid, u32 *proc_mount)
 			extra = i;
 			continue;
 		}
-		pr_err("unsupported: mount %s in the mount namespace of pid %d\n", theirs[i], pid);
+		pr_info("mount %s is in the mount namespace of pid %d only\n", theirs[i], pid);
 		goto out;
 	}
 	*proc_mount = extra >= 0 ? proc_flags(theirs[extra]) | (1U << 31) : 0;
@@ -429,9 +431,12 @@ out:
 
 static u32 dump_proc_mount;
 
-static int dump_mntns(pid_t pid, u32 id __attribute__((unused)))
+static int dump_mntns(pid_t pid, u32 id)
 {
-	return check_mntns(pid, &dump_proc_mount);
+	if (!check_mntns(pid, &dump_proc_mount))
+		return 0;
+	dump_proc_mount = 0;
+	return dump_mounts(pid, id);
 }
 
 static int dump_pidns(pid_t pid __attribute__((unused)), u32 id)
@@ -563,6 +568,16 @@ static int mount_fresh_proc(void)
 	return 0;
 }
 
+static int prepare_mntns(u32 id)
+{
+	return prepare_mounts(id) < 0 ? -1 : 0;
+}
+
+static int restore_mntns(void)
+{
+	return mounts_in_images() ? restore_mounts() : mount_fresh_proc();
+}
+
 static int restore_utsns(void)
 {
 	if (sethostname(rst_utsns->nodename, strlen(rst_utsns->nodename)) ||
@@ -600,7 +615,8 @@ static const struct ns_kind {
 	{ "pid", CLONE_NEWPID, IDS(pid), .check = check_pidns, .dump = dump_pidns },
 	{ "time", CLONE_NEWTIME, IDS(time), .root_makes = true, .check = check_timens,
 	  .dump = dump_timens_of, .prepare = prepare_timens, .restore = restore_timens },
-	{ "mnt", CLONE_NEWNS, IDS(mnt), .dump = dump_mntns, .restore = mount_fresh_proc },
+	{ "mnt", CLONE_NEWNS, IDS(mnt), .dump = dump_mntns, .prepare = prepare_mntns,
+	  .restore = restore_mntns },
 	{ "uts", CLONE_NEWUTS, IDS(uts), .dump = dump_utsns, .prepare = prepare_utsns,
 	  .restore = restore_utsns },
 	{ "net", CLONE_NEWNET, IDS(net), .dump = dump_netns, .prepare = prepare_netns,
@@ -749,5 +765,5 @@ int restore_root_namespaces(void)
 	for_each_ns_kind(k)
 		if ((rst_img_ns_flags & k->flag) && k->restore && k->restore())
 			return -1;
-	return 0;
+	return mounts_in_images() ? finish_mounts() : 0;
 }

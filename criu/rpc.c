@@ -25,6 +25,7 @@
 #include "cr_options.h"
 #include "external.h"
 #include "mem-track.h"
+#include "mount.h"
 #include "pre-dump.h"
 #include "log.h"
 #include "net-lock.h"
@@ -255,6 +256,27 @@ static int opt_parent_img(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+static int opt_root(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.root = o->root;	/* lives as long as the request */
+	return 0;
+}
+
+/* ext_mnt: {key, val} as --ext-mount-map KEY:VAL; external: mnt[KEY]:VAL */
+static int opt_ext_mnt(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_ext_mnt; i++)
+		if (mnt_add_ext_map(o->ext_mnt[i]->key, o->ext_mnt[i]->val)) {
+			snprintf(c->err, sizeof(c->err), "ext_mnt %s: cannot be taken",
+				 o->ext_mnt[i]->key);
+			return -1;
+		}
+	return 0;
+}
+
 /* ps: the page server of a dump (address and port, or a connected fd) */
 static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -372,13 +394,18 @@ static const struct rpc_opt {
 	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
 	{ "inherit_fd", opt_inherit_fd },
-	{ "external", opt_external },
+	{ "external", opt_external },		/* mnt[...] goes to mount.c */
 	{ "empty_ns", opt_empty_ns },
 	{ "evasive_devices", opt_evasive_devices },
 	{ "orphan_pts_master", opt_orphan_pts_master },
 	{ "ghost_limit", opt_ghost_limit },
 	{ "status_fd", opt_status_fd },
 	{ "config_file", opt_accept },		/* read last, by apply_opts */
+	{ "root", opt_root },
+	{ "ext_mnt", opt_ext_mnt },
+	{ "auto_ext_mnt", opt_accept },		/* binds of criu's mounts are found anyway */
+	{ "ext_sharing", opt_accept },		/* propagation is kept as dumped */
+	{ "ext_masters", opt_accept },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */

@@ -35,7 +35,8 @@ Flavors:
 
 A test's optional test/zdtm/static/NAME.desc holds JSON: "flavors" (where
 it runs, default all four), "root" (run it as root, default false),
-"opts" (extra criu options), "root_pipes" (N pipes made by root, passed
+"opts" (extra criu options), "dump_opts" and "restore_opts" (for one
+action only; {wd} is the test's work dir), "root_pipes" (N pipes made by root, passed
 to the test, see ROOT_PIPES_ENV), "restore_mem" (false: no memory comparison
 after a restore, for tests that run code when their restored syscall
 returns EINTR) and "reason" (why).  See test/zdtm/README.md.
@@ -107,7 +108,7 @@ ROOTLESS_TIMEOUT = 300.0
 SIGTERM_REPEAT = 1.0
 
 # Images stored without a CRIU header: not for crit.
-RAW_IMAGES = re.compile(r'^pages-\d+\.img$')
+RAW_IMAGES = re.compile(r'^(pages-\d+|tmpfs-dev-\d+\.tar\.gz)\.img$')
 
 # Pagemap entry flags (images/pagemap.proto).
 PE_PARENT = 1 << 0
@@ -1521,8 +1522,11 @@ class Run:
     # -- criu
 
     def criu(self, action, args, log):
+        # "dump_opts"/"restore_opts" of the desc: per action, {wd} the work dir
+        own = [o.replace('{wd}', self.wd)
+               for o in self.desc.get(action.replace('-', '_') + '_opts', [])]
         cmd = [self.opts.criu, action] + args + \
-            ['-o', log, '-v4'] + self.criu_opts()
+            ['-o', log, '-v4'] + self.criu_opts() + own
         self.log = os.path.join(self.imgdir, log)
         vlog(' '.join(cmd))
         with open(os.path.join(self.wd, 'criu-%s.out' % action), 'wb') as o:

@@ -38,6 +38,7 @@ struct cr_options {
 	bool evasive_devices;	/* --evasive-devices: accepted (device files by path) */
 	unsigned long long ghost_limit;	/* --ghost-limit: largest deleted file saved; 0 any */
 	bool orphan_pts_master;	/* RPC: a console pty's master goes to the client */
+	char *root;		/* --root: the root of the restored mount namespace */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -147,6 +147,9 @@ FileEntry *find_file_entry(u32 id);
 int anchor_fd(u32 id);
 /* Open every file the tree uses (fds, VMAs, exe, cwd, root). */
 int open_all_anchors(void);
+/* mount.c: anchors opened after the fork, handed to the root */
+void adopt_anchor(u32 id, int fd);
+int for_each_anchor(int (*fn)(u32 id, int fd, void *arg), void *arg);
 /*
  * In a task, for files it must open itself: open_own() opens entry fe
  * (returns 0 and *fd), or says it is not one of those (1), or fails (-1);

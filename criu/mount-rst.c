@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restore of a mount namespace (see mount.c for the kinds of mounts).
+ * The root, cloned into a new mount namespace (a copy of criu's, owned by
+ * the tree's user namespace if it has one, so that proc, sysfs and mqueue
+ * of its new namespaces can be mounted), builds the tree's mounts under a
+ * staging directory while criu's paths are still there to bind from:
+ * parents first, each tmpfs refilled before anything is mounted on it;
+ * then pivot_root into it, and only then per-mount flags (a read-only
+ * parent would refuse the mount points of its children) and propagation.
+ * criu then opens the tree's files inside that namespace and hands them
+ * to the root over a socket (the anchors, at the numbers criu has them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cr_options.h"
+#include "files.h"
+#include "image.h"
+#include "mnt.pb-c.h"
+#include "mount-internal.h"
+
+struct rst_mnt {
+	MntEntry *e;
+	char target[PATH_MAX];	/* under the staging directory */
+	bool skip;		/* came with an earlier recursive bind */
+	bool fresh;		/* a new superblock (its own options and flags) */
+};
+
+static struct rst_mnt *rm;
+static size_t nr_rm;
+static int chan[2] = { -1, -1 };
+
+static int take_mnt(void *msg, void *arg)
+{
+	struct rst_mnt *n = xrealloc(rm, (nr_rm + 1) * sizeof(*rm));
+
+	(void)arg;
+	if (!n) {
+		pb_free(msg);
+		return -1;
+	}
+	rm = n;
+	memset(&rm[nr_rm], 0, sizeof(*rm));
+	rm[nr_rm++].e = msg;
+	return 0;
+}
+
+int prepare_mounts(u32 id)
+{
+	char name[64];
+	size_t i;
+
+	snprintf(name, sizeof(name), image_name_fmt(CR_FD_MNTS), (unsigned long)id);
+	if (faccessat(get_image_dir_fd(), name, F_OK, 0))
+		return 0;	/* a namespace that differed by a /proc at most */
+	if (pb_read_all(CR_FD_MNTS, O_RSTR, &mnt_entry__descriptor, take_mnt, NULL,
+			(unsigned long)id))
+		return -1;
+	for (i = 0; i < nr_rm; i++) {
+		MntEntry *e = rm[i].e;
+
+		if (e->ext_mount && (!e->ext_key || !ext_map_find(e->ext_key))) {
+			pr_err("mount %s is external: it needs --external mnt[%s]:PATH\n",
+			       e->mountpoint, e->ext_key ? e->ext_key : "?");
+			return -1;
+		}
+	}
+	pr_info("%s: %zu mounts\n", name, nr_rm);
+	return 1;
+}
+
+bool mounts_in_images(void)
+{
+	return nr_rm > 0;
+}
+
+/* ---- building ---- */
+
+static int mkdirs(char *path, bool last_is_dir)
+{
+	struct stat st;
+	char *p;
+	int fd;
+
+	if (!stat(path, &st))
+		return 0;
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			pr_perror("cannot make the directory %s", path);
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	if (last_is_dir) {
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			pr_perror("cannot make the mount point %s", path);
+			return -1;
+		}
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 && errno != EISDIR) {
+		pr_perror("cannot make the mount point %s", path);
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int untar(struct rst_mnt *r)
+{
+	struct cr_img *img = open_image(CR_FD_TMPFS_DEV, O_RSTR, (unsigned long)r->e->root_dev);
+	int status;
+	pid_t child;
+
+	if (!img)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		if (chdir(r->target) || dup2(img_raw_fd(img), 0) != 0)
+			_exit(3);
+		execlp("tar", "tar", "--extract", "--gzip", "--numeric-owner",
+		       "--preserve-permissions", "--file=-", (char *)NULL);
+		_exit(4);
+	}
+	close_image(img);
+	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		pr_err("cannot fill the tmpfs on %s (tar status %#x)\n", r->e->mountpoint,
+		       child < 0 ? -1 : status);
+		return -1;
+	}
+	return 0;
+}
+
+/* a global id (as tmpfs and devpts show uid= and gid=) as our user namespace sees it */
+static unsigned int local_id(const char *map, unsigned int global)
+{
+	unsigned int in, out, n;
+	char *buf, *line, *save;
+
+	if (read_file(map, &buf) < 0)
+		return global;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%u %u %u", &in, &out, &n) == 3 && global >= out &&
+		    global - out < n) {
+			global = in + (global - out);
+			break;
+		}
+	free(buf);
+	return global;
+}
+
+static void local_options(const char *opts, char *out, size_t len)
+{
+	char buf[4096], *tok, *save;
+	unsigned int id;
+	size_t off = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	out[0] = '\0';
+	for (tok = strtok_r(buf, ",", &save); tok && off < len; tok = strtok_r(NULL, ",", &save)) {
+		const char *sep = off ? "," : "";
+
+		if (sscanf(tok, "uid=%u", &id) == 1)
+			off += snprintf(out + off, len - off, "%suid=%u", sep,
+					local_id("/proc/self/uid_map", id));
+		else if (sscanf(tok, "gid=%u", &id) == 1)
+			off += snprintf(out + off, len - off, "%sgid=%u", sep,
+					local_id("/proc/self/gid_map", id));
+		else
+			off += snprintf(out + off, len - off, "%s%s", sep, tok);
+	}
+}
+
+static const char *fs_name(const MntEntry *e)
+{
+	return e->fsname ? e->fsname : fstype_name(e->fstype);
+}
+
+static int mount_fresh(struct rst_mnt *r)
+{
+	MntEntry *e = r->e;
+	unsigned long fl = (e->flags | e->sb_flags) & ~MS_RDONLY;
+	char opts[4096];
+
+	local_options(e->options, opts, sizeof(opts));
+	if (mkdirs(r->target, true))
+		return -1;
+	if (mount(e->source, r->target, fs_name(e), fl, opts[0] ? opts : NULL)) {
+		pr_perror("cannot mount %s %s on %s (%s)", fs_name(e), e->source, e->mountpoint,
+			  e->options);
+		return -1;
+	}
+	r->fresh = true;
+	pr_debug("mounted a new %s on %s\n", fs_name(e), e->mountpoint);
+	return e->fstype == FSTYPE__TMPFS ? untar(r) : 0;
+}
+
+/* an earlier mount of the same superblock that shows e's root */
+static struct rst_mnt *inner_source(size_t k, const char **rest, bool *seen)
+{
+	size_t j;
+
+	*seen = false;
+	for (j = 0; j < k; j++) {
+		if (rm[j].e->root_dev != rm[k].e->root_dev)
+			continue;
+		*seen = true;
+		if (!rm[j].skip && path_under(rm[k].e->root, rm[j].e->root, rest))
+			return &rm[j];
+	}
+	return NULL;
+}
+
+static void skip_copied(size_t k)
+{
+	const char *rest;
+	size_t j;
+
+	for (j = k + 1; j < nr_rm; j++)
+		if (rm[j].e->host_path && path_under(rm[j].e->mountpoint, rm[k].e->mountpoint, &rest)) {
+			rm[j].skip = true;
+			pr_debug("mount %s came with the recursive bind of %s\n",
+				 rm[j].e->mountpoint, rm[k].e->mountpoint);
+		}
+}
+
+/* a peer or slave of a group whose mount is here: share that one first */
+static int join_group(struct rst_mnt *src, const MntEntry *e)
+{
+	const MntEntry *s = src->e;
+
+	if (!s->has_shared_id || !((e->has_shared_id && e->shared_id == s->shared_id) ||
+				   (e->has_master_id && e->master_id == s->shared_id)))
+		return 0;
+	if (mount(NULL, src->target, NULL, MS_SHARED, NULL)) {
+		pr_perror("cannot make %s shared", s->mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
+static int mount_bind(size_t k)
+{
+	struct rst_mnt *r = &rm[k], *src = NULL;
+	MntEntry *e = r->e;
+	char from[PATH_MAX];
+	const char *rest = "";
+	struct stat st;
+	bool seen;
+
+	if (e->ext_mount)
+		snprintf(from, sizeof(from), "%s", ext_map_find(e->ext_key));
+	else if (e->host_path)
+		snprintf(from, sizeof(from), "%s", e->host_path);
+	else if ((src = inner_source(k, &rest, &seen)))
+		snprintf(from, sizeof(from), "%s%s", src->target, rest);
+	else if (!seen)
+		return mount_fresh(r);
+	else {
+		pr_err("mount %s: no mount before it shows %s of its %s\n", e->mountpoint, e->root,
+		       fs_name(e));
+		return -1;
+	}
+	if (stat(from, &st)) {
+		pr_perror("cannot bind %s on %s", from, e->mountpoint);
+		return -1;
+	}
+	if (mkdirs(r->target, S_ISDIR(st.st_mode)) || (src && join_group(src, e)))
+		return -1;
+	if (!mount(from, r->target, NULL, MS_BIND, NULL))
+		goto done;
+	/* a mount with locked children (a user namespace's) goes whole */
+	if (errno != EINVAL || mount(from, r->target, NULL, MS_BIND | MS_REC, NULL)) {
+		pr_perror("cannot bind %s on %s", from, e->mountpoint);
+		return -1;
+	}
+	skip_copied(k);
+done:
+	pr_debug("bound %s on %s\n", from, e->mountpoint);
+	return 0;
+}
+
+static int build_mounts(const char *staging)
+{
+	size_t k;
+
+	for (k = 0; k < nr_rm; k++) {
+		MntEntry *e = rm[k].e;
+
+		snprintf(rm[k].target, sizeof(rm[k].target), "%s%s", staging,
+			 strcmp(e->mountpoint, "/") ? e->mountpoint : "");
+		if (rm[k].skip)
+			continue;
+		if (k == 0 && opts.root) {
+			/* --root: the runtime's root directory is the namespace's root */
+			if (mount(opts.root, staging, NULL, MS_BIND, NULL)) {
+				pr_perror("cannot bind the root %s", opts.root);
+				return -1;
+			}
+			continue;
+		}
+		if (mount_bind(k))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- after pivot_root: flags and propagation ---- */
+
+#define ATIME_FLAGS (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
+
+static int set_flags(struct rst_mnt *r)
+{
+	MntEntry *e = r->e;
+	unsigned long fl = e->flags;
+	char opts[4096];
+
+	local_options(e->options, opts, sizeof(opts));
+	if (r->fresh && (e->sb_flags & MS_RDONLY) &&
+	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | e->sb_flags | (e->flags & ~MS_RDONLY),
+		  opts[0] ? opts : NULL)) {
+		pr_perror("cannot make the %s on %s read-only", fs_name(e), e->mountpoint);
+		return -1;
+	}
+	if (!(fl & ATIME_FLAGS))
+		fl |= MS_STRICTATIME;
+	if (mount(NULL, e->mountpoint, NULL, MS_REMOUNT | MS_BIND | fl, NULL)) {
+		pr_perror("cannot set the flags %#lx of %s", fl, e->mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_propagation(struct rst_mnt *r)
+{
+	MntEntry *e = r->e;
+	const char *mp = e->mountpoint;
+
+	if (e->has_master_id && e->master_id && mount(NULL, mp, NULL, MS_SLAVE, NULL))
+		goto err;
+	if (e->has_shared_id && e->shared_id && mount(NULL, mp, NULL, MS_SHARED, NULL))
+		goto err;
+	if (!(e->has_master_id && e->master_id) && !(e->has_shared_id && e->shared_id) &&
+	    mount(NULL, mp, NULL, MS_PRIVATE, NULL))
+		goto err;
+	return 0;
+err:
+	pr_perror("cannot set the propagation of %s", mp);
+	return -1;
+}
+
+static int enter_root(const char *staging)
+{
+	if (chdir(staging) || syscall(SYS_pivot_root, ".", ".")) {
+		pr_perror("cannot pivot_root into %s", staging);
+		return -1;
+	}
+	if (umount2(".", MNT_DETACH) || chdir("/")) {
+		pr_perror("cannot let go of criu's mounts");
+		return -1;
+	}
+	return 0;
+}
+
+static int take_anchors(void);
+
+/*
+ * Once the other namespaces are restored too: they write /proc/sys,
+ * which a container has read-only.
+ */
+int finish_mounts(void)
+{
+	size_t k;
+
+	for (k = 0; k < nr_rm; k++)
+		if (!rm[k].skip && (set_flags(&rm[k]) || set_propagation(&rm[k])))
+			return -1;
+	pr_info("mount flags and propagation set\n");
+	return 0;
+}
+
+int restore_mounts(void)
+{
+	char staging[PATH_MAX], name[64];
+	int tmp = -1, ret = -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) {
+		pr_perror("cannot keep the new mount namespace's mounts to itself");
+		return -1;
+	}
+	if (opts.root) {
+		snprintf(staging, sizeof(staging), "%s", opts.root);
+	} else {
+		snprintf(name, sizeof(name), ".criu-mnt-root.%d", getpid());
+		tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (tmp < 0 || mkdirat(tmp, name, 0700)) {
+			pr_perror("cannot make a staging directory /tmp/%s", name);
+			close_safe(&tmp);
+			return -1;
+		}
+		snprintf(staging, sizeof(staging), "/tmp/%s", name);
+	}
+	if (build_mounts(staging) || enter_root(staging))
+		goto out;
+	pr_info("%zu mounts restored\n", nr_rm);
+	ret = take_anchors();
+out:
+	if (tmp >= 0) {
+		if (unlinkat(tmp, name, AT_REMOVEDIR))
+			pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name,
+				strerror(errno));
+		close(tmp);
+	}
+	return ret;
+}
+
+/* ---- the anchors, from criu to the root ---- */
+
+struct anchor_msg {
+	u32 id;		/* 0: the end */
+	s32 fd;
+};
+
+int mnt_anchor_channel(void)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan)) {
+		pr_perror("cannot make the channel for the anchors");
+		return -1;
+	}
+	return 0;
+}
+
+static int send_anchor(u32 id, int fd, void *arg)
+{
+	struct anchor_msg m = { .id = id, .fd = fd };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	(void)arg;
+	if (id) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(chan[0], &mh, 0) != sizeof(m)) {
+		pr_perror("cannot hand file %u (fd %d) to the root", id, fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int recv_anchor(struct anchor_msg *m, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+
+	*fd = -1;
+	if (recvmsg(chan[1], &mh, 0) != sizeof(*m)) {
+		pr_perror("cannot take the files from criu");
+		return -1;
+	}
+	c = CMSG_FIRSTHDR(&mh);
+	if (m->id && (!c || c->cmsg_type != SCM_RIGHTS)) {
+		pr_err("file %u came without its descriptor\n", m->id);
+		return -1;
+	}
+	if (m->id)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+/* In the root: each anchor at the number criu has it. */
+static int take_anchors(void)
+{
+	struct anchor_msg m;
+	int fd, n = 0;
+
+	close_safe(&chan[0]);
+	if (write(chan[1], "m", 1) != 1) {
+		pr_perror("cannot tell criu the mounts are there");
+		return -1;
+	}
+	for (;;) {
+		if (recv_anchor(&m, &fd))
+			return -1;
+		if (!m.id)
+			break;
+		if (fd != m.fd) {
+			if (fcntl(m.fd, F_GETFD) >= 0) {
+				pr_err("fd %d for file %u is taken in the root\n", m.fd, m.id);
+				close(fd);
+				return -1;
+			}
+			if (dup2(fd, m.fd) != m.fd) {
+				pr_perror("cannot put file %u at fd %d", m.id, m.fd);
+				close(fd);
+				return -1;
+			}
+			close(fd);
+		}
+		adopt_anchor(m.id, m.fd);
+		n++;
+	}
+	close_safe(&chan[1]);
+	pr_info("%d files taken from criu\n", n);
+	return 0;
+}
+
+/* In criu: wait for the mounts, open the anchors among them, hand them over. */
+int mnt_hand_anchors(pid_t root_pid, int (*open_fn)(void))
+{
+	char path[64], c;
+	int own = -1, cwd = -1, theirs = -1, null, ret = -1;
+
+	/* keep the root's end's number taken: no anchor may land on it */
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0 || dup3(null, chan[1], O_CLOEXEC) != chan[1]) {
+		pr_perror("cannot close criu's copy of the root's channel");
+		goto out;
+	}
+	if (read(chan[0], &c, 1) != 1) {
+		pr_err("the root did not build its mounts\n");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", root_pid);
+	own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	theirs = open(path, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || cwd < 0 || theirs < 0 || setns(theirs, CLONE_NEWNS)) {
+		pr_perror("cannot enter the mount namespace of pid %d", root_pid);
+		goto out;
+	}
+	pr_info("opening the files in the mount namespace of pid %d\n", root_pid);
+	ret = open_fn();
+	if (setns(own, CLONE_NEWNS) || fchdir(cwd)) {
+		pr_perror("cannot come back to criu's mount namespace");
+		ret = -1;
+	}
+	if (!ret)
+		ret = for_each_anchor(send_anchor, NULL) || send_anchor(0, -1, NULL) ? -1 : 0;
+out:
+	if (null >= 0)
+		close(null);
+	close_safe(&chan[1]);
+	close_safe(&chan[0]);
+	close_safe(&own);
+	close_safe(&cwd);
+	close_safe(&theirs);
+	return ret;
+}

@@ -62,6 +62,7 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_IPCNS_SEM]	= { "ipcns-sem-%lu.img", IPCNS_SEM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TCP_STREAM]	= { "tcp-stream-%lx.img", TCP_STREAM_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_CPUINFO]		= { "cpuinfo.img", CPUINFO_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_CGROUP]		= { "cgroup.img", CGROUP_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

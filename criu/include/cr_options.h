@@ -34,6 +34,9 @@ struct cr_options {
 	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
 	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	char *check_feature;	/* criu check --feature NAME */
+	int manage_cgroups;	/* --manage-cgroups: enum cg_mode (cgroup.h), soft by default */
+	char *freeze_cgroup;	/* --freeze-cgroup PATH: freeze the tree through it */
+	char *cgroup_yard;	/* --cgroup-yard DIR: a mount of each hierarchy there */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -42,6 +42,7 @@ enum cr_img_type {
 	CR_FD_IPCNS_SEM,
 	CR_FD_TCP_STREAM,
 	CR_FD_CPUINFO,
+	CR_FD_CGROUP,
 	CR_FD_MAX
 };
 

@@ -333,8 +333,29 @@ static int add_props(struct cg_hier *h, const char *rel, CgroupDirEntry *de)
 	return ret;
 }
 
+/*
+ * only: NULL for every child; else only the children on the way to one of
+ * these paths (the tasks' cgroups below criu's own), whole from there on.
+ */
+static bool wanted(const char *sub, const char *const *only, const char *const **sub_only)
+{
+	int i;
+
+	*sub_only = only;
+	for (i = 0; only && only[i]; i++) {
+		if (!strcmp(only[i], sub)) {
+			*sub_only = NULL;
+			return true;
+		}
+	}
+	for (i = 0; only && only[i]; i++)
+		if (cg_path_within(only[i], sub))
+			return true;
+	return !only;
+}
+
 static int add_children(struct cg_hier *h, const char *path, const char *rel,
-			CgroupDirEntry *de)
+			CgroupDirEntry *de, const char *const *only)
 {
 	int dfd = openat(h->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *d;
@@ -347,13 +368,16 @@ static int add_children(struct cg_hier *h, const char *path, const char *rel,
 		return -1;
 	}
 	while ((d = readdir(dir))) {
+		const char *const *sub_only;
 		char sub[PATH_MAX];
 		CgroupDirEntry *c, **nc;
 
 		if (d->d_type != DT_DIR || !strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", strcmp(path, "/") ? path : "", d->d_name);
-		c = cg_dump_dir(h, sub, d->d_name, false);
+		if (!wanted(sub, only, &sub_only))
+			continue;
+		c = cg_dump_dir(h, sub, d->d_name, sub_only);
 		nc = c ? xrealloc(de->children, (de->n_children + 1) * sizeof(*nc)) : NULL;
 		if (!nc) {
 			cg_free_dir(c);
@@ -368,7 +392,7 @@ static int add_children(struct cg_hier *h, const char *path, const char *rel,
 }
 
 CgroupDirEntry *cg_dump_dir(struct cg_hier *h, const char *path, const char *dir_name,
-			    bool no_children)
+			    const char *const *only)
 {
 	CgroupDirEntry *de = xzalloc(sizeof(*de));
 	char rel[PATH_MAX];
@@ -386,7 +410,7 @@ CgroupDirEntry *cg_dump_dir(struct cg_hier *h, const char *path, const char *dir
 	de->dir_perms = perms_of(&st);
 	if (!de->dir_name || !de->dir_perms || add_props(h, rel, de))
 		goto err;
-	if (!no_children && add_children(h, path, rel, de))
+	if (add_children(h, path, rel, de, only))
 		goto err;
 	return de;
 err:
@@ -671,7 +695,8 @@ int cg_write_props(struct cg_hier *h, const char *path, CgroupDirEntry *de, bool
 	for (i = 0; i < de->n_properties; i++) {
 		CgroupPropEntry *p = de->properties[i];
 
-		if (cg_prop_is_early(p->name) != early)
+		/* v2 has nothing early: a child's files exist once its parent enabled them */
+		if ((!h->v2 && cg_prop_is_early(p->name)) != early)
 			continue;
 		/* the freezer at the very end; tasks files only for their owner */
 		if (!strcmp(p->name, "freezer.state") || !strcmp(p->name, "cgroup.freeze"))

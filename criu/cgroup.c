@@ -216,8 +216,8 @@ static int fill_sets(CgroupEntry *ce)
 	return 0;
 }
 
-/* The distinct paths of dumped sets in hierarchy name, none below another. */
-static int heads_of(const char *name, char ***out, int *nr)
+/* The distinct paths of the dumped sets in hierarchy name, NULL-ended. */
+static int paths_of(const char *name, char ***out, int *nr)
 {
 	const char *root = cg_root_of(name);
 	char **h = NULL;
@@ -234,21 +234,26 @@ static int heads_of(const char *name, char ***out, int *nr)
 				p = NULL;
 		if (!p)
 			continue;
-		h = xrealloc(h, (n + 1) * sizeof(*h));
+		h = xrealloc(h, (n + 2) * sizeof(*h));
 		if (!h)
 			return -1;
 		h[n++] = (char *)p;
+		h[n] = NULL;
 	}
-	/* a path inside another head is walked as its descendant */
-	for (i = 0; i < n; i++)
-		for (j = 0; j < n; j++)
-			if (i != j && h[i] && h[j] && cg_path_within(h[i], h[j])) {
-				h[i] = NULL;
-				break;
-			}
 	*out = h;
 	*nr = n;
 	return 0;
+}
+
+/* a head: a path not inside another one (those are walked as its descendants) */
+static bool is_head(char **paths, int n, int i)
+{
+	int j;
+
+	for (j = 0; j < n; j++)
+		if (j != i && cg_path_within(paths[i], paths[j]))
+			return false;
+	return true;
 }
 
 static int fill_controller(CgControllerEntry *cc, const char *name)
@@ -261,7 +266,7 @@ static int fill_controller(CgControllerEntry *cc, const char *name)
 		return -1;
 	if (opts.manage_cgroups == CG_MODE_IGNORE)
 		return 0;
-	if (heads_of(name, &heads, &nh))
+	if (paths_of(name, &heads, &nh))
 		return -1;
 	if (!nh) {
 		free(heads);
@@ -277,11 +282,11 @@ static int fill_controller(CgControllerEntry *cc, const char *name)
 						 sets[criu_set_id - 1].n, name);
 		CgroupDirEntry *de;
 
-		if (!heads[i])
+		if (!is_head(heads, nh, i))
 			continue;
-		/* criu's own cgroups are saved without what is below them */
+		/* below criu's own cgroup only what leads to the tasks' */
 		de = cg_dump_dir(&hr, heads[i], heads[i][0] ? heads[i] + 1 : "",
-				 own && !strcmp(own, heads[i]));
+				 own && !strcmp(own, heads[i]) ? (const char *const *)heads : NULL);
 		if (!de)
 			goto close;
 		cc->dirs[cc->n_dirs++] = de;

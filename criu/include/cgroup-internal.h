@@ -40,8 +40,9 @@ int cg_open_hier(const char *name, struct cg_hier *h);
 void cg_close_hier(struct cg_hier *h);
 /* path of the hierarchy relative to h->fd, for the *at() calls */
 const char *cg_rel(const struct cg_hier *h, const char *path, char *buf, size_t len);
+/* only: NULL-ended paths; the subtree holds only what leads to them (NULL: all) */
 CgroupDirEntry *cg_dump_dir(struct cg_hier *h, const char *path, const char *dir_name,
-			    bool no_children);
+			    const char *const *only);
 void cg_free_dir(CgroupDirEntry *de);
 int cg_add_freezer_state(CgControllerEntry *cc, const char *name, struct cg_hier *h);
 

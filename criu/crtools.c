@@ -15,6 +15,7 @@
 
 #include "action-scripts.h"
 #include "config.h"
+#include "cgroup.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
 #include "external.h"
@@ -38,6 +39,7 @@ struct cr_options opts = {
 	.ps_port = -1,
 	.ps_socket = -1,
 	.status_fd = -1,
+	.manage_cgroups = CG_MODE_SOFT,
 };
 
 enum {
@@ -69,6 +71,13 @@ enum {
 	OPT_CONFIG,
 	OPT_EVASIVE_DEVICES,
 	OPT_GHOST_LIMIT,
+	OPT_MANAGE_CGROUPS,
+	OPT_CGROUP_ROOT,
+	OPT_FREEZE_CGROUP,
+	OPT_CGROUP_PROPS,
+	OPT_CGROUP_PROPS_FILE,
+	OPT_CGROUP_DUMP_CONTROLLER,
+	OPT_CGROUP_YARD,
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +117,13 @@ static const struct option long_opts[] = {
 	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
 	{ "ghost-limit",	required_argument, NULL, OPT_GHOST_LIMIT },
+	{ "manage-cgroups",	optional_argument, NULL, OPT_MANAGE_CGROUPS },
+	{ "cgroup-root",	required_argument, NULL, OPT_CGROUP_ROOT },
+	{ "freeze-cgroup",	required_argument, NULL, OPT_FREEZE_CGROUP },
+	{ "cgroup-props",	required_argument, NULL, OPT_CGROUP_PROPS },
+	{ "cgroup-props-file",	required_argument, NULL, OPT_CGROUP_PROPS_FILE },
+	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
+	{ "cgroup-yard",	required_argument, NULL, OPT_CGROUP_YARD },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -187,6 +203,17 @@ static void usage(FILE *f)
 "      --daemon              page-server: go to the background once listening\n"
 "      --status-fd FD        page-server: write a '\\0' to FD once listening\n"
 "      --ps-socket FD        the page server connection, already made\n"
+"      --manage-cgroups[=MODE] cgroups at restore: ignore, none, props, soft\n"
+"                            (the default, also of the option alone), full or\n"
+"                            strict (see criu.8.md)\n"
+"      --cgroup-root [CTRL:]/PATH  dump the cgroups below PATH / restore the\n"
+"                            tree's cgroups under PATH (CTRL: that hierarchy)\n"
+"      --freeze-cgroup PATH  dump: freeze the tree with the cgroup at PATH\n"
+"                            (v1 freezer.state or v2 cgroup.freeze)\n"
+"      --cgroup-props SPEC, --cgroup-props-file FILE  the control files saved\n"
+"                            per controller (CRIU's simplified YAML)\n"
+"      --cgroup-dump-controller NAME  dump only these hierarchies (repeatable)\n"
+"      --cgroup-yard DIR     a mount of each hierarchy in DIR/NAME\n"
 "      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
 "                            ins, cpu, all or none, comma-separated; alone: all\n"
 "      --inherit-fd fd[N]:KEY  restore: criu's fd N stands for KEY, a file\n"
@@ -405,6 +432,39 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_EVASIVE_DEVICES:
 			opts.evasive_devices = true;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			/* "--manage-cgroups full" as well as "--manage-cgroups=full" */
+			if (!optarg && optind < argc && cg_mode_parse(argv[optind]) >= 0)
+				optarg = argv[optind++];
+			opts.manage_cgroups = cg_mode_parse(optarg);
+			if (opts.manage_cgroups < 0) {
+				fprintf(stderr, "criu: bad --manage-cgroups '%s': ignore, none, "
+					"props, soft, full or strict\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CGROUP_ROOT:
+			if (cg_root_parse(optarg))
+				return -1;
+			break;
+		case OPT_FREEZE_CGROUP:
+			opts.freeze_cgroup = optarg;
+			break;
+		case OPT_CGROUP_PROPS:
+			if (cg_props_add_spec(optarg, strlen(optarg)))
+				return -1;
+			break;
+		case OPT_CGROUP_PROPS_FILE:
+			if (cg_props_add_file(optarg))
+				return -1;
+			break;
+		case OPT_CGROUP_DUMP_CONTROLLER:
+			if (cg_dump_controller_add(optarg))
+				return -1;
+			break;
+		case OPT_CGROUP_YARD:
+			opts.cgroup_yard = optarg;
 			break;
 		case OPT_CONFIG:
 		case OPT_NO_DEFAULT_CONFIG:

@@ -21,6 +21,7 @@
 
 #include "action-scripts.h"
 #include "config.h"
+#include "cgroup.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
 #include "external.h"
@@ -360,6 +361,94 @@ static int opt_ghost_limit(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* ---- cgroups (cgroup.c) ---- */
+
+/*
+ * CRIU: manage_cgroups true is soft, false ignore.  A mode of IGNORE (0)
+ * equals the field's default, so its own row is not called: seen here.
+ */
+static int opt_manage_cgroups(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.manage_cgroups = o->manage_cgroups ? CG_MODE_SOFT : CG_MODE_IGNORE;
+	if (o->has_manage_cgroups_mode && o->manage_cgroups_mode == CRIU_CG_MODE__IGNORE)
+		opts.manage_cgroups = CG_MODE_IGNORE;
+	return 0;
+}
+
+static int opt_manage_cgroups_mode(CriuOpts *o, struct rpc_ctx *c)
+{
+	static const int modes[] = {
+		[CRIU_CG_MODE__IGNORE] = CG_MODE_IGNORE, [CRIU_CG_MODE__CG_NONE] = CG_MODE_NONE,
+		[CRIU_CG_MODE__PROPS] = CG_MODE_PROPS, [CRIU_CG_MODE__SOFT] = CG_MODE_SOFT,
+		[CRIU_CG_MODE__FULL] = CG_MODE_FULL, [CRIU_CG_MODE__STRICT] = CG_MODE_STRICT,
+		[CRIU_CG_MODE__DEFAULT] = CG_MODE_SOFT,
+	};
+
+	if ((unsigned int)o->manage_cgroups_mode >= ARRAY_SIZE(modes)) {
+		snprintf(c->err, sizeof(c->err), "manage_cgroups_mode %d is not one of CRIU's",
+			 o->manage_cgroups_mode);
+		return -1;
+	}
+	opts.manage_cgroups = modes[o->manage_cgroups_mode];
+	return 0;
+}
+
+static int opt_cg_root(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_cg_root; i++)
+		if (cg_root_add(o->cg_root[i]->ctrl, o->cg_root[i]->path)) {
+			snprintf(c->err, sizeof(c->err), "cg_root %s:%s: bad path",
+				 o->cg_root[i]->ctrl ?: "", o->cg_root[i]->path);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_freeze_cgroup(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.freeze_cgroup = o->freeze_cgroup;	/* lives as long as the request */
+	return 0;
+}
+
+static int opt_cgroup_yard(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.cgroup_yard = o->cgroup_yard;
+	return 0;
+}
+
+static int opt_cgroup_props(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!cg_props_add_spec(o->cgroup_props, strlen(o->cgroup_props)))
+		return 0;
+	snprintf(c->err, sizeof(c->err), "cgroup_props: %s", log_first_error() ?: "bad spec");
+	return -1;
+}
+
+static int opt_cgroup_props_file(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!cg_props_add_file(o->cgroup_props_file))
+		return 0;
+	snprintf(c->err, sizeof(c->err), "cgroup_props_file %s: %s", o->cgroup_props_file,
+		 log_first_error() ?: "bad spec");
+	return -1;
+}
+
+static int opt_cgroup_dump_controller(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	(void)c;
+	for (i = 0; i < o->n_cgroup_dump_controller; i++)
+		if (cg_dump_controller_add(o->cgroup_dump_controller[i]))
+			return -1;
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -406,6 +495,14 @@ static const struct rpc_opt {
 	{ "auto_ext_mnt", opt_accept },		/* binds of criu's mounts are found anyway */
 	{ "ext_sharing", opt_accept },		/* propagation is kept as dumped */
 	{ "ext_masters", opt_accept },
+	{ "manage_cgroups", opt_manage_cgroups },
+	{ "manage_cgroups_mode", opt_manage_cgroups_mode },
+	{ "cg_root", opt_cg_root },
+	{ "freeze_cgroup", opt_freeze_cgroup },
+	{ "cgroup_props", opt_cgroup_props },
+	{ "cgroup_props_file", opt_cgroup_props_file },
+	{ "cgroup_dump_controller", opt_cgroup_dump_controller },
+	{ "cgroup_yard", opt_cgroup_yard },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */

@@ -637,6 +637,11 @@ int prepare_files(void)
 	return 0;
 }
 
+u32 file_id_limit(void)
+{
+	return nr_fdescs;
+}
+
 int anchor_fd(u32 id)
 {
 	return id < nr_fdescs && fdescs[id].fe ? fdescs[id].anchor : -1;

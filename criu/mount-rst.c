@@ -27,15 +27,24 @@
 #include "cr_options.h"
 #include "files.h"
 #include "image.h"
+#include "log.h"
 #include "mnt.pb-c.h"
 #include "mount-internal.h"
+#include "namespaces.h"
 
 struct rst_mnt {
 	MntEntry *e;
 	char target[PATH_MAX];	/* under the staging directory */
 	bool skip;		/* came with an earlier recursive bind */
 	bool fresh;		/* a new superblock (its own options and flags) */
+	bool ro_later;		/* a read-only tmpfs, made writable to be filled */
+	struct cr_img *tar;	/* a tmpfs's files, opened by criu (the root may not read them) */
+	int src_fd;		/* an external or host bind's source, opened by criu */
 };
+
+#define ROOT_SOURCE UINT32_MAX	/* the id of --root among the sources */
+static int root_fd = -1;
+static pid_t criu_pid;		/* names the staging directory */
 
 static struct rst_mnt *rm;
 static size_t nr_rm;
@@ -52,8 +61,33 @@ static int take_mnt(void *msg, void *arg)
 	}
 	rm = n;
 	memset(&rm[nr_rm], 0, sizeof(*rm));
+	rm[nr_rm].src_fd = -1;
 	rm[nr_rm++].e = msg;
 	return 0;
+}
+
+/* the first mount of a tmpfs superblock gets its files */
+static int open_tmpfs_image(size_t k)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (rm[j].e->root_dev == rm[k].e->root_dev)
+			return 0;
+	rm[k].tar = open_image(CR_FD_TMPFS_DEV, O_RSTR, (unsigned long)rm[k].e->root_dev);
+	return rm[k].tar ? 0 : -1;
+}
+
+/* criu, once the root has them; the root, once it has used them */
+static void close_tmpfs_images(void)
+{
+	size_t k;
+
+	for (k = 0; k < nr_rm; k++)
+		if (rm[k].tar) {
+			close_image(rm[k].tar);
+			rm[k].tar = NULL;
+		}
 }
 
 int prepare_mounts(u32 id)
@@ -75,8 +109,12 @@ int prepare_mounts(u32 id)
 			       e->mountpoint, e->ext_key ? e->ext_key : "?");
 			return -1;
 		}
+		if (e->fstype == FSTYPE__TMPFS && !e->ext_mount && !e->host_path &&
+		    open_tmpfs_image(i))
+			return -1;
 	}
 	pr_info("%s: %zu mounts\n", name, nr_rm);
+	criu_pid = getpid();
 	return 1;
 }
 
@@ -125,21 +163,26 @@ static int mkdirs(char *path, bool last_is_dir)
 
 static int untar(struct rst_mnt *r)
 {
-	struct cr_img *img = open_image(CR_FD_TMPFS_DEV, O_RSTR, (unsigned long)r->e->root_dev);
+	struct cr_img *img = r->tar;
 	int status;
 	pid_t child;
 
-	if (!img)
+	if (!img) {
+		pr_err("tmpfs on %s: its files were not opened\n", r->e->mountpoint);
 		return -1;
+	}
 	child = fork();
 	if (child == 0) {
-		if (chdir(r->target) || dup2(img_raw_fd(img), 0) != 0)
+		/* tar's complaints go to the log */
+		if (chdir(r->target) || dup2(img_raw_fd(img), 0) != 0 ||
+		    (log_get_fd() >= 0 && dup2(log_get_fd(), 2) != 2))
 			_exit(3);
 		execlp("tar", "tar", "--extract", "--gzip", "--numeric-owner",
 		       "--preserve-permissions", "--file=-", (char *)NULL);
 		_exit(4);
 	}
 	close_image(img);
+	r->tar = NULL;
 	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		pr_err("cannot fill the tmpfs on %s (tar status %#x)\n", r->e->mountpoint,
@@ -197,9 +240,13 @@ static const char *fs_name(const MntEntry *e)
 static int mount_fresh(struct rst_mnt *r)
 {
 	MntEntry *e = r->e;
-	unsigned long fl = (e->flags | e->sb_flags) & ~MS_RDONLY;
+	unsigned long fl = e->flags | e->sb_flags;
 	char opts[4096];
 
+	/* per-mount read-only comes last; a tmpfs's superblock after its files */
+	if (!(e->sb_flags & MS_RDONLY) || e->fstype == FSTYPE__TMPFS)
+		fl &= ~MS_RDONLY;
+	r->ro_later = e->fstype == FSTYPE__TMPFS && (e->sb_flags & MS_RDONLY);
 	local_options(e->options, opts, sizeof(opts));
 	if (mkdirs(r->target, true))
 		return -1;
@@ -257,6 +304,14 @@ static int join_group(struct rst_mnt *src, const MntEntry *e)
 	return 0;
 }
 
+/* where criu finds an external or host bind's source; NULL for the others */
+static const char *outer_source(size_t k)
+{
+	MntEntry *e = rm[k].e;
+
+	return e->ext_mount ? ext_map_find(e->ext_key) : e->host_path;
+}
+
 static int mount_bind(size_t k)
 {
 	struct rst_mnt *r = &rm[k], *src = NULL;
@@ -266,11 +321,14 @@ static int mount_bind(size_t k)
 	struct stat st;
 	bool seen;
 
-	if (e->ext_mount)
-		snprintf(from, sizeof(from), "%s", ext_map_find(e->ext_key));
-	else if (e->host_path)
-		snprintf(from, sizeof(from), "%s", e->host_path);
-	else if ((src = inner_source(k, &rest, &seen)))
+	if (e->ext_mount || e->host_path) {
+		if (r->src_fd < 0) {
+			pr_err("mount %s: criu did not open %s\n", e->mountpoint, outer_source(k));
+			return -1;
+		}
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", r->src_fd);
+		pr_debug("mount %s: from %s\n", e->mountpoint, outer_source(k));
+	} else if ((src = inner_source(k, &rest, &seen)))
 		snprintf(from, sizeof(from), "%s%s", src->target, rest);
 	else if (!seen)
 		return mount_fresh(r);
@@ -310,8 +368,11 @@ static int build_mounts(const char *staging)
 		if (rm[k].skip)
 			continue;
 		if (k == 0 && opts.root) {
+			char from[32];
+
 			/* --root: the runtime's root directory is the namespace's root */
-			if (mount(opts.root, staging, NULL, MS_BIND, NULL)) {
+			snprintf(from, sizeof(from), "/proc/self/fd/%d", root_fd);
+			if (root_fd < 0 || mount(from, staging, NULL, MS_BIND, NULL)) {
 				pr_perror("cannot bind the root %s", opts.root);
 				return -1;
 			}
@@ -334,7 +395,7 @@ static int set_flags(struct rst_mnt *r)
 	char opts[4096];
 
 	local_options(e->options, opts, sizeof(opts));
-	if (r->fresh && (e->sb_flags & MS_RDONLY) &&
+	if (r->ro_later &&
 	    mount(NULL, e->mountpoint, NULL, MS_REMOUNT | e->sb_flags | (e->flags & ~MS_RDONLY),
 		  opts[0] ? opts : NULL)) {
 		pr_perror("cannot make the %s on %s read-only", fs_name(e), e->mountpoint);
@@ -381,6 +442,8 @@ static int enter_root(const char *staging)
 }
 
 static int take_anchors(void);
+static int take_sources(void);
+static void close_sources(void);
 
 /*
  * Once the other namespaces are restored too: they write /proc/sys,
@@ -401,28 +464,43 @@ int restore_mounts(void)
 {
 	char staging[PATH_MAX], name[64];
 	int tmp = -1, ret = -1;
+	/*
+	 * Fresh in a user namespace we are its overflow id until the creds
+	 * are restored: files made now (tmpfs contents, mount points) would
+	 * not be ours (EOVERFLOW), nor the namespace's sysctls that the
+	 * other namespaces write.  The namespace's root does all that.
+	 */
+	if ((restore_ns_flags() & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0))) {
+		pr_perror("cannot become root of the new user namespace");
+		return -1;
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) {
 		pr_perror("cannot keep the new mount namespace's mounts to itself");
 		return -1;
 	}
-	if (opts.root) {
-		snprintf(staging, sizeof(staging), "%s", opts.root);
-	} else {
-		snprintf(name, sizeof(name), ".criu-mnt-root.%d", getpid());
-		tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (tmp < 0 || mkdirat(tmp, name, 0700)) {
-			pr_perror("cannot make a staging directory /tmp/%s", name);
-			close_safe(&tmp);
-			return -1;
-		}
-		snprintf(staging, sizeof(staging), "/tmp/%s", name);
+	/* somewhere we can reach (--root may lie in a directory only criu may walk) */
+	snprintf(name, sizeof(name), ".criu-mnt-root.%d", criu_pid);
+	tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tmp < 0 || mkdirat(tmp, name, 0700)) {
+		pr_perror("cannot make a staging directory /tmp/%s", name);
+		close_safe(&tmp);
+		return -1;
 	}
-	if (build_mounts(staging) || enter_root(staging))
+	snprintf(staging, sizeof(staging), "/tmp/%s", name);
+	ret = take_sources() || build_mounts(staging) ? -1 : 0;
+	close_tmpfs_images();
+	close_sources();
+	if (ret || enter_root(staging)) {
+		ret = -1;
 		goto out;
+	}
 	pr_info("%zu mounts restored\n", nr_rm);
 	ret = take_anchors();
 out:
 	if (tmp >= 0) {
+		/* after a failure what was built is still mounted there */
+		if (ret)
+			umount2(staging, MNT_DETACH);
 		if (unlinkat(tmp, name, AT_REMOVEDIR))
 			pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name,
 				strerror(errno));
@@ -479,10 +557,15 @@ static int recv_anchor(struct anchor_msg *m, int *fd)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
+	ssize_t n;
 
 	*fd = -1;
-	if (recvmsg(chan[1], &mh, 0) != sizeof(*m)) {
-		pr_perror("cannot take the files from criu");
+	n = recvmsg(chan[1], &mh, 0);
+	if (n != sizeof(*m)) {
+		if (n == 0)
+			pr_err("criu stopped handing over files (it failed)\n");
+		else
+			pr_perror("cannot take the files from criu");
 		return -1;
 	}
 	c = CMSG_FIRSTHDR(&mh);
@@ -495,13 +578,49 @@ static int recv_anchor(struct anchor_msg *m, int *fd)
 	return 0;
 }
 
+/*
+ * In the root: the sources of binds from outside the tree's mounts.  criu
+ * opens them in our namespace (we may not be able to walk their paths).
+ */
+static int take_sources(void)
+{
+	struct anchor_msg m;
+	int fd;
+
+	close_safe(&chan[0]);
+	if (write(chan[1], "s", 1) != 1) {
+		pr_perror("cannot ask criu for the sources of the binds");
+		return -1;
+	}
+	for (;;) {
+		if (recv_anchor(&m, &fd))
+			return -1;
+		if (!m.id)
+			return 0;
+		if (m.id == ROOT_SOURCE)
+			root_fd = fd;
+		else if (m.id <= nr_rm)
+			rm[m.id - 1].src_fd = fd;
+		else
+			close(fd);
+	}
+}
+
+static void close_sources(void)
+{
+	size_t k;
+
+	for (k = 0; k < nr_rm; k++)
+		close_safe(&rm[k].src_fd);
+	close_safe(&root_fd);
+}
+
 /* In the root: each anchor at the number criu has it. */
 static int take_anchors(void)
 {
 	struct anchor_msg m;
 	int fd, n = 0;
 
-	close_safe(&chan[0]);
 	if (write(chan[1], "m", 1) != 1) {
 		pr_perror("cannot tell criu the mounts are there");
 		return -1;
@@ -532,11 +651,73 @@ static int take_anchors(void)
 	return 0;
 }
 
-/* In criu: wait for the mounts, open the anchors among them, hand them over. */
+static int send_source(u32 id, const char *path)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		pr_perror("cannot open %s to bind it", path);
+		return -1;
+	}
+	ret = send_anchor(id, fd, NULL);
+	close(fd);
+	return ret;
+}
+
+/* In criu, in the root's mount namespace: every bind source from outside. */
+static int send_sources(void)
+{
+	size_t k;
+
+	if (opts.root && send_source(ROOT_SOURCE, opts.root))
+		return -1;
+	for (k = 0; k < nr_rm; k++)
+		if (outer_source(k) && send_source(k + 1, outer_source(k)))
+			return -1;
+	return send_anchor(0, -1, NULL);
+}
+
+/* Run fn in pid's mount namespace, then come back. */
+static int in_mntns_of(pid_t pid, int (*fn)(void))
+{
+	int own, cwd, theirs, ret = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	theirs = open(path, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || cwd < 0 || theirs < 0 || setns(theirs, CLONE_NEWNS)) {
+		pr_perror("cannot enter the mount namespace of pid %d", pid);
+		goto out;
+	}
+	ret = fn();
+	if (setns(own, CLONE_NEWNS) || fchdir(cwd)) {
+		pr_perror("cannot come back to criu's mount namespace");
+		ret = -1;
+	}
+out:
+	close_safe(&own);
+	close_safe(&cwd);
+	close_safe(&theirs);
+	return ret;
+}
+
+static int wait_root(char want, const char *what)
+{
+	char c;
+
+	if (read(chan[0], &c, 1) != 1 || c != want) {
+		pr_err("the root did not %s\n", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* In criu: hand the root its bind sources, then the anchors among its mounts. */
 int mnt_hand_anchors(pid_t root_pid, int (*open_fn)(void))
 {
-	char path[64], c;
-	int own = -1, cwd = -1, theirs = -1, null, ret = -1;
+	int null, ret = -1;
 
 	/* keep the root's end's number taken: no anchor may land on it */
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -544,33 +725,18 @@ int mnt_hand_anchors(pid_t root_pid, int (*open_fn)(void))
 		pr_perror("cannot close criu's copy of the root's channel");
 		goto out;
 	}
-	if (read(chan[0], &c, 1) != 1) {
-		pr_err("the root did not build its mounts\n");
+	close_tmpfs_images();
+	if (wait_root('s', "start its mounts") || in_mntns_of(root_pid, send_sources) ||
+	    wait_root('m', "build its mounts"))
 		goto out;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", root_pid);
-	own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	theirs = open(path, O_RDONLY | O_CLOEXEC);
-	if (own < 0 || cwd < 0 || theirs < 0 || setns(theirs, CLONE_NEWNS)) {
-		pr_perror("cannot enter the mount namespace of pid %d", root_pid);
-		goto out;
-	}
 	pr_info("opening the files in the mount namespace of pid %d\n", root_pid);
-	ret = open_fn();
-	if (setns(own, CLONE_NEWNS) || fchdir(cwd)) {
-		pr_perror("cannot come back to criu's mount namespace");
-		ret = -1;
-	}
-	if (!ret)
-		ret = for_each_anchor(send_anchor, NULL) || send_anchor(0, -1, NULL) ? -1 : 0;
+	if (in_mntns_of(root_pid, open_fn))
+		goto out;
+	ret = for_each_anchor(send_anchor, NULL) || send_anchor(0, -1, NULL) ? -1 : 0;
 out:
 	if (null >= 0)
 		close(null);
 	close_safe(&chan[1]);
 	close_safe(&chan[0]);
-	close_safe(&own);
-	close_safe(&cwd);
-	close_safe(&theirs);
 	return ret;
 }

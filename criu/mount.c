@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "log.h"
 #include "mnt.pb-c.h"
 #include "mount-internal.h"
 #include "namespaces.h"
@@ -267,7 +268,7 @@ static int ns_mountinfo_answer(int out)
 #define MI_MAX (1 << 20)
 
 /* The tree's mounts as its root sees them (its namespace from inside). */
-static char *read_tree_mountinfo(pid_t pid)
+char *read_tree_mountinfo(pid_t pid)
 {
 	char *buf = xmalloc(MI_MAX);
 	ssize_t n;
@@ -398,7 +399,8 @@ static int dump_tmpfs(pid_t pid, const struct mi *m, u32 kdev)
 		dfd = syscall(SYS_open_tree, AT_FDCWD, m->mp, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (dfd < 0 || setns(own, CLONE_NEWNS) || fchdir(dfd) ||
 		    (user >= 0 && setns(user, CLONE_NEWUSER)) ||
-		    dup2(img_raw_fd(img), 1) != 1)
+		    dup2(img_raw_fd(img), 1) != 1 ||
+		    (log_get_fd() >= 0 && dup2(log_get_fd(), 2) != 2))
 			_exit(3);
 		execlp("tar", "tar", "--create", "--gzip", "--numeric-owner", "--one-file-system",
 		       "--file=-", ".", (char *)NULL);

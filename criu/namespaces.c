@@ -286,52 +286,15 @@ static int read_mount_keys(const char *path, char ***keys, int *nr)
 	return keys_of(buf, keys, nr);
 }
 
-#define MNTINFO_MAX (1 << 20)
-static int host_proc_fd = -1;
-
-/* In a child that joined the tree's mount namespace: its own mountinfo. */
-static int mountinfo_answer(int out)
-{
-	char path[32], *buf;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%d/mountinfo", getpid());
-	n = read_file_at(host_proc_fd, path, &buf);
-	if (n < 0 || n >= MNTINFO_MAX) {
-		pr_perror("cannot read the mountinfo of the namespace");
-		return -1;
-	}
-	n = write_all(out, buf, n);
-	free(buf);
-	return n < 0 ? -1 : 0;
-}
-
 /*
  * The mounts of pid's namespace as seen from its root: /proc/PID/mountinfo
  * would show only those under the task's own root, which chroot() moves.
  */
 static int read_ns_mount_keys(pid_t pid, char ***keys, int *nr)
 {
-	char *buf = xmalloc(MNTINFO_MAX);
-	ssize_t n;
+	char *buf = read_tree_mountinfo(pid);
 
-	if (!buf)
-		return -1;
-	host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (host_proc_fd < 0) {
-		pr_perror("cannot open /proc");
-		free(buf);
-		return -1;
-	}
-	n = ask_in_ns(pid, "mnt", CLONE_NEWNS, mountinfo_answer, buf, MNTINFO_MAX - 1);
-	close(host_proc_fd);
-	host_proc_fd = -1;
-	if (n < 0) {
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	return keys_of(buf, keys, nr);
+	return buf ? keys_of(buf, keys, nr) : -1;
 }
 
 /* Split mountinfo text into keys; frees buf. */

@@ -12,6 +12,8 @@ int mnt_add_external(const char *arg);
 int mnt_add_ext_map(const char *key, const char *val);
 int mnt_add_ext_mount_map(const char *arg);
 
+/* dump: the mountinfo of pid's namespace as its root sees it (to free) */
+char *read_tree_mountinfo(pid_t pid);
 /* dump: write mountpoints-ID.img (and tmpfs contents) for pid's mount namespace */
 int dump_mounts(pid_t pid, u32 id);
 

@@ -511,7 +511,9 @@ static int make_path(struct cg_hier *h, const char *rel)
 				made[nr_made].dfd = h->fd;
 				made[nr_made++].rel = xstrdup(buf);
 			} else if (errno != EEXIST) {
-				pr_perror("cannot make cgroup %s:/%s", h->name, buf);
+				pr_perror("cannot make cgroup %s:/%s (--manage-cgroups=%s makes "
+					  "what is missing; ignore restores without cgroups)",
+					  h->name, buf, cg_mode_name(opts.manage_cgroups));
 				return -1;
 			}
 			*s = c;

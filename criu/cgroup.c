@@ -116,7 +116,8 @@ static struct cg_set *find_set(struct cg_member *m, int n)
 		if (sets[i].n != n)
 			continue;
 		for (j = 0; j < n; j++)
-			if (strcmp(sets[i].m[j].name, m[j].name) || strcmp(sets[i].m[j].path, m[j].path))
+			if (strcmp(sets[i].m[j].name, m[j].name) ||
+			    strcmp(sets[i].m[j].path, m[j].path))
 				break;
 		if (j == n)
 			return &sets[i];
@@ -419,49 +420,55 @@ static char *reroot(const char *path, const char *old, const char *newroot)
 	return r;
 }
 
+/* the sets' paths of hierarchy name at or below old, moved under newroot */
+static int reroot_sets(const char *name, const char *old, const char *newroot)
+{
+	size_t s, k;
+
+	for (s = 0; s < rce->n_sets; s++) {
+		for (k = 0; k < rce->sets[s]->n_ctls; k++) {
+			CgMemberEntry *m = rce->sets[s]->ctls[k];
+			char *np;
+
+			if (strcmp(m->name, name) ||
+			    (strcmp(m->path, old) && !cg_path_within(m->path, old)))
+				continue;
+			np = reroot(m->path, old, newroot);
+			if (!np)
+				return -1;
+			pr_info("--cgroup-root: %s:%s is now %s\n", name, m->path, np);
+			free(m->path);
+			m->path = np;
+		}
+	}
+	return 0;
+}
+
 /* --cgroup-root at restore: the heads of a hierarchy, and the sets, move under it */
 static int rewrite_roots(void)
 {
-	size_t i, j, s, k;
+	size_t i, j;
+	int ret = 0;
 
-	for (i = 0; i < rce->n_controllers; i++) {
+	for (i = 0; !ret && i < rce->n_controllers; i++) {
 		CgControllerEntry *cc = rce->controllers[i];
 		char *name = cg_join_names(cc->cnames, cc->n_cnames);
 		const char *nr = name ? cg_root_of(name) : NULL;
 
-		for (j = 0; nr && j < cc->n_dirs; j++) {
+		for (j = 0; !ret && nr && j < cc->n_dirs; j++) {
 			CgroupDirEntry *d = cc->dirs[j];
 			char old[PATH_MAX];
 
 			snprintf(old, sizeof(old), "/%s", d->dir_name);
-			for (s = 0; s < rce->n_sets; s++) {
-				for (k = 0; k < rce->sets[s]->n_ctls; k++) {
-					CgMemberEntry *m = rce->sets[s]->ctls[k];
-					char *np;
-
-					if (strcmp(m->name, name) || (strcmp(m->path, old) &&
-								      !cg_path_within(m->path, old)))
-						continue;
-					np = reroot(m->path, old, nr);
-					if (!np)
-						goto err;
-					pr_info("--cgroup-root: %s:%s is now %s\n", name, m->path, np);
-					free(m->path);
-					m->path = np;
-				}
-			}
+			ret = reroot_sets(name, old, nr);
 			free(d->dir_name);
 			d->dir_name = xstrdup(nr + 1);
 			if (!d->dir_name)
-				goto err;
+				ret = -1;
 		}
 		free(name);
-		continue;
-err:
-		free(name);
-		return -1;
 	}
-	return 0;
+	return ret;
 }
 
 static bool hier_used(const char *name)
@@ -530,7 +537,8 @@ static int open_procs(int s, int k, pid_t vpid)
 	fd = openat(rh[h].fd, file, O_WRONLY);
 	if (fd < 0) {
 		pr_perror("cannot put pid %d into cgroup %s:%s (open cgroup.procs; "
-			  "--manage-cgroups=ignore restores without cgroups)", vpid, m->name, m->path);
+			  "--manage-cgroups=ignore restores without cgroups)", vpid, m->name,
+			  m->path);
 		return -1;
 	}
 	procs[s][k] = move_to_svc(fd);
@@ -672,15 +680,16 @@ int restore_cgroup_freezer(void)
 
 		for (j = 0; j < de->n_properties; j++) {
 			CgroupPropEntry *p = de->properties[j];
+			struct cg_hier *h = &rh[late[i].hier];
 			char rel[PATH_MAX], file[PATH_MAX + 32];
-			const char *v = !strcmp(p->name, "cgroup.freeze") ? "1" : "FROZEN";
+			bool v2 = !strcmp(p->name, "cgroup.freeze");
+			const char *v = v2 ? "1" : "FROZEN";
 
-			if ((strcmp(p->name, "freezer.state") && strcmp(p->name, "cgroup.freeze")) ||
-			    strcmp(p->value, v))
+			if ((!v2 && strcmp(p->name, "freezer.state")) || strcmp(p->value, v))
 				continue;
 			snprintf(file, sizeof(file), "%s/%s",
-				 cg_rel(&rh[late[i].hier], late[i].path, rel, sizeof(rel)), p->name);
-			if (cg_write_at(rh[late[i].hier].fd, file, v)) {
+				 cg_rel(h, late[i].path, rel, sizeof(rel)), p->name);
+			if (cg_write_at(h->fd, file, v)) {
 				pr_perror("cannot freeze cgroup %s again", late[i].path);
 				return -1;
 			}

@@ -54,6 +54,6 @@ int freezer_freeze(void);			/* freeze, seize all, thaw; 0 when not asked */
 bool freezer_preseized(pid_t tid);		/* seized by freezer_freeze(): claims it */
 void freezer_forget_outsiders(void);
 const char *freezer_dumped_state(bool v2);	/* NULL if not frozen that way */
-int freezer_restore_state(void);		/* after the dump: frozen again if it was */		/* the state before criu froze it */
+int freezer_restore_state(void);		/* after the dump: frozen again if it was */
 
 #endif

@@ -26,7 +26,11 @@ Cases (see test/containers/README.md):
                       podman container checkpoint / restore (--export/--import),
                       our criu first in PATH as `criu` (podman and the runtimes
                       look it up there)
-  runc-rootless       runc spec --rootless, run by uid 65534 with its own --root
+  runc-rootless       runc spec --rootless, run by uid 65534 with its own --root,
+                      inside a user and mount namespace of that user's own (as
+                      rootlesskit keeps one: runc's restore bind-mounts the
+                      rootfs, which a user can only do in a mount namespace of
+                      its own)
 
 Usage: test/containers/run.py [--criu build/criu/criu] [-t GLOB]... [-x GLOB]...
                               [--keep] [-l]   (as root)
@@ -239,9 +243,6 @@ def make_bundle(name, script, rootless=False):
                         "source": os.path.join(b, "data"), "options": ["rbind", "rw"]})
     c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                         "options": ["nosuid", "nodev", "mode=1777"]})
-    if rootless:
-        for m in c["linux"]["uidMappings"] + c["linux"]["gidMappings"]:
-            m["hostID"] = NOBODY
     with open(os.path.join(b, "config.json"), "w") as f:
         json.dump(c, f, indent=1)
     if rootless:
@@ -270,11 +271,38 @@ def check_crun_criu(name):
                        out.strip().splitlines()[-1])
 
 
+class Holder:
+    """A user namespace and mount namespace of the user's own, as rootlesskit
+    or `podman unshare` keep one: the rootless runtime runs in it (runc's
+    restore bind-mounts the rootfs, which needs a mount namespace of one's
+    own).  Commands enter it with nsenter, credentials kept."""
+
+    def __init__(self, user):
+        self.p = subprocess.Popen(
+            ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups", "--",
+             "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+             "sleep", "100000"], stdin=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            if os.readlink("/proc/%d/ns/user" % self.p.pid) != os.readlink("/proc/self/ns/user"):
+                return
+            time.sleep(0.05)
+        raise CaseFail("the user's namespace holder did not start")
+
+    def enter(self):
+        return ["nsenter", "-t", str(self.p.pid), "-U", "-m", "--preserve-credentials", "--"]
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
 class Runtime:
     def __init__(self, name, user=None):
         self.name = name
         self.user = user
         self.root = None
+        self.holder = None
         if shutil.which(name) is None:
             raise CaseFail("%s is not installed" % name)
         check_crun_criu(name)
@@ -282,9 +310,11 @@ class Runtime:
             self.root = os.path.join(TMP, "state-" + name + "-rootless")
             os.makedirs(self.root, exist_ok=True)
             os.chown(self.root, user, user)
+            self.holder = Holder(user)
 
     def argv(self, *args):
-        a = [self.name]
+        a = self.holder.enter() if self.holder else []
+        a += [self.name]
         if self.name == "runc":
             a += ["--criu", CRIU]
         if self.root:
@@ -395,6 +425,8 @@ def runtime_case(name, rtname, mode="plain", user=None):
     finally:
         if not KEEP:
             rt.cleanup(cid)
+        if rt.holder:
+            rt.holder.stop()
 
 
 def check_tcp(data, first):

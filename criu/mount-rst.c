@@ -708,7 +708,8 @@ static int send_sources(void)
 
 	if (opts.root && send_source(ROOT_SOURCE, opts.root))
 		return -1;
-	for (k = 0; k < nr_rm; k++)
+	/* with --root the root's old place (a podman --import'ed one is gone) is not asked */
+	for (k = opts.root ? 1 : 0; k < nr_rm; k++)
 		if (outer_source(k) && send_source(k + 1, outer_source(k)))
 			return -1;
 	return send_anchor(0, -1, NULL);

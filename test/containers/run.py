@@ -14,6 +14,9 @@ the restoring runtime was given (criu's --inherit-fd of "pipe:[INODE]").
 Cases (see test/containers/README.md):
   inherit-fd          criu alone: dump a counter writing into a pipe, restore
                       it with --inherit-fd fd[N]:pipe:[INO] onto a new pipe
+  external-net        criu alone: a process in a net namespace of the caller's,
+                      dumped with --external net[INO]:NAME and put back into it
+                      with --inherit-fd fd[N]:NAME (runc's and crun's extRootNetNS)
   orphan-pts          criu alone over the RPC: a shell on a pty whose master
                       only the client has (a container's console), dumped and
                       restored with orphan_pts_master; the new master comes
@@ -539,6 +542,46 @@ def inherit_fd_case():
             pass
 
 
+def external_net_case():
+    """--external net[INO]:NAME at dump, --inherit-fd fd[N]:NAME at restore."""
+    ns = os.path.join(TMP, "netns")
+    img = os.path.join(TMP, "extnet-img")
+    open(ns, "w").close()
+    sh(["unshare", "--net=" + ns, "true"])
+    p = None
+    try:
+        ino = os.stat(ns).st_ino
+        p = subprocess.Popen(["nsenter", "--net=" + ns, "setsid", "sleep", "1000"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while time.time() < deadline and (
+                os.stat("/proc/%d/ns/net" % p.pid).st_ino != ino or
+                os.readlink("/proc/%d/exe" % p.pid) != shutil.which("sleep")):
+            time.sleep(0.05)
+        sh([CRIU, "dump", "-t", str(p.pid), "-D", img, "-v4", "-o", "dump.log",
+            "--external", "net[%d]:extRootNetNS" % ino])
+        p.wait(timeout=10)
+        fd = os.open(ns, os.O_RDONLY)
+        rc = subprocess.run([CRIU, "restore", "-D", img, "-d", "-v4", "-o", "restore.log",
+                             "--inherit-fd", "fd[%d]:extRootNetNS" % fd], pass_fds=[fd],
+                            timeout=TIMEOUT).returncode
+        os.close(fd)
+        if rc:
+            raise CaseFail("restore with the net namespace inherited: %s" % first_error(img))
+        got = os.stat("/proc/%d/ns/net" % p.pid).st_ino
+        if got != ino:
+            raise CaseFail("restored in net namespace %d, not the inherited %d" % (got, ino))
+        return "pid %d back in the caller's net namespace %d" % (p.pid, ino)
+    finally:
+        if p:
+            try:
+                os.kill(p.pid, 9)
+            except OSError:
+                pass
+        subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
+
+
 def orphan_pts_case():
     """orphan_pts_master over the RPC (orphan_pts.py: Debian's pycriu, system python)."""
     d = os.path.join(TMP, "orphan")
@@ -556,6 +599,7 @@ def orphan_pts_case():
 CASES = [
     ("inherit-fd", inherit_fd_case, False),
     ("orphan-pts", orphan_pts_case, False),
+    ("external-net", external_net_case, False),
     ("runc", lambda: runtime_case("runc", "runc"), False),
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),

@@ -3,7 +3,7 @@
  * Configuration files, in CRIU's format: "tcp-established" or
  * "log-file /tmp/x" on a line stand for --tcp-established and
  * --log-file /tmp/x.  The command line reads /etc/criu/default.conf,
- * ~/.config/criu/default.conf and $CRIU_CONFIG_FILE (unless
+ * ~/.criu/default.conf and $CRIU_CONFIG_FILE (unless
  * --no-default-config), then --config FILE, then its own options, which
  * win.  An RPC request's config_file is read after its criu_opts and wins
  * over them; a missing one is no error (runc names /etc/criu/runc.conf
@@ -127,7 +127,7 @@ int read_config_files(int argc, char **argv)
 			return -1;
 		home = getenv("HOME");
 		if (home) {
-			snprintf(path, sizeof(path), "%s/.config/criu/default.conf", home);
+			snprintf(path, sizeof(path), "%s/.criu/default.conf", home);
 			if (parse_config_file(path, true))
 				return -1;
 		}

@@ -180,7 +180,7 @@ static void usage(FILE *f)
 "                            a line, without the dashes); read before the\n"
 "                            command line, which wins\n"
 "      --no-default-config   do not read /etc/criu/default.conf,\n"
-"                            ~/.config/criu/default.conf nor $CRIU_CONFIG_FILE\n"
+"                            ~/.criu/default.conf nor $CRIU_CONFIG_FILE\n"
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"

@@ -14,6 +14,9 @@ the restoring runtime was given (criu's --inherit-fd of "pipe:[INODE]").
 Cases (see test/containers/README.md):
   inherit-fd          criu alone: dump a counter writing into a pipe, restore
                       it with --inherit-fd fd[N]:pipe:[INO] onto a new pipe
+  config-file, config-cli
+                      criu alone: RPC config_file and --config FILE (CRIU's
+                      format) read and winning; a missing config_file ignored
   external-net        criu alone: a process in a net namespace of the caller's,
                       dumped with --external net[INO]:NAME and put back into it
                       with --inherit-fd fd[N]:NAME (runc's and crun's extRootNetNS)
@@ -582,23 +585,48 @@ def external_net_case():
         subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
 
 
-def orphan_pts_case():
-    """orphan_pts_master over the RPC (orphan_pts.py: Debian's pycriu, system python)."""
-    d = os.path.join(TMP, "orphan")
+def rpc_case(name, img):
+    """A case of rpc_cases.py (Debian's pycriu, so the system python)."""
+    d = os.path.join(TMP, name)
     os.makedirs(d, exist_ok=True)
-    rc, out = sh(["/usr/bin/python3", os.path.join(HERE, "orphan_pts.py"), CRIU, d],
+    rc, out = sh(["/usr/bin/python3", os.path.join(HERE, "rpc_cases.py"), name, CRIU, d],
                  check=False)
     last = out.strip().splitlines()[-1] if out.strip() else ""
     if rc or not last.startswith("OK "):
         raise CaseFail("%s | %s" % (last or out.strip()[-300:],
-                                    first_error(os.path.join(d, "orphan-img"))))
+                                    first_error(os.path.join(d, img))))
     return last[3:]
+
+
+def config_cli_case():
+    """criu dump --config FILE: the file's leave-running keeps the tree running."""
+    img = os.path.join(TMP, "config-cli-img")
+    conf = os.path.join(TMP, "cli.conf")
+    with open(conf, "w") as f:
+        f.write("leave-running\nlog-file dump-from-config.log\n")
+    p = subprocess.Popen(["setsid", "sleep", "1000"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        sh([CRIU, "dump", "-t", str(p.pid), "-D", img, "-v4", "--config", conf])
+        time.sleep(0.3)
+        if p.poll() is not None:
+            raise CaseFail("--config's leave-running was not read: the tree was killed")
+        if not os.path.exists(os.path.join(img, "dump-from-config.log")):
+            raise CaseFail("--config's log-file was not read")
+        return "leave-running and log-file read from --config"
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
 
 
 # name, function, whether crun runs in it (see hybrid_cgroups())
 CASES = [
     ("inherit-fd", inherit_fd_case, False),
-    ("orphan-pts", orphan_pts_case, False),
+    ("orphan-pts", lambda: rpc_case("orphan-pts", "orphan-img"), False),
+    ("config-file", lambda: rpc_case("config-file", "config-img"), False),
+    ("config-cli", config_cli_case, False),
     ("external-net", external_net_case, False),
     ("runc", lambda: runtime_case("runc", "runc"), False),
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),

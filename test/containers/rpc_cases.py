@@ -1,14 +1,20 @@
 #!/usr/bin/python3
-"""A console as runc and crun give one: a pty whose slave is the tree's
-controlling terminal and stdio, whose master only the client holds.
+"""RPC cases of test/containers/run.py (Debian's pycriu needs the system python).
 
+orphan-pts: a console as runc and crun give one: a pty whose slave is the
+tree's controlling terminal and stdio, whose master only the client holds.
 Dumped over the RPC with orphan_pts_master, the tree is restored over the
 RPC; criu makes the pair again (same number) and sends its master in the
 "orphan-pts-master" notification (SCM_RIGHTS).  The check: a line written
 to that master reaches the restored shell, which answers through the file
 it writes, and the shell's controlling terminal is the same pts.
-Run by test/containers/run.py (Debian's pycriu needs the system python).
-Usage: orphan_pts.py CRIU TMPDIR; prints one line, exits 1 on failure.
+
+config-file: a DUMP whose config_file says "leave-running" leaves the tree
+running although the request does not ask for it (the file wins, as in
+CRIU); a config_file that does not exist is no error (runc names
+/etc/criu/runc.conf either way) and the tree is killed as asked.
+
+Usage: rpc_cases.py CASE CRIU TMPDIR; prints one line, exits 1 on failure.
 """
 import array
 import os
@@ -67,7 +73,36 @@ def wait_for(path, text, timeout=5):
                                              if os.path.exists(path) else ""))
 
 
-def main(criu, tmp):
+def config_file(criu, tmp):
+    img = os.path.join(tmp, "config-img")
+    conf = os.path.join(tmp, "criu.conf")
+    with open(conf, "w") as f:
+        f.write("# as runc's /etc/criu/runc.conf would say it\nleave-running\n")
+    os.makedirs(img, exist_ok=True)
+    dfd = os.open(img, os.O_DIRECTORY)
+    p = subprocess.Popen(["setsid", "sleep", "1000"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        for path, alive in ((conf, True), (os.path.join(tmp, "none.conf"), False)):
+            opts = rpc.criu_opts(images_dir_fd=dfd, pid=p.pid, log_level=4,
+                                 log_file="dump.log", config_file=path)
+            r, _ = call(criu, rpc.criu_req(type=rpc.DUMP, opts=opts))
+            if not r.success:
+                raise Fail("dump with config_file %s: %s" % (path, r.cr_errmsg))
+            time.sleep(0.3)
+            if (p.poll() is None) != alive:
+                raise Fail("config_file %s: the tree %s" % (
+                    path, "was killed (leave-running not read)" if alive else
+                    "still runs (a missing file changed something)"))
+        return "leave-running read from config_file; a missing one ignored"
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def orphan_pts(criu, tmp):
     img = os.path.join(tmp, "orphan-img")
     out = os.path.join(tmp, "orphan-out")
     os.makedirs(img, exist_ok=True)
@@ -112,7 +147,8 @@ def main(criu, tmp):
 
 if __name__ == "__main__":
     try:
-        print("OK " + main(sys.argv[1], sys.argv[2]))
+        fn = {"orphan-pts": orphan_pts, "config-file": config_file}[sys.argv[1]]
+        print("OK " + fn(sys.argv[2], sys.argv[3]))
     except (Fail, OSError, subprocess.SubprocessError) as e:
         print("FAIL %s" % e)
         sys.exit(1)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "cr_options.h"
 #include "image.h"
 #include "log.h"
 #include "rpc.h"
@@ -105,6 +106,26 @@ static int run_script(const char *path, enum script_action act)
 
 int run_action(enum script_action act, pid_t pid)
 {
+	return run_action_fd(act, pid, -1);
+}
+
+int status_ready(void)
+{
+	int ret = 0;
+
+	if (opts.status_fd >= 0) {
+		if (write(opts.status_fd, "", 1) != 1) {
+			pr_perror("cannot write to --status-fd %d", opts.status_fd);
+			ret = -1;
+		}
+		close(opts.status_fd);
+		opts.status_fd = -1;
+	}
+	return run_action(ACT_STATUS_READY, 0) ? -1 : ret;
+}
+
+int run_action_fd(enum script_action act, pid_t pid, int fd)
+{
 	int i;
 
 	if (!nr_scripts && notify_sk < 0)
@@ -117,7 +138,7 @@ int run_action(enum script_action act, pid_t pid)
 	for (i = 0; i < nr_scripts; i++)
 		if (run_script(scripts[i], act))
 			return -1;
-	if (notify_sk >= 0 && rpc_notify(notify_sk, names[act], pid)) {
+	if (notify_sk >= 0 && rpc_notify(notify_sk, names[act], pid, fd)) {
 		pr_err("the RPC client refused or did not answer notification %s\n", names[act]);
 		return -1;
 	}

@@ -26,6 +26,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "cgroup.h"
 #include "net-lock.h"
 #include "magic.h"
 #include "mem.h"
@@ -397,6 +398,9 @@ static int dump_task_core(struct task_dump *td)
 	tc->oom_score_adj = v;
 	tc->has_child_subreaper = true;
 	tc->child_subreaper = td->subreaper;
+	if (dump_task_cgroup(it->pid, &tc->cg_set))
+		return -1;
+	tc->has_cg_set = true;
 	if (dump_membarrier(it->pid, tc, c + SIGACTION_CALLS + ITIMER_CALLS))
 		return -1;
 	(td->lcore ? td->lcore : td->cores[0])->tc = tc;
@@ -653,6 +657,8 @@ static int write_inventory(void)
 	ie.dump_criu_run_id = (char *)network_lock_run_id();
 	ie.has_tcp_close = opts.tcp_close;
 	ie.tcp_close = opts.tcp_close;
+	ie.root_cg_set = dump_criu_cgroup_set();
+	ie.has_root_cg_set = ie.root_cg_set != 0;
 	return images_commit_inventory(&ie.base);
 }
 
@@ -700,15 +706,15 @@ static int dump_all_tasks(void)
 	if (dump_namespaces(root_item, &tree_ns_flags, &tree_proc_mount))
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
-	    dump_timens(root_item->pid) || cpuinfo_dump() || page_xfer_finish() ||
-	    write_inventory())
+	    dump_timens(root_item->pid) || cpuinfo_dump() || dump_cgroups() ||
+	    page_xfer_finish() || write_inventory())
 		return -1;
 	return 0;
 }
 
 int cr_dump_tasks(pid_t pid)
 {
-	int ret = -1;
+	int ret = -1, seized;
 
 	dump_intr_begin();
 	if (open_image_dir(opts.imgs_dir, true) || images_dump_start()) {
@@ -721,7 +727,12 @@ int cr_dump_tasks(pid_t pid)
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;
 	freeze_start_us = now_us();
-	if (seize_tree(pid) || seccomp_suspend_tree())
+	/* --freeze-cgroup: the threads of the cgroup seized in one pass */
+	if (freezer_freeze())
+		goto out;
+	seized = seize_tree(pid);
+	freezer_forget_outsiders();
+	if (seized || seccomp_suspend_tree())
 		goto unseize;
 	freezing_us = now_us() - freeze_start_us;
 	network_lock_set_root(root_item->pid);
@@ -744,6 +755,8 @@ unseize:
 		unseize_tree(UNSEIZE_KILL);
 		tcp_dump_finish(false);
 	}
+	if ((ret || opts.leave_running) && freezer_restore_state())
+		ret = -1;
 	frozen_us = now_us() - freeze_start_us;
 	if (!ret) {
 		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
@@ -760,6 +773,7 @@ out:
 	if (mem_track_finish(ret == 0))
 		ret = -1;
 	mem_dump_fini();
+	cgroup_dump_fini();
 	free_pstree();
 	close_image_dir();
 	if (ret)

@@ -39,6 +39,7 @@
 #include "infect.h"
 #include "ipc_ns.h"
 #include "inventory.pb-c.h"
+#include "cgroup.h"
 #include "net-lock.h"
 #include "page-chain.h"
 #include "magic.h"
@@ -97,6 +98,7 @@ static int read_inventory(void)
 		opts.tcp_close = true;
 	}
 	inv_proc_mount = ie->has_proc_mount_flags ? ie->proc_mount_flags : 0;
+	cgroup_note_inventory(ie->has_root_cg_set, ie->root_cg_set);
 	if (!ret && network_lock_restore_start(ie->has_network_lock_method, ie->network_lock_method,
 					       ie->dump_criu_run_id))
 		ret = -1;
@@ -585,7 +587,8 @@ static int prepare_restore(void)
 	}
 	if (!(inv_ns_flags & CLONE_NEWPID) && check_pids_free())
 		return -1;
-	if (prepare_files())
+	/* after prepare_files(): the cgroup.procs fds go above the tree's */
+	if (prepare_files() || prepare_cgroups())
 		return -1;
 	if (log_move_fds(svc_fd_base)) {
 		pr_perror("cannot move the log above fd %d", svc_fd_base);
@@ -649,7 +652,9 @@ static int run_restore(void)
 			return -1;
 		close_pipe_holders();
 	}
-	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
+	/* every task is made and in its cgroups: limits can no longer refuse a fork */
+	if (wait_ready(alive_tasks(), deadline) || restore_cgroup_props() ||
+	    resolve_host_pids() || restore_fowns() ||
 	    seize_tasks() ||
 	    interrupt_tasks())
 		return -1;
@@ -676,6 +681,8 @@ static int run_restore(void)
 	    run_action(ACT_PRE_RESUME, root_pid))
 		return -1;
 	detach_all();
+	if (restore_cgroup_freezer())
+		pr_warn("the tree runs on, not frozen as it was dumped\n");
 	if (run_action(ACT_POST_RESUME, root_pid))
 		pr_warn("post-resume action failed: the tree runs on\n");
 	if (root_pid != root_item->vpid)
@@ -723,6 +730,7 @@ int cr_restore_tasks(void)
 			xwaitpid(root_pid, NULL, 0);
 		files_restore_failed();
 		ipc_restore_failed();
+		cgroup_restore_failed();
 		pr_err_logged("restore failed\n");
 		goto out;
 	}
@@ -733,6 +741,7 @@ int cr_restore_tasks(void)
 	ipc_restore_done();
 	ret = opts.restore_detached ? 0 : wait_root();
 out:
+	cgroup_restore_fini();
 	close_image_dir();
 	return ret;
 }

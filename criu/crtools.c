@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,11 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "config.h"
+#include "cgroup.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "external.h"
 #include "fault.h"
 #include "image.h"
 #include "log.h"
@@ -35,6 +39,7 @@ struct cr_options opts = {
 	.ps_port = -1,
 	.ps_socket = -1,
 	.status_fd = -1,
+	.manage_cgroups = CG_MODE_SOFT,
 };
 
 enum {
@@ -61,6 +66,18 @@ enum {
 	OPT_DAEMON,
 	OPT_STATUS_FD,
 	OPT_PS_SOCKET,
+	OPT_INHERIT_FD,
+	OPT_EMPTY_NS,
+	OPT_CONFIG,
+	OPT_EVASIVE_DEVICES,
+	OPT_GHOST_LIMIT,
+	OPT_MANAGE_CGROUPS,
+	OPT_CGROUP_ROOT,
+	OPT_FREEZE_CGROUP,
+	OPT_CGROUP_PROPS,
+	OPT_CGROUP_PROPS_FILE,
+	OPT_CGROUP_DUMP_CONTROLLER,
+	OPT_CGROUP_YARD,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +112,18 @@ static const struct option long_opts[] = {
 	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
 	{ "status-fd",		required_argument, NULL, OPT_STATUS_FD },
 	{ "ps-socket",		required_argument, NULL, OPT_PS_SOCKET },
+	{ "inherit-fd",		required_argument, NULL, OPT_INHERIT_FD },
+	{ "empty-ns",		required_argument, NULL, OPT_EMPTY_NS },
+	{ "config",		required_argument, NULL, OPT_CONFIG },
+	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
+	{ "ghost-limit",	required_argument, NULL, OPT_GHOST_LIMIT },
+	{ "manage-cgroups",	optional_argument, NULL, OPT_MANAGE_CGROUPS },
+	{ "cgroup-root",	required_argument, NULL, OPT_CGROUP_ROOT },
+	{ "freeze-cgroup",	required_argument, NULL, OPT_FREEZE_CGROUP },
+	{ "cgroup-props",	required_argument, NULL, OPT_CGROUP_PROPS },
+	{ "cgroup-props-file",	required_argument, NULL, OPT_CGROUP_PROPS_FILE },
+	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
+	{ "cgroup-yard",	required_argument, NULL, OPT_CGROUP_YARD },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -147,7 +176,11 @@ static void usage(FILE *f)
 "  -d, --restore-detached    return once the tree is restored\n"
 "      --pidfile FILE        write the restored root's pid to FILE\n"
 "      --timeout N           seconds allowed to freeze the tree (default 10)\n"
-"      --no-default-config   accepted; no configuration file is read\n"
+"      --config FILE         read options from FILE (CRIU's format: one option\n"
+"                            a line, without the dashes); read before the\n"
+"                            command line, which wins\n"
+"      --no-default-config   do not read /etc/criu/default.conf,\n"
+"                            ~/.criu/default.conf nor $CRIU_CONFIG_FILE\n"
 "      --unprivileged        accepted; the tool never needs more than the\n"
 "                            caller's capabilities in its user namespace\n"
 "      --file-locks          dump and restore flock, POSIX and OFD locks\n"
@@ -170,8 +203,29 @@ static void usage(FILE *f)
 "      --daemon              page-server: go to the background once listening\n"
 "      --status-fd FD        page-server: write a '\\0' to FD once listening\n"
 "      --ps-socket FD        the page server connection, already made\n"
+"      --manage-cgroups[=MODE] cgroups at restore: ignore, none, props, soft\n"
+"                            (the default, also of the option alone), full or\n"
+"                            strict (see criu.8.md)\n"
+"      --cgroup-root [CTRL:]/PATH  dump the cgroups below PATH / restore the\n"
+"                            tree's cgroups under PATH (CTRL: that hierarchy)\n"
+"      --freeze-cgroup PATH  dump: freeze the tree with the cgroup at PATH\n"
+"                            (v1 freezer.state or v2 cgroup.freeze)\n"
+"      --cgroup-props SPEC, --cgroup-props-file FILE  the control files saved\n"
+"                            per controller (CRIU's simplified YAML)\n"
+"      --cgroup-dump-controller NAME  dump only these hierarchies (repeatable)\n"
+"      --cgroup-yard DIR     a mount of each hierarchy in DIR/NAME\n"
 "      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
 "                            ins, cpu, all or none, comma-separated; alone: all\n"
+"      --inherit-fd fd[N]:KEY  restore: criu's fd N stands for KEY, a file\n"
+"                            outside the tree: pipe:[INO], socket:[INO],\n"
+"                            tty[RDEV:DEV], a path, or an --external name\n"
+"      --external net[INO]:NAME  dump: the tree's net namespace is the caller's;\n"
+"                            restore joins the one given as --inherit-fd NAME\n"
+"      --empty-ns net        the net namespace is made empty (its devices are\n"
+"                            neither dumped nor restored)\n"
+"      --evasive-devices     accepted: device files are opened by their path\n"
+"      --ghost-limit SIZE    largest deleted file saved (K, M, G;\n"
+"                            default: no limit)\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n");
 }
@@ -207,6 +261,26 @@ static int parse_uint(const char *arg, const char *what, long max, long *out)
 		fprintf(stderr, "criu: bad %s: '%s'\n", what, arg);
 		return -1;
 	}
+	return 0;
+}
+
+static int parse_size(const char *arg, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	}
+	if (errno || end == arg || *end) {
+		fprintf(stderr, "criu: bad size: '%s'\n", arg);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -293,11 +367,8 @@ static int parse_options(int argc, char **argv)
 			opts.root = optarg;
 			break;
 		case OPT_EXTERNAL:
-			if (mnt_add_external(optarg)) {
-				fprintf(stderr, "criu: --external %s: only mnt[KEY]:VAL is known\n",
-					optarg);
+			if (external_add(optarg))	/* mnt[...] goes to mount.c */
 				return -1;
-			}
 			break;
 		case OPT_EXT_MOUNT_MAP:
 			if (mnt_add_ext_mount_map(optarg))
@@ -343,10 +414,64 @@ static int parse_options(int argc, char **argv)
 			}
 			opts.cpu_cap_set = true;
 			break;
+		case OPT_INHERIT_FD:
+			if (inherit_fd_parse(optarg))
+				return -1;
+			break;
+		case OPT_EMPTY_NS:
+			if (strcmp(optarg, "net")) {
+				fprintf(stderr, "criu: unsupported --empty-ns '%s': only net\n",
+					optarg);
+				return -1;
+			}
+			opts.empty_ns |= CLONE_NEWNET;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size(optarg, &opts.ghost_limit))
+				return -1;
+			break;
+		case OPT_EVASIVE_DEVICES:
+			opts.evasive_devices = true;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			/* "--manage-cgroups full" as well as "--manage-cgroups=full" */
+			if (!optarg && optind < argc && cg_mode_parse(argv[optind]) >= 0)
+				optarg = argv[optind++];
+			opts.manage_cgroups = cg_mode_parse(optarg);
+			if (opts.manage_cgroups < 0) {
+				fprintf(stderr, "criu: bad --manage-cgroups '%s': ignore, none, "
+					"props, soft, full or strict\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CGROUP_ROOT:
+			if (cg_root_parse(optarg))
+				return -1;
+			break;
+		case OPT_FREEZE_CGROUP:
+			opts.freeze_cgroup = optarg;
+			break;
+		case OPT_CGROUP_PROPS:
+			if (cg_props_add_spec(optarg, strlen(optarg)))
+				return -1;
+			break;
+		case OPT_CGROUP_PROPS_FILE:
+			if (cg_props_add_file(optarg))
+				return -1;
+			break;
+		case OPT_CGROUP_DUMP_CONTROLLER:
+			if (cg_dump_controller_add(optarg))
+				return -1;
+			break;
+		case OPT_CGROUP_YARD:
+			opts.cgroup_yard = optarg;
+			break;
+		case OPT_CONFIG:
 		case OPT_NO_DEFAULT_CONFIG:
+			/* read by read_config_files() before the rest */
+			break;
 		case OPT_UNPRIVILEGED:
-			/* nothing to do: no config file is read, and nothing we do
-			 * asks for more privilege than the caller has */
+			/* nothing we do asks for more privilege than the caller has */
 			break;
 		case 'h':
 			usage(stdout);
@@ -367,6 +492,22 @@ static int parse_options(int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+/* Options from a configuration file, as a command line of their own. */
+int cr_parse_args(int argc, char **argv)
+{
+	int ret;
+
+	optind = 0;	/* glibc: start afresh */
+	ret = parse_options(argc, argv);
+	if (!ret && optind < argc) {
+		fprintf(stderr, "criu: unexpected word in a configuration file: %s\n",
+			argv[optind]);
+		ret = -1;
+	}
+	optind = 0;
+	return ret;
 }
 
 int cr_setup_logging(const char *cmd)
@@ -421,6 +562,9 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int ret;
 
+	if (read_config_files(argc, argv))
+		return 1;
+	optind = 0;
 	if (parse_options(argc, argv))
 		return 1;
 	if (optind >= argc) {

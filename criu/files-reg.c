@@ -102,6 +102,12 @@ static int dump_ghost(struct fd_parms *p, u32 id)
 		       S_ISDIR(p->st.st_mode) ? "directory" : "special file", p->link);
 		return -1;
 	}
+	if (opts.ghost_limit && S_ISREG(p->st.st_mode) &&
+	    (unsigned long long)p->st.st_size > opts.ghost_limit) {
+		pr_err("pid %d: deleted file %s has %lld bytes, more than --ghost-limit %llu\n",
+		       p->pid, p->link, (long long)p->st.st_size, opts.ghost_limit);
+		return -1;
+	}
 	if (S_ISREG(p->st.st_mode))
 		fd = open(p->proc_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && S_ISREG(p->st.st_mode)) {

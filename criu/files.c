@@ -18,6 +18,7 @@
 #include "fault.h"
 #include "cr_options.h"
 #include "file-lock.h"
+#include "external.h"
 #include "files.h"
 #include "proc_parse.h"
 #include "restore.h"
@@ -520,6 +521,15 @@ int dump_vma_file(pid_t pid, struct vm_area_list *vl, struct vma_area *v, unsign
 	if (!v->deleted && v->name && !stat(v->name, &st) && st.st_ino == v->ino &&
 	    st.st_dev == v->dev)
 		return dump_path_file(pid, v->name, flags, id);
+	/* a container's file: its path is in the task's root, not in criu's */
+	if (!v->deleted && v->name && v->name[0] == '/') {
+		struct fd_parms p = { .pid = pid, .lfd = -1 };
+
+		snprintf(p.proc_path, sizeof(p.proc_path), "/proc/%d/root%s", pid, v->name);
+		snprintf(p.link, sizeof(p.link), "%s", v->name);
+		if (!stat(p.proc_path, &st) && st.st_ino == v->ino && st.st_dev == v->dev)
+			return dump_file_parms(&p, flags, id);
+	}
 	/* a memfd has no path to recreate it at: its name, seals and size need an fd */
 	if (v->deleted && v->name && v->name[0] == '/' && !(v->e.status & VMA_AREA_MEMFD)) {
 		/* one ghost for all of this task's mappings of the inode */
@@ -634,6 +644,11 @@ int prepare_files(void)
 	return 0;
 }
 
+u32 file_id_limit(void)
+{
+	return nr_fdescs;
+}
+
 int anchor_fd(u32 id)
 {
 	return id < nr_fdescs && fdescs[id].fe ? fdescs[id].anchor : -1;
@@ -664,8 +679,9 @@ int open_anchor(u32 id, int *fd)
 		pr_perror("cannot open file id %u", id);
 		return -1;
 	}
-	ret = k->open(fe, fd);
-	if (ret)
+	/* a file the caller handed over (--inherit-fd) is not made again */
+	ret = inherit_fd_for_file(fe, fd);
+	if (ret < 0 || (!ret && k->open(fe, fd)))
 		return -1;
 	*fd = move_to_svc(*fd);
 	if (*fd < 0)

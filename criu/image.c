@@ -64,6 +64,7 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_CPUINFO]		= { "cpuinfo.img", CPUINFO_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_MNTS]		= { "mountpoints-%lu.img", MNTS_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TMPFS_DEV]	= { "tmpfs-dev-%lu.tar.gz.img", 0, 0, true },
+	[CR_FD_CGROUP]		= { "cgroup.img", CGROUP_MAGIC, IMG_COMMON_MAGIC },
 };
 
 static int image_dir_fd = -1;

@@ -50,6 +50,8 @@ static struct rst_mnt *rm;
 static size_t nr_rm;
 static int chan[2] = { -1, -1 };
 
+static void save_criu_maps(void);
+
 static int take_mnt(void *msg, void *arg)
 {
 	struct rst_mnt *n = xrealloc(rm, (nr_rm + 1) * sizeof(*rm));
@@ -92,6 +94,7 @@ static void close_tmpfs_images(void)
 
 int prepare_mounts(u32 id)
 {
+	save_criu_maps();
 	char name[64];
 	size_t i;
 
@@ -192,12 +195,46 @@ static int untar(struct rst_mnt *r)
 	return 0;
 }
 
+/*
+ * criu's own id maps, read before the fork: a rootless criu (in a user
+ * namespace of the user's, as rootlesskit keeps one) sees global ids
+ * through them first.
+ */
+static char *criu_map[2];
+
+static void save_criu_maps(void)
+{
+	if (!criu_map[0] && read_file("/proc/self/uid_map", &criu_map[0]) < 0)
+		criu_map[0] = NULL;
+	if (!criu_map[1] && read_file("/proc/self/gid_map", &criu_map[1]) < 0)
+		criu_map[1] = NULL;
+}
+
+static unsigned int map_down(const char *map, unsigned int id)
+{
+	unsigned int in, out, n;
+	char *buf = xstrdup(map), *line, *save;
+
+	if (!buf)
+		return id;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%u %u %u", &in, &out, &n) == 3 && id >= out && id - out < n) {
+			id = in + (id - out);
+			break;
+		}
+	free(buf);
+	return id;
+}
+
 /* a global id (as tmpfs and devpts show uid= and gid=) as our user namespace sees it */
 static unsigned int local_id(const char *map, unsigned int global)
 {
 	unsigned int in, out, n;
 	char *buf, *line, *save;
+	const char *mine = criu_map[strstr(map, "gid") ? 1 : 0];
 
+	if (mine)
+		global = map_down(mine, global);
 	if (read_file(map, &buf) < 0)
 		return global;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -671,7 +708,8 @@ static int send_sources(void)
 
 	if (opts.root && send_source(ROOT_SOURCE, opts.root))
 		return -1;
-	for (k = 0; k < nr_rm; k++)
+	/* with --root the root's old place (a podman --import'ed one is gone) is not asked */
+	for (k = opts.root ? 1 : 0; k < nr_rm; k++)
 		if (outer_source(k) && send_source(k + 1, outer_source(k)))
 			return -1;
 	return send_anchor(0, -1, NULL);

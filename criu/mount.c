@@ -15,12 +15,14 @@
  * The restore side is mount-rst.c.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -375,12 +377,81 @@ static bool same_ns_file(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
 }
 
+static int list_fd = -1;	/* dump_tmpfs_outside's file list */
+
+static int tmpfs_list_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return write_all(list_fd, path, strlen(path) + 1) < 0 ? -1 : 0;
+}
+
+/* An id map for tar: every id of the namespace's map, as "+HOST +INSIDE". */
+static int tar_id_map(pid_t pid, const char *file)
+{
+	unsigned int in, out, n, k, total = 0;
+	char path[64];
+	FILE *f;
+	int fd = memfd_create(file, 0);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	f = fopen(path, "r");
+	if (fd < 0 || !f)
+		return -1;
+	while (fscanf(f, "%u %u %u", &in, &out, &n) == 3)
+		for (k = 0; k < n && total < (1u << 20); k++, total++)
+			dprintf(fd, "+%u +%u\n", out + k, in + k);
+	fclose(f);
+	return fd;
+}
+
+/*
+ * Unprivileged, the tree's mount namespace (its user namespace's) cannot
+ * be joined and left again: the tmpfs is read through /proc/PID/root, its
+ * own files only (nftw's FTW_MOUNT leaves out what is mounted on it), the
+ * owners named as the tree's user namespace names them.
+ */
+static int dump_tmpfs_outside(pid_t pid, const struct mi *m, struct cr_img *img)
+{
+	char path[PATH_MAX + 32], list[64], umap[64], gmap[64];
+	int status, u, g;
+	pid_t child = fork();
+
+	if (child == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->mp);
+		list_fd = memfd_create("tmpfs-files", 0);
+		u = tar_id_map(pid, "uid_map");
+		g = tar_id_map(pid, "gid_map");
+		if (list_fd < 0 || u < 0 || g < 0 || chdir(path) ||
+		    nftw(".", tmpfs_list_entry, 16, FTW_MOUNT | FTW_PHYS) ||
+		    dup2(img_raw_fd(img), 1) != 1)
+			_exit(3);
+		snprintf(list, sizeof(list), "--files-from=/proc/self/fd/%d", list_fd);
+		snprintf(umap, sizeof(umap), "--owner-map=/proc/self/fd/%d", u);
+		snprintf(gmap, sizeof(gmap), "--group-map=/proc/self/fd/%d", g);
+		execlp("tar", "tar", "--create", "--gzip", "--numeric-owner", "--null",
+		       "--no-recursion", list, umap, gmap, "--file=-", (char *)NULL);
+		_exit(4);
+	}
+	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) > 1) {
+		pr_err("cannot archive the tmpfs on %s from outside (tar status %#x)\n", m->mp,
+		       child < 0 ? -1 : status);
+		return -1;
+	}
+	pr_info("tmpfs on %s: read through /proc/%d/root (its namespace is not ours to "
+		"join)\n", m->mp, pid);
+	return 0;
+}
+
 /* tar the files of a tmpfs as the tree's user namespace sees their owners */
 static int dump_tmpfs(pid_t pid, const struct mi *m, u32 kdev)
 {
 	struct cr_img *img = open_image(CR_FD_TMPFS_DEV, O_DUMP, (unsigned long)kdev);
 	char path[64];
-	int own, theirs, user = -1, status, dfd;
+	int own, theirs, user = -1, status = 0, dfd;
+	bool waited;
 	pid_t child;
 
 	if (!img || img_flush(img))
@@ -410,8 +481,14 @@ static int dump_tmpfs(pid_t pid, const struct mi *m, u32 kdev)
 	close(theirs);
 	if (user >= 0)
 		close(user);
-	if (child < 0 || xwaitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) > 1) {
+	waited = child > 0 && xwaitpid(child, &status, 0) == child;
+	/* 2: setns refused (rootless): nothing was written yet */
+	if (waited && WIFEXITED(status) && WEXITSTATUS(status) == 2 && user >= 0) {
+		if (dump_tmpfs_outside(pid, m, img)) {
+			close_image(img);
+			return -1;
+		}
+	} else if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 		pr_err("cannot archive the tmpfs on %s (tar status %#x)\n", m->mp,
 		       child < 0 ? -1 : status);
 		close_image(img);

@@ -104,6 +104,25 @@ u32 ns_id_of_ino(u64 ino)
 /* ---- dump: what the tree's own namespaces hold ---- */
 
 /*
+ * Unprivileged, a namespace of a container is joined from inside the user
+ * namespace that owns it (the caller's own child namespace, as rootless
+ * runc makes it): the caps are there.
+ */
+static int join_owner_userns(pid_t pid)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = setns(fd, CLONE_NEWUSER);
+	close(fd);
+	return ret;
+}
+
+/*
  * Run fn in a child of ours that joined pid's namespace of one kind; fn
  * writes its answer to a pipe, which we read into buf.
  */
@@ -128,7 +147,8 @@ ssize_t ask_in_ns(pid_t pid, const char *ns, int nstype, int (*fn)(int out), voi
 	child = fork();
 	if (child == 0) {
 		close(p[0]);
-		if (setns(nsfd, nstype)) {
+		if (setns(nsfd, nstype) && (errno != EPERM || join_owner_userns(pid) ||
+					    setns(nsfd, nstype))) {
 			pr_perror("cannot join %s", path);
 			_exit(1);
 		}

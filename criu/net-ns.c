@@ -12,13 +12,18 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "cr_options.h"
+#include "external.h"
 #include "image.h"
 #include "namespaces.h"
 #include "netdev.pb-c.h"
 #include "sockets.h"
 
 static NetDeviceEntry **rst_netdevs;
+static int ext_netns_fd = -1;	/* --inherit-fd of an external namespace */
 static size_t rst_nr_netdevs;
 
 struct link_rec {
@@ -61,6 +66,27 @@ out:
 	return ret;
 }
 
+/* --external net[INO]:NAME: the namespace is the caller's; only its name is kept */
+static int dump_ext_netns(pid_t pid, u32 id, NetnsEntry *ne)
+{
+	char path[64], key[64];
+	const char *name;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat(path, &st)) {
+		pr_perror("cannot stat %s", path);
+		return -1;
+	}
+	snprintf(key, sizeof(key), "net[%lu]", (unsigned long)st.st_ino);
+	name = external_value(key);
+	if (!name)
+		return 0;
+	ne->ext_key = (char *)(*name ? name : key);
+	pr_info("net namespace %s is external, restored as %s\n", key, ne->ext_key);
+	return pb_write_image(CR_FD_NETNS, &ne->base, id) ? -1 : 1;
+}
+
 int dump_netns(pid_t pid, u32 id)
 {
 	NetnsEntry ne = NETNS_ENTRY__INIT;
@@ -69,6 +95,9 @@ int dump_netns(pid_t pid, u32 id)
 	ssize_t n;
 	int i, ret;
 
+	ret = dump_ext_netns(pid, id, &ne);
+	if (ret)
+		return ret < 0 ? -1 : 0;
 	n = ask_in_ns(pid, "net", CLONE_NEWNET, net_answer, recs, sizeof(recs));
 	if (n < 0)
 		return -1;
@@ -79,6 +108,10 @@ int dump_netns(pid_t pid, u32 id)
 	for (i = 0; i < (int)(n / sizeof(recs[0])) && !ret; i++) {
 		NetDeviceEntry nd = NET_DEVICE_ENTRY__INIT;
 
+		if (recs[i].arptype != ARPHRD_LOOPBACK && (opts.empty_ns & CLONE_NEWNET)) {
+			pr_info("net namespace: %s left out (--empty-ns net)\n", recs[i].name);
+			continue;
+		}
 		if (recs[i].arptype != ARPHRD_LOOPBACK) {
 			pr_err("unsupported: the net namespace of pid %d has device %s\n", pid,
 			       recs[i].name);
@@ -99,12 +132,39 @@ int dump_netns(pid_t pid, u32 id)
 	return ret ? -1 : pb_write_image(CR_FD_NETNS, &ne.base, id);
 }
 
+/* An external namespace: the fd the caller gave for its name, or an error. */
+static int prepare_ext_netns(u32 id)
+{
+	NetnsEntry *ne = NULL;
+	int ret;
+
+	ret = pb_read_image(CR_FD_NETNS, O_RSTR | O_OPT, (void **)&ne, &netns_entry__descriptor,
+			    (unsigned long)id);
+	if (ret < 0)
+		return -1;
+	if (!ne || !ne->ext_key) {
+		if (ne)
+			pb_free(ne);
+		return 0;
+	}
+	ext_netns_fd = inherit_fd_dup(ne->ext_key);
+	if (ext_netns_fd < 0)
+		pr_err("the net namespace was external (%s): restore needs --inherit-fd "
+		       "fd[N]:%s with a net namespace fd\n", ne->ext_key, ne->ext_key);
+	pb_free(ne);
+	return ext_netns_fd < 0 ? -1 : 1;
+}
+
 /* The devices of the net namespace: only loopback. */
 int prepare_netns(u32 id)
 {
-	struct cr_img *img = open_image(CR_FD_NETDEV, O_RSTR, (unsigned long)id);
+	struct cr_img *img;
 	int ret;
 
+	ret = prepare_ext_netns(id);
+	if (ret)
+		return ret < 0 ? -1 : 0;
+	img = open_image(CR_FD_NETDEV, O_RSTR, (unsigned long)id);
 	if (!img)
 		return -1;
 	for (;;) {
@@ -167,7 +227,22 @@ out:
 	return ret;
 }
 
+/* In the root: the caller's namespace replaces the new one it was cloned into. */
+static int join_ext_netns(void)
+{
+	if (setns(ext_netns_fd, CLONE_NEWNET)) {
+		pr_perror("cannot join the external net namespace");
+		return -1;
+	}
+	close(ext_netns_fd);
+	ext_netns_fd = -1;
+	pr_info("in the external net namespace\n");
+	return 0;
+}
+
 int restore_netns(void)
 {
+	if (ext_netns_fd >= 0)
+		return join_ext_netns() || isk_open_in_netns() ? -1 : 0;
 	return restore_loopback() || isk_open_in_netns() ? -1 : 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "action-scripts.h"
 #include "cr_options.h"
 #include "image.h"
 #include "log.h"
@@ -414,11 +415,8 @@ int cr_page_server(int port_fd)
 		if (write(port_fd, msg, sizeof(msg)) != sizeof(msg) || close(port_fd))
 			pr_warn("page server: cannot report the port\n");
 	}
-	if (opts.status_fd >= 0) {
-		if (write(opts.status_fd, "", 1) != 1)
-			pr_warn("page server: cannot write to --status-fd %d\n", opts.status_fd);
-		close(opts.status_fd);
-	}
+	if (status_ready())
+		pr_warn("page server: cannot tell it is ready (--status-fd, status-ready)\n");
 	do
 		sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
 	while (sk < 0 && errno == EINTR);

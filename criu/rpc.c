@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,11 @@
 #include <unistd.h>
 
 #include "action-scripts.h"
+#include "config.h"
+#include "cgroup.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "external.h"
 #include "mem-track.h"
 #include "mount.h"
 #include "pre-dump.h"
@@ -71,16 +75,35 @@ static CriuReq *recv_req(int sk)
 	return req;
 }
 
-static int send_resp(int sk, CriuResp *resp)
+/* One response in one packet; fd >= 0 goes along with it (SCM_RIGHTS). */
+static int send_resp_fd(int sk, CriuResp *resp, int fd)
 {
 	size_t len = criu_resp__get_packed_size(resp);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct msghdr mh = { 0 };
+	struct iovec iov;
 	u8 *buf = xmalloc(len);
 	int ret = 0;
 
 	if (!buf)
 		return -1;
 	criu_resp__pack(resp, buf);
-	if (send(sk, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		struct cmsghdr *ch;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	if (sendmsg(sk, &mh, MSG_NOSIGNAL) != (ssize_t)len) {
 		pr_perror("RPC: cannot send a response");
 		ret = -1;
 	}
@@ -88,7 +111,12 @@ static int send_resp(int sk, CriuResp *resp)
 	return ret;
 }
 
-int rpc_notify(int sk, const char *script, pid_t pid)
+static int send_resp(int sk, CriuResp *resp)
+{
+	return send_resp_fd(sk, resp, -1);
+}
+
+int rpc_notify(int sk, const char *script, pid_t pid, int fd)
 {
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuNotify n = CRIU_NOTIFY__INIT;
@@ -101,7 +129,7 @@ int rpc_notify(int sk, const char *script, pid_t pid)
 	n.script = (char *)script;
 	n.has_pid = pid > 0;
 	n.pid = pid;
-	if (send_resp(sk, &resp))
+	if (send_resp_fd(sk, &resp, fd))
 		return -1;
 	ans = recv_req(sk);
 	if (ans && ans->type == CRIU_REQ_TYPE__NOTIFY && ans->has_notify_success &&
@@ -189,6 +217,8 @@ OPT_BOOL(file_locks, opts.file_locks)
 OPT_BOOL(tcp_close, opts.tcp_close)
 OPT_BOOL(rst_sibling, opts.restore_sibling)
 OPT_BOOL(track_mem, opts.track_mem)
+OPT_BOOL(evasive_devices, opts.evasive_devices)
+OPT_BOOL(orphan_pts_master, opts.orphan_pts_master)
 
 static int opt_pid(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -248,19 +278,6 @@ static int opt_ext_mnt(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
-static int opt_external(CriuOpts *o, struct rpc_ctx *c)
-{
-	size_t i;
-
-	for (i = 0; i < o->n_external; i++)
-		if (mnt_add_external(o->external[i])) {
-			snprintf(c->err, sizeof(c->err), "external %s: only mnt[KEY]:VAL is known",
-				 o->external[i]);
-			return -1;
-		}
-	return 0;
-}
-
 /* ps: the page server of a dump (address and port, or a connected fd) */
 static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -280,6 +297,155 @@ static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 	opts.address = ps->address;
 	opts.ps_port = ps->has_port ? ps->port : -1;
 	opts.use_page_server = c->req->type == CRIU_REQ_TYPE__DUMP;
+	return 0;
+}
+
+/* inherit_fd: under swrk the fds are criu's own, inherited from the client */
+static int opt_inherit_fd(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	if (!swrk_mode) {
+		snprintf(c->err, sizeof(c->err), "inherit_fd: only with criu swrk, where the "
+			 "fds are inherited");
+		return -1;
+	}
+	for (i = 0; i < o->n_inherit_fd; i++)
+		if (inherit_fd_add(o->inherit_fd[i]->fd, o->inherit_fd[i]->key)) {
+			snprintf(c->err, sizeof(c->err), "inherit_fd %s: fd %d is not open in "
+				 "criu", o->inherit_fd[i]->key, o->inherit_fd[i]->fd);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_external(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_external; i++)
+		if (external_add(o->external[i])) {
+			snprintf(c->err, sizeof(c->err), "bad external: %s", o->external[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_empty_ns(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (o->empty_ns & ~(unsigned int)CLONE_NEWNET) {
+		snprintf(c->err, sizeof(c->err), "empty_ns %#x: only the net namespace "
+			 "(CLONE_NEWNET) can be left empty", o->empty_ns);
+		return -1;
+	}
+	opts.empty_ns = o->empty_ns;
+	return 0;
+}
+
+/* status_fd: a '\0' once ready (the page server listens); criu's own fd */
+static int opt_status_fd(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!swrk_mode) {
+		snprintf(c->err, sizeof(c->err), "status_fd: only with criu swrk, where the fd "
+			 "is inherited");
+		return -1;
+	}
+	opts.status_fd = o->status_fd;
+	return 0;
+}
+
+static int opt_ghost_limit(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.ghost_limit = o->ghost_limit;
+	return 0;
+}
+
+/* ---- cgroups (cgroup.c) ---- */
+
+/*
+ * CRIU: manage_cgroups true is soft, false ignore.  A mode of IGNORE (0)
+ * equals the field's default, so its own row is not called: seen here.
+ */
+static int opt_manage_cgroups(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.manage_cgroups = o->manage_cgroups ? CG_MODE_SOFT : CG_MODE_IGNORE;
+	if (o->has_manage_cgroups_mode && o->manage_cgroups_mode == CRIU_CG_MODE__IGNORE)
+		opts.manage_cgroups = CG_MODE_IGNORE;
+	return 0;
+}
+
+static int opt_manage_cgroups_mode(CriuOpts *o, struct rpc_ctx *c)
+{
+	static const int modes[] = {
+		[CRIU_CG_MODE__IGNORE] = CG_MODE_IGNORE, [CRIU_CG_MODE__CG_NONE] = CG_MODE_NONE,
+		[CRIU_CG_MODE__PROPS] = CG_MODE_PROPS, [CRIU_CG_MODE__SOFT] = CG_MODE_SOFT,
+		[CRIU_CG_MODE__FULL] = CG_MODE_FULL, [CRIU_CG_MODE__STRICT] = CG_MODE_STRICT,
+		[CRIU_CG_MODE__DEFAULT] = CG_MODE_SOFT,
+	};
+
+	if ((unsigned int)o->manage_cgroups_mode >= ARRAY_SIZE(modes)) {
+		snprintf(c->err, sizeof(c->err), "manage_cgroups_mode %d is not one of CRIU's",
+			 o->manage_cgroups_mode);
+		return -1;
+	}
+	opts.manage_cgroups = modes[o->manage_cgroups_mode];
+	return 0;
+}
+
+static int opt_cg_root(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_cg_root; i++)
+		if (cg_root_add(o->cg_root[i]->ctrl, o->cg_root[i]->path)) {
+			snprintf(c->err, sizeof(c->err), "cg_root %s:%s: bad path",
+				 o->cg_root[i]->ctrl ?: "", o->cg_root[i]->path);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_freeze_cgroup(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.freeze_cgroup = o->freeze_cgroup;	/* lives as long as the request */
+	return 0;
+}
+
+static int opt_cgroup_yard(CriuOpts *o, struct rpc_ctx *c)
+{
+	(void)c;
+	opts.cgroup_yard = o->cgroup_yard;
+	return 0;
+}
+
+static int opt_cgroup_props(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!cg_props_add_spec(o->cgroup_props, strlen(o->cgroup_props)))
+		return 0;
+	snprintf(c->err, sizeof(c->err), "cgroup_props: %s", log_first_error() ?: "bad spec");
+	return -1;
+}
+
+static int opt_cgroup_props_file(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (!cg_props_add_file(o->cgroup_props_file))
+		return 0;
+	snprintf(c->err, sizeof(c->err), "cgroup_props_file %s: %s", o->cgroup_props_file,
+		 log_first_error() ?: "bad spec");
+	return -1;
+}
+
+static int opt_cgroup_dump_controller(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	(void)c;
+	for (i = 0; i < o->n_cgroup_dump_controller; i++)
+		if (cg_dump_controller_add(o->cgroup_dump_controller[i]))
+			return -1;
 	return 0;
 }
 
@@ -316,12 +482,27 @@ static const struct rpc_opt {
 	{ "track_mem", opt_track_mem },
 	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
+	{ "inherit_fd", opt_inherit_fd },
+	{ "external", opt_external },		/* mnt[...] goes to mount.c */
+	{ "empty_ns", opt_empty_ns },
+	{ "evasive_devices", opt_evasive_devices },
+	{ "orphan_pts_master", opt_orphan_pts_master },
+	{ "ghost_limit", opt_ghost_limit },
+	{ "status_fd", opt_status_fd },
+	{ "config_file", opt_accept },		/* read last, by apply_opts */
 	{ "root", opt_root },
 	{ "ext_mnt", opt_ext_mnt },
-	{ "external", opt_external },
 	{ "auto_ext_mnt", opt_accept },		/* binds of criu's mounts are found anyway */
 	{ "ext_sharing", opt_accept },		/* propagation is kept as dumped */
 	{ "ext_masters", opt_accept },
+	{ "manage_cgroups", opt_manage_cgroups },
+	{ "manage_cgroups_mode", opt_manage_cgroups_mode },
+	{ "cg_root", opt_cg_root },
+	{ "freeze_cgroup", opt_freeze_cgroup },
+	{ "cgroup_props", opt_cgroup_props },
+	{ "cgroup_props_file", opt_cgroup_props_file },
+	{ "cgroup_dump_controller", opt_cgroup_dump_controller },
+	{ "cgroup_yard", opt_cgroup_yard },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */
@@ -373,6 +554,12 @@ static int apply_opts(struct rpc_ctx *c, CriuOpts *o)
 			snprintf(c->err, sizeof(c->err), "unsupported RPC option: %s", f->name);
 			return -1;
 		}
+	}
+	/* CRIU's rule: the file wins over the request; a missing one is no error */
+	if (o->config_file && parse_config_file(o->config_file, true)) {
+		snprintf(c->err, sizeof(c->err), "config_file %s: %s", o->config_file,
+			 log_first_error() ?: "an option criu does not take");
+		return -1;
 	}
 	return 0;
 }
@@ -501,6 +688,7 @@ static int do_page_server(struct rpc_ctx *c, CriuResp *r)
 	if (pid == 0) {
 		/* the client must see the end of the RPC when we are done, not the daemon */
 		close(c->sk);
+		set_rpc_notify(-1);	/* the client is not the daemon's */
 		close(p[0]);
 		opts.daemon_mode = true;
 		_exit(cr_page_server(p[1]) ? 1 : 0);
@@ -588,6 +776,35 @@ static const struct rpc_handler *find_handler(CriuReqType t)
 	return NULL;
 }
 
+/*
+ * A request refused before it ran still leaves its reason in the log file
+ * it asked for: runc and crun show the client only that file's name.
+ */
+static void log_refusal(struct rpc_ctx *c, const char *name)
+{
+	CriuOpts *o = c->req->opts;
+
+	if (!o || !o->log_file || strchr(o->log_file, '/'))
+		return;
+	opt_images(o, c);
+	if (o->has_work_dir_fd)
+		opt_work_dir(o, c);
+	opts.log_file = o->log_file;
+	opts.verbosity = o->has_log_level ? o->log_level : opts.verbosity;
+	if (opts.verbosity < 1)
+		opts.verbosity = 1;
+	if (cr_setup_logging(name))
+		return;
+	pr_err("RPC %s refused: %s\n", name, c->err);
+}
+
+/* As CRIU: VERSION and FEATURE_CHECK answer whatever options came along (runc
+ * sends its checkpoint's criu_opts with the feature check of a pre-dump). */
+static bool ignores_opts(const struct rpc_handler *h)
+{
+	return h->type == CRIU_REQ_TYPE__VERSION || h->type == CRIU_REQ_TYPE__FEATURE_CHECK;
+}
+
 static int serve_one(struct rpc_ctx *c)
 {
 	const struct rpc_handler *h = find_handler(c->req->type);
@@ -600,8 +817,8 @@ static int serve_one(struct rpc_ctx *c)
 		snprintf(c->err, sizeof(c->err), "unknown request type %d", c->req->type);
 	else if (!h->fn)
 		snprintf(c->err, sizeof(c->err), "unsupported RPC request: %s", h->name);
-	else if (c->req->opts && apply_opts(c, c->req->opts))
-		;	/* c->err says which option */
+	else if (c->req->opts && !ignores_opts(h) && apply_opts(c, c->req->opts))
+		log_refusal(c, h->name);	/* c->err says which option */
 	else if (h->needs_opts && !c->req->opts)
 		snprintf(c->err, sizeof(c->err), "%s without criu_opts", h->name);
 	else

@@ -38,6 +38,7 @@
 #include "proc_parse.h"
 #include "pstree.h"
 #include "restore.h"
+#include "cgroup.h"
 #include "restorer-blob.h"
 #include "seize.h"
 #include "shared.h"
@@ -323,6 +324,9 @@ static int restore_task_body(struct pstree_item *it)
 	log_set_pid();
 	if (it->state == TASK_DEAD)
 		become_zombie(it);
+	/* before anything runs, and before the children inherit where it is */
+	if (restore_task_cgroup(it))
+		return -1;
 	memset(&m, 0, sizeof(m));
 	/* until the restorer sets the real one: die with criu */
 	if (it == root_item && prctl(PR_SET_PDEATHSIG, SIGKILL))

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "fault.h"
 #include "cr_options.h"
 #include "dump-intr.h"
@@ -280,17 +281,19 @@ static int wait_frozen(struct pstree_item *it, struct thread *t)
 
 static int seize_thread(struct pstree_item *it, struct thread *t)
 {
+	/* --freeze-cgroup seized and interrupted it already: only the wait is left */
+	bool pre = freezer_preseized(t->tid);
 	int ret;
 
-	if (fault_hit(FI_SEIZE) ||
-	    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD)) {
+	if (!pre && (fault_hit(FI_SEIZE) ||
+		     ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD))) {
 		if (errno == ESRCH)
 			return 1;
 		pr_perror("cannot seize tid %d of pid %d", t->tid, it->pid);
 		return -1;
 	}
 	t->seized = true;
-	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL)) {
+	if (!pre && ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL)) {
 		if (errno == ESRCH)
 			return 1;
 		pr_perror("cannot interrupt tid %d", t->tid);

@@ -25,6 +25,7 @@
 
 #include "cr_options.h"
 #include "files.h"
+#include "mount.h"
 #include "namespaces.h"
 #include "sockets.h"
 #include "util.h"
@@ -724,10 +725,38 @@ static int isk_anchors_done(void)
 	return in_own_netns() ? 0 : make_repaired();
 }
 
+/*
+ * With the tree's own mounts criu opened the anchors after the fork and
+ * handed them over (mount-rst.c): the root has their stand-ins but not the
+ * list criu made; every socket anchor it holds is one.
+ */
+static int collect_handed_isks(void)
+{
+	u32 id, n = file_id_limit();
+
+	if (!list_empty(&isk_deferred) || !mounts_in_images())
+		return 0;
+	for (id = 1; id < n; id++) {
+		FileEntry *fe = find_file_entry(id);
+		struct isk_rst *r;
+
+		if (!fe || fe->type != FD_TYPES__INETSK || anchor_fd(id) < 0)
+			continue;
+		r = xzalloc(sizeof(*r));
+		if (!r)
+			return -1;
+		r->fe = fe;
+		list_add_tail(&r->list, &isk_deferred);
+	}
+	return 0;
+}
+
 int isk_open_in_netns(void)
 {
 	struct isk_rst *r;
 
+	if (collect_handed_isks())
+		return -1;
 	list_for_each_entry(r, &isk_deferred, list) {
 		int at = anchor_fd(r->fe->id), sk;
 

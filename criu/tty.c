@@ -36,7 +36,7 @@
  * The directory of the slaves, from a master's path (/dev/ptmx serves
  * the devpts at /dev/pts, /X/pts/ptmx its own) or from a slave's.
  */
-static void pts_dir_of(const char *path, bool master, char *out, size_t len)
+void pts_dir_of(const char *path, bool master, char *out, size_t len)
 {
 	size_t n;
 	char *slash;
@@ -55,7 +55,7 @@ static void pts_dir_of(const char *path, bool master, char *out, size_t len)
 
 /* ---- dump ---- */
 
-static LIST_HEAD(dump_ptys);
+LIST_HEAD(dump_ptys);
 static bool ptys_scanned;
 static u32 next_info_id = 1;
 static struct cr_img *info_img, *data_img;
@@ -135,7 +135,7 @@ int scan_masters(void)
 		}
 		closedir(dir);
 	}
-	return 0;
+	return scan_orphan_slaves();
 }
 
 struct dump_pty *find_dump_pty(dev_t devpts, int index)
@@ -209,15 +209,20 @@ int dump_info(struct dump_pty *d, bool slave, int sfd)
 
 	if (d->info[slave])
 		return 0;
-	if (ioctl(d->lfd, TIOCGPTLCK, &locked) || ioctl(d->lfd, TIOCGPKT, &packet) ||
+	/* an orphan's lfd is its slave: no lock or packet mode to read */
+	if ((!d->orphan && (ioctl(d->lfd, TIOCGPTLCK, &locked) || ioctl(d->lfd, TIOCGPKT, &packet))) ||
 	    tcgetattr(d->lfd, &t) || ioctl(d->lfd, TIOCGWINSZ, &ws)) {
 		pr_perror("cannot read the state of pty %d", d->index);
 		return -1;
 	}
 	/* exclusive is per side; the rest the master shows of the slave */
-	if (ioctl(slave ? sfd : d->lfd, TIOCGEXCL, &excl))
+	if (ioctl(slave ? (d->orphan ? d->lfd : sfd) : d->lfd, TIOCGEXCL, &excl) ||
+	    (d->orphan && !slave))
 		excl = 0;
-	if (slave && !ioctl(d->lfd, TIOCGSID, &sid) && !ioctl(d->lfd, TIOCGPGRP, &pgrp)) {
+	if (d->orphan && slave)
+		orphan_session(d, &sid, &pgrp);
+	if (slave && (d->orphan || (!ioctl(d->lfd, TIOCGSID, &sid) &&
+				    !ioctl(d->lfd, TIOCGPGRP, &pgrp)))) {
 		e.sid = tree_id(sid, false);
 		e.pgrp = tree_id(pgrp, true);
 		if (!e.sid)
@@ -238,7 +243,7 @@ int dump_info(struct dump_pty *d, bool slave, int sfd)
 	e.winsize = &we;
 	pe.index = d->index;
 	e.pty = &pe;
-	if (slave && sfd >= 0 && !fstat(sfd, &st)) {
+	if (slave && (d->orphan ? d->lfd : sfd) >= 0 && !fstat(d->orphan ? d->lfd : sfd, &st)) {
 		e.has_uid = e.has_gid = true;
 		e.uid = st.st_uid;
 		e.gid = st.st_gid;
@@ -730,7 +735,7 @@ static int tty_anchors_done(void)
 	list_for_each_entry(r, &rst_ptys, list)
 		if (r->master >= 0 && setup_pty(r))
 			return -1;
-	return 0;
+	return send_orphan_masters();
 }
 
 const struct fd_kind tty_kind = {

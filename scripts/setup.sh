@@ -9,7 +9,8 @@ PKGS="build-essential clang libclang-rt-14-dev meson ninja-build pkg-config pyth
 	libnftables-dev nftables iptables \
 	criu util-linux procps binutils iproute2 login \
 	ruby nodejs default-jdk-headless tmux sqlite3 bsdutils bash \
-	redis-server memcached nginx-light postgresql"
+	redis-server memcached nginx-light postgresql \
+	runc crun podman busybox-static"
 
 missing=""
 for p in $PKGS; do

@@ -198,7 +198,8 @@ def list_tests():
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
             'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
-            'dump_only': True, 'dump_only_reason': '', 'criu_images': False}
+            'dump_only': True, 'dump_only_reason': '', 'criu_images': False,
+            'cgroups': '', 'freeze_cgroup': False}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1419,7 +1420,40 @@ class Run:
         self.own_fds = []
 
     def criu_opts(self):
-        return FLAVOR_CRIU_OPTS.get(self.flavor, []) + self.desc['opts']
+        mc = ['--manage-cgroups=' + self.opts.manage_cgroups] \
+            if getattr(self.opts, 'manage_cgroups', None) else []
+        return FLAVOR_CRIU_OPTS.get(self.flavor, []) + mc + self.desc['opts']
+
+    # -- cgroups a test made (test/zdtm/static/cgroup_util.h)
+
+    def cg_note(self, suffix):
+        try:
+            with open(self.scratch + '.' + suffix) as f:
+                return [l.rstrip('\n') for l in f if l.strip()]
+        except OSError:
+            return []
+
+    def cg_between(self):
+        """Between dump and restore: remove or spoil what the test made."""
+        if self.desc['cgroups'] == 'remove':
+            self.cg_remove()
+        elif self.desc['cgroups'] == 'spoil':
+            for line in self.cg_note('spoil'):
+                path, value = line.rsplit(' ', 1)
+                vlog('spoil %s = %s' % (path, value))
+                with open(path, 'w') as f:
+                    f.write(value)
+
+    def cg_remove(self):
+        for d in reversed(self.cg_note('cgroups')):
+            for _ in range(100):
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)    # a killed task still leaving it
 
     # -- work dir
 
@@ -1571,6 +1605,8 @@ class Run:
             args += ['--prev-images-dir', '../' + prev, '--track-mem']
         if self.opts.dump_only:
             args.append('--leave-running')
+        if self.desc['freeze_cgroup']:
+            args += ['--freeze-cgroup'] + self.cg_note('freezer')[:1]
         if not self.opts.page_server:
             self.criu('dump', args, 'dump.log')
             return
@@ -1705,6 +1741,7 @@ class Run:
             os.close(fd)
         self.own_fds = []
         reap_orphans()
+        self.cg_remove()
 
     # -- the sequence
 
@@ -1722,6 +1759,7 @@ class Run:
             if self.launcher and self.ns_init():
                 self.launcher.wait(timeout=EXIT_TIMEOUT)
             time.sleep(self.desc['pause'])
+            self.cg_between()
             if self.desc['criu_images']:
                 self.criu_form()
             self.restore()
@@ -1757,6 +1795,8 @@ def run_rootless(r):
         cmd += ['--pre', str(r.opts.pre)]
     if r.opts.page_server:
         cmd.append('--page-server')
+    if r.opts.manage_cgroups:
+        cmd += ['--manage-cgroups', r.opts.manage_cgroups]
     if VERBOSE:
         cmd.append('-v')
     vlog('rootless: ' + ' '.join(cmd))
@@ -1948,6 +1988,8 @@ def main(argv):
         p.add_argument('-v', '--verbose', action='store_true')
         p.add_argument('--pre', type=int, default=0,
                        help='pre-dumps before each dump (iterative, --track-mem)')
+        p.add_argument('--manage-cgroups', metavar='MODE',
+                       help='pass --manage-cgroups=MODE to every criu dump and restore')
         p.add_argument('--page-server', action='store_true',
                        help='dump through a criu page-server on 127.0.0.1 '
                        'writing into the same image dir')

@@ -31,6 +31,10 @@ void set_rpc_notify(int sk);
  * fails or a client that says no fails the step.
  */
 int run_action(enum script_action act, pid_t pid);
+/* The same; fd >= 0 goes to the RPC client with the notification (SCM_RIGHTS). */
+int run_action_fd(enum script_action act, pid_t pid, int fd);
+/* Ready to serve: a '\0' to --status-fd (once), and "status-ready". */
+int status_ready(void);
 const char *action_name(enum script_action act);
 
 #endif

@@ -34,7 +34,14 @@ struct cr_options {
 	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
 	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	char *check_feature;	/* criu check --feature NAME */
+	unsigned int empty_ns;	/* --empty-ns net: CLONE_NEWNET, devices left alone */
+	bool evasive_devices;	/* --evasive-devices: accepted (device files by path) */
+	unsigned long long ghost_limit;	/* --ghost-limit: largest deleted file saved; 0 any */
+	bool orphan_pts_master;	/* RPC: a console pty's master goes to the client */
 	char *root;		/* --root: the root of the restored mount namespace */
+	int manage_cgroups;	/* --manage-cgroups: enum cg_mode (cgroup.h), soft by default */
+	char *freeze_cgroup;	/* --freeze-cgroup PATH: freeze the tree through it */
+	char *cgroup_yard;	/* --cgroup-yard DIR: a mount of each hierarchy there */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -147,6 +147,8 @@ int prepare_files(void);
 /* Open the anchor of file id, with the flags its entry records. */
 int open_anchor(u32 id, int *fd);
 FileEntry *find_file_entry(u32 id);
+/* Every file id of files.img is below this. */
+u32 file_id_limit(void);
 /* The anchor of a file id that has one, or -1. */
 int anchor_fd(u32 id);
 /* Open every file the tree uses (fds, VMAs, exe, cwd, root). */

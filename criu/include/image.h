@@ -44,6 +44,7 @@ enum cr_img_type {
 	CR_FD_CPUINFO,
 	CR_FD_MNTS,
 	CR_FD_TMPFS_DEV,
+	CR_FD_CGROUP,
 	CR_FD_MAX
 };
 

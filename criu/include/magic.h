@@ -43,6 +43,7 @@
 #define IPCNS_SEM_MAGIC		0x59573019
 #define TCP_STREAM_MAGIC	0x51465506
 #define CPUINFO_MAGIC		0x61404013
+#define CGROUP_MAGIC		0x59383330
 
 /* inventory.img img_version: "images v1.1" */
 #define CRTOOLS_IMAGES_V1_1	2

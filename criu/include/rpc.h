@@ -9,7 +9,7 @@ int cr_swrk(int sk);
 /* criu service: listen on a unix socket, one child per connection */
 int cr_service(const char *address);
 /* A NOTIFY to the client and its answer; 0 if it said go on. */
-int rpc_notify(int sk, const char *script, pid_t pid);
+int rpc_notify(int sk, const char *script, pid_t pid, int fd);
 
 /* The interface version of CRIU this tool speaks (criu --version, VERSION) */
 #define CRIU_IFACE_MAJOR 4

@@ -64,9 +64,18 @@ struct dump_pty {
 	char pts_dir[PATH_MAX - 16]; /* where its slave is, as the task sees it */
 	u32 info[3]; /* tty_info ids of its sides (SIDE_*) */
 	bool dumped;
+	bool orphan; /* lfd is the slave: the master is outside (tty-orphan.c) */
 };
 
+extern struct list_head dump_ptys;
 int scan_masters(void);
+/* The directory of the slaves, from a master's path or a slave's. */
+void pts_dir_of(const char *path, bool master, char *out, size_t len);
+
+/* tty-orphan.c: slaves whose master is outside the tree (orphan_pts_master) */
+int scan_orphan_slaves(void);
+void orphan_session(struct dump_pty *d, pid_t *sid, pid_t *pgrp);
+int send_orphan_masters(void);
 /* devpts 0: any */
 struct dump_pty *find_dump_pty(dev_t devpts, int index);
 int dump_pty_once(struct dump_pty *d);

@@ -84,12 +84,12 @@ class Swrk:
         return self.p.returncode, err.decode(errors="replace")
 
 
-def start_target(name):
+def start_target(name, pre=None):
     out = os.path.join(TMP, name + ".count")
     p = subprocess.Popen(["/bin/sh", "-c",
                           'i=0; while :; do i=$((i+1)); echo $i > "$0"; sleep 0.05; done', out],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+                         stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=pre)
     end = time.time() + 5
     while not os.path.exists(out) and time.time() < end:
         time.sleep(0.02)
@@ -254,6 +254,121 @@ def case_pre_dump():
         sum(os.path.getsize(os.path.join(d2, f)) for f in os.listdir(d2) if f.startswith("pages-")))
 
 
+CG_HIERS = ("pids", "freezer", "cpu", "memory", "")   # v1 controllers and v2, if there
+
+
+def cg_paths(pid):
+    """{controller: path} from /proc/PID/cgroup, split as runc splits it."""
+    out = {}
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            for n in names.split(","):
+                out[n] = path
+    return out
+
+
+def cg_mounts():
+    """{controller: mount point} of the hierarchies whose root is mounted."""
+    out = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            a, b = line.split(" - ")
+            root, mnt = a.split()[3:5]
+            typ, _, sup = b.split()[:3]
+            if root != "/":
+                continue
+            if typ == "cgroup2":
+                out[""] = mnt
+            elif typ == "cgroup":
+                for o in sup.split(","):
+                    out.setdefault(o, mnt)
+    return out
+
+
+def cg_make(name):
+    """A container's cgroups, as runc makes them: NAME below criu's own, per hierarchy."""
+    mnts, own, made = cg_mounts(), cg_paths(os.getpid()), {}
+    for c in CG_HIERS:
+        if c not in mnts or c not in own:
+            continue
+        path = own[c].rstrip("/") + "/" + name
+        os.makedirs(mnts[c] + path, exist_ok=True)
+        made[c] = (mnts[c], path)
+    return made
+
+
+def cg_enter(made, pid):
+    for mnt, path in made.values():
+        with open(mnt + path + "/cgroup.procs", "w") as f:
+            f.write(str(pid))
+
+
+def cg_remove(made):
+    for mnt, path in made.values():
+        for _ in range(100):
+            try:
+                os.rmdir(mnt + path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
+def case_cgroups_runc():
+    """As runc 1.1.5 on this host: DUMP with freeze_cgroup and manage_cgroups_mode
+    DEFAULT; RESTORE with criu put in the new container's cgroups first and
+    cg_root naming them: the target comes back in the new cgroups."""
+    old, new = cg_make("cg-rpc-ct1"), cg_make("cg-rpc-ct2")
+    # the whole tree in the container's cgroups, as runc starts it
+    p, out = start_target("cgroups", pre=lambda: cg_enter(old, 0))
+    pid = p.pid
+    img = tempfile.mkdtemp(dir=TMP)
+    try:
+        if not old:
+            raise Fail("no cgroup hierarchy to test with")
+        kw = dict(manage_cgroups=True, manage_cgroups_mode=rpc.DEFAULT)
+        if "freezer" in old:
+            kw["freeze_cgroup"] = old["freezer"][0] + old["freezer"][1]
+        o, fd = opts_for(img, pid, **kw)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+        s.finish()
+        os.close(fd)
+        p.wait()
+        reap_all()
+        if not r.success:
+            raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        o, fd = opts_for(img, rst_sibling=True, **kw)
+        o.ClearField("freeze_cgroup")
+        s = Swrk()
+        cg_enter(new, s.p.pid)                  # criuApplyCgroups(criu's pid)
+        for ctrl, path in cg_paths(s.p.pid).items():
+            o.cg_root.add(ctrl=ctrl, path=path)
+        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        now = cg_paths(r.restore.pid)
+        bad = ["%s:%s" % (c, now.get(c)) for c, (_, path) in new.items() if now.get(c) != path]
+        if bad:
+            raise Fail("restored pid %d is in %s, not in cg-rpc-ct2" % (r.restore.pid, bad))
+        if not advancing(out):
+            raise Fail("the restored target does not run")
+        return "%d hierarchies%s" % (len(new), ", frozen by its freezer" if "freezer" in old else "")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        reap_all()
+        cg_remove(old)
+        cg_remove(new)
+
+
 def case_notify_refused():
     p, out = start_target("notify-refused")
     img = tempfile.mkdtemp(dir=TMP)
@@ -366,7 +481,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
-                  case_pre_dump,
+                  case_pre_dump, case_cgroups_runc,
                   case_service):
             case(c)
     finally:

@@ -5,7 +5,9 @@
  * Pages images are raw.  Every read error names the file, the offset
  * and what was expected there.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -444,10 +446,62 @@ int images_dump_start(void)
 }
 
 /*
+ * The data of every image in the directory, on disk: fdatasync of each
+ * regular file, not syncfs, so the dump does not wait for the writeback of
+ * whatever else uses the filesystem.  The pages images were mostly written
+ * back while the dump ran (img_start_writeback), so little is left here.
+ */
+static int images_sync(void)
+{
+	struct dirent *de;
+	int dfd, fd, ret = 0, n = 0;
+	DIR *d;
+
+	dfd = openat(image_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		pr_perror("cannot list the image directory");
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (!strcmp(de->d_name, INVENTORY_PART))
+			continue;
+		fd = openat(image_dir_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && (errno == ELOOP || errno == ENOENT))
+			continue;
+		if (fd < 0 || fdatasync(fd)) {
+			pr_perror("cannot sync image %s to disk", de->d_name);
+			ret = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+		n++;
+	}
+	closedir(d);
+	pr_debug("synced %d images\n", n);
+	return ret;
+}
+
+/*
+ * Start writing back a range just written, without waiting: by the time the
+ * dump syncs its images most of the pages are on disk already.
+ */
+void img_start_writeback(struct cr_img *img, off_t off, size_t len)
+{
+	if (sync_file_range(img->fd, off, len, SYNC_FILE_RANGE_WRITE))
+		pr_debug("sync_file_range on %s: %s\n", img->name, strerror(errno));
+}
+
+/*
  * inventory.img is what makes a directory a dump, so it is written last:
- * every other image on disk first (syncfs), then the inventory under a
+ * the data of every other image on disk first, then the inventory under a
  * temporary name, synced, renamed into place and the directory synced.
- * A dump that dies at any point leaves no inventory.img.
+ * A dump that dies at any point leaves no inventory.img, and a crash of
+ * the machine cannot leave an inventory.img whose images are not on disk.
  */
 int images_commit_inventory(const ProtobufCMessage *msg)
 {
@@ -461,10 +515,8 @@ int images_commit_inventory(const ProtobufCMessage *msg)
 		return -1;
 	memcpy(buf, hdr, sizeof(hdr));
 	protobuf_c_message_pack(msg, buf + sizeof(hdr));
-	if (syncfs(image_dir_fd)) {
-		pr_perror("cannot sync the images to disk");
+	if (images_sync())
 		goto out;
-	}
 	t1 = now_us();
 	fd = openat(image_dir_fd, INVENTORY_PART, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write_all(fd, buf, sizeof(hdr) + size) < 0 || fsync(fd)) {
@@ -484,6 +536,13 @@ out:
 		close(fd);
 	free(buf);
 	return ret;
+}
+
+/* A dump that fails after its inventory was committed must not pass for one. */
+void images_uncommit_inventory(void)
+{
+	if (unlinkat(image_dir_fd, img_descs[CR_FD_INVENTORY].fmt, 0) && errno != ENOENT)
+		pr_perror("cannot remove inventory.img of the failed dump");
 }
 
 int pb_read_image(int type, int flags, void **msg, const ProtobufCMessageDescriptor *d,

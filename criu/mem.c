@@ -70,6 +70,8 @@ static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
 #define copy_buf (slots[0].data)
 static u64 *pm_buf;
 static unsigned int next_pages_id = 1;
+/* start writeback of each buffer as it is written (a killing dump syncs at the end) */
+static bool early_writeback;
 
 static void find_zero_pfn(void)
 {
@@ -116,6 +118,8 @@ static void *writer_main(void *arg)
 			err = page_xfer_send_batch(sl->hdrs, sl->nr_hdrs, sl->data);
 		else if (img_write_raw(sl->img, sl->data, sl->len))
 			err = errno ? errno : EIO;
+		else if (early_writeback)
+			img_start_writeback(sl->img, sl->img->off - sl->len, sl->len);
 		pthread_mutex_lock(&ring_lock);
 		dstats.memwrite_us += now_us() - t0;
 		if (err && !ring_error)
@@ -169,9 +173,11 @@ static int ring_drain(void)
 	return 0;
 }
 
-int mem_dump_init(void)
+int mem_dump_init(bool writeback)
 {
 	int i;
+
+	early_writeback = writeback;
 
 	/* populated now: first-touch faults are expensive on this machine */
 	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,

@@ -699,7 +699,7 @@ int cr_dump_tasks(pid_t pid)
 		return -1;
 	}
 	/* the big copy buffer is faulted in before the tree stops */
-	if (mem_dump_init(!opts.leave_running) || mem_track_prepare())
+	if (mem_dump_init(!opts.leave_running, task_rss_bytes(pid)) || mem_track_prepare())
 		goto out;
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;

@@ -173,21 +173,40 @@ static int ring_drain(void)
 	return 0;
 }
 
-int mem_dump_init(bool writeback)
+/*
+ * Fault the ring in before the tree is frozen (first-touch faults are
+ * expensive on this machine), but only as much of it as the pages
+ * expected (the root's RSS) can fill: a small dump does not pay for
+ * 16 MiB.  Whatever a bigger tree needs beyond that faults in on use.
+ */
+static void populate_ring(u64 expect)
+{
+	size_t min_len = 256UL << 10;
+	int i;
+
+	for (i = 0; i < NR_COPY_BUFS; i++) {
+		u64 left = expect > i * COPY_BUF_SIZE ? expect - i * COPY_BUF_SIZE : 0;
+		size_t len = left >= COPY_BUF_SIZE ? COPY_BUF_SIZE : max((size_t)left, min_len);
+
+		if (madvise(copy_area + i * COPY_BUF_SIZE, len, MADV_POPULATE_WRITE))
+			pr_debug("cannot fault in the copy ring: %s\n", strerror(errno));
+	}
+}
+
+int mem_dump_init(bool writeback, u64 expect_bytes)
 {
 	int i;
 
 	early_writeback = writeback;
-
-	/* populated now: first-touch faults are expensive on this machine */
 	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (copy_area == MAP_FAILED) {
 		copy_area = NULL;
 		pr_perror("cannot allocate %lu MiB of copy buffers",
 			  (NR_COPY_BUFS * COPY_BUF_SIZE) >> 20);
 		return -1;
 	}
+	populate_ring(expect_bytes);
 	for (i = 0; i < NR_COPY_BUFS; i++) {
 		slots[i].data = copy_area + i * COPY_BUF_SIZE;
 		if (page_xfer_remote()) {

@@ -255,19 +255,34 @@ static int early_count;
 
 #define EARLY_MAX 4096	/* processes read ahead at most */
 
-static long read_vmlck(pid_t pid)
+/* a "Name:   N kB" line of /proc/PID/status, -1 if there is none */
+static long read_status_kb(pid_t pid, const char *name)
 {
-	char path[64], *buf, *p;
+	char path[64], key[32], *buf, *p;
 	long kb = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(key, sizeof(key), "\n%s:", name);
 	if (read_file(path, &buf) < 0)
 		return -1;
-	p = strstr(buf, "\nVmLck:");
+	p = strstr(buf, key);
 	if (p)
-		kb = strtol(p + 7, NULL, 10);
+		kb = strtol(p + strlen(key), NULL, 10);
 	free(buf);
 	return kb;
+}
+
+static long read_vmlck(pid_t pid)
+{
+	return read_status_kb(pid, "VmLck");
+}
+
+/* The resident size of pid in bytes (0 if unknown): how much copy ring to fault in. */
+u64 task_rss_bytes(pid_t pid)
+{
+	long kb = read_status_kb(pid, "VmRSS");
+
+	return kb > 0 ? (u64)kb << 10 : 0;
 }
 
 static void read_early_tree(pid_t pid, int depth);

@@ -553,32 +553,44 @@ static int end_run(struct page_batch *b, struct run *r, bool data)
 	return 0;
 }
 
-/* Extend r by the page at addr with flags fl, or end it and start another. */
-static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool data)
+/* Extend r by n pages at addr with flags fl, or end it and start another. */
+static int add_pages(struct page_batch *b, struct run *r, u64 addr, u64 n, u32 fl, bool data)
 {
 	if (r->len && fl == r->flags && r->start + r->len * PAGE_SIZE == addr) {
-		r->len++;
+		r->len += n;
 		return 0;
 	}
 	if (end_run(b, r, data))
 		return -1;
 	if (fl) {
 		r->start = addr;
-		r->len = 1;
+		r->len = n;
 		r->flags = fl;
 	}
 	return 0;
 }
 
-static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
-			  struct track_vma *tv)
+static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool data)
 {
-	struct run pages = { 0 }, guards = { 0 };
-	u64 addr = e->start;
+	return add_pages(b, r, addr, 1, fl, data);
+}
 
-	b->readable_vma = e->prot & PROT_READ;
-	while (addr < e->end) {
-		u64 nr = min((e->end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
+struct vma_scan {
+	struct run pages, guards;
+	/* a tracked VMA: its present regions, and cursors into the tracking */
+	struct cr_page_region *present;
+	size_t nr_present, ri, di, pi;
+	u64 fast_pages;		/* pages decided from the present regions alone */
+};
+
+/* [from, to) page by page from the pagemap */
+static int scan_range(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		      struct vma_scan *vs, u64 from, u64 to)
+{
+	u64 addr = from;
+
+	while (addr < to) {
+		u64 nr = min((to - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
@@ -600,14 +612,103 @@ static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
 			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
 				fl |= RUN_COW;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, &guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
-			    add_page(b, &pages, addr, fl, true))
+			if (add_page(b, &vs->guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			    add_page(b, &vs->pages, addr, fl, true))
 				return -1;
 		}
 	}
-	if (end_run(b, &guards, false) || end_run(b, &pages, true))
-		return -1;
 	return 0;
+}
+
+/*
+ * [from, to) lies in the parent and was not written: each page there that
+ * scan_range() would save is PE_PARENT, so the present regions say it all.
+ * Runs are ended in address order (the other kind first).
+ */
+static int parent_range(struct page_batch *b, const VmaEntry *e, struct vma_scan *vs, u64 from,
+			u64 to)
+{
+	bool file = e->status & VMA_FILE_PRIVATE;
+
+	dstats.pages_scanned += (to - from) / PAGE_SIZE;
+	vs->fast_pages += (to - from) / PAGE_SIZE;
+	while (vs->ri < vs->nr_present && vs->present[vs->ri].end <= from)
+		vs->ri++;
+	for (; vs->ri < vs->nr_present && vs->present[vs->ri].start < to; vs->ri++) {
+		const struct cr_page_region *r = &vs->present[vs->ri];
+		u64 s = max(r->start, from), n = (min(r->end, to) - s) / PAGE_SIZE;
+		u64 c = r->categories;
+
+		if (c & CR_PAGE_IS_GUARD) {
+			if (end_run(b, &vs->pages, true) ||
+			    add_pages(b, &vs->guards, s, n, PE_GUARD, false))
+				return -1;
+		} else if ((c & CR_PAGE_IS_SWAPPED) || !(file && (c & CR_PAGE_IS_FILE))) {
+			if (end_run(b, &vs->guards, false) ||
+			    add_pages(b, &vs->pages, s, n, PE_PARENT, true))
+				return -1;
+		}
+		if (r->end > to)
+			break;	/* the rest of it belongs to the next range */
+	}
+	return 0;
+}
+
+#define PARENT_MIN	(64 * PAGE_SIZE)	/* shorter stretches go page by page */
+
+/* From addr: the next stretch long enough for parent_range(), or the VMA's end. */
+static u64 next_parent_stretch(struct track_vma *tv, struct vma_scan *vs, u64 addr, u64 end)
+{
+	size_t di = vs->di, pi = vs->pi;
+
+	while (addr < end) {
+		u64 lim = mem_track_parent_until(tv, &di, &pi, addr, end);
+
+		if (lim - addr >= PARENT_MIN)
+			return addr;
+		addr = lim > addr ? lim : mem_track_next_stretch(tv, &di, &pi, addr, end);
+	}
+	return end;
+}
+
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
+{
+	struct vma_scan vs = { 0 };
+	u64 addr = e->start, lim, next;
+	bool fast = tv->tracked && !(e->status & VMA_AREA_VDSO);
+	int ret = -1;
+
+	b->readable_vma = e->prot & PROT_READ;
+	if (fast && mem_track_present(pm_fd, e->start, e->end, &vs.present, &vs.nr_present)) {
+		pr_debug("pid %d: PAGEMAP_SCAN for present pages: %s; pagemap instead\n", b->pid,
+			 strerror(errno));
+		fast = false;
+	}
+	while (addr < e->end) {
+		lim = fast ? mem_track_parent_until(tv, &vs.di, &vs.pi, addr, e->end) : addr;
+		if (lim - addr >= PARENT_MIN) {
+			if (parent_range(b, e, &vs, addr, lim))
+				goto out;
+			addr = lim;
+			continue;
+		}
+		next = fast ? next_parent_stretch(tv, &vs, addr, e->end) : e->end;
+		if (scan_range(b, pm_fd, e, tv, &vs, addr, next))
+			goto out;
+		addr = next;
+	}
+	if (end_run(b, &vs.guards, false) || end_run(b, &vs.pages, true))
+		goto out;
+	if (vs.fast_pages)
+		pr_debug("pid %d: VMA %llx-%llx: %llu of %llu pages taken from the parent by "
+			 "their present regions (%zu)\n", b->pid, (unsigned long long)e->start,
+			 (unsigned long long)e->end, (unsigned long long)vs.fast_pages,
+			 (unsigned long long)((e->end - e->start) / PAGE_SIZE), vs.nr_present);
+	ret = 0;
+out:
+	free(vs.present);
+	return ret;
 }
 
 static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)

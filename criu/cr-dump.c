@@ -747,6 +747,8 @@ unseize:
 	}
 	if (!ret && opts.leave_running)
 		ret = write_inventory();
+	if (!ret)
+		ret = images_commit_durable();
 out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();

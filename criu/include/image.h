@@ -112,6 +112,7 @@ int pb_write_image(int type, const ProtobufCMessage *msg, unsigned long id);
 int images_dump_start(void);
 int images_commit_inventory(const ProtobufCMessage *msg);
 void images_uncommit_inventory(void);
+int images_commit_durable(void);
 void img_start_writeback(struct cr_img *img, off_t off, size_t len);
 /* restore: refuse a directory whose dump did not finish */
 int images_check_complete(const char *dir);

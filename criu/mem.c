@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,43 +34,14 @@
 #define PM_SWAP		(1ULL << 62)
 #define PM_PRESENT	(1ULL << 63)
 
-/* copies from the task and writes to the image overlap: a ring of buffers */
-#define NR_COPY_BUFS	4
 #define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
 #define MAX_IOVS	1024
-#define MAX_HDRS	MAX_IOVS	/* page server commands per buffer */
 
 struct dump_stats dstats;
 
 static u64 zero_pfn;		/* 0: unknown (PFNs hidden without CAP_SYS_ADMIN) */
-/*
- * The writer thread takes full buffers from the ring in order and writes
- * each into its image, while the main thread fills the next ones.
- */
-struct copy_slot {
-	u8 *data;
-	size_t len;
-	struct cr_img *img;
-	/* --page-server: the commands whose pages fill data, in order */
-	struct page_server_iov *hdrs;
-	unsigned int nr_hdrs;
-};
-
-static u8 *copy_area;
-static struct copy_slot slots[NR_COPY_BUFS];
-static unsigned int ring_head, ring_tail, ring_full;
-static int ring_error;		/* errno of the first failed write */
-static bool ring_stop;
-static pthread_t writer;
-static bool writer_running;
-static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
-/* the buffer for synchronous use, once the ring is drained */
-#define copy_buf (slots[0].data)
 static u64 *pm_buf;
 static unsigned int next_pages_id = 1;
-/* start writeback of each buffer as it is written (a killing dump syncs at the end) */
-static bool early_writeback;
 
 static void find_zero_pfn(void)
 {
@@ -95,163 +65,24 @@ static void find_zero_pfn(void)
 		 zero_pfn ? "" : " (hidden: zero pages will be dumped)");
 }
 
-static void *writer_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&ring_lock);
-	for (;;) {
-		struct copy_slot *sl;
-		u64 t0;
-		int err = 0;
-
-		while (!ring_full && !ring_stop)
-			pthread_cond_wait(&ring_cond, &ring_lock);
-		if (!ring_full)
-			break;
-		sl = &slots[ring_tail];
-		pthread_mutex_unlock(&ring_lock);
-		t0 = now_us();
-		/* after an error, buffers are only handed back */
-		if (ring_error)
-			;
-		else if (sl->nr_hdrs)
-			err = page_xfer_send_batch(sl->hdrs, sl->nr_hdrs, sl->data);
-		else if (img_write_raw(sl->img, sl->data, sl->len))
-			err = errno ? errno : EIO;
-		else if (early_writeback)
-			img_start_writeback(sl->img, sl->img->off - sl->len, sl->len);
-		pthread_mutex_lock(&ring_lock);
-		dstats.memwrite_us += now_us() - t0;
-		if (err && !ring_error)
-			ring_error = err;
-		ring_tail = (ring_tail + 1) % NR_COPY_BUFS;
-		ring_full--;
-		pthread_cond_broadcast(&ring_cond);
-	}
-	pthread_mutex_unlock(&ring_lock);
-	return NULL;
-}
-
-/* The next free buffer of the ring; waits for the writer if need be. */
-static struct copy_slot *ring_get(void)
-{
-	struct copy_slot *sl;
-
-	pthread_mutex_lock(&ring_lock);
-	while (ring_full == NR_COPY_BUFS)
-		pthread_cond_wait(&ring_cond, &ring_lock);
-	sl = &slots[ring_head];
-	pthread_mutex_unlock(&ring_lock);
-	return sl;
-}
-
-static void ring_put(struct copy_slot *sl, struct cr_img *img, size_t len)
-{
-	pthread_mutex_lock(&ring_lock);
-	sl->img = img;
-	sl->len = len;
-	ring_head = (ring_head + 1) % NR_COPY_BUFS;
-	ring_full++;
-	pthread_cond_broadcast(&ring_cond);
-	pthread_mutex_unlock(&ring_lock);
-}
-
-/* Wait until everything queued is written; -1 if a write failed. */
-static int ring_drain(void)
-{
-	int err;
-
-	pthread_mutex_lock(&ring_lock);
-	while (ring_full)
-		pthread_cond_wait(&ring_cond, &ring_lock);
-	err = ring_error;
-	pthread_mutex_unlock(&ring_lock);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Fault the ring in before the tree is frozen (first-touch faults are
- * expensive on this machine), but only as much of it as the pages
- * expected (the root's RSS) can fill: a small dump does not pay for
- * 16 MiB.  Whatever a bigger tree needs beyond that faults in on use.
- */
-static void populate_ring(u64 expect)
-{
-	size_t min_len = 256UL << 10;
-	int i;
-
-	for (i = 0; i < NR_COPY_BUFS; i++) {
-		u64 left = expect > i * COPY_BUF_SIZE ? expect - i * COPY_BUF_SIZE : 0;
-		size_t len = left >= COPY_BUF_SIZE ? COPY_BUF_SIZE : max((size_t)left, min_len);
-
-		if (madvise(copy_area + i * COPY_BUF_SIZE, len, MADV_POPULATE_WRITE))
-			pr_debug("cannot fault in the copy ring: %s\n", strerror(errno));
-	}
-}
-
 int mem_dump_init(bool writeback, u64 expect_bytes)
 {
-	int i;
-
-	early_writeback = writeback;
-	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (copy_area == MAP_FAILED) {
-		copy_area = NULL;
-		pr_perror("cannot allocate %lu MiB of copy buffers",
-			  (NR_COPY_BUFS * COPY_BUF_SIZE) >> 20);
+	if (mem_ring_init(writeback, expect_bytes))
 		return -1;
-	}
-	populate_ring(expect_bytes);
-	for (i = 0; i < NR_COPY_BUFS; i++) {
-		slots[i].data = copy_area + i * COPY_BUF_SIZE;
-		if (page_xfer_remote()) {
-			slots[i].hdrs = xmalloc(MAX_HDRS * sizeof(*slots[i].hdrs));
-			if (!slots[i].hdrs)
-				return -1;
-		}
-	}
 	/* before the tree is frozen: a server that is not there costs nothing */
 	if (page_xfer_connect())
 		return -1;
 	pm_buf = xmalloc(PAGEMAP_CHUNK * sizeof(u64));
 	if (!pm_buf)
 		return -1;
-	ring_stop = false;
-	ring_error = 0;
-	if (pthread_create(&writer, NULL, writer_main, NULL)) {
-		pr_err("cannot start the image writer thread\n");
-		return -1;
-	}
-	writer_running = true;
 	find_zero_pfn();
 	return 0;
 }
 
 void mem_dump_fini(void)
 {
-	int i;
-
-	if (writer_running) {
-		pthread_mutex_lock(&ring_lock);
-		ring_stop = true;
-		pthread_cond_broadcast(&ring_cond);
-		pthread_mutex_unlock(&ring_lock);
-		pthread_join(writer, NULL);
-		writer_running = false;
-	}
+	mem_ring_fini();
 	page_xfer_disconnect();
-	for (i = 0; i < NR_COPY_BUFS; i++) {
-		free(slots[i].hdrs);
-		slots[i].hdrs = NULL;
-	}
-	if (copy_area)
-		munmap(copy_area, NR_COPY_BUFS * COPY_BUF_SIZE);
-	copy_area = NULL;
 	free(pm_buf);
 	pm_buf = NULL;
 }
@@ -370,7 +201,7 @@ static int flush_batch(struct page_batch *b)
 		return 0;
 	if (dump_step("pages"))
 		return -1;
-	sl = ring_get();
+	sl = mem_ring_get();
 	t0 = now_us();
 	if (b->nr && read_batch(b, sl->data))
 		return -1;
@@ -380,7 +211,7 @@ static int flush_batch(struct page_batch *b)
 		memcpy(sl->hdrs, b->hdrs, b->nr_hdrs * sizeof(b->hdrs[0]));
 	b->nr_hdrs = 0;
 	/* the writer thread writes it while we read the next batch */
-	ring_put(sl, b->pages, b->bytes);
+	mem_ring_put(sl, b->pages, b->bytes);
 	dstats.pages_written += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;
@@ -768,7 +599,7 @@ static int copy_deferred(struct page_batch *b, struct deferred *d)
 		goto out;
 	ret = 0;
 out:
-	if (ring_drain()) {
+	if (mem_ring_drain()) {
 		pr_perror("cannot write pages-%u.img", d->pages_id);
 		ret = -1;
 	}
@@ -807,7 +638,7 @@ static int open_task_pages(struct page_batch *b, pid_t vpid, unsigned int *pages
 
 	if (b->remote) {
 		/* the connection is the main thread's while the ring is idle */
-		return ring_drain() ? -1 : page_xfer_open(CR_FD_PAGEMAP, vpid, &b->dst_id);
+		return mem_ring_drain() ? -1 : page_xfer_open(CR_FD_PAGEMAP, vpid, &b->dst_id);
 	}
 	ph.pages_id = *pages_id = next_pages_id++;
 	b->pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)vpid);
@@ -867,7 +698,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 	ret = 0;
 out:
 	/* the writer must be done with this image before it is closed */
-	if (ring_drain()) {
+	if (mem_ring_drain()) {
 		if (b->remote)
 			pr_perror("cannot send the pages of pid %d to the page server at %s",
 				  it->pid, page_xfer_peer());
@@ -887,16 +718,6 @@ out:
 
 
 /* ---- for shmem.c ---- */
-
-int mem_ring_drain(void)
-{
-	return ring_drain();
-}
-
-u8 *mem_copy_buf(void)
-{
-	return copy_buf;
-}
 
 unsigned int mem_next_pages_id(void)
 {

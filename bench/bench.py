@@ -265,7 +265,8 @@ class Bench:
             p = subprocess.Popen(
                 [self.memhog, 'write', '--wait-go',
                  '--file', os.path.join(img, 'baseline-write.bin'),
-                 '--size', str(a.size_mib), '--chunk', str(a.chunk_mib)],
+                 '--size', str(a.size_mib), '--chunk', str(a.chunk_mib),
+                 '--fdatasync'],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True)
             try:
@@ -283,6 +284,9 @@ class Bench:
                 raise BenchError('memhog write failed: %s' % err)
             self.add('write-baseline', float(out.split()[0]))
             self.add('write-baseline-cpu', float(out.split()[2]))
+            # the same write until fdatasync is done, as a killing dump
+            # syncs its images before inventory.img
+            self.add('write-sync-baseline', float(out.split()[3]))
 
         def dump():
             self.quiesce()
@@ -427,6 +431,10 @@ class Bench:
                               (self.criu, file_id(self.criu)))
         if self.samples:
             self.report(failed)
+        if a.json:
+            with open(a.json, 'w') as f:
+                json.dump({'size_mib': a.size_mib, 'runs': a.runs,
+                           'failed': failed, 'samples': self.samples}, f)
         if failed:
             print('\nBENCH STOPPED: %s' % failed)
             return 1
@@ -508,6 +516,7 @@ class Bench:
             rows.append((name, v, unit, b))
 
         row('dump (kills target), wall', 'dump', 's', 'write-baseline')
+        row('  vs write + fdatasync', 'dump', 's', 'write-sync-baseline')
         row('  target reapable after', 'dump-reaped', 's')
         row('restore -d, wall', 'restore', 's', 'read-baseline')
         row('dump CPU (criu)', 'dump-cpu', 's', 'write-baseline-cpu')
@@ -541,6 +550,7 @@ class Bench:
         print('\nevery run, in order (seconds; odd runs ran criu first):')
         for key, what in (('dump', 'criu dump'),
                           ('write-baseline', 'plain write'),
+                          ('write-sync-baseline', 'write+fdsync'),
                           ('restore', 'criu restore'),
                           ('read-baseline', 'plain read'),
                           ('dump-lr', 'dump -R'), ('memcpy', 'memcpy')):
@@ -790,6 +800,8 @@ def main():
                     default=os.path.join(ROOT, 'build/bench/memhog'))
     ap.add_argument('--no-build', action='store_true',
                     help='do not run ninja for bench/memhog first')
+    ap.add_argument('--json', metavar='FILE',
+                    help='also write every sample to FILE (for table.py)')
     ap.add_argument('--keep', action='store_true',
                     help='keep the work dir (images, logs)')
     args = ap.parse_args()

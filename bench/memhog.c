@@ -15,11 +15,12 @@
  *	Populate two SIZE buffers, time one memcpy between them and print
  *	"seconds bytes".
  *
- *   memhog write --file F [--size MIB] [--chunk MIB] [--wait-go]
+ *   memhog write --file F [--size MIB] [--chunk MIB] [--wait-go] [--fdatasync]
  *	Populate a SIZE buffer, then time open(F) + write() of the buffer in
  *	CHUNK pieces + close(); unlink F and print "seconds bytes cpu".  With
  *	--wait-go, print "ready" once populated and wait for a line on stdin
- *	before timing.
+ *	before timing.  With --fdatasync, fdatasync(F) before the close and
+ *	print a fourth field: seconds from the open to the end of fdatasync.
  *
  *   memhog read --file F [--chunk MIB]
  *	Time mmap of fresh anonymous memory the size of F + open(F) + read()
@@ -52,6 +53,7 @@ static const char *opt_pidfile;
 static const char *opt_result;
 static const char *opt_file;
 static int opt_wait_go;
+static int opt_fdatasync;
 
 static volatile sig_atomic_t got_usr1, got_term;
 
@@ -248,7 +250,7 @@ static int do_memcpy(void)
 static int do_write(void)
 {
 	char *buf = map_anon(opt_size);
-	double t0, t1, c0, c1;
+	double t0, t1, t2, c0, c1;
 	size_t off = 0;
 	int fd;
 
@@ -285,12 +287,19 @@ static int do_write(void)
 		}
 		off += (size_t)w;
 	}
-	if (close(fd) < 0)
-		die("close");
 	t1 = now();
 	c1 = cpu();
+	/* --fdatasync: also the time until the data is on disk, as a dump syncs its images */
+	if (opt_fdatasync && fdatasync(fd) < 0)
+		die("fdatasync");
+	t2 = now();
+	if (close(fd) < 0)
+		die("close");
 	unlink(opt_file);
-	printf("%.9f %zu %.6f\n", t1 - t0, off, c1 - c0);
+	if (opt_fdatasync)
+		printf("%.9f %zu %.6f %.9f\n", t1 - t0, off, c1 - c0, t2 - t0);
+	else
+		printf("%.9f %zu %.6f\n", t1 - t0, off, c1 - c0);
 	return 0;
 }
 
@@ -345,7 +354,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: memhog hog --pidfile F --result R [--size MIB] [--seed N]\n"
 		"       memhog memcpy [--size MIB]\n"
-		"       memhog write --file F [--size MIB] [--chunk MIB] [--wait-go]\n"
+		"       memhog write --file F [--size MIB] [--chunk MIB] [--wait-go] [--fdatasync]\n"
 		"       memhog read --file F [--chunk MIB]\n");
 	exit(2);
 }
@@ -360,6 +369,7 @@ int main(int argc, char **argv)
 		{ "result", required_argument, NULL, 'r' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "wait-go", no_argument, NULL, 'g' },
+		{ "fdatasync", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode;
@@ -391,6 +401,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			opt_wait_go = 1;
+			break;
+		case 'd':
+			opt_fdatasync = 1;
 			break;
 		default:
 			usage();

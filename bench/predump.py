@@ -49,6 +49,24 @@ def start(a, work, name):
     return p
 
 
+def prep(a, base, mib):
+    """As bench.py before a timed step: flush, then write and unlink a file
+    so the dump's page cache gets pages freed a moment ago, not pages the
+    VM gave back to the host (each costs a host fault when touched again)."""
+    os.sync()
+    if not a.prep_mib:
+        return
+    path = os.path.join(base, 'prep.bin')
+    buf = b'\x5a' * (16 << 20)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(mib // 16):
+            os.write(fd, buf)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 def one_run(a, work, i):
     base = os.path.join(work, 'run%d' % i)
     os.makedirs(base)
@@ -57,12 +75,15 @@ def one_run(a, work, i):
     criu(a, 'pre-dump', '-t', str(p.pid), '-D', d('d1'))
     time.sleep(a.interval)
     criu(a, 'pre-dump', '-t', str(p.pid), '-D', d('d2'), '--prev-images-dir', '../d1')
-    time.sleep(a.interval)
+    t0 = time.monotonic()
+    prep(a, base, a.prep_mib)
+    time.sleep(max(0.0, a.interval - (time.monotonic() - t0)))
     criu(a, 'dump', '-t', str(p.pid), '-D', d('d3'), '--prev-images-dir', '../d2',
          '--track-mem')
     p.wait()
     r = {n: stats(d(n)) for n in ('d1', 'd2', 'd3')}
     q = start(a, work, 'full%d' % i)
+    prep(a, base, a.size_mib + a.prep_mib)
     criu(a, 'dump', '-t', str(q.pid), '-D', d('full'), '--leave-running')
     q.kill()
     q.wait()
@@ -79,6 +100,10 @@ def main():
     ap.add_argument('--interval', type=float, default=1.0)
     ap.add_argument('--dir', default='/var/tmp')
     ap.add_argument('--criu', default=os.path.join(REPO, 'build/criu/criu'))
+    ap.add_argument('--prep-mib', type=int, default=512,
+                    help='file written and unlinked before the final dumps '
+                    '(untimed; 0: none)')
+    ap.add_argument('--json', metavar='FILE', help='also write the figures to FILE')
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix='predump-bench-', dir=a.dir)
     try:
@@ -98,6 +123,9 @@ def main():
         mb = [r[key]['pages_written'] * 4096 / (1 << 20) for r in runs]
         print('%-34s %10.1f %10.1f  %s' % (label, statistics.median(fz), statistics.median(mb),
                                            ' '.join('%.1f' % x for x in fz)))
+    if a.json:
+        with open(a.json, 'w') as f:
+            json.dump({'size_mib': a.size_mib, 'rate_mib': a.rate_mib, 'runs': runs}, f)
 
 
 if __name__ == '__main__':

@@ -707,13 +707,14 @@ static int dump_all_tasks(void)
 		return -1;
 	if (files_dump_fini() || dump_pstree() || seccomp_dump_fini() ||
 	    dump_timens(root_item->pid) || cpuinfo_dump() || dump_cgroups() ||
-	    page_xfer_finish() || write_inventory())
+	    page_xfer_finish())
 		return -1;
 	return 0;
 }
 
 int cr_dump_tasks(pid_t pid)
 {
+	bool committed = false;
 	int ret = -1, seized;
 
 	dump_intr_begin();
@@ -722,10 +723,12 @@ int cr_dump_tasks(pid_t pid)
 		return -1;
 	}
 	/* the big copy buffer is faulted in before the tree stops */
-	if (mem_dump_init() || mem_track_prepare())
+	if (mem_dump_init(!opts.leave_running, task_rss_bytes(pid)) || mem_track_prepare())
 		goto out;
 	if (run_action(ACT_PRE_DUMP, 0))
 		goto out;
+	/* smaps walks the page tables: read it now, only checked while frozen */
+	vmas_read_early(pid);
 	freeze_start_us = now_us();
 	/* --freeze-cgroup: the threads of the cgroup seized in one pass */
 	if (freezer_freeze())
@@ -744,6 +747,15 @@ int cr_dump_tasks(pid_t pid)
 	/* a post-dump script that fails makes the dump fail: the tree resumes */
 	if (!ret && run_action(ACT_POST_DUMP, 0))
 		ret = -1;
+	/*
+	 * The tree is killed only once the dump is complete on disk, so there
+	 * is never a moment without either the tree or a dump.  A tree that
+	 * runs on needs no such wait: -R commits after it is let go.
+	 */
+	if (!ret && !opts.leave_running) {
+		ret = write_inventory();
+		committed = !ret;
+	}
 	/* the last moment to give up: after this the tree is killed or let go */
 	if (!ret && dump_step("images written"))
 		ret = -1;
@@ -758,10 +770,16 @@ unseize:
 	if ((ret || opts.leave_running) && freezer_restore_state())
 		ret = -1;
 	frozen_us = now_us() - freeze_start_us;
+	if (ret && committed)
+		images_uncommit_inventory();
 	if (!ret) {
 		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
 		ret = write_dump_stats(freezing_us, frozen_us, true);
 	}
+	if (!ret && opts.leave_running)
+		ret = write_inventory();
+	if (!ret)
+		ret = images_commit_durable();
 out:
 	files_dump_failed = ret != 0;
 	files_dump_fini();
@@ -769,6 +787,7 @@ out:
 	if ((ret || opts.leave_running) && (network_unlock() || run_action(ACT_NET_UNLOCK, 0)))
 		ret = -1;
 	dump_shared_fini();
+	vmas_early_fini();
 	/* after the tree runs again: a pre-dump's keeper takes the uffds */
 	if (mem_track_finish(ret == 0))
 		ret = -1;

@@ -5,7 +5,9 @@
  * Pages images are raw.  Every read error names the file, the offset
  * and what was expected there.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -446,47 +448,140 @@ int images_dump_start(void)
 	return 0;
 }
 
+#define SYNC_BATCH 128
+
+/* Sync n open images: writeback of all first, so one journal commit covers them. */
+static int sync_batch(int *fds, int n)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < n; i++)
+		sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+	for (i = 0; i < n; i++) {
+		if (!ret && fdatasync(fds[i])) {
+			pr_perror("cannot sync an image to disk");
+			ret = -1;
+		}
+		close(fds[i]);
+	}
+	return ret;
+}
+
 /*
- * inventory.img is what makes a directory a dump, so it is written last:
- * every other image on disk first (syncfs), then the inventory under a
- * temporary name, synced, renamed into place and the directory synced.
- * A dump that dies at any point leaves no inventory.img.
+ * The data of every image in the directory, on disk: fdatasync of each
+ * regular file, not syncfs, so the dump does not wait for the writeback of
+ * whatever else uses the filesystem.  The pages images were mostly written
+ * back while the dump ran (img_start_writeback), so little is left here.
+ */
+static int images_sync(void)
+{
+	int dfd, fd, ret = 0, n = 0, total = 0, fds[SYNC_BATCH];
+	struct dirent *de;
+	DIR *d;
+
+	dfd = openat(image_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		pr_perror("cannot list the image directory");
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		fd = openat(image_dir_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && (errno == ELOOP || errno == ENOENT))
+			continue;
+		if (fd < 0) {
+			pr_perror("cannot open image %s to sync it", de->d_name);
+			ret = -1;
+			break;
+		}
+		fds[n++] = fd;
+		total++;
+		if (n == SYNC_BATCH) {
+			ret = sync_batch(fds, n);
+			n = 0;
+		}
+	}
+	if (n && sync_batch(fds, n))
+		ret = -1;
+	closedir(d);
+	pr_debug("synced %d images\n", total);
+	return ret;
+}
+
+/*
+ * Start writing back a range just written, without waiting: by the time the
+ * dump syncs its images most of the pages are on disk already.
+ */
+void img_start_writeback(struct cr_img *img, off_t off, size_t len)
+{
+	if (sync_file_range(img->fd, off, len, SYNC_FILE_RANGE_WRITE))
+		pr_debug("sync_file_range on %s: %s\n", img->name, strerror(errno));
+}
+
+/*
+ * inventory.img is what makes a directory a dump, so it comes last: it is
+ * written as inventory.img.part, then the data of every image (the part
+ * too) is synced, then it is renamed into place.  A dump that dies at any
+ * point leaves no inventory.img, and a crash of the machine cannot leave
+ * one whose images are not on disk.  Writing the part before the sync
+ * lets one journal commit cover every file.  images_commit_durable()
+ * then syncs the directory, which only makes the rename itself durable:
+ * a killing dump does that after the kill (a crash kills the tree anyway).
  */
 int images_commit_inventory(const ProtobufCMessage *msg)
 {
 	size_t size = protobuf_c_message_get_packed_size(msg);
 	u32 hdr[2] = { INVENTORY_MAGIC, size };
 	u8 *buf = xmalloc(sizeof(hdr) + size);
-	u64 t0 = now_us(), t1;
+	u64 t0 = now_us();
 	int fd = -1, ret = -1;
 
 	if (!buf)
 		return -1;
 	memcpy(buf, hdr, sizeof(hdr));
 	protobuf_c_message_pack(msg, buf + sizeof(hdr));
-	if (syncfs(image_dir_fd)) {
-		pr_perror("cannot sync the images to disk");
-		goto out;
-	}
-	t1 = now_us();
 	fd = openat(image_dir_fd, INVENTORY_PART, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, buf, sizeof(hdr) + size) < 0 || fsync(fd)) {
+	if (fd < 0 || write_all(fd, buf, sizeof(hdr) + size) < 0) {
 		pr_perror("cannot write %s", INVENTORY_PART);
 		goto out;
 	}
-	if (renameat(image_dir_fd, INVENTORY_PART, image_dir_fd, img_descs[CR_FD_INVENTORY].fmt) ||
-	    fsync(image_dir_fd)) {
+	if (images_sync())
+		goto out;
+	if (renameat(image_dir_fd, INVENTORY_PART, image_dir_fd, img_descs[CR_FD_INVENTORY].fmt)) {
 		pr_perror("cannot put inventory.img in place");
 		goto out;
 	}
-	pr_info("images synced in %llu us, inventory.img in %llu us more\n",
-		(unsigned long long)(t1 - t0), (unsigned long long)(now_us() - t1));
+	pr_info("images synced and inventory.img in place in %llu us\n",
+		(unsigned long long)(now_us() - t0));
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
 	return ret;
+}
+
+int images_commit_durable(void)
+{
+	u64 t0 = now_us();
+
+	if (fsync(image_dir_fd)) {
+		pr_perror("cannot sync the image directory");
+		return -1;
+	}
+	pr_debug("image directory synced in %llu us\n", (unsigned long long)(now_us() - t0));
+	return 0;
+}
+
+/* A dump that fails after its inventory was committed must not pass for one. */
+void images_uncommit_inventory(void)
+{
+	if (unlinkat(image_dir_fd, img_descs[CR_FD_INVENTORY].fmt, 0) && errno != ENOENT)
+		pr_perror("cannot remove inventory.img of the failed dump");
 }
 
 int pb_read_image(int type, int flags, void **msg, const ProtobufCMessageDescriptor *d,

@@ -40,9 +40,6 @@ struct cr_pm_scan_arg {
 };
 
 #define CR_PAGEMAP_SCAN		_IOWR('f', 16, struct cr_pm_scan_arg)
-#define CR_PAGE_IS_WPALLOWED	(1 << 0)
-#define CR_PAGE_IS_WRITTEN	(1 << 1)
-#define CR_PAGE_IS_PFNZERO	(1 << 5)
 #define CR_PM_SCAN_WP_MATCHING	(1 << 0)
 #define CR_PM_SCAN_CHECK_WPASYNC (1 << 1)
 
@@ -474,6 +471,87 @@ bool mem_track_in_parent(struct track_vma *tv, u64 addr)
 	while (tv->pi < tv->nr_par && tv->par[tv->pi].end <= addr)
 		tv->pi++;
 	return tv->pi < tv->nr_par && tv->par[tv->pi].start <= addr;
+}
+
+/*
+ * The regions of [start, end) that are present, swapped or guard pages,
+ * with those categories and PAGE_IS_FILE: one walk of the page tables
+ * that returns ranges, much cheaper than a pagemap entry per page.
+ */
+int mem_track_present(int fd, u64 start, u64 end, struct cr_page_region **out, size_t *nr)
+{
+	struct cr_pm_scan_arg a = { .size = sizeof(a), .start = start, .end = end,
+				    .category_anyof_mask = CR_PAGE_IS_PRESENT | CR_PAGE_IS_SWAPPED |
+							   CR_PAGE_IS_GUARD,
+				    .return_mask = CR_PAGE_IS_PRESENT | CR_PAGE_IS_SWAPPED |
+						   CR_PAGE_IS_GUARD | CR_PAGE_IS_FILE };
+	struct cr_page_region *v = NULL, *n;
+	size_t cap = 0, cnt = 0;
+
+	while (a.start < end) {
+		long r;
+
+		if (cap - cnt < SCAN_VEC) {
+			cap += SCAN_VEC * 4;
+			n = xrealloc(v, cap * sizeof(*n));
+			if (!n)
+				goto err;
+			v = n;
+		}
+		a.vec = (u64)(unsigned long)(v + cnt);
+		a.vec_len = cap - cnt;
+		r = ioctl(fd, CR_PAGEMAP_SCAN, &a);
+		if (r < 0)
+			goto err;
+		cnt += r;
+		if (a.walk_end <= a.start)
+			break;
+		a.start = a.walk_end;
+	}
+	*out = v;
+	*nr = cnt;
+	return 0;
+err:
+	free(v);
+	return -1;
+}
+
+/*
+ * The end of the stretch from addr that is neither written nor outside
+ * the parent's runs, so that every page present in it comes from the
+ * parent; addr if addr is not in one.  di and pi are cursors the caller
+ * keeps (queries go up in address), apart from the ones of _in_parent.
+ */
+u64 mem_track_parent_until(struct track_vma *tv, size_t *di, size_t *pi, u64 addr, u64 end)
+{
+	u64 lim = end;
+
+	if (!tv->tracked)
+		return addr;
+	while (*di < tv->nr_dirty && tv->dirty[*di].end <= addr)
+		(*di)++;
+	if (*di < tv->nr_dirty && tv->dirty[*di].start <= addr)
+		return addr;
+	while (*pi < tv->nr_par && tv->par[*pi].end <= addr)
+		(*pi)++;
+	if (*pi >= tv->nr_par || tv->par[*pi].start > addr)
+		return addr;
+	lim = min(lim, tv->par[*pi].end);
+	if (*di < tv->nr_dirty)
+		lim = min(lim, tv->dirty[*di].start);
+	return lim;
+}
+
+/* Where, after addr (not in such a stretch), the next such stretch may start. */
+u64 mem_track_next_stretch(struct track_vma *tv, size_t *di, size_t *pi, u64 addr, u64 end)
+{
+	u64 next = end;
+
+	if (*di < tv->nr_dirty && tv->dirty[*di].start <= addr)
+		return min(end, tv->dirty[*di].end);
+	if (*pi < tv->nr_par)
+		next = min(end, max(addr + PAGE_SIZE, tv->par[*pi].start));
+	return next;
 }
 
 void mem_track_vma_done(struct track_vma *tv)

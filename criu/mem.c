@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,39 +36,12 @@
 #define PM_SWAP		(1ULL << 62)
 #define PM_PRESENT	(1ULL << 63)
 
-/* copies from the task and writes to the image overlap: a ring of buffers */
-#define NR_COPY_BUFS	4
 #define PAGEMAP_CHUNK	(64UL << 10)	/* pagemap words read at once */
 #define MAX_IOVS	1024
-#define MAX_HDRS	MAX_IOVS	/* page server commands per buffer */
 
 struct dump_stats dstats;
 
 static u64 zero_pfn;		/* 0: unknown (PFNs hidden without CAP_SYS_ADMIN) */
-/*
- * The writer thread takes full buffers from the ring in order and writes
- * each into its image, while the main thread fills the next ones.
- */
-struct copy_slot {
-	u8 *data;
-	size_t len;
-	struct cr_img *img;
-	/* --page-server: the commands whose pages fill data, in order */
-	struct page_server_iov *hdrs;
-	unsigned int nr_hdrs;
-};
-
-static u8 *copy_area;
-static struct copy_slot slots[NR_COPY_BUFS];
-static unsigned int ring_head, ring_tail, ring_full;
-static int ring_error;		/* errno of the first failed write */
-static bool ring_stop;
-static pthread_t writer;
-static bool writer_running;
-static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
-/* the buffer for synchronous use, once the ring is drained */
-#define copy_buf (slots[0].data)
 static u64 *pm_buf;
 static unsigned int next_pages_id = 1;
 
@@ -95,140 +67,24 @@ static void find_zero_pfn(void)
 		 zero_pfn ? "" : " (hidden: zero pages will be dumped)");
 }
 
-static void *writer_main(void *arg)
+int mem_dump_init(bool writeback, u64 expect_bytes)
 {
-	(void)arg;
-	pthread_mutex_lock(&ring_lock);
-	for (;;) {
-		struct copy_slot *sl;
-		u64 t0;
-		int err = 0;
-
-		while (!ring_full && !ring_stop)
-			pthread_cond_wait(&ring_cond, &ring_lock);
-		if (!ring_full)
-			break;
-		sl = &slots[ring_tail];
-		pthread_mutex_unlock(&ring_lock);
-		t0 = now_us();
-		/* after an error, buffers are only handed back */
-		if (ring_error)
-			;
-		else if (sl->nr_hdrs)
-			err = page_xfer_send_batch(sl->hdrs, sl->nr_hdrs, sl->data);
-		else if (img_write_raw(sl->img, sl->data, sl->len))
-			err = errno ? errno : EIO;
-		pthread_mutex_lock(&ring_lock);
-		dstats.memwrite_us += now_us() - t0;
-		if (err && !ring_error)
-			ring_error = err;
-		ring_tail = (ring_tail + 1) % NR_COPY_BUFS;
-		ring_full--;
-		pthread_cond_broadcast(&ring_cond);
-	}
-	pthread_mutex_unlock(&ring_lock);
-	return NULL;
-}
-
-/* The next free buffer of the ring; waits for the writer if need be. */
-static struct copy_slot *ring_get(void)
-{
-	struct copy_slot *sl;
-
-	pthread_mutex_lock(&ring_lock);
-	while (ring_full == NR_COPY_BUFS)
-		pthread_cond_wait(&ring_cond, &ring_lock);
-	sl = &slots[ring_head];
-	pthread_mutex_unlock(&ring_lock);
-	return sl;
-}
-
-static void ring_put(struct copy_slot *sl, struct cr_img *img, size_t len)
-{
-	pthread_mutex_lock(&ring_lock);
-	sl->img = img;
-	sl->len = len;
-	ring_head = (ring_head + 1) % NR_COPY_BUFS;
-	ring_full++;
-	pthread_cond_broadcast(&ring_cond);
-	pthread_mutex_unlock(&ring_lock);
-}
-
-/* Wait until everything queued is written; -1 if a write failed. */
-static int ring_drain(void)
-{
-	int err;
-
-	pthread_mutex_lock(&ring_lock);
-	while (ring_full)
-		pthread_cond_wait(&ring_cond, &ring_lock);
-	err = ring_error;
-	pthread_mutex_unlock(&ring_lock);
-	if (err) {
-		errno = err;
+	if (mem_ring_init(writeback, expect_bytes))
 		return -1;
-	}
-	return 0;
-}
-
-int mem_dump_init(void)
-{
-	int i;
-
-	/* populated now: first-touch faults are expensive on this machine */
-	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (copy_area == MAP_FAILED) {
-		copy_area = NULL;
-		pr_perror("cannot allocate %lu MiB of copy buffers",
-			  (NR_COPY_BUFS * COPY_BUF_SIZE) >> 20);
-		return -1;
-	}
-	for (i = 0; i < NR_COPY_BUFS; i++) {
-		slots[i].data = copy_area + i * COPY_BUF_SIZE;
-		if (page_xfer_remote()) {
-			slots[i].hdrs = xmalloc(MAX_HDRS * sizeof(*slots[i].hdrs));
-			if (!slots[i].hdrs)
-				return -1;
-		}
-	}
 	/* before the tree is frozen: a server that is not there costs nothing */
 	if (page_xfer_connect())
 		return -1;
 	pm_buf = xmalloc(PAGEMAP_CHUNK * sizeof(u64));
 	if (!pm_buf)
 		return -1;
-	ring_stop = false;
-	ring_error = 0;
-	if (pthread_create(&writer, NULL, writer_main, NULL)) {
-		pr_err("cannot start the image writer thread\n");
-		return -1;
-	}
-	writer_running = true;
 	find_zero_pfn();
 	return 0;
 }
 
 void mem_dump_fini(void)
 {
-	int i;
-
-	if (writer_running) {
-		pthread_mutex_lock(&ring_lock);
-		ring_stop = true;
-		pthread_cond_broadcast(&ring_cond);
-		pthread_mutex_unlock(&ring_lock);
-		pthread_join(writer, NULL);
-		writer_running = false;
-	}
+	mem_ring_fini();
 	page_xfer_disconnect();
-	for (i = 0; i < NR_COPY_BUFS; i++) {
-		free(slots[i].hdrs);
-		slots[i].hdrs = NULL;
-	}
-	if (copy_area)
-		munmap(copy_area, NR_COPY_BUFS * COPY_BUF_SIZE);
-	copy_area = NULL;
 	free(pm_buf);
 	pm_buf = NULL;
 }
@@ -347,7 +203,7 @@ static int flush_batch(struct page_batch *b)
 		return 0;
 	if (dump_step("pages"))
 		return -1;
-	sl = ring_get();
+	sl = mem_ring_get();
 	t0 = now_us();
 	if (b->nr && read_batch(b, sl->data))
 		return -1;
@@ -357,7 +213,7 @@ static int flush_batch(struct page_batch *b)
 		memcpy(sl->hdrs, b->hdrs, b->nr_hdrs * sizeof(b->hdrs[0]));
 	b->nr_hdrs = 0;
 	/* the writer thread writes it while we read the next batch */
-	ring_put(sl, b->pages, b->bytes);
+	mem_ring_put(sl, b->pages, b->bytes);
 	dstats.pages_written += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;
@@ -373,27 +229,23 @@ static int flush_batch(struct page_batch *b)
 static int flush_last_batch(struct page_batch *b)
 {
 	struct copy_slot *sl;
-	bool idle;
 	u64 t0;
 
-	pthread_mutex_lock(&ring_lock);
-	idle = !ring_full;
-	pthread_mutex_unlock(&ring_lock);
-	if (!idle || !b->nr || b->remote || b->nr_hdrs)
+	if (!b->nr || b->remote || b->nr_hdrs)
+		return flush_batch(b);
+	sl = mem_ring_idle();
+	if (!sl)
 		return flush_batch(b);
 	if (dump_step("pages"))
 		return -1;
-	sl = &slots[ring_head];
 	t0 = now_us();
 	if (read_batch(b, sl->data))
 		return -1;
 	dstats.memdump_us += now_us() - t0;
-	t0 = now_us();
-	if (!ring_error && img_write_raw(b->pages, sl->data, b->bytes)) {
+	if (mem_ring_write_now(sl, b->pages, b->bytes)) {
 		pr_perror("cannot write %zu bytes of pages of pid %d", b->bytes, b->pid);
 		return -1;
 	}
-	dstats.memwrite_us += now_us() - t0;
 	dstats.pages_written += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;
@@ -566,29 +418,44 @@ static int end_run(struct page_batch *b, struct run *r, bool data)
 	return 0;
 }
 
-/* Extend r by the page at addr with flags fl, or end it and start another. */
-static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool data)
+/* Extend r by n pages at addr with flags fl, or end it and start another. */
+static int add_pages(struct page_batch *b, struct run *r, u64 addr, u64 n, u32 fl, bool data)
 {
 	if (r->len && fl == r->flags && r->start + r->len * PAGE_SIZE == addr) {
-		r->len++;
+		r->len += n;
 		return 0;
 	}
 	if (end_run(b, r, data))
 		return -1;
 	if (fl) {
 		r->start = addr;
-		r->len = 1;
+		r->len = n;
 		r->flags = fl;
 	}
 	return 0;
 }
 
-/* The pagemap words of [addr, end) into the runs, page by page. */
-static int scan_words(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
-		      u64 addr, u64 end, struct run *pages, struct run *guards)
+static int add_page(struct page_batch *b, struct run *r, u64 addr, u32 fl, bool data)
 {
-	while (addr < end) {
-		u64 nr = min((end - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
+	return add_pages(b, r, addr, 1, fl, data);
+}
+
+struct vma_scan {
+	struct run pages, guards;
+	/* a tracked VMA: its present regions, and cursors into the tracking */
+	struct cr_page_region *present;
+	size_t nr_present, ri, di, pi;
+	u64 fast_pages;		/* pages decided from the present regions alone */
+};
+
+/* [from, to) page by page from the pagemap */
+static int scan_range(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		      struct vma_scan *vs, u64 from, u64 to)
+{
+	u64 addr = from;
+
+	while (addr < to) {
+		u64 nr = min((to - addr) / PAGE_SIZE, PAGEMAP_CHUNK), i;
 		ssize_t n = pread_all(pm_fd, pm_buf, nr * 8, (addr / PAGE_SIZE) * 8);
 
 		if (n != (ssize_t)(nr * 8)) {
@@ -609,8 +476,8 @@ static int scan_words(struct page_batch *b, int pm_fd, const VmaEntry *e, struct
 			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
 				fl |= RUN_COW;
 			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
-			    add_page(b, pages, addr, fl, true))
+			if (add_page(b, &vs->guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			    add_page(b, &vs->pages, addr, fl, true))
 				return -1;
 		}
 	}
@@ -625,7 +492,7 @@ static int scan_words(struct page_batch *b, int pm_fd, const VmaEntry *e, struct
  * the kernel cannot scan, with *from where the words must be read from.
  */
 static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
-		       struct run *pages, struct run *guards, u64 *from)
+		       struct vma_scan *vs, u64 *from)
 {
 	static struct pm_region vec[SCAN_REGIONS];
 	u64 addr = e->start, walk_end;
@@ -646,7 +513,7 @@ static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struc
 		if (!walk_end)
 			return 1;
 		for (i = 0; i < n; i++)
-			if (scan_words(b, pm_fd, e, tv, vec[i].start, vec[i].end, pages, guards))
+			if (scan_range(b, pm_fd, e, tv, vs, vec[i].start, vec[i].end))
 				return -1;
 		if (walk_end <= addr)	/* no progress: not expected, but never loop */
 			return 1;
@@ -655,25 +522,117 @@ static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struc
 	return 0;
 }
 
-static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
-			  struct track_vma *tv)
+/*
+ * [from, to) lies in the parent and was not written: each page there that
+ * scan_range() would save is PE_PARENT, so the present regions say it all.
+ * Runs are ended in address order (the other kind first).
+ */
+static int parent_range(struct page_batch *b, const VmaEntry *e, struct vma_scan *vs, u64 from,
+			u64 to)
 {
-	struct run pages = { 0 }, guards = { 0 };
+	bool file = e->status & VMA_FILE_PRIVATE;
+
+	dstats.pages_scanned += (to - from) / PAGE_SIZE;
+	vs->fast_pages += (to - from) / PAGE_SIZE;
+	while (vs->ri < vs->nr_present && vs->present[vs->ri].end <= from)
+		vs->ri++;
+	for (; vs->ri < vs->nr_present && vs->present[vs->ri].start < to; vs->ri++) {
+		const struct cr_page_region *r = &vs->present[vs->ri];
+		u64 s = max(r->start, from), n = (min(r->end, to) - s) / PAGE_SIZE;
+		u64 c = r->categories;
+
+		if (c & CR_PAGE_IS_GUARD) {
+			if (end_run(b, &vs->pages, true) ||
+			    add_pages(b, &vs->guards, s, n, PE_GUARD, false))
+				return -1;
+		} else if ((c & CR_PAGE_IS_SWAPPED) || !(file && (c & CR_PAGE_IS_FILE))) {
+			if (end_run(b, &vs->guards, false) ||
+			    add_pages(b, &vs->pages, s, n, PE_PARENT, true))
+				return -1;
+		}
+		if (r->end > to)
+			break;	/* the rest of it belongs to the next range */
+	}
+	return 0;
+}
+
+#define PARENT_MIN	(64 * PAGE_SIZE)	/* shorter stretches go page by page */
+
+/* From addr: the next stretch long enough for parent_range(), or the VMA's end. */
+static u64 next_parent_stretch(struct track_vma *tv, struct vma_scan *vs, u64 addr, u64 end)
+{
+	size_t di = vs->di, pi = vs->pi;
+
+	while (addr < end) {
+		u64 lim = mem_track_parent_until(tv, &di, &pi, addr, end);
+
+		if (lim - addr >= PARENT_MIN)
+			return addr;
+		addr = lim > addr ? lim : mem_track_next_stretch(tv, &di, &pi, addr, end);
+	}
+	return end;
+}
+
+/* An untracked VMA: the ranges PAGEMAP_SCAN finds, or every word. */
+static int scan_sparse(struct page_batch *b, int pm_fd, const VmaEntry *e, struct track_vma *tv,
+		       struct vma_scan *vs)
+{
 	u64 from = e->start;
 	int ret = 1;
 
-	b->readable_vma = e->prot & PROT_READ;
+	dstats.pages_scanned += (e->end - e->start) / PAGE_SIZE;
 	/* the vDSO's pages are all saved, present or not */
 	if (!(e->status & VMA_AREA_VDSO))
-		ret = scan_ranges(b, pm_fd, e, tv, &pages, &guards, &from);
+		ret = scan_ranges(b, pm_fd, e, tv, vs, &from);
 	if (ret > 0)
-		ret = scan_words(b, pm_fd, e, tv, from, e->end, &pages, &guards);
-	if (ret)
-		return -1;
-	dstats.pages_scanned += (e->end - e->start) / PAGE_SIZE;
-	if (end_run(b, &guards, false) || end_run(b, &pages, true))
-		return -1;
-	return 0;
+		ret = scan_range(b, pm_fd, e, tv, vs, from, e->end);
+	return ret;
+}
+
+static int scan_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e,
+			  struct track_vma *tv)
+{
+	struct vma_scan vs = { 0 };
+	u64 addr = e->start, lim, next;
+	bool fast = tv->tracked && !(e->status & VMA_AREA_VDSO);
+	int ret = -1;
+
+	b->readable_vma = e->prot & PROT_READ;
+	if (fast && mem_track_present(pm_fd, e->start, e->end, &vs.present, &vs.nr_present)) {
+		pr_debug("pid %d: PAGEMAP_SCAN for present pages: %s; pagemap instead\n", b->pid,
+			 strerror(errno));
+		fast = false;
+	}
+	if (!fast) {
+		if (scan_sparse(b, pm_fd, e, tv, &vs))
+			goto out;
+		addr = e->end;
+	}
+	while (addr < e->end) {
+		lim = mem_track_parent_until(tv, &vs.di, &vs.pi, addr, e->end);
+		if (lim - addr >= PARENT_MIN) {
+			if (parent_range(b, e, &vs, addr, lim))
+				goto out;
+			addr = lim;
+			continue;
+		}
+		next = next_parent_stretch(tv, &vs, addr, e->end);
+		dstats.pages_scanned += (next - addr) / PAGE_SIZE;
+		if (scan_range(b, pm_fd, e, tv, &vs, addr, next))
+			goto out;
+		addr = next;
+	}
+	if (end_run(b, &vs.guards, false) || end_run(b, &vs.pages, true))
+		goto out;
+	if (vs.fast_pages)
+		pr_debug("pid %d: VMA %llx-%llx: %llu of %llu pages taken from the parent by "
+			 "their present regions (%zu)\n", b->pid, (unsigned long long)e->start,
+			 (unsigned long long)e->end, (unsigned long long)vs.fast_pages,
+			 (unsigned long long)((e->end - e->start) / PAGE_SIZE), vs.nr_present);
+	ret = 0;
+out:
+	free(vs.present);
+	return ret;
 }
 
 static int dump_vma_pages(struct page_batch *b, int pm_fd, const VmaEntry *e)
@@ -733,7 +692,7 @@ static int copy_deferred(struct page_batch *b, struct deferred *d)
 		goto out;
 	ret = 0;
 out:
-	if (ring_drain()) {
+	if (mem_ring_drain()) {
 		pr_perror("cannot write pages-%u.img", d->pages_id);
 		ret = -1;
 	}
@@ -772,7 +731,7 @@ static int open_task_pages(struct page_batch *b, pid_t vpid, unsigned int *pages
 
 	if (b->remote) {
 		/* the connection is the main thread's while the ring is idle */
-		return ring_drain() ? -1 : page_xfer_open(CR_FD_PAGEMAP, vpid, &b->dst_id);
+		return mem_ring_drain() ? -1 : page_xfer_open(CR_FD_PAGEMAP, vpid, &b->dst_id);
 	}
 	ph.pages_id = *pages_id = next_pages_id++;
 	b->pm_img = open_image(CR_FD_PAGEMAP, O_DUMP, (unsigned long)vpid);
@@ -832,7 +791,7 @@ int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u6
 	ret = 0;
 out:
 	/* the writer must be done with this image before it is closed */
-	if (ring_drain()) {
+	if (mem_ring_drain()) {
 		if (b->remote)
 			pr_perror("cannot send the pages of pid %d to the page server at %s",
 				  it->pid, page_xfer_peer());
@@ -852,16 +811,6 @@ out:
 
 
 /* ---- for shmem.c ---- */
-
-int mem_ring_drain(void)
-{
-	return ring_drain();
-}
-
-u8 *mem_copy_buf(void)
-{
-	return copy_buf;
-}
 
 unsigned int mem_next_pages_id(void)
 {

@@ -328,8 +328,9 @@ int cr_pre_dump_tasks(pid_t pid)
 
 	/* SIGTERM, SIGINT, SIGHUP: the pre-dump fails at its next step, the tree resumed */
 	dump_intr_begin();
-	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init() || mem_track_prepare())
+	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init(false, task_rss_bytes(pid)) || mem_track_prepare())
 		goto out;
+	vmas_read_early(pid);
 	t0 = now_us();
 	if (seize_tree(pid) || seccomp_suspend_tree())
 		goto unseize;
@@ -346,6 +347,7 @@ unseize:
 	if (!ret)
 		ret = write_dump_stats(freezing, frozen, false);
 out:
+	vmas_early_fini();
 	if (mem_track_finish(ret == 0))
 		ret = -1;
 	mem_dump_fini();

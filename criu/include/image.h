@@ -114,6 +114,9 @@ int pb_write_image(int type, const ProtobufCMessage *msg, unsigned long id);
 /* dump: remove a stale inventory.img first; write the new one last, synced */
 int images_dump_start(void);
 int images_commit_inventory(const ProtobufCMessage *msg);
+void images_uncommit_inventory(void);
+int images_commit_durable(void);
+void img_start_writeback(struct cr_img *img, off_t off, size_t len);
 /* restore: refuse a directory whose dump did not finish */
 int images_check_complete(const char *dir);
 /* restore: every pagemap against its pages file, before anything is made */

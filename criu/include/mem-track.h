@@ -18,6 +18,15 @@ struct cr_page_region {
 	u64 categories;
 };
 
+/* its categories (PAGE_IS_*) */
+#define CR_PAGE_IS_WPALLOWED	(1 << 0)
+#define CR_PAGE_IS_WRITTEN	(1 << 1)
+#define CR_PAGE_IS_FILE		(1 << 2)
+#define CR_PAGE_IS_PRESENT	(1 << 3)
+#define CR_PAGE_IS_SWAPPED	(1 << 4)
+#define CR_PAGE_IS_PFNZERO	(1 << 5)
+#define CR_PAGE_IS_GUARD	(1 << 8)
+
 /* One parent run of pages: [start, end). */
 struct track_run {
 	u64 start, end;
@@ -44,6 +53,9 @@ int mem_track_task(struct remote_ctl *rc, struct pstree_item *it);
 /* For one private VMA while frozen: scan (and re-protect) its written pages. */
 int mem_track_vma(pid_t pid, int vpid, const VmaEntry *e, struct track_vma *tv);
 bool mem_track_in_parent(struct track_vma *tv, u64 addr);
+int mem_track_present(int fd, u64 start, u64 end, struct cr_page_region **out, size_t *nr);
+u64 mem_track_parent_until(struct track_vma *tv, size_t *di, size_t *pi, u64 addr, u64 end);
+u64 mem_track_next_stretch(struct track_vma *tv, size_t *di, size_t *pi, u64 addr, u64 end);
 void mem_track_vma_done(struct track_vma *tv);
 /* After the dump: pre-dump or dump -R hands the uffds to a keeper; dump drops them. */
 int mem_track_finish(bool ok);

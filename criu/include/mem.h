@@ -18,6 +18,9 @@ extern struct dump_stats dstats;
 
 /* Read the VMAs of pid from /proc/PID/smaps. */
 int collect_vmas(pid_t pid, struct vm_area_list *vl);
+void vmas_read_early(pid_t root);
+void vmas_early_fini(void);
+u64 task_rss_bytes(pid_t pid);
 int read_mlockall(pid_t pid, u64 fresh, u32 *mcl);
 /* Write pagemap-PID.img and its pages image; sps: the threads' stack pointers, sorted. */
 int dump_private_pages(struct pstree_item *it, struct vm_area_list *vl, const u64 *sps,
@@ -29,7 +32,7 @@ int dump_shared_anon(pid_t pid, u64 start, u64 end, u64 pgoff, u64 shmid);
 /* pre-dump: list and protect pages while frozen, copy them once it runs. */
 void mem_defer_copies(bool on);
 int mem_copy_deferred(void);
-int mem_dump_init(void);
+int mem_dump_init(bool early_writeback, u64 expect_bytes);
 void mem_dump_fini(void);
 
 #endif

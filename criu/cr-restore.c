@@ -38,6 +38,7 @@
 #include "image.h"
 #include "infect.h"
 #include "ipc_ns.h"
+#include "lazy.h"
 #include "inventory.pb-c.h"
 #include "net-lock.h"
 #include "page-chain.h"
@@ -580,7 +581,7 @@ static int prepare_restore(void)
 	}
 	if (move_image_dir_fd(svc_fd_base))
 		return -1;
-	if (open_all_anchors())
+	if (open_all_anchors() || lazy_rst_prepare())
 		return -1;
 	/* an exe PR_SET_MM_MAP would refuse, refused while nothing is lost yet */
 	for_each_item(it)
@@ -634,7 +635,7 @@ static int run_restore(void)
 	if (run_action(ACT_SETUP_NS, root_pid) || run_action(ACT_POST_SETUP_NS, root_pid))
 		return -1;
 	if (wait_ready(alive_tasks(), deadline) || resolve_host_pids() || restore_fowns() ||
-	    seize_tasks() ||
+	    seize_tasks() || lazy_rst_take() ||
 	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */
@@ -655,6 +656,8 @@ static int run_restore(void)
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;
+	if (lazy_rst_handover())
+		return -1;
 	/* the last things that can fail, while failing still undoes it all */
 	if (write_pidfile(root_pid) || run_action(ACT_POST_RESTORE, root_pid) ||
 	    run_action(ACT_PRE_RESUME, root_pid))
@@ -707,6 +710,7 @@ int cr_restore_tasks(void)
 			xwaitpid(root_pid, NULL, 0);
 		files_restore_failed();
 		ipc_restore_failed();
+		lazy_rst_fini();
 		pr_err_logged("restore failed\n");
 		goto out;
 	}

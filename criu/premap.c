@@ -18,6 +18,7 @@
 #include "fault.h"
 #include "image.h"
 #include "ipc_ns.h"
+#include "lazy.h"
 #include "mem.h"
 #include "mem-internal.h"
 #include "page-chain.h"
@@ -383,6 +384,17 @@ static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
 	return page_chain_read(it->vpid, addr, len, (void *)(unsigned long)dst);
 }
 
+/* A lazy piece of a slot taken from the parent: emptied, so that it faults. */
+static int lazy_skip(struct pstree_item *it, u64 at, u64 len)
+{
+	if (at && madvise((void *)at, len, MADV_DONTNEED)) {
+		pr_perror("pid %d: cannot empty the lazy pages at %llx", it->vpid,
+			  (unsigned long long)at);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * One pagemap entry, split at VMA boundaries (CRIU's runs may go on into
  * the next VMA).  The vDSO's pages, which CRIU saves, are skipped: the
@@ -413,6 +425,12 @@ static int fill_entry(struct pstree_item *it, struct page_reader *r, struct prem
 			     fill_from_chain(it, addr, piece, plan[*vi].slot + addr - v->start,
 					     plan[*vi].from ? cf : NULL)))
 				return -1;
+		} else if (plan[*vi].slot && lazy_piece(it, v, pe)) {
+			/* the lazy-pages daemon fills it; nothing of the parent's stays there */
+			if (read_queued(r) || lazy_skip(it, plan[*vi].from ? plan[*vi].slot +
+							addr - v->start : 0, piece))
+				return -1;
+			r->off += piece;
 		} else if (plan[*vi].slot && plan[*vi].from) {
 			/* taken from the parent: only the pages that differ (cow.c) */
 			PagemapEntry part = *pe;

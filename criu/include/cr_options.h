@@ -34,6 +34,7 @@ struct cr_options {
 	bool pre_dump;		/* criu pre-dump: the tree runs on, tracking kept */
 	char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	char *check_feature;	/* criu check --feature NAME */
+	bool lazy_pages;	/* restore --lazy-pages: private memory from criu lazy-pages */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

@@ -155,7 +155,11 @@ static long lz_copy(struct lz_task *t, u64 addr, u64 len, u64 off)
 	case EAGAIN:	/* an event is in flight: read it first */
 		return 0;
 	case ENOENT:	/* not one registered VMA (split, unmapped): page by page */
-		return len > PAGE_SIZE ? lz_copy(t, addr, PAGE_SIZE, off) : (long)PAGE_SIZE;
+		if (len > PAGE_SIZE)
+			return lz_copy(t, addr, PAGE_SIZE, off);
+		pr_debug("lazy pages: pid %d: %llx is not registered any more\n", t->pid,
+			 (unsigned long long)addr);
+		return PAGE_SIZE;
 	case ESRCH:
 		return -1;
 	}
@@ -421,31 +425,24 @@ int lz_retry(struct lz_task *t)
 
 /* ---- taking the tasks ---- */
 
-static struct lz_src *sources;
+/* Each pages image once; tasks keep pointers to them, so never moved. */
+static struct lz_src **sources;
 static size_t nr_sources;
 
-static struct lz_src *get_source(u32 id)
+static struct lz_src *map_source(u32 id)
 {
+	struct lz_src *s = xzalloc(sizeof(*s));
 	struct cr_img *img;
-	struct lz_src *s;
 	struct stat st;
-	size_t i;
 
-	for (i = 0; i < nr_sources; i++)
-		if (sources[i].id == id)
-			return &sources[i];
-	s = xrealloc(sources, (nr_sources + 1) * sizeof(*s));
 	if (!s)
 		return NULL;
-	sources = s;
-	s = &sources[nr_sources];
 	img = open_image(CR_FD_PAGES, O_RSTR, (unsigned long)id);
 	if (!img)
-		return NULL;
+		goto err;
 	if (fstat(img_raw_fd(img), &st)) {
 		pr_perror("lazy pages: cannot stat pages-%u.img", id);
-		close_image(img);
-		return NULL;
+		goto err;
 	}
 	s->id = id;
 	s->len = st.st_size;
@@ -453,14 +450,33 @@ static struct lz_src *get_source(u32 id)
 			    : NULL;
 	if (s->map == MAP_FAILED) {
 		pr_perror("lazy pages: cannot map pages-%u.img", id);
-		close_image(img);
-		return NULL;
+		goto err;
 	}
 	/* the kernel reads ahead while the first faults come */
 	posix_fadvise(img_raw_fd(img), 0, 0, POSIX_FADV_WILLNEED);
 	close_image(img);
-	nr_sources++;
 	return s;
+err:
+	if (img)
+		close_image(img);
+	free(s);
+	return NULL;
+}
+
+static struct lz_src *get_source(u32 id)
+{
+	struct lz_src **n;
+	size_t i;
+
+	for (i = 0; i < nr_sources; i++)
+		if (sources[i]->id == id)
+			return sources[i];
+	n = xrealloc(sources, (nr_sources + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	sources = n;
+	sources[nr_sources] = map_source(id);
+	return sources[nr_sources] ? sources[nr_sources++] : NULL;
 }
 
 static int recv_hdr(int sk, struct lazy_hdr *h, int *fd)

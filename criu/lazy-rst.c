@@ -82,11 +82,13 @@ bool lazy_piece(struct pstree_item *it, const VmaEntry *v, const PagemapEntry *p
 	       lazy_vma(it, v);
 }
 
-static int add_run(struct lazy_run **runs, size_t *nr, uint64_t addr, uint64_t len, uint64_t off)
+/* Runs stay within one VMA: UFFDIO_COPY fills one VMA a call, and each is registered. */
+static int add_run(struct lazy_run **runs, size_t *nr, uint64_t addr, uint64_t len, uint64_t off,
+		   bool same_vma)
 {
 	struct lazy_run *n;
 
-	if (*nr && (*runs)[*nr - 1].addr + (*runs)[*nr - 1].len == addr &&
+	if (*nr && same_vma && (*runs)[*nr - 1].addr + (*runs)[*nr - 1].len == addr &&
 	    (*runs)[*nr - 1].off + (*runs)[*nr - 1].len == off) {
 		(*runs)[*nr - 1].len += len;
 		return 0;
@@ -110,7 +112,7 @@ static int collect_runs(struct pstree_item *it, struct lazy_run **runs, size_t *
 	struct task_restore *tr = rst_of(it);
 	MmEntry *mm = tr->mm;
 	uint64_t off = 0;
-	size_t pi, vi = 0;
+	size_t pi, vi = 0, last_vi = SIZE_MAX;
 
 	*runs = NULL;
 	*nr = 0;
@@ -128,8 +130,11 @@ static int collect_runs(struct pstree_item *it, struct lazy_run **runs, size_t *
 			if (vi == mm->n_vmas || addr < mm->vmas[vi]->start)
 				return -1;	/* premap.c refused it already */
 			piece = min(end, mm->vmas[vi]->end) - addr;
-			if (lazy_piece(it, mm->vmas[vi], pe) && add_run(runs, nr, addr, piece, off))
-				return -1;
+			if (lazy_piece(it, mm->vmas[vi], pe)) {
+				if (add_run(runs, nr, addr, piece, off, vi == last_vi))
+					return -1;
+				last_vi = vi;
+			}
 			off += piece;
 			addr += piece;
 		}

@@ -384,12 +384,22 @@ static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
 	return page_chain_read(it->vpid, addr, len, (void *)(unsigned long)dst);
 }
 
-/* A lazy piece of a slot taken from the parent: emptied, so that it faults. */
-static int lazy_skip(struct pstree_item *it, u64 at, u64 len)
+/*
+ * A lazy piece: emptied if the slot came from the parent, so that it
+ * faults.  A new slot gets its anon_vma now (one page written, dropped):
+ * mremap gives an anonymous VMA that never faulted the page offset of its
+ * new place, and it would merge with a neighbour the dump had apart.
+ */
+static int lazy_skip(struct pstree_item *it, u64 slot, u64 at, u64 len)
 {
-	if (at && madvise((void *)at, len, MADV_DONTNEED)) {
+	if (!slot) {
+		*(volatile u8 *)(unsigned long)at = 0;
+		slot = at;
+		len = PAGE_SIZE;
+	}
+	if (madvise((void *)slot, len, MADV_DONTNEED)) {
 		pr_perror("pid %d: cannot empty the lazy pages at %llx", it->vpid,
-			  (unsigned long long)at);
+			  (unsigned long long)slot);
 		return -1;
 	}
 	return 0;
@@ -427,8 +437,9 @@ static int fill_entry(struct pstree_item *it, struct page_reader *r, struct prem
 				return -1;
 		} else if (plan[*vi].slot && lazy_piece(it, v, pe)) {
 			/* the lazy-pages daemon fills it; nothing of the parent's stays there */
-			if (read_queued(r) || lazy_skip(it, plan[*vi].from ? plan[*vi].slot +
-							addr - v->start : 0, piece))
+			if (read_queued(r) ||
+			    lazy_skip(it, plan[*vi].from ? plan[*vi].slot + addr - v->start : 0,
+				      plan[*vi].slot + addr - v->start, piece))
 				return -1;
 			r->off += piece;
 		} else if (plan[*vi].slot && plan[*vi].from) {

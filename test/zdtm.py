@@ -197,7 +197,8 @@ def list_tests():
 def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
             'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
-            'dump_only': True, 'dump_only_reason': '', 'criu_images': False}
+            'dump_only': True, 'dump_only_reason': '', 'criu_images': False,
+            'lazy_pages': True, 'lazy_pages_reason': ''}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1906,6 +1907,11 @@ def cmd_run(opts):
                 skipped += 1
                 print('SKIP %s %s: %s' % (t, fl, desc['dump_only_reason'] or
                                           'no dump-only mode'), flush=True)
+                continue
+            if getattr(opts, 'lazy_pages', False) and not desc['lazy_pages']:
+                skipped += 1
+                print('SKIP %s %s: %s' % (t, fl, desc['lazy_pages_reason'] or
+                                          'no --lazy-pages mode'), flush=True)
                 continue
             t0 = time.monotonic()
             ok, reason, log = run_one(t, fl, opts)

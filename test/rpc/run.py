@@ -147,10 +147,12 @@ def case_feature_check():
     s.finish()
     works = subprocess.run([CRIU, "check", "--feature", "mem_dirty_track"],
                            stdout=subprocess.DEVNULL).returncode == 0
+    lazy = subprocess.run([CRIU, "check", "--feature", "lazy_pages"],
+                          stdout=subprocess.DEVNULL).returncode == 0
     if not r.success or not r.features.HasField("mem_track") or \
-            r.features.mem_track != works or r.features.lazy_pages:
-        raise Fail("FEATURE_CHECK: %s (criu check --feature mem_dirty_track: %s)" %
-                   (r, works))
+            r.features.mem_track != works or r.features.lazy_pages != lazy:
+        raise Fail("FEATURE_CHECK: %s (criu check --feature mem_dirty_track: %s, "
+                   "lazy_pages: %s)" % (r, works, lazy))
     return "mem_track %s, lazy_pages %s" % (r.features.mem_track, r.features.lazy_pages)
 
 

@@ -58,6 +58,9 @@ static bool lazy_vma(struct pstree_item *it, const VmaEntry *v)
 	if (!opts.lazy_pages || !(v->status & VMA_ANON_PRIVATE) || !vma_can_be_lazy(v) ||
 	    (v->flags & MAP_GROWSDOWN) || is_vm_child(it) || vm_threads(it) != it->nr_threads)
 		return false;
+	/* UFFDIO_COPY fills small pages: memory that had MADV_HUGEPAGE comes eagerly, in huge ones */
+	if (v->has_madv && (v->madv & (1ULL << MADV_HUGEPAGE)))
+		return false;
 	for (i = 0; i < tr->nr_cores; i++) {
 		CoreEntry *c = tr->cores[i];
 		ThreadCoreEntry *tc = c->thread_core;

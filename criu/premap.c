@@ -393,9 +393,9 @@ static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
 static int lazy_skip(struct pstree_item *it, u64 slot, u64 at, u64 len)
 {
 	if (!slot) {
+		/* (a THP slot faults in a whole huge page: all of the piece is dropped) */
 		*(volatile u8 *)(unsigned long)at = 0;
 		slot = at;
-		len = PAGE_SIZE;
 	}
 	if (madvise((void *)slot, len, MADV_DONTNEED)) {
 		pr_perror("pid %d: cannot empty the lazy pages at %llx", it->vpid,

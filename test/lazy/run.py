@@ -171,7 +171,21 @@ def case_no_daemon(exe, mib):
         raise CaseFail("pid %d runs after the failed restore" % pid)
 
 
+def eager_restore(d):
+    pidfile = os.path.join(d, "eager.pid")
+    t0 = time.monotonic()
+    rc, err = criu(["restore", "-d", "-D", d, "--pidfile", pidfile, "-o", "eager.log"])
+    took = time.monotonic() - t0
+    if rc:
+        raise CaseFail("eager restore failed: %s" % err.strip())
+    with open(pidfile) as f:
+        return int(f.read()), took
+
+
 def time_only(exe, sizes):
+    """Per size: lazy restore time, all pages in, then an eager restore of
+    the same images; each restored target checks its memory."""
+    print("%8s %14s %18s %15s" % ("MiB", "lazy restore", "lazy: all in+chk", "eager restore"))
     for mib in sizes:
         d = os.path.join(TMP, "time%d" % mib)
         dumped(exe, d, mib)
@@ -179,11 +193,19 @@ def time_only(exe, sizes):
         t0 = time.monotonic()
         pid, took = lazy_restore(d)
         os.kill(pid, signal.SIGUSR1)
-        reap(pid)
-        lp.wait(timeout=300)
+        st = reap(pid, 600)
+        lp.wait(timeout=600)
         full = time.monotonic() - t0
-        print("lazy %d MiB: restore %.1f ms, all pages in and checked %.2f s" %
-              (mib, took * 1000, full))
+        with open(os.path.join(d, "result")) as f:
+            res = f.read().strip()
+        os.unlink(os.path.join(d, "result"))
+        pid, eager = eager_restore(d)
+        os.kill(pid, signal.SIGUSR1)
+        reap(pid, 600)
+        with open(os.path.join(d, "result")) as f:
+            res2 = f.read().strip()
+        print("%8d %11.1f ms %16.2f s %12.1f ms   (%s; eager %s)" %
+              (mib, took * 1000, full, eager * 1000, res, res2))
         shutil.rmtree(d)
 
 

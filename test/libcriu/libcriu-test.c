@@ -86,7 +86,7 @@ static pid_t start_counter(const char *path)
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/libcriu-test.XXXXXX", count[64];
-	struct criu_feature_check f = { .mem_track = true };
+	struct criu_feature_check f = { .mem_track = true, .lazy_pages = true };
 	char cmd[4200];
 	bool works, lazy;
 	void *h;

@@ -43,26 +43,11 @@ static pid_t g_pid;
 
 static int g_send(struct g_msg *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
 	if (g_sk < 0)
 		return 0;
-	if (fd >= 0) {
-		h.msg_control = cbuf;
-		h.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(g_sk, &h, MSG_NOSIGNAL) != sizeof(*m)) {
+	if (lazy_send_fd(g_sk, m, sizeof(*m), fd)) {
 		pr_perror("lazy pages: the guard is gone; a daemon failure would now leave zeros");
 		close_safe(&g_sk);
-		return 0;
 	}
 	return 0;
 }

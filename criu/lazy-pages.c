@@ -25,6 +25,7 @@
 #include "lazy.h"
 #include "lazy-internal.h"
 #include "log.h"
+#include "page-xfer.h"
 #include "util.h"
 
 #define PUSH_CHUNK	(4ULL << 20)	/* background copy per turn */
@@ -560,14 +561,10 @@ answer:
 static int listen_socket(char *path, size_t size)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	const char *dir = opts.work_dir ? opts.work_dir : opts.imgs_dir;
 	int sk;
 
-	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, LAZY_SOCKET) >=
-	    (int)sizeof(a.sun_path)) {
-		pr_err("lazy pages: the socket path %s/%s is too long\n", dir, LAZY_SOCKET);
+	if (lazy_socket_path(a.sun_path, sizeof(a.sun_path)))
 		return -1;
-	}
 	snprintf(path, size, "%s", a.sun_path);
 	unlink(a.sun_path);
 	sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -578,30 +575,6 @@ static int listen_socket(char *path, size_t size)
 		return -1;
 	}
 	return sk;
-}
-
-static int daemonize(void)
-{
-	pid_t pid = fork();
-	FILE *f;
-
-	if (pid < 0) {
-		pr_perror("lazy pages: cannot fork the daemon");
-		return -1;
-	}
-	if (pid == 0) {
-		setsid();
-		return 0;
-	}
-	if (opts.pidfile) {
-		f = fopen(opts.pidfile, "w");
-		if (!f || fprintf(f, "%d", pid) < 0 || fclose(f)) {
-			pr_perror("lazy pages: cannot write pidfile %s", opts.pidfile);
-			kill(pid, SIGKILL);
-			exit(1);
-		}
-	}
-	exit(0);
 }
 
 int cr_lazy_pages(void)
@@ -615,7 +588,7 @@ int cr_lazy_pages(void)
 	if (lsk < 0)
 		return -1;
 	pr_info("lazy pages: listening on %s\n", path);
-	if (opts.daemon_mode && daemonize())
+	if (opts.daemon_mode && cr_daemonize("lazy pages"))
 		return -1;
 	if (opts.status_fd >= 0) {
 		if (write(opts.status_fd, "", 1) != 1)

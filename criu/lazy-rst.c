@@ -188,17 +188,45 @@ bool lazy_pages_works(void)
 	return ok;
 }
 
-static int connect_daemon(void)
+/* lazy-pages.socket in the work dir (-W, else -D), for restore and daemon alike */
+int lazy_socket_path(char *buf, size_t size)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	const char *dir = opts.work_dir ? opts.work_dir : opts.imgs_dir;
-	int sk;
 
-	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, LAZY_SOCKET) >=
-	    (int)sizeof(a.sun_path)) {
+	if (snprintf(buf, size, "%s/%s", dir, LAZY_SOCKET) >= (int)size) {
 		pr_err("lazy pages: the socket path %s/%s is too long\n", dir, LAZY_SOCKET);
 		return -1;
 	}
+	return 0;
+}
+
+/* One message with an fd (SCM_RIGHTS) if fd >= 0. */
+int lazy_send_fd(int sk, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sk, &m, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int sk;
+
+	if (lazy_socket_path(a.sun_path, sizeof(a.sun_path)))
+		return -1;
 	sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sk < 0 || connect(sk, (struct sockaddr *)&a, sizeof(a))) {
 		pr_perror("lazy pages: cannot connect to the daemon at %s (is `criu lazy-pages` "
@@ -331,22 +359,7 @@ static int send_all(int sk, const void *buf, size_t len)
 
 static int send_task(struct lazy_hdr *h, int fd, const void *runs, size_t len)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { h, sizeof(*h) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (fd >= 0) {
-		m.msg_control = cbuf;
-		m.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(lz_sk, &m, MSG_NOSIGNAL) != sizeof(*h) ||
-	    send_all(lz_sk, runs, len)) {
+	if (lazy_send_fd(lz_sk, h, sizeof(*h), fd) || send_all(lz_sk, runs, len)) {
 		pr_perror("lazy pages: cannot hand pid %d over to the daemon", h->pid);
 		return -1;
 	}

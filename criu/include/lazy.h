@@ -3,6 +3,7 @@
 #define CR_LAZY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pstree.h"
@@ -47,6 +48,8 @@ int lazy_task_uffd(struct pstree_item *it);
 int lazy_rst_take(void);
 int lazy_rst_handover(void);
 void lazy_rst_fini(void);
+int lazy_socket_path(char *buf, size_t size);
+int lazy_send_fd(int sk, const void *buf, size_t len, int fd);
 /* whether a userfaultfd can be made and fed here, and with which features */
 bool lazy_pages_works(void);
 

@@ -138,6 +138,7 @@ static int after_restore(void)
 
 int main(int argc, char **argv)
 {
+	sigset_t none, usr1;
 	char path[4096];
 	size_t i, mib;
 	int lazy;
@@ -155,6 +156,11 @@ int main(int argc, char **argv)
 		big[i] = pattern(1, i);
 	for (i = 0; i < SMALL / 8; i++)
 		small[i] = pattern(2, i);
+	/* blocked but in sigsuspend: a SIGUSR1 sent at any time is seen */
+	sigemptyset(&none);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	signal(SIGUSR1, on_usr1);
 	snprintf(path, sizeof(path), "%s/ready", argv[1]);
 	f = fopen(path, "w");
@@ -163,7 +169,7 @@ int main(int argc, char **argv)
 	fprintf(f, "%d\n", getpid());
 	fclose(f);
 	while (!go)
-		pause();
+		sigsuspend(&none);
 	lazy = lazy_seen();
 	snprintf(path, sizeof(path), "%s/result", argv[1]);
 	f = fopen(path, "w");

@@ -311,13 +311,38 @@ struct page_reader {
 	off_t off;		/* in the pages image, of the first queued byte */
 };
 
+/* preadv() of everything queued; one call reads at most 2 GiB, so go on after a short one. */
+static ssize_t preadv_all(struct page_reader *r)
+{
+	struct iovec *iov = r->iov;
+	size_t niov = r->niov, done = 0;
+
+	while (done < r->batch) {
+		ssize_t n = preadv(r->fd, iov, niov, r->off + done);
+
+		if (n <= 0)
+			return n < 0 ? n : (ssize_t)done;
+		done += n;
+		while (niov && (size_t)n >= iov->iov_len) {
+			n -= iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov) {
+			iov->iov_base = (u8 *)iov->iov_base + n;
+			iov->iov_len -= n;
+		}
+	}
+	return done;
+}
+
 static int read_queued(struct page_reader *r)
 {
 	ssize_t n;
 
 	if (!r->niov)
 		return 0;
-	n = preadv(r->fd, r->iov, r->niov, r->off);
+	n = preadv_all(r);
 	if (n != (ssize_t)r->batch) {
 		if (n < 0)
 			pr_perror("cannot read pages-%u.img at %lld", r->pages_id, (long long)r->off);

@@ -26,6 +26,7 @@
 
 #include "cr_options.h"
 #include "mem-track.h"
+#include "lazy.h"
 #include "log.h"
 #include "proc_parse.h"
 #include "util.h"
@@ -320,11 +321,17 @@ static const struct check checks[] = {
 /* criu check --feature NAME, CRIU's way: one feature, exit status says it. */
 static int check_feature(const char *name)
 {
-	if (strcmp(name, "mem_dirty_track")) {
+	bool ok;
+
+	if (!strcmp(name, "mem_dirty_track")) {
+		ok = mem_track_works();
+	} else if (!strcmp(name, "lazy_pages")) {
+		ok = lazy_pages_works();
+	} else {
 		printf("unknown or unsupported feature: %s\n", name);
 		return -1;
 	}
-	if (!mem_track_works()) {
+	if (!ok) {
 		printf("%s is not supported\n", name);
 		return -1;
 	}

@@ -38,6 +38,7 @@
 #include "image.h"
 #include "infect.h"
 #include "ipc_ns.h"
+#include "lazy.h"
 #include "inventory.pb-c.h"
 #include "cgroup.h"
 #include "net-lock.h"
@@ -597,7 +598,7 @@ static int prepare_restore(void)
 	if (move_image_dir_fd(svc_fd_base))
 		return -1;
 	/* files on the tree's own mounts are opened once the root has built them */
-	if (mounts_in_images() ? mnt_anchor_channel() : open_anchors())
+	if ((mounts_in_images() ? mnt_anchor_channel() : open_anchors()) || lazy_rst_prepare())
 		return -1;
 	if (prepare_shared_memory())
 		return -1;
@@ -655,7 +656,7 @@ static int run_restore(void)
 	/* every task is made and in its cgroups: limits can no longer refuse a fork */
 	if (wait_ready(alive_tasks(), deadline) || restore_cgroup_props() ||
 	    resolve_host_pids() || restore_fowns() ||
-	    seize_tasks() ||
+	    seize_tasks() || lazy_rst_take() ||
 	    interrupt_tasks())
 		return -1;
 	/* everything the tasks needed from criu is in their hands now */
@@ -676,6 +677,8 @@ static int run_restore(void)
 	for_each_item(it)
 		if (finish_task(it))
 			return -1;
+	if (lazy_rst_handover())
+		return -1;
 	/* the last things that can fail, while failing still undoes it all */
 	if (write_pidfile(root_pid) || run_action(ACT_POST_RESTORE, root_pid) ||
 	    run_action(ACT_PRE_RESUME, root_pid))
@@ -731,6 +734,7 @@ int cr_restore_tasks(void)
 		files_restore_failed();
 		ipc_restore_failed();
 		cgroup_restore_failed();
+		lazy_rst_fini();
 		pr_err_logged("restore failed\n");
 		goto out;
 	}

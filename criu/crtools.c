@@ -25,6 +25,7 @@
 #include "mount.h"
 #include "net-lock.h"
 #include "pre-dump.h"
+#include "lazy.h"
 #include "page-xfer.h"
 #include "rpc.h"
 #include "selfstat.h"
@@ -78,6 +79,7 @@ enum {
 	OPT_CGROUP_PROPS_FILE,
 	OPT_CGROUP_DUMP_CONTROLLER,
 	OPT_CGROUP_YARD,
+	OPT_LAZY_PAGES,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "cgroup-props-file",	required_argument, NULL, OPT_CGROUP_PROPS_FILE },
 	{ "cgroup-dump-controller", required_argument, NULL, OPT_CGROUP_DUMP_CONTROLLER },
 	{ "cgroup-yard",	required_argument, NULL, OPT_CGROUP_YARD },
+	{ "lazy-pages",		no_argument,	   NULL, OPT_LAZY_PAGES },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -141,6 +144,7 @@ static void usage(FILE *f)
 "  criu service [--address PATH]\n"
 "  criu cpuinfo dump|check -D DIR [--cpu-cap CAPS]\n"
 "  criu page-server -D DIR --port P [--address A] [--daemon] [--status-fd FD]\n"
+"  criu lazy-pages -D DIR [-W DIR] [--daemon] [--status-fd FD]\n"
 "\n"
 "An independent checkpoint/restore tool, compatible with CRIU's command line\n"
 "and image format; it is not CRIU.\n"
@@ -158,6 +162,7 @@ static void usage(FILE *f)
 "  cpuinfo dump   write this CPU's cpuinfo.img into DIR\n"
 "  cpuinfo check  tell whether this CPU can run the images in DIR\n"
 "  page-server    receive the pages of one dump over TCP into DIR\n"
+"  lazy-pages     fill the memory of a restore --lazy-pages from DIR\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID            root of the tree to dump\n"
@@ -214,6 +219,8 @@ static void usage(FILE *f)
 "                            per controller (CRIU's simplified YAML)\n"
 "      --cgroup-dump-controller NAME  dump only these hierarchies (repeatable)\n"
 "      --cgroup-yard DIR     a mount of each hierarchy in DIR/NAME\n"
+"      --lazy-pages          restore: private memory is filled on demand by\n"
+"                            criu lazy-pages (socket lazy-pages.socket in -W)\n"
 "      --cpu-cap[=CAPS]      what of cpuinfo.img restore checks: fpu (default),\n"
 "                            ins, cpu, all or none, comma-separated; alone: all\n"
 "      --inherit-fd fd[N]:KEY  restore: criu's fd N stands for KEY, a file\n"
@@ -376,6 +383,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_ADDRESS:
 			opts.address = optarg;
+			break;
+		case OPT_LAZY_PAGES:
+			opts.lazy_pages = true;
 			break;
 		case OPT_PAGE_SERVER:
 			opts.use_page_server = true;
@@ -584,7 +594,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "pre-dump"))
 		opts.pre_dump = opts.track_mem = opts.leave_running = true;
 	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore") ||
-	    !strcmp(cmd, "page-server")) {
+	    !strcmp(cmd, "page-server") || !strcmp(cmd, "lazy-pages")) {
 		if (!opts.imgs_dir)
 			opts.imgs_dir = ".";
 		if (opts.work_dir && access(opts.work_dir, W_OK)) {
@@ -612,6 +622,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		/* a page server does not take parent runs (PE_PARENT) yet */
+		if (opts.lazy_pages) {
+			fprintf(stderr, "criu: unsupported: dump --lazy-pages (a dump's pages are "
+				"always written; restore --lazy-pages loads them on demand)\n");
+			return 1;
+		}
 		if (opts.use_page_server && (opts.pre_dump || opts.prev_images_dir)) {
 			fprintf(stderr, "criu: unsupported: %s with --page-server\n",
 				opts.pre_dump ? "pre-dump" : "--prev-images-dir");
@@ -620,6 +635,15 @@ int main(int argc, char **argv)
 		ret = opts.pre_dump ? cr_pre_dump_tasks(opts.tree_pid) :
 				      cr_dump_tasks(opts.tree_pid);
 		log_own_resources(cmd);
+	} else if (!strcmp(cmd, "lazy-pages")) {
+		if (opts.use_page_server) {
+			fprintf(stderr, "criu: unsupported: lazy-pages --page-server (pages from "
+				"a page server); the pages are read from -D\n");
+			return 1;
+		}
+		if (cr_setup_logging(cmd))
+			return 1;
+		ret = cr_lazy_pages();
 	} else if (!strcmp(cmd, "page-server")) {
 		if (opts.ps_port < 0 && opts.ps_socket < 0) {
 			fprintf(stderr, "criu: page-server needs --port (or --ps-socket)\n");

@@ -364,13 +364,13 @@ static int listening_port(int sk)
 }
 
 /* --daemon: the parent returns once the child listens, with its pid in --pidfile */
-static int daemonize(void)
+int cr_daemonize(const char *who)
 {
 	pid_t pid = fork();
 	FILE *f;
 
 	if (pid < 0) {
-		pr_perror("page server: cannot fork the daemon");
+		pr_perror("%s: cannot fork the daemon", who);
 		return -1;
 	}
 	if (pid == 0) {
@@ -380,7 +380,7 @@ static int daemonize(void)
 	if (opts.pidfile) {
 		f = fopen(opts.pidfile, "w");
 		if (!f || fprintf(f, "%d", pid) < 0 || fclose(f)) {
-			pr_perror("page server: cannot write pidfile %s", opts.pidfile);
+			pr_perror("%s: cannot write pidfile %s", who, opts.pidfile);
 			kill(pid, SIGKILL);
 			exit(1);
 		}
@@ -407,7 +407,7 @@ int cr_page_server(int port_fd)
 		return -1;
 	port = listening_port(lsk);
 	pr_info("page server: listening on %s port %d\n", opts.address ?: "all addresses", port);
-	if (opts.daemon_mode && daemonize())
+	if (opts.daemon_mode && cr_daemonize("page server"))
 		return -1;
 	if (port_fd >= 0) {
 		int msg[2] = { port, getpid() };

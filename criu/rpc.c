@@ -28,6 +28,7 @@
 #include "mem-track.h"
 #include "mount.h"
 #include "pre-dump.h"
+#include "lazy.h"
 #include "log.h"
 #include "net-lock.h"
 #include "page-xfer.h"
@@ -278,6 +279,18 @@ static int opt_ext_mnt(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* lazy_pages: a restore whose private memory criu lazy-pages fills */
+static int opt_lazy_pages(CriuOpts *o, struct rpc_ctx *c)
+{
+	if (c->req->type != CRIU_REQ_TYPE__RESTORE) {
+		snprintf(c->err, sizeof(c->err), "unsupported: lazy_pages but for a restore "
+			 "(a dump always writes its pages)");
+		return -1;
+	}
+	opts.lazy_pages = o->lazy_pages;
+	return 0;
+}
+
 /* ps: the page server of a dump (address and port, or a connected fd) */
 static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -503,6 +516,7 @@ static const struct rpc_opt {
 	{ "cgroup_props_file", opt_cgroup_props_file },
 	{ "cgroup_dump_controller", opt_cgroup_dump_controller },
 	{ "cgroup_yard", opt_cgroup_yard },
+	{ "lazy_pages", opt_lazy_pages },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */
@@ -584,10 +598,11 @@ static int do_features(struct rpc_ctx *c, CriuResp *r)
 	static CriuFeatures f = CRIU_FEATURES__INIT;
 	CriuFeatures *q = c->req->features;
 
-	/* write tracking when it works here; lazy pages and the pidfd store are not there */
+	/* write tracking and lazy pages when they work here; the pidfd store is not there */
 	f.has_mem_track = q && q->has_mem_track;
 	f.mem_track = f.has_mem_track && mem_track_works();
 	f.has_lazy_pages = q && q->has_lazy_pages;
+	f.lazy_pages = f.has_lazy_pages && lazy_pages_works();
 	f.has_pidfd_store = q && q->has_pidfd_store;
 	r->features = &f;
 	return 0;

@@ -37,6 +37,7 @@
 #include "namespaces.h"
 #include "proc_parse.h"
 #include "pstree.h"
+#include "lazy.h"
 #include "restore.h"
 #include "cgroup.h"
 #include "restorer-blob.h"
@@ -354,6 +355,9 @@ static int restore_task_body(struct pstree_item *it)
 		if (by_helper < 0 || (!by_helper && fork_task(c)))
 			return -1;
 	}
+	/* after the fork: children make their own */
+	if (lazy_task_uffd(it))
+		return -1;
 	if (!(share & CLONE_FS) && restore_fs(it))
 		return -1;
 	if (personality(tr->cores[0]->tc->personality) < 0) {

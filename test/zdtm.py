@@ -199,7 +199,8 @@ def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
             'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
             'dump_only': True, 'dump_only_reason': '', 'criu_images': False,
-            'cgroups': '', 'freeze_cgroup': False}
+            'cgroups': '', 'freeze_cgroup': False,
+            'lazy_pages': True, 'lazy_pages_reason': ''}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -1646,6 +1647,33 @@ class Run:
                               os.path.join(self.imgdir, 'ps.log'))
         return ps, port
 
+    def lazy_restore(self, pidfile):
+        """--lazy-pages: a daemon fills the memory; the captures come once
+        it has every page in (it exits 0 then)."""
+        r, w = os.pipe()
+        with open(os.path.join(self.wd, 'criu-lazy-pages.out'), 'wb') as o:
+            lp = subprocess.Popen([self.opts.criu, 'lazy-pages', '-D', self.imgdir,
+                                   '--status-fd', str(w), '-o', 'lazy-pages.log',
+                                   '-v4'] + self.criu_opts(), cwd=self.wd,
+                                  stdin=subprocess.DEVNULL, stdout=o,
+                                  stderr=subprocess.STDOUT, pass_fds=(w,))
+        os.close(w)
+        ready = select.select([r], [], [], CRIU_TIMEOUT)[0] and os.read(r, 1)
+        os.close(r)
+        log = os.path.join(self.imgdir, 'lazy-pages.log')
+        try:
+            if ready != b'\0':
+                raise TestFailure('criu lazy-pages did not start', log)
+            self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile,
+                                  '--lazy-pages'], 'restore.log')
+            rc = lp.wait(timeout=CRIU_TIMEOUT)
+        finally:
+            if lp.poll() is None:
+                lp.kill()
+                lp.wait()
+        if rc:
+            raise TestFailure('criu lazy-pages failed (exit %d)' % rc, log)
+
     def criu_form(self):
         """The images as CRIU writes them: runs merged across VMAs, no
         ns_flags (see test/interchange/criu_images.py)."""
@@ -1659,8 +1687,11 @@ class Run:
 
     def restore(self):
         pidfile = os.path.join(self.wd, 'restore.pid')
-        self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile],
-                  'restore.log')
+        if self.opts.lazy_pages:
+            self.lazy_restore(pidfile)
+        else:
+            self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile],
+                      'restore.log')
         try:
             with open(pidfile) as f:
                 self.root = int(f.read().strip())
@@ -1797,6 +1828,8 @@ def run_rootless(r):
         cmd.append('--page-server')
     if r.opts.manage_cgroups:
         cmd += ['--manage-cgroups', r.opts.manage_cgroups]
+    if r.opts.lazy_pages:
+        cmd.append('--lazy-pages')
     if VERBOSE:
         cmd.append('-v')
     vlog('rootless: ' + ' '.join(cmd))
@@ -1919,6 +1952,11 @@ def cmd_run(opts):
                 print('SKIP %s %s: %s' % (t, fl, desc['dump_only_reason'] or
                                           'no dump-only mode'), flush=True)
                 continue
+            if getattr(opts, 'lazy_pages', False) and not desc['lazy_pages']:
+                skipped += 1
+                print('SKIP %s %s: %s' % (t, fl, desc['lazy_pages_reason'] or
+                                          'no --lazy-pages mode'), flush=True)
+                continue
             t0 = time.monotonic()
             ok, reason, log = run_one(t, fl, opts)
             dt = time.monotonic() - t0
@@ -1993,6 +2031,9 @@ def main(argv):
         p.add_argument('--page-server', action='store_true',
                        help='dump through a criu page-server on 127.0.0.1 '
                        'writing into the same image dir')
+        p.add_argument('--lazy-pages', action='store_true',
+                       help='restore with --lazy-pages from a criu lazy-pages '
+                       'daemon; compare once it has loaded every page')
 
     run = sub.add_parser('run', help='run tests')
     common(run)

@@ -42,6 +42,7 @@ struct cr_options {
 	int manage_cgroups;	/* --manage-cgroups: enum cg_mode (cgroup.h), soft by default */
 	char *freeze_cgroup;	/* --freeze-cgroup PATH: freeze the tree through it */
 	char *cgroup_yard;	/* --cgroup-yard DIR: a mount of each hierarchy there */
+	bool lazy_pages;	/* restore --lazy-pages: private memory from criu lazy-pages */
 };
 
 /* --cpu-cap, as CRIU names them: what cpuinfo.img is checked for */

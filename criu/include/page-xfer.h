@@ -78,5 +78,7 @@ int pages_out_close(struct pages_out *o, int ret);
 
 /* ---- the receiving side (page-server.c) ---- */
 int cr_page_server(int status_fd);
+/* --daemon: fork, the parent writes --pidfile and exits; who names the server */
+int cr_daemonize(const char *who);
 
 #endif

@@ -41,6 +41,7 @@ struct task_sync {
 	pid_t pid;		/* 0 until created */
 	u64 bootstrap, bootstrap_len;	/* the blob is at the start */
 	u64 premap, premap_len;
+	int uffd, lazy_fd;	/* lazy pages: the task's userfaultfd, criu's copy (0: none) */
 };
 
 /* The shared memory where tasks and criu meet before the restorer runs. */

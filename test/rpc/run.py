@@ -147,10 +147,12 @@ def case_feature_check():
     s.finish()
     works = subprocess.run([CRIU, "check", "--feature", "mem_dirty_track"],
                            stdout=subprocess.DEVNULL).returncode == 0
+    lazy = subprocess.run([CRIU, "check", "--feature", "lazy_pages"],
+                          stdout=subprocess.DEVNULL).returncode == 0
     if not r.success or not r.features.HasField("mem_track") or \
-            r.features.mem_track != works or r.features.lazy_pages:
-        raise Fail("FEATURE_CHECK: %s (criu check --feature mem_dirty_track: %s)" %
-                   (r, works))
+            r.features.mem_track != works or r.features.lazy_pages != lazy:
+        raise Fail("FEATURE_CHECK: %s (criu check --feature mem_dirty_track: %s, "
+                   "lazy_pages: %s)" % (r, works, lazy))
     return "mem_track %s, lazy_pages %s" % (r.features.mem_track, r.features.lazy_pages)
 
 
@@ -440,6 +442,65 @@ def case_dump_restore():
     return "dump: %s; restore: %s" % (" ".join(names), " ".join(names2))
 
 
+def case_lazy_restore():
+    """RESTORE with lazy_pages from a criu lazy-pages in the images dir;
+    DUMP with lazy_pages is refused."""
+    p, out = start_target("lazy")
+    img = tempfile.mkdtemp(dir=TMP)
+    pid = p.pid
+    o, fd = opts_for(img, pid, lazy_pages=True)
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+    s.finish()
+    os.close(fd)
+    if r.success or "lazy_pages" not in r.cr_errmsg:
+        raise Fail("DUMP with lazy_pages: %s" % r)
+    o, fd = opts_for(img, pid, shell_job=False)
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+    s.finish()
+    os.close(fd)
+    p.wait()
+    reap_all()
+    if not r.success:
+        raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+    rd, wr = os.pipe()
+    lp = subprocess.Popen([CRIU, "lazy-pages", "-D", img, "--status-fd", str(wr), "-o",
+                           "lazy.log", "-v4"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(wr,))
+    os.close(wr)
+    ok = os.read(rd, 1)
+    os.close(rd)
+    try:
+        if ok != b"\0":
+            raise Fail("criu lazy-pages did not start")
+        before = count(out)
+        o, fd = opts_for(img, rst_sibling=True, lazy_pages=True)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        if lp.wait(timeout=30):
+            raise Fail("criu lazy-pages exited %d (log %s/lazy.log)" % (lp.returncode, img))
+        with open(os.path.join(img, "lazy.log")) as f:
+            if "pid %d (host %d)" % (pid, pid) not in f.read():
+                raise Fail("the daemon did not serve pid %d" % pid)
+        if not advancing(out) or count(out) <= before:
+            raise Fail("the restored counter does not go on from %d" % before)
+    finally:
+        if lp.poll() is None:
+            lp.kill()
+            lp.wait()
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    return "restored pid %d lazily" % pid
+
+
 def case_service():
     addr = os.path.join(TMP, "criu.sock")
     p = subprocess.Popen([CRIU, "service", "--address", addr], stderr=subprocess.DEVNULL)
@@ -481,7 +542,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
-                  case_pre_dump, case_cgroups_runc,
+                  case_pre_dump, case_cgroups_runc, case_lazy_restore,
                   case_service):
             case(c)
     finally:

@@ -15,6 +15,7 @@
 #include "action-scripts.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "external.h"
 #include "fault.h"
 #include "image.h"
 #include "log.h"
@@ -57,6 +58,7 @@ enum {
 	OPT_DAEMON,
 	OPT_STATUS_FD,
 	OPT_PS_SOCKET,
+	OPT_EXTERNAL,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +90,7 @@ static const struct option long_opts[] = {
 	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
 	{ "status-fd",		required_argument, NULL, OPT_STATUS_FD },
 	{ "ps-socket",		required_argument, NULL, OPT_PS_SOCKET },
+	{ "external",		required_argument, NULL, OPT_EXTERNAL },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ }
@@ -150,6 +153,8 @@ static void usage(FILE *f)
 "                            (TCP_REPAIR: CAP_NET_ADMIN over the net namespace)\n"
 "      --tcp-close           established TCP connections come back closed\n"
 "      --ext-unix-sk         allow unix sockets whose peer is outside the tree\n"
+"      --external veth[IN]:OUT  restore: the peer of the tree's veth IN is made\n"
+"                            in criu's net namespace as OUT (repeatable)\n"
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
 "      --address PATH        the socket of criu service; the page server's\n"
@@ -301,6 +306,10 @@ static int parse_options(int argc, char **argv)
 			if (parse_uint(optarg, "page server socket", INT_MAX, &val))
 				return -1;
 			opts.ps_socket = val;
+			break;
+		case OPT_EXTERNAL:
+			if (external_add(optarg))
+				return -1;
 			break;
 		case OPT_ACTION_SCRIPT:
 			if (add_action_script(optarg))

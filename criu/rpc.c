@@ -28,6 +28,7 @@
 #include "page-xfer.h"
 #include "rpc.h"
 #include "rpc.pb-c.h"
+#include "external.h"
 #include "util.h"
 #include "version.h"
 
@@ -248,6 +249,37 @@ static int opt_ps(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* external: "veth[IN]:OUT" and the like; veths: CRIU's older form of the same */
+static int opt_external(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_external; i++)
+		if (external_add(o->external[i])) {
+			snprintf(c->err, sizeof(c->err), "external: bad entry '%.100s'",
+				 o->external[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int opt_veths(CriuOpts *o, struct rpc_ctx *c)
+{
+	char spec[128];
+	size_t i;
+
+	for (i = 0; i < o->n_veths; i++) {
+		snprintf(spec, sizeof(spec), "veth[%s]:%s", o->veths[i]->if_in,
+			 o->veths[i]->if_out);
+		if (external_add(spec)) {
+			snprintf(c->err, sizeof(c->err), "veths: bad pair %.40s/%.40s",
+				 o->veths[i]->if_in, o->veths[i]->if_out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -281,6 +313,8 @@ static const struct rpc_opt {
 	{ "track_mem", opt_track_mem },
 	{ "parent_img", opt_parent_img },
 	{ "ps", opt_ps },
+	{ "external", opt_external },
+	{ "veths", opt_veths },
 };
 
 /* Is a field of msg set to something other than "nothing asked"? */

@@ -107,7 +107,8 @@ ROOTLESS_TIMEOUT = 300.0
 SIGTERM_REPEAT = 1.0
 
 # Images stored without a CRIU header: not for crit.
-RAW_IMAGES = re.compile(r'^pages-\d+\.img$')
+# iproute2's save format, as CRIU keeps addresses, routes and rules: crit has no decoder
+RAW_IMAGES = re.compile(r'^(pages|ifaddr|route|route6|rule)-\d+\.img$')
 
 # Pagemap entry flags (images/pagemap.proto).
 PE_PARENT = 1 << 0

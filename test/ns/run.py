@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -28,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TREE = os.path.join(HERE, 'tree.py')
 INNER = os.path.join(HERE, 'inner.py')
+VETHSRV = os.path.join(HERE, 'vethsrv.py')
 PY = '/usr/bin/python3'   # readable by nobody, unlike a pyenv shim in /root
 CRIT = '/usr/bin/crit'
 NOBODY = 65534
@@ -606,6 +608,153 @@ def cases_inet():
         n, 'sk_tcp_est00', ['--tcp-established']))
 
 
+# ------------------------------------------ a veth with its peer outside
+
+def netns_view(pid):
+    """What `ip` shows inside pid's net namespace, as sorted lines; the
+    peer's ifindex outside (@ifN) and netnsid are the host's business."""
+    out = {}
+    for what in (['-o', 'link'], ['-o', 'addr'], ['route'], ['-6', 'route'],
+                 ['rule']):
+        r = run(['nsenter', '-t', str(pid), '-n', 'ip'] + what)
+        check(r.returncode == 0, 'ip %s inside: %s' % (' '.join(what),
+                                                      r.stderr.strip()))
+        lines = []
+        for line in r.stdout.splitlines():
+            line = re.sub(r'@if\d+', '', line)
+            lines.append(re.sub(r' link-netnsid \d+', '', line))
+        out[' '.join(what)] = sorted(lines)
+    return out
+
+
+def settled_view(pid, timeout=5.0):
+    """netns_view once no address is tentative and eth0 has its carrier."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = netns_view(pid)
+        link = [l for l in v['-o link'] if ' eth0' in l]
+        if (not any('tentative' in l for l in v['-o addr']) and link and
+                'LOWER_UP' in link[0]) or time.monotonic() > deadline:
+            return v
+        time.sleep(0.05)
+
+
+def echo(sk, data, timeout=10.0):
+    sk.settimeout(timeout)
+    sk.sendall(data)
+    got = b''
+    while len(got) < len(data):
+        chunk = sk.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got == data
+
+
+def host_link(name):
+    r = run(['ip', '-o', '-d', 'link', 'show', name])
+    return r.stdout if r.returncode == 0 else None
+
+
+def veth_out_case(name, flags, external):
+    """A sandbox whose net namespace reaches the host only through a veth
+    (eth0 inside, MTU 1400, a set MAC, IPv4 and IPv6 addresses, a route
+    through the host's end), running vethsrv.py with a connection from the
+    host open.  Dumped with --tcp-established (the namespace is locked),
+    restored with the peer made on the host: named by --external when
+    external, else as it was named at dump.  The runner sets the host end
+    up again, as a container runtime would; then the namespace must show
+    the same, the old connection must still echo, and a new one too."""
+    import socket
+    st, img = sandbox_dir(name)
+    sub = random.randrange(1, 250)
+    inner, outer = '10.213.%d.2' % sub, '10.213.%d.1' % sub
+    port = 7000 + sub
+    host1 = 'veth-v%04x' % random.getrandbits(16)
+    host2 = 'veth-w%04x' % random.getrandbits(16) if external else host1
+    script = ('while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done; '
+              'exec %s %s %s %d %s' % (PY, VETHSRV, st, port, TAG))
+    p = start(['unshare'] + flags + ['/bin/sh', '-c', script, TAG])
+    deadline = time.monotonic() + 5
+    kids = []
+    while not kids and time.monotonic() < deadline:
+        kids = children(p.pid)
+        time.sleep(0.01)
+    check(kids, 'unshare made no child')
+    root = kids[0]
+    inside = ['nsenter', '-t', str(root), '-n']
+    for cmd in (['ip', 'link', 'add', host1, 'type', 'veth', 'peer', 'name', 'eth0',
+                 'netns', str(root)],
+                ['ip', 'addr', 'add', outer + '/24', 'dev', host1],
+                ['ip', 'link', 'set', host1, 'up'],
+                inside + ['ip', 'link', 'set', 'lo', 'up'],
+                inside + ['ip', 'link', 'set', 'eth0', 'mtu', '1400', 'address',
+                          '02:00:00:00:77:02'],
+                inside + ['ip', 'addr', 'add', inner + '/24', 'dev', 'eth0'],
+                inside + ['ip', 'addr', 'add', 'fd77:%x::2/64' % sub, 'dev', 'eth0',
+                          'nodad'],
+                inside + ['ip', 'link', 'set', 'eth0', 'up'],
+                inside + ['ip', 'route', 'add', '10.214.0.0/16', 'via', outer]):
+        r = run(cmd)
+        check(r.returncode == 0, '%s: %s' % (' '.join(cmd), r.stderr.strip()))
+    try:
+        if not wait_file(os.path.join(st, 'ready'), 20, p):
+            raise Fail('vethsrv.py did not start')
+        c = socket.create_connection((inner, port), timeout=5)
+        check(echo(c, b'hello'), 'no echo through the veth before the dump')
+        before = settled_view(root)
+
+        res = criu(['dump', '-t', str(root), '-D', img, '-o', 'dump.log', '-v4',
+                    '--tcp-established'], os.path.join(img, 'dump.log'), [root])
+        log = os.path.join(img, 'dump.log')
+        check(res.returncode == 0, criu_failed('dump', res, log))
+        check('all traffic of the net namespace' in (read(log) or ''),
+              'the dump did not lock the net namespace')
+        check(not wait_gone([root]), 'the dumped tree is still alive')
+        deadline = time.monotonic() + 5
+        while host_link(host1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pidfile = os.path.join(BASE, name, 'restored.pid')
+        opts = ['--external', 'veth[eth0]:%s' % host2] if external else []
+        res = criu(['restore', '-D', img, '-d', '--pidfile', pidfile, '-o', 'restore.log',
+                    '-v4', '--tcp-established'] + opts, os.path.join(img, 'restore.log'))
+        check(res.returncode == 0, criu_failed('restore', res,
+                                               os.path.join(img, 'restore.log')))
+        new = int((read(pidfile) or '0').strip() or 0)
+        check(new and alive(new), 'the restored tree is not running')
+        check(ns_link(new, 'net') != ns_link(os.getpid(), 'net'),
+              'the restored tree is in the host net namespace')
+        hl = host_link(host2)
+        check(hl and ' veth ' in hl, 'no veth %s on the host after restore: %s' % (host2, hl))
+        check('state DOWN' in hl, 'the host end %s is not down as made: %s' % (host2, hl))
+        for cmd in (['ip', 'addr', 'add', outer + '/24', 'dev', host2],
+                    ['ip', 'link', 'set', host2, 'up']):
+            r = run(cmd)
+            check(r.returncode == 0, '%s: %s' % (' '.join(cmd), r.stderr.strip()))
+        after = settled_view(new)
+        for k in before:
+            check(before[k] == after[k], 'ip %s inside after restore:\n      %s\n    '
+                  'before:\n      %s' % (k, '\n      '.join(after[k]),
+                                         '\n      '.join(before[k])))
+        check(echo(c, b'again, after the restore'),
+              'the connection from before the dump does not echo any more')
+        c2 = socket.create_connection((inner, port), timeout=5)
+        check(echo(c2, b'new'), 'a new connection through the veth does not echo')
+        c.close()
+        c2.close()
+    finally:
+        for h in {host1, host2}:
+            if host_link(h):
+                run(['ip', 'link', 'del', h])
+
+
+def cases_veth():
+    yield ('host-netns-veth-external', lambda n: veth_out_case(
+        n, ['-Urpfmiun', '--mount-proc'], True))
+    yield ('host-netns-veth-peer-name', lambda n: veth_out_case(
+        n, ['-pfmiun', '--mount-proc'], False))
+
+
 # ---------------------------------------------------------- refusal cases
 
 def refuse_case(name, flags, setup, word, probe):
@@ -1164,6 +1313,7 @@ def rootless_netlink_case(name):
 def all_cases():
     yield from cases_sandbox()
     yield from cases_inet()
+    yield from cases_veth()
     yield ('host-all-ns-netlink', netlink_case)
     yield ('host-all-ns-ip-monitor', ip_monitor_case)
     yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)

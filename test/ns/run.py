@@ -359,6 +359,17 @@ def sandbox_dir(name):
     return st, img
 
 
+def first_child(p, timeout=5.0):
+    """The host pid of unshare's child, once it has one."""
+    deadline = time.monotonic() + timeout
+    kids = []
+    while not kids and time.monotonic() < deadline:
+        kids = children(p.pid)
+        time.sleep(0.01)
+    check(kids, 'unshare made no child')
+    return kids[0]
+
+
 def start_sandbox(name, flags, setup='', drop=None, maps=None):
     """unshare FLAGS sh -c 'SETUP; exec tree.py'; returns (popen, root host
     pid, state, images)."""
@@ -375,14 +386,9 @@ def start_sandbox(name, flags, setup='', drop=None, maps=None):
     script += 'exec ' + ' '.join(tree)
     p = start(['unshare'] + flags + ['/bin/sh', '-c', script, TAG])
     if maps:
-        deadline = time.monotonic() + 5
-        kids = []
-        while not kids and time.monotonic() < deadline:
-            kids = children(p.pid)
-            time.sleep(0.01)
-        check(kids, 'unshare made no child')
+        kid = first_child(p)
         for f, v in (('uid_map', maps[0]), ('gid_map', maps[1])):
-            with open('/proc/%d/%s' % (kids[0], f), 'w') as fh:
+            with open('/proc/%d/%s' % (kid, f), 'w') as fh:
                 fh.write(v)
     if not wait_file(os.path.join(st, 'ready'), 20, p):
         raise Fail('sandbox did not start (unshare exit %s): %s' %
@@ -675,13 +681,7 @@ def veth_out_case(name, flags, external):
     script = ('while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done; '
               'exec %s %s %s %d %s' % (PY, VETHSRV, st, port, TAG))
     p = start(['unshare'] + flags + ['/bin/sh', '-c', script, TAG])
-    deadline = time.monotonic() + 5
-    kids = []
-    while not kids and time.monotonic() < deadline:
-        kids = children(p.pid)
-        time.sleep(0.01)
-    check(kids, 'unshare made no child')
-    root = kids[0]
+    root = first_child(p)
     inside = ['nsenter', '-t', str(root), '-n']
     for cmd in (['ip', 'link', 'add', host1, 'type', 'veth', 'peer', 'name', 'eth0',
                  'netns', str(root)],

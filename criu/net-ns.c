@@ -386,8 +386,11 @@ static int make_veth(struct nl_sock *sk, struct rst_link *rl, int host_ns)
 	rtnl_link_put(peer);
 	rtnl_link_put(l);
 	if (err) {
-		pr_err("cannot make veth %s with its peer %s%s: %s\n", rl->nd->name, out,
-		       rl->peer_out ? " in criu's net namespace" : "", nl_geterror(err));
+		pr_err("cannot make veth %s with its peer %s%s: %s%s\n", rl->nd->name, out,
+		       rl->peer_out ? " in criu's net namespace" : "", nl_geterror(err),
+		       err == -NLE_PERM && rl->peer_out ?
+			       " (criu needs CAP_NET_ADMIN over its own net namespace for the peer)" :
+			       "");
 		return -1;
 	}
 	rl->created = true;

@@ -634,13 +634,16 @@ def netns_view(pid):
 
 
 def settled_view(pid, timeout=5.0):
-    """netns_view once no address is tentative and eth0 has its carrier."""
+    """netns_view once eth0 has its carrier and a link-local address, and
+    no address is tentative."""
     deadline = time.monotonic() + timeout
     while True:
         v = netns_view(pid)
         link = [l for l in v['-o link'] if ' eth0' in l]
-        if (not any('tentative' in l for l in v['-o addr']) and link and
-                'LOWER_UP' in link[0]) or time.monotonic() > deadline:
+        addrs = v['-o addr']
+        if (not any('tentative' in l for l in addrs) and link and 'LOWER_UP' in link[0] and
+                any('eth0' in l and 'fe80' in l for l in addrs)) or \
+                time.monotonic() > deadline:
             return v
         time.sleep(0.05)
 
@@ -1310,6 +1313,75 @@ def rootless_netlink_case(name):
            tail(os.path.join(d, 'img', 'restore.log'), 4)))
 
 
+ROOTLESS_VETH = r"""
+cd "$1"
+ip link set lo up
+setsid unshare -n sh -c 'while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done
+    ip link set lo up && ip link set eth0 mtu 1300 address 02:00:00:00:55:02 &&
+    ip addr add 10.5.0.2/24 dev eth0 && ip link set eth0 up && exec sleep 1000' \
+    </dev/null >/dev/null 2>&1 &
+P=$!
+for i in $(seq 250); do
+    [ "$(readlink /proc/$P/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.02
+done
+ip link add vo type veth peer name eth0 netns $P && ip addr add 10.5.0.1/24 dev vo &&
+    ip link set vo up || { echo "no veth"; exit 1; }
+view() {
+    nsenter -t $1 -n ip -o link show dev eth0 | sed 's/@if[0-9]*//; s/ link-netnsid [0-9]*//'
+    nsenter -t $1 -n ip -o addr show dev eth0
+    nsenter -t $1 -n ip route
+}
+settle() {
+    end=$(($(date +%s) + 10))
+    while [ $(date +%s) -lt $end ]; do
+        v=$(view $1 2>/dev/null)
+        # up, with its carrier, its address and a link-local one past detection
+        case "$v" in
+        *tentative*|*NO-CARRIER*) ;;
+        *10.5.0.2*fe80*|*fe80*10.5.0.2*) break;;
+        esac
+        sleep 0.05
+    done
+}
+settle $P
+before=$(view $P)
+"$2" dump -t $P -D img -o dump.log -v4 --unprivileged 2>dump.err || { echo "dump failed"; exit 1; }
+for i in $(seq 100); do ip link show vo >/dev/null 2>&1 || break; sleep 0.05; done
+"$2" restore -D img -d -o restore.log -v4 --unprivileged --external 'veth[eth0]:vo2' \
+    --pidfile "$1/pid" 2>restore.err || { echo "restore failed"; exit 1; }
+R=$(cat pid)
+ip -o -d link show vo2 | grep -q ' veth ' || { echo "no veth vo2 in criu's namespace"; exit 1; }
+ip addr add 10.5.0.1/24 dev vo2 && ip link set vo2 up
+settle $R
+after=$(view $R)
+[ "$before" = "$after" ] || { printf 'before:\n%s\nafter:\n%s\n' "$before" "$after"; exit 1; }
+echo "verdict PASS"
+"""
+
+
+def rootless_veth_case(name):
+    """Rootless: uid 65534 in user, pid and net namespaces of its own runs
+    a tree in a further net namespace reached through a veth from criu's,
+    dumps it and restores it with --external veth[eth0]:vo2: the peer is
+    made in criu's namespace (the user's own), paired with the restored
+    eth0, which has its MTU, MAC, address and route back."""
+    d = os.path.join(BASE, name)
+    os.makedirs(os.path.join(d, 'img'))
+    for x in (d, os.path.join(d, 'img')):
+        os.chown(x, NOBODY, NOBODY)
+    cmd = ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+           '--inh-caps=-all', 'unshare', '-Urpfn', '--mount-proc', '/bin/bash', '-c',
+           ROOTLESS_VETH, TAG, d, CRIU]
+    res = run(cmd, timeout=60)
+    out = res.stdout.strip()
+    check(res.returncode == 0 and out.endswith('verdict PASS'),
+          'rootless run: exit %d, %r %r\n    %s:\n%s\n    %s:\n%s' %
+          (res.returncode, out, res.stderr, os.path.join(d, 'img', 'dump.log'),
+           tail(os.path.join(d, 'img', 'dump.log'), 4), os.path.join(d, 'img', 'restore.log'),
+           tail(os.path.join(d, 'img', 'restore.log'), 4)))
+
+
 def all_cases():
     yield from cases_sandbox()
     yield from cases_inet()
@@ -1318,6 +1390,7 @@ def all_cases():
     yield ('host-all-ns-ip-monitor', ip_monitor_case)
     yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)
     yield ('rootless-netlink-own-netns', rootless_netlink_case)
+    yield ('rootless-netns-veth', rootless_veth_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

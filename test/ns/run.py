@@ -714,6 +714,19 @@ def veth_out_case(name, flags, external):
         check('all traffic of the net namespace' in (read(log) or ''),
               'the dump did not lock the net namespace')
         check(not wait_gone([root]), 'the dumped tree is still alive')
+        # iproute2 reads the raw images, as CRIU's restore has it do
+        for kind, cmd, want in (('ifaddr', ['ip', 'addr', 'showdump'], inner + '/24'),
+                                ('route', ['ip', 'route', 'showdump'], '10.214.0.0/16'),
+                                ('route6', ['ip', '-6', 'route', 'showdump'],
+                                 'fd77:%x::/64' % sub)):
+            files = [f for f in os.listdir(img) if re.match(r'%s-\d+\.img$' % kind, f)]
+            check(len(files) == 1, 'images %s-ID.img: %s' % (kind, files))
+            with open(os.path.join(img, files[0])) as f:
+                r = subprocess.run(cmd, stdin=f, capture_output=True, text=True)
+            check(r.returncode == 0 and want in r.stdout,
+                  '%s < %s: exit %d, no %s in %r %r' % (' '.join(cmd), files[0],
+                                                        r.returncode, want, r.stdout,
+                                                        r.stderr))
         deadline = time.monotonic() + 5
         while host_link(host1) and time.monotonic() < deadline:
             time.sleep(0.05)

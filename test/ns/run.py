@@ -730,6 +730,8 @@ def veth_out_case(name, flags, external):
         deadline = time.monotonic() + 5
         while host_link(host1) and time.monotonic() < deadline:
             time.sleep(0.05)
+        if not external:
+            refused_without_peer_name(name, img)
         pidfile = os.path.join(BASE, name, 'restored.pid')
         opts = ['--external', 'veth[eth0]:%s' % host2] if external else []
         res = criu(['restore', '-D', img, '-d', '--pidfile', pidfile, '-o', 'restore.log',
@@ -762,6 +764,28 @@ def veth_out_case(name, flags, external):
         for h in {host1, host2}:
             if host_link(h):
                 run(['ip', 'link', 'del', h])
+
+
+def refused_without_peer_name(name, img):
+    """A copy of the images as CRIU writes them, without the peer's name
+    (crit drops our field 1001): the restore must refuse, naming the
+    option, and leave no process and no device behind."""
+    copy = os.path.join(BASE, name, 'img-criu')
+    shutil.copytree(img, copy)
+    netdev = [f for f in os.listdir(copy) if re.match(r'netdev-\d+\.img$', f)]
+    check(len(netdev) == 1, 'netdev images: %s' % netdev)
+    crit(copy, netdev[0], lambda data: None)
+    links0 = run(['ip', '-o', 'link']).stdout.count('\n')
+    res = criu(['restore', '-D', copy, '-d', '-o', 'restore.log', '-v4', '--tcp-established'],
+               os.path.join(copy, 'restore.log'))
+    lines = res.stderr.strip().splitlines()
+    check(res.returncode != 0 and len(lines) == 1 and '--external veth[eth0]:' in lines[0],
+          'restore without the peer name: exit %d, want one line naming --external '
+          'veth[eth0]:, got %r' % (res.returncode, res.stderr))
+    check(not [p for p in tagged() if 'vethsrv' in cmdline(p)],
+          'a refused restore left the tree running')
+    check(run(['ip', '-o', 'link']).stdout.count('\n') == links0,
+          'a refused restore left a device behind')
 
 
 def cases_veth():

@@ -3,7 +3,8 @@
  * A net namespace of the test's own with a veth pair, both ends in it:
  * MTU 1400 and set MACs, IPv4 and IPv6 addresses, a route through a
  * gateway (IPv4 and IPv6), a rule, forwarding on, a hop limit, both ends
- * up; lo up.  Afterwards `ip` must print the same links (with flags, MTU,
+ * up; lo up; a second pair with one end up (no carrier) at MTU 9000 and an
+ * address, the other end down.  Afterwards `ip` must print the same links (with flags, MTU,
  * MAC), addresses, routes and rules as before (as sets of lines: the
  * order of equal routes of two devices says only which came up first),
  * and the sysctls must hold.  net_veth01 (NET_VETH_LISTEN) also has TCP
@@ -36,6 +37,9 @@ static const char *const setup[] = {
 	"ip route add 10.67.0.0/16 via 10.66.0.9 dev zv0",
 	"ip -6 route add fd67::/64 via fd66::9 dev zv0",
 	"ip rule add from 10.66.0.0/24 table main priority 1000",
+	"ip link add zv2 type veth peer name zv3",
+	"ip addr add 10.68.0.1/24 dev zv2",
+	"ip link set zv2 mtu 9000 up",
 	"echo 1 > /proc/sys/net/ipv4/conf/all/forwarding",
 	"echo 33 > /proc/sys/net/ipv6/conf/zv1/hop_limit",
 };

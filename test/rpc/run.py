@@ -326,6 +326,15 @@ def case_dump_restore():
     return "dump: %s; restore: %s" % (" ".join(names), " ".join(names2))
 
 
+def one_request(req_type, o, fd):
+    """req_type with opts o to a criu swrk of its own; closes fd (o's images)."""
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=req_type, opts=o))
+    s.finish()
+    os.close(fd)
+    return r
+
+
 def host_link(name):
     r = subprocess.run(["ip", "-o", "-d", "link", "show", name], capture_output=True, text=True)
     return r.stdout if r.returncode == 0 else None
@@ -357,21 +366,14 @@ def case_veth_restore():
         while not os.path.exists(out) and time.time() < end:
             time.sleep(0.02)
         img = tempfile.mkdtemp(dir=TMP)
-        o, fd = opts_for(img, pid)
-        s = Swrk()
-        r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
-        s.finish()
-        os.close(fd)
+        r = one_request(rpc.DUMP, *opts_for(img, pid))
         p.wait()
         reap_all()
         if not r.success:
             raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
         o, fd = opts_for(img, rst_sibling=True)
         o.veths.add(if_in="eth0", if_out=host2)
-        s = Swrk()
-        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
-        s.finish()
-        os.close(fd)
+        r = one_request(rpc.RESTORE, o, fd)
         if not r.success:
             raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
         pid = r.restore.pid

@@ -199,6 +199,8 @@ static void usage(FILE *f)
 "      --external mnt[KEY]:VAL  dump: the mount at KEY is external, saved as VAL;\n"
 "                            restore: the external mount KEY is bound from VAL\n"
 "      --ext-mount-map KEY:VAL  the same as --external mnt[KEY]:VAL\n"
+"      --external veth[IN]:OUT  restore: the peer of the tree's veth IN is made\n"
+"                            in criu's net namespace as OUT (repeatable)\n"
 "      --action-script PATH  run PATH (with /bin/sh) at each step, with\n"
 "                            CRTOOLS_SCRIPT_ACTION naming it (repeatable)\n"
 "      --address PATH        the socket of criu service; the page server's\n"

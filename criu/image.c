@@ -67,6 +67,10 @@ static const struct img_desc img_descs[CR_FD_MAX] = {
 	[CR_FD_MNTS]		= { "mountpoints-%lu.img", MNTS_MAGIC, IMG_COMMON_MAGIC },
 	[CR_FD_TMPFS_DEV]	= { "tmpfs-dev-%lu.tar.gz.img", 0, 0, true },
 	[CR_FD_CGROUP]		= { "cgroup.img", CGROUP_MAGIC, IMG_COMMON_MAGIC },
+	[CR_FD_IFADDR]		= { "ifaddr-%lu.img", 0, 0, true },	/* iproute2's save */
+	[CR_FD_ROUTE]		= { "route-%lu.img", 0, 0, true },
+	[CR_FD_ROUTE6]		= { "route6-%lu.img", 0, 0, true },
+	[CR_FD_RULE]		= { "rule-%lu.img", 0, 0, true },
 };
 
 static int image_dir_fd = -1;

@@ -7,7 +7,8 @@
  * written: uid/gid maps, hostnames, SysV IPC objects (ipc_ns.c); a mount
  * namespace that differs from criu's only by a fresh /proc gets that
  * /proc back, any other has its mounts dumped whole (mount.c); a net
- * namespace may hold only loopback; a time namespace, its clocks.
+ * namespace, loopback and veth devices (net-ns.c); a time namespace, its
+ * clocks.
  * Anything else is refused by name.
  * At restore the root is cloned into new namespaces of the same kinds,
  * criu writes the id maps, and the root recreates what they held.

@@ -462,6 +462,24 @@ static int opt_cgroup_dump_controller(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+/* veths: CRIU's older form of --external veth[IN]:OUT */
+static int opt_veths(CriuOpts *o, struct rpc_ctx *c)
+{
+	char spec[128];
+	size_t i;
+
+	for (i = 0; i < o->n_veths; i++) {
+		snprintf(spec, sizeof(spec), "veth[%s]:%s", o->veths[i]->if_in,
+			 o->veths[i]->if_out);
+		if (external_add(spec)) {
+			snprintf(c->err, sizeof(c->err), "veths: bad pair %.40s/%.40s",
+				 o->veths[i]->if_in, o->veths[i]->if_out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int opt_accept(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)o;
@@ -497,6 +515,7 @@ static const struct rpc_opt {
 	{ "ps", opt_ps },
 	{ "inherit_fd", opt_inherit_fd },
 	{ "external", opt_external },		/* mnt[...] goes to mount.c */
+	{ "veths", opt_veths },
 	{ "empty_ns", opt_empty_ns },
 	{ "evasive_devices", opt_evasive_devices },
 	{ "orphan_pts_master", opt_orphan_pts_master },

@@ -142,6 +142,8 @@ int fork_task_flags(struct pstree_item *it, unsigned long extra)
 			(unsigned long long)ca.flags, pid);
 		if ((ca.flags & CLONE_NEWUSER) && write_userns_maps(pid))
 			return -1;
+		if (restore_netns_from_criu(pid))
+			return -1;
 		__atomic_store_n(&rsync->maps_ready, 1, __ATOMIC_SEQ_CST);
 		futex(&rsync->maps_ready, FUTEX_WAKE, INT_MAX, NULL);
 		return 0;
@@ -154,6 +156,8 @@ int fork_task_flags(struct pstree_item *it, unsigned long extra)
 	if (it == root_item) {
 		root_pid = pid;
 		if ((ca.flags & CLONE_NEWUSER) && write_userns_maps(pid))
+			return -1;
+		if (restore_netns_from_criu(pid))
 			return -1;
 		__atomic_store_n(&rsync->maps_ready, 1, __ATOMIC_SEQ_CST);
 		futex(&rsync->maps_ready, FUTEX_WAKE, INT_MAX, NULL);

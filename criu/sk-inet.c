@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -77,16 +78,35 @@ static bool is_inet_sk(const struct fd_parms *p)
 
 /*
  * inet_diag answers for the requester's net namespace: for a tree with a
- * net namespace of its own, criu asks from inside it (setns there and
- * back, which needs CAP_SYS_ADMIN over it).  A tree has one.
+ * net namespace of its own, criu asks from a thread that joins it (which
+ * needs CAP_SYS_ADMIN over it) and ends there, so that criu need not come
+ * back, which a rootless criu could not into the host's.  A tree has one.
  */
 static ino_t isk_netns;
 
+struct netns_ask {
+	int nsfd;
+	int ret, err;
+};
+
+static void *collect_thread(void *arg)
+{
+	struct netns_ask *a = arg;
+
+	if (setns(a->nsfd, CLONE_NEWNET)) {
+		a->err = errno;
+		return NULL;
+	}
+	a->ret = collect_isk_infos(&isk_infos);
+	return NULL;
+}
+
 static int collect_in_netns(pid_t pid, int fd)
 {
+	struct netns_ask a = { .ret = -1 };
 	struct stat mine, theirs;
-	int own = -1, ns = -1, ret = -1;
 	char path[64];
+	pthread_t t;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	if (stat("/proc/self/ns/net", &mine) || stat(path, &theirs)) {
@@ -103,25 +123,22 @@ static int collect_in_netns(pid_t pid, int fd)
 	isk_netns = theirs.st_ino;
 	if (mine.st_ino == theirs.st_ino)
 		return collect_isk_infos(&isk_infos);
-	own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (own < 0 || ns < 0 || setns(ns, CLONE_NEWNET)) {
-		pr_perror("pid %d fd %d: cannot enter the net namespace of the tree to list its "
-			  "inet sockets", pid, fd);
-		goto out;
+	a.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (a.nsfd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
 	}
 	pr_debug("listing inet sockets in net:[%lu]\n", (unsigned long)theirs.st_ino);
-	ret = collect_isk_infos(&isk_infos);
-	if (setns(own, CLONE_NEWNET)) {
-		pr_perror("cannot go back to criu's net namespace");
-		ret = -1;
+	errno = pthread_create(&t, NULL, collect_thread, &a);
+	if (errno)
+		pr_perror("cannot start a thread to list the inet sockets of pid %d", pid);
+	else if (!pthread_join(t, NULL) && a.err) {
+		errno = a.err;
+		pr_perror("pid %d fd %d: cannot enter the net namespace of the tree to list its "
+			  "inet sockets", pid, fd);
 	}
-out:
-	if (own >= 0)
-		close(own);
-	if (ns >= 0)
-		close(ns);
-	return ret;
+	close(a.nsfd);
+	return a.ret;
 }
 
 static struct isk_info *find_isk(u32 ino)

@@ -107,8 +107,9 @@ EXIT_TIMEOUT = 10.0
 ROOTLESS_TIMEOUT = 300.0
 SIGTERM_REPEAT = 1.0
 
-# Images stored without a CRIU header: not for crit.
-RAW_IMAGES = re.compile(r'^(pages-\d+|tmpfs-dev-\d+\.tar\.gz)\.img$')
+# Images stored without a CRIU header: not for crit (pages, tmpfs tarballs, and
+# iproute2's save format, as CRIU keeps addresses, routes and rules)
+RAW_IMAGES = re.compile(r'^((pages|ifaddr|route|route6|rule)-\d+|tmpfs-dev-\d+\.tar\.gz)\.img$')
 
 # Pagemap entry flags (images/pagemap.proto).
 PE_PARENT = 1 << 0

@@ -45,6 +45,10 @@ enum cr_img_type {
 	CR_FD_MNTS,
 	CR_FD_TMPFS_DEV,
 	CR_FD_CGROUP,
+	CR_FD_IFADDR,
+	CR_FD_ROUTE,
+	CR_FD_ROUTE6,
+	CR_FD_RULE,
 	CR_FD_MAX
 };
 

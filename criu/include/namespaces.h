@@ -44,9 +44,11 @@ int prepare_id_translation(pid_t root_pid);
 u32 tree_uid(u32 uid);
 u32 tree_gid(u32 gid);
 
-/* net-ns.c: a net namespace of the tree's own (loopback only) */
+/* net-ns.c: a net namespace of the tree's own (loopback, veth) */
 int dump_netns(pid_t pid, u32 id);
 int prepare_netns(u32 id);
+/* From criu, once the root exists: its devices, addresses and routes. */
+int restore_netns_from_criu(pid_t root);
 int restore_netns(void);
 
 /* restore */

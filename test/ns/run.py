@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -28,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TREE = os.path.join(HERE, 'tree.py')
 INNER = os.path.join(HERE, 'inner.py')
+VETHSRV = os.path.join(HERE, 'vethsrv.py')
 PY = '/usr/bin/python3'   # readable by nobody, unlike a pyenv shim in /root
 CRIT = '/usr/bin/crit'
 NOBODY = 65534
@@ -357,6 +359,17 @@ def sandbox_dir(name):
     return st, img
 
 
+def first_child(p, timeout=5.0):
+    """The host pid of unshare's child, once it has one."""
+    deadline = time.monotonic() + timeout
+    kids = []
+    while not kids and time.monotonic() < deadline:
+        kids = children(p.pid)
+        time.sleep(0.01)
+    check(kids, 'unshare made no child')
+    return kids[0]
+
+
 def start_sandbox(name, flags, setup='', drop=None, maps=None):
     """unshare FLAGS sh -c 'SETUP; exec tree.py'; returns (popen, root host
     pid, state, images)."""
@@ -373,14 +386,9 @@ def start_sandbox(name, flags, setup='', drop=None, maps=None):
     script += 'exec ' + ' '.join(tree)
     p = start(['unshare'] + flags + ['/bin/sh', '-c', script, TAG])
     if maps:
-        deadline = time.monotonic() + 5
-        kids = []
-        while not kids and time.monotonic() < deadline:
-            kids = children(p.pid)
-            time.sleep(0.01)
-        check(kids, 'unshare made no child')
+        kid = first_child(p)
         for f, v in (('uid_map', maps[0]), ('gid_map', maps[1])):
-            with open('/proc/%d/%s' % (kids[0], f), 'w') as fh:
+            with open('/proc/%d/%s' % (kid, f), 'w') as fh:
                 fh.write(v)
     if not wait_file(os.path.join(st, 'ready'), 20, p):
         raise Fail('sandbox did not start (unshare exit %s): %s' %
@@ -604,6 +612,187 @@ def cases_inet():
     yield ('host-netns-inet-udp', lambda n: zdtm_in_sandbox(n, 'sk_inet_udp00'))
     yield ('host-netns-tcp-established', lambda n: zdtm_in_sandbox(
         n, 'sk_tcp_est00', ['--tcp-established']))
+
+
+# ------------------------------------------ a veth with its peer outside
+
+def netns_view(pid):
+    """What `ip` shows inside pid's net namespace, as sorted lines; the
+    peer's ifindex outside (@ifN) and netnsid are the host's business."""
+    out = {}
+    for what in (['-o', 'link'], ['-o', 'addr'], ['route'], ['-6', 'route'],
+                 ['rule']):
+        r = run(['nsenter', '-t', str(pid), '-n', 'ip'] + what)
+        check(r.returncode == 0, 'ip %s inside: %s' % (' '.join(what),
+                                                      r.stderr.strip()))
+        lines = []
+        for line in r.stdout.splitlines():
+            line = re.sub(r'@if\d+', '', line)
+            lines.append(re.sub(r' link-netnsid \d+', '', line))
+        out[' '.join(what)] = sorted(lines)
+    return out
+
+
+def settled_view(pid, timeout=5.0):
+    """netns_view once eth0 has its carrier and a link-local address, and
+    no address is tentative."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = netns_view(pid)
+        link = [l for l in v['-o link'] if ' eth0' in l]
+        addrs = v['-o addr']
+        if (not any('tentative' in l for l in addrs) and link and 'LOWER_UP' in link[0] and
+                any('eth0' in l and 'fe80' in l for l in addrs)) or \
+                time.monotonic() > deadline:
+            return v
+        time.sleep(0.05)
+
+
+def echo(sk, data, timeout=10.0):
+    sk.settimeout(timeout)
+    sk.sendall(data)
+    got = b''
+    while len(got) < len(data):
+        chunk = sk.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got == data
+
+
+def host_link(name):
+    r = run(['ip', '-o', '-d', 'link', 'show', name])
+    return r.stdout if r.returncode == 0 else None
+
+
+def veth_out_case(name, flags, external):
+    """A sandbox whose net namespace reaches the host only through a veth
+    (eth0 inside, MTU 1400, a set MAC, IPv4 and IPv6 addresses, a route
+    through the host's end), running vethsrv.py with a connection from the
+    host open.  Dumped with --tcp-established (the namespace is locked),
+    restored with the peer made on the host: named by --external when
+    external, else as it was named at dump.  The runner sets the host end
+    up again, as a container runtime would; then the namespace must show
+    the same, the old connection must still echo, and a new one too."""
+    import socket
+    st, img = sandbox_dir(name)
+    sub = random.randrange(1, 250)
+    inner, outer = '10.213.%d.2' % sub, '10.213.%d.1' % sub
+    port = 7000 + sub
+    host1 = 'veth-v%04x' % random.getrandbits(16)
+    host2 = 'veth-w%04x' % random.getrandbits(16) if external else host1
+    script = ('while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done; '
+              'exec %s %s %s %d %s' % (PY, VETHSRV, st, port, TAG))
+    p = start(['unshare'] + flags + ['/bin/sh', '-c', script, TAG])
+    root = first_child(p)
+    inside = ['nsenter', '-t', str(root), '-n']
+    for cmd in (['ip', 'link', 'add', host1, 'type', 'veth', 'peer', 'name', 'eth0',
+                 'netns', str(root)],
+                ['ip', 'addr', 'add', outer + '/24', 'dev', host1],
+                ['ip', 'link', 'set', host1, 'up'],
+                inside + ['ip', 'link', 'set', 'lo', 'up'],
+                inside + ['ip', 'link', 'set', 'eth0', 'mtu', '1400', 'address',
+                          '02:00:00:00:77:02'],
+                inside + ['ip', 'addr', 'add', inner + '/24', 'dev', 'eth0'],
+                inside + ['ip', 'addr', 'add', 'fd77:%x::2/64' % sub, 'dev', 'eth0',
+                          'nodad'],
+                inside + ['ip', 'link', 'set', 'eth0', 'up'],
+                inside + ['ip', 'route', 'add', '10.214.0.0/16', 'via', outer]):
+        r = run(cmd)
+        check(r.returncode == 0, '%s: %s' % (' '.join(cmd), r.stderr.strip()))
+    try:
+        if not wait_file(os.path.join(st, 'ready'), 20, p):
+            raise Fail('vethsrv.py did not start')
+        c = socket.create_connection((inner, port), timeout=5)
+        check(echo(c, b'hello'), 'no echo through the veth before the dump')
+        before = settled_view(root)
+
+        res = criu(['dump', '-t', str(root), '-D', img, '-o', 'dump.log', '-v4',
+                    '--tcp-established'], os.path.join(img, 'dump.log'), [root])
+        log = os.path.join(img, 'dump.log')
+        check(res.returncode == 0, criu_failed('dump', res, log))
+        check('all traffic of the net namespace' in (read(log) or ''),
+              'the dump did not lock the net namespace')
+        check(not wait_gone([root]), 'the dumped tree is still alive')
+        # iproute2 reads the raw images, as CRIU's restore has it do
+        for kind, cmd, want in (('ifaddr', ['ip', 'addr', 'showdump'], inner + '/24'),
+                                ('route', ['ip', 'route', 'showdump'], '10.214.0.0/16'),
+                                ('route6', ['ip', '-6', 'route', 'showdump'],
+                                 'fd77:%x::/64' % sub)):
+            files = [f for f in os.listdir(img) if re.match(r'%s-\d+\.img$' % kind, f)]
+            check(len(files) == 1, 'images %s-ID.img: %s' % (kind, files))
+            with open(os.path.join(img, files[0])) as f:
+                r = subprocess.run(cmd, stdin=f, capture_output=True, text=True)
+            check(r.returncode == 0 and want in r.stdout,
+                  '%s < %s: exit %d, no %s in %r %r' % (' '.join(cmd), files[0],
+                                                        r.returncode, want, r.stdout,
+                                                        r.stderr))
+        deadline = time.monotonic() + 5
+        while host_link(host1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not external:
+            refused_without_peer_name(name, img)
+        pidfile = os.path.join(BASE, name, 'restored.pid')
+        opts = ['--external', 'veth[eth0]:%s' % host2] if external else []
+        res = criu(['restore', '-D', img, '-d', '--pidfile', pidfile, '-o', 'restore.log',
+                    '-v4', '--tcp-established'] + opts, os.path.join(img, 'restore.log'))
+        check(res.returncode == 0, criu_failed('restore', res,
+                                               os.path.join(img, 'restore.log')))
+        new = int((read(pidfile) or '0').strip() or 0)
+        check(new and alive(new), 'the restored tree is not running')
+        check(ns_link(new, 'net') != ns_link(os.getpid(), 'net'),
+              'the restored tree is in the host net namespace')
+        hl = host_link(host2)
+        check(hl and ' veth ' in hl, 'no veth %s on the host after restore: %s' % (host2, hl))
+        check('state DOWN' in hl, 'the host end %s is not down as made: %s' % (host2, hl))
+        for cmd in (['ip', 'addr', 'add', outer + '/24', 'dev', host2],
+                    ['ip', 'link', 'set', host2, 'up']):
+            r = run(cmd)
+            check(r.returncode == 0, '%s: %s' % (' '.join(cmd), r.stderr.strip()))
+        after = settled_view(new)
+        for k in before:
+            check(before[k] == after[k], 'ip %s inside after restore:\n      %s\n    '
+                  'before:\n      %s' % (k, '\n      '.join(after[k]),
+                                         '\n      '.join(before[k])))
+        check(echo(c, b'again, after the restore'),
+              'the connection from before the dump does not echo any more')
+        c2 = socket.create_connection((inner, port), timeout=5)
+        check(echo(c2, b'new'), 'a new connection through the veth does not echo')
+        c.close()
+        c2.close()
+    finally:
+        for h in {host1, host2}:
+            if host_link(h):
+                run(['ip', 'link', 'del', h])
+
+
+def refused_without_peer_name(name, img):
+    """A copy of the images as CRIU writes them, without the peer's name
+    (crit drops our field 1001): the restore must refuse, naming the
+    option, and leave no process and no device behind."""
+    copy = os.path.join(BASE, name, 'img-criu')
+    shutil.copytree(img, copy)
+    netdev = [f for f in os.listdir(copy) if re.match(r'netdev-\d+\.img$', f)]
+    check(len(netdev) == 1, 'netdev images: %s' % netdev)
+    crit(copy, netdev[0], lambda data: None)
+    links0 = run(['ip', '-o', 'link']).stdout.count('\n')
+    res = criu(['restore', '-D', copy, '-d', '-o', 'restore.log', '-v4', '--tcp-established'],
+               os.path.join(copy, 'restore.log'))
+    lines = res.stderr.strip().splitlines()
+    check(res.returncode != 0 and len(lines) == 1 and '--external veth[eth0]:' in lines[0],
+          'restore without the peer name: exit %d, want one line naming --external '
+          'veth[eth0]:, got %r' % (res.returncode, res.stderr))
+    check(not [p for p in tagged() if 'vethsrv' in cmdline(p)],
+          'a refused restore left the tree running')
+    check(run(['ip', '-o', 'link']).stdout.count('\n') == links0,
+          'a refused restore left a device behind')
+
+
+def cases_veth():
+    yield ('host-netns-veth-external', lambda n: veth_out_case(
+        n, ['-Urpfmiun', '--mount-proc'], True))
+    yield ('host-netns-veth-peer-name', lambda n: veth_out_case(
+        n, ['-pfmiun', '--mount-proc'], False))
 
 
 # ---------------------------------------------------------- refusal cases
@@ -1161,13 +1350,84 @@ def rootless_netlink_case(name):
            tail(os.path.join(d, 'img', 'restore.log'), 4)))
 
 
+ROOTLESS_VETH = r"""
+cd "$1"
+ip link set lo up
+setsid unshare -n sh -c 'while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done
+    ip link set lo up && ip link set eth0 mtu 1300 address 02:00:00:00:55:02 &&
+    ip addr add 10.5.0.2/24 dev eth0 && ip link set eth0 up && exec sleep 1000' \
+    </dev/null >/dev/null 2>&1 &
+P=$!
+for i in $(seq 250); do
+    [ "$(readlink /proc/$P/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.02
+done
+ip link add vo type veth peer name eth0 netns $P && ip addr add 10.5.0.1/24 dev vo &&
+    ip link set vo up || { echo "no veth"; exit 1; }
+view() {
+    nsenter -t $1 -n ip -o link show dev eth0 | sed 's/@if[0-9]*//; s/ link-netnsid [0-9]*//'
+    nsenter -t $1 -n ip -o addr show dev eth0
+    nsenter -t $1 -n ip route
+}
+settle() {
+    end=$(($(date +%s) + 10))
+    while [ $(date +%s) -lt $end ]; do
+        v=$(view $1 2>/dev/null)
+        # up, with its carrier, its address and a link-local one past detection
+        case "$v" in
+        *tentative*|*NO-CARRIER*) ;;
+        *10.5.0.2*fe80*|*fe80*10.5.0.2*) break;;
+        esac
+        sleep 0.05
+    done
+}
+settle $P
+before=$(view $P)
+"$2" dump -t $P -D img -o dump.log -v4 --unprivileged 2>dump.err || { echo "dump failed"; exit 1; }
+for i in $(seq 100); do ip link show vo >/dev/null 2>&1 || break; sleep 0.05; done
+"$2" restore -D img -d -o restore.log -v4 --unprivileged --external 'veth[eth0]:vo2' \
+    --pidfile "$1/pid" 2>restore.err || { echo "restore failed"; exit 1; }
+R=$(cat pid)
+ip -o -d link show vo2 | grep -q ' veth ' || { echo "no veth vo2 in criu's namespace"; exit 1; }
+ip addr add 10.5.0.1/24 dev vo2 && ip link set vo2 up
+settle $R
+after=$(view $R)
+[ "$before" = "$after" ] || { printf 'before:\n%s\nafter:\n%s\n' "$before" "$after"; exit 1; }
+echo "verdict PASS"
+"""
+
+
+def rootless_veth_case(name):
+    """Rootless: uid 65534 in user, pid and net namespaces of its own runs
+    a tree in a further net namespace reached through a veth from criu's,
+    dumps it and restores it with --external veth[eth0]:vo2: the peer is
+    made in criu's namespace (the user's own), paired with the restored
+    eth0, which has its MTU, MAC, address and route back."""
+    d = os.path.join(BASE, name)
+    os.makedirs(os.path.join(d, 'img'))
+    for x in (d, os.path.join(d, 'img')):
+        os.chown(x, NOBODY, NOBODY)
+    cmd = ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+           '--inh-caps=-all', 'unshare', '-Urpfn', '--mount-proc', '/bin/bash', '-c',
+           ROOTLESS_VETH, TAG, d, CRIU]
+    res = run(cmd, timeout=60)
+    out = res.stdout.strip()
+    check(res.returncode == 0 and out.endswith('verdict PASS'),
+          'rootless run: exit %d, %r %r\n    %s:\n%s\n    %s:\n%s' %
+          (res.returncode, out, res.stderr, os.path.join(d, 'img', 'dump.log'),
+           tail(os.path.join(d, 'img', 'dump.log'), 4), os.path.join(d, 'img', 'restore.log'),
+           tail(os.path.join(d, 'img', 'restore.log'), 4)))
+
+
 def all_cases():
     yield from cases_sandbox()
     yield from cases_inet()
+    yield from cases_veth()
     yield ('host-all-ns-netlink', netlink_case)
     yield ('host-all-ns-ip-monitor', ip_monitor_case)
     yield ('refuse-epoll-netlink-own-netns', epoll_netlink_case)
     yield ('rootless-netlink-own-netns', rootless_netlink_case)
+    yield ('rootless-netns-veth', rootless_veth_case)
     yield from cases_refuse()
     yield ('rootless-dump-restore', rootless_dump_restore)
     yield ('rootless-fresh-namespace', rootless_fresh)

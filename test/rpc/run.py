@@ -6,7 +6,8 @@ go-criu speak it: criu_req / criu_resp over a SOCK_SEQPACKET socketpair
 Every request type is sent once; a dump and a restore go through the whole
 notification sequence (notify_scripts); a refused notification, an
 unsupported option and an unsupported request must each fail with a
-cr_errmsg naming them, and leave the target running.  One line per case,
+cr_errmsg naming them, and leave the target running; a tree with a veth to
+the host comes back with its peer named by `veths`.  One line per case,
 then `N passed, N failed`.  Run as root: test/rpc/run.py [--criu PATH].
 """
 import argparse
@@ -501,6 +502,80 @@ def case_lazy_restore():
     return "restored pid %d lazily" % pid
 
 
+def one_request(req_type, o, fd):
+    """req_type with opts o to a criu swrk of its own; closes fd (o's images)."""
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=req_type, opts=o))
+    s.finish()
+    os.close(fd)
+    return r
+
+
+def host_link(name):
+    r = subprocess.run(["ip", "-o", "-d", "link", "show", name], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def case_veth_restore():
+    """A sandbox in a net namespace of its own with a veth whose peer is on
+    the host; restored with veths = [eth0 -> a new name], which must be the
+    peer then, on the host, paired with the restored eth0."""
+    out = os.path.join(TMP, "veth.count")
+    host1 = "veth-q%04x" % (os.getpid() & 0xffff)
+    host2 = "veth-r%04x" % (os.getpid() & 0xffff)
+    script = ('while ! ip link show eth0 >/dev/null 2>&1; do sleep 0.02; done; '
+              'ip link set lo up && ip link set eth0 up && '
+              'i=0; while :; do i=$((i+1)); echo $i > "$0"; sleep 0.05; done')
+    p = subprocess.Popen(["unshare", "-pfmn", "--mount-proc", "/bin/sh", "-c", script, out],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    pid = None
+    try:
+        end = time.time() + 5
+        while pid is None and time.time() < end:
+            kids = open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()
+            pid = int(kids[0]) if kids else None
+            time.sleep(0.02)
+        if pid is None or subprocess.run(["ip", "link", "add", host1, "type", "veth", "peer",
+                                          "name", "eth0", "netns", str(pid)]).returncode:
+            raise Fail("no sandbox with a veth")
+        while not os.path.exists(out) and time.time() < end:
+            time.sleep(0.02)
+        img = tempfile.mkdtemp(dir=TMP)
+        r = one_request(rpc.DUMP, *opts_for(img, pid))
+        p.wait()
+        reap_all()
+        if not r.success:
+            raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        o, fd = opts_for(img, rst_sibling=True)
+        o.veths.add(if_in="eth0", if_out=host2)
+        r = one_request(rpc.RESTORE, o, fd)
+        if not r.success:
+            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        pid = r.restore.pid
+        link = host_link(host2)
+        inner = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link", "show",
+                                "eth0"], capture_output=True, text=True).stdout
+        if not link or " veth " not in link or "@" not in inner or \
+                inner.split("@if")[1].split(":")[0] != link.split(":")[0]:
+            raise Fail("the peer of the restored eth0 (%r) is not %s on the host: %r" %
+                       (inner.strip(), host2, link))
+        if not advancing(out):
+            raise Fail("the restored counter does not go on")
+        return "eth0's peer is %s" % host2
+    finally:
+        for x in (pid, p.pid):
+            try:
+                if x:
+                    os.kill(x, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        reap_all(0.5)
+        for h in (host1, host2):
+            if host_link(h):
+                subprocess.run(["ip", "link", "del", h])
+
+
 def case_service():
     addr = os.path.join(TMP, "criu.sock")
     p = subprocess.Popen([CRIU, "service", "--address", addr], stderr=subprocess.DEVNULL)
@@ -542,7 +617,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
-                  case_pre_dump, case_cgroups_runc, case_lazy_restore,
+                  case_pre_dump, case_cgroups_runc, case_lazy_restore, case_veth_restore,
                   case_service):
             case(c)
     finally:

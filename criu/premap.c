@@ -312,18 +312,34 @@ struct page_reader {
 
 static int read_queued(struct page_reader *r)
 {
+	struct iovec *iov = r->iov;
+	size_t niov = r->niov, done = 0;
 	ssize_t n;
 
-	if (!r->niov)
-		return 0;
-	n = preadv(r->fd, r->iov, r->niov, r->off);
-	if (n != (ssize_t)r->batch) {
-		if (n < 0)
-			pr_perror("cannot read pages-%u.img at %lld", r->pages_id, (long long)r->off);
-		else
-			pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zd\n",
-			       r->pages_id, (long long)r->off, r->batch, n);
-		return -1;
+	while (niov) {
+		n = preadv(r->fd, iov, niov, r->off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				pr_perror("cannot read pages-%u.img at %lld", r->pages_id,
+					  (long long)(r->off + done));
+			else
+				pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zu\n",
+				       r->pages_id, (long long)r->off, r->batch, done);
+			return -1;
+		}
+		/* one read stops short of 2 GiB (MAX_RW_COUNT): go on from there */
+		done += n;
+		while (niov && (size_t)n >= iov->iov_len) {
+			n -= iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov && n) {
+			iov->iov_base = (u8 *)iov->iov_base + n;
+			iov->iov_len -= n;
+		}
 	}
 	r->off += r->batch;
 	r->niov = 0;

@@ -325,8 +325,8 @@ static int read_queued(struct page_reader *r)
 				pr_perror("cannot read pages-%u.img at %lld", r->pages_id,
 					  (long long)(r->off + done));
 			else
-				pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, got %zu\n",
-				       r->pages_id, (long long)r->off, r->batch, done);
+				pr_err("pages-%u.img: truncated at %lld: expected %zu bytes, "
+				       "got %zu\n", r->pages_id, (long long)r->off, r->batch, done);
 			return -1;
 		}
 		/* one read stops short of 2 GiB (MAX_RW_COUNT): go on from there */

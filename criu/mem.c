@@ -469,14 +469,15 @@ static int scan_range(struct page_batch *b, int pm_fd, const VmaEntry *e, struct
 		}
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
 			u32 fl = page_flags(b, e, addr, pm_buf[i]);
+			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
+			u32 gfl = pm_buf[i] & PM_GUARD ? PE_GUARD : 0;
 
 			/* unchanged since the parent dump, which holds it */
 			if (fl && mem_track_in_parent(tv, addr))
 				fl = PE_PARENT;
 			else if (fl && (pm_buf[i] & PM_PRESENT) && !(pm_buf[i] & PM_EXCLUSIVE))
 				fl |= RUN_COW;
-			/* guard pages (MADV_GUARD_INSTALL) are entries of their own */
-			if (add_page(b, &vs->guards, addr, pm_buf[i] & PM_GUARD ? PE_GUARD : 0, false) ||
+			if (add_page(b, &vs->guards, addr, gfl, false) ||
 			    add_page(b, &vs->pages, addr, fl, true))
 				return -1;
 		}

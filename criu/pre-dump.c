@@ -328,7 +328,8 @@ int cr_pre_dump_tasks(pid_t pid)
 
 	/* SIGTERM, SIGINT, SIGHUP: the pre-dump fails at its next step, the tree resumed */
 	dump_intr_begin();
-	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init(false, task_rss_bytes(pid)) || mem_track_prepare())
+	if (open_image_dir(opts.imgs_dir, true) || mem_dump_init(false, task_rss_bytes(pid)) ||
+	    mem_track_prepare())
 		goto out;
 	vmas_read_early(pid);
 	t0 = now_us();

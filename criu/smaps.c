@@ -395,9 +395,9 @@ static char *take_early_smaps(pid_t pid)
 		free(maps);
 	}
 	if (buf)
-		pr_debug("pid %d: VMAs as read before the freeze (maps and VmLck unchanged)\n", pid);
+		pr_debug("pid %d: VMAs as read before the freeze (maps, VmLck unchanged)\n", pid);
 	else
-		pr_info("pid %d: VMAs changed since smaps was read before the freeze: reading again\n",
+		pr_info("pid %d: VMAs changed since smaps was read before the freeze: read again\n",
 			pid);
 	free(e->buf);
 	free(e);

@@ -463,7 +463,8 @@ int finish_mounts(void)
 int restore_mounts(void)
 {
 	char staging[PATH_MAX], name[64];
-	int tmp = -1, ret = -1;
+	int tmp, ret;
+
 	/*
 	 * Fresh in a user namespace we are its overflow id until the creds
 	 * are restored: files made now (tmpfs contents, mount points) would
@@ -490,23 +491,18 @@ int restore_mounts(void)
 	ret = take_sources() || build_mounts(staging) ? -1 : 0;
 	close_tmpfs_images();
 	close_sources();
-	if (ret || enter_root(staging)) {
+	if (!ret && enter_root(staging))
 		ret = -1;
-		goto out;
-	}
+	/* gone before anything can kill us; after a failure what was built is still there */
+	if (ret)
+		umount2(staging, MNT_DETACH);
+	if (unlinkat(tmp, name, AT_REMOVEDIR))
+		pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name, strerror(errno));
+	close(tmp);
+	if (ret)
+		return -1;
 	pr_info("%zu mounts restored\n", nr_rm);
-	ret = take_anchors();
-out:
-	if (tmp >= 0) {
-		/* after a failure what was built is still mounted there */
-		if (ret)
-			umount2(staging, MNT_DETACH);
-		if (unlinkat(tmp, name, AT_REMOVEDIR))
-			pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name,
-				strerror(errno));
-		close(tmp);
-	}
-	return ret;
+	return take_anchors();
 }
 
 /* ---- the anchors, from criu to the root ---- */

@@ -319,6 +319,8 @@ static int host_path_of(const struct mi *m, const struct mi *h, int nh, char *ou
 		}
 	if (best < 0)
 		return -1;
+	if (!strcmp(rest, "/"))
+		rest = "";
 	snprintf(out, len, "%s%s%s", strcmp(h[best].mp, "/") ? h[best].mp : "",
 		 *rest == '/' || !*rest ? "" : "/", rest);
 	if (!out[0])
@@ -421,6 +423,21 @@ static int dump_tmpfs(pid_t pid, const struct mi *m, u32 kdev)
 	return close_image(img);
 }
 
+/* a file system whose contents live in a process or on the network: not made anew */
+static bool needs_a_server(const char *fstype)
+{
+	static const char *const names[] = { "fuse", "fuseblk", "autofs", "nfs", "nfs4", "cifs",
+					     "smb3", "9p", "ceph", "glusterfs" };
+	size_t i;
+
+	if (!strncmp(fstype, "fuse.", 5))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(fstype, names[i]))
+			return true;
+	return false;
+}
+
 static bool dev_seen(const struct mi *t, const int *order, int upto, const struct mi *m)
 {
 	int k;
@@ -469,6 +486,11 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 			       m->root, m->fstype);
 			return -1;
 		}
+		if (needs_a_server(m->fstype)) {
+			pr_err("unsupported: pid %d has a %s mount on %s (mark it --external)\n", pid,
+			       m->fstype, m->mp);
+			return -1;
+		}
 		pr_info("mount %s: a new %s\n", m->mp, m->fstype);
 		if (me.fstype == FSTYPE__TMPFS && dump_tmpfs(pid, m, kdev))
 			return -1;
@@ -476,6 +498,19 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 		pr_info("mount %s: a bind of %s inside the namespace\n", m->mp, m->root);
 	}
 	return pb_write(img, &me);
+}
+
+/* an --external mnt[KEY] that names no mount is most likely a typo */
+static void warn_unmatched(const struct mi *t, int nt)
+{
+	int i, k;
+
+	for (i = 0; i < nr_ext_maps; i++) {
+		for (k = 0; k < nt && strcmp(t[k].mp, ext_maps[i].key); k++)
+			;
+		if (k == nt)
+			pr_warn("--external mnt[%s]: no mount there\n", ext_maps[i].key);
+	}
 }
 
 int dump_mounts(pid_t pid, u32 id)
@@ -497,6 +532,7 @@ int dump_mounts(pid_t pid, u32 id)
 	for (k = 0; k < nt; k++)
 		if (dump_one_mount(img, pid, t, order, k, h, nh))
 			goto out;
+	warn_unmatched(t, nt);
 	pr_info("mount namespace of pid %d: %d mounts\n", pid, nt);
 	ret = 0;
 out:

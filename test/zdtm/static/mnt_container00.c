@@ -124,6 +124,12 @@ static int build_root(void)
 	if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {		/* a user namespace that does not own the net namespace: the host's */
 		if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL))
 			return -1;
+	} else {
+		/* cgroup2 where we may (not in a user namespace: no cgroup namespace of ours) */
+		at("/sys/fs/cgroup", p, sizeof(p));
+		if (mount("cgroup2", p, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
+		    errno != EPERM)
+			return -1;
 	}
 	if (do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755,size=64k"))
 		return -1;

@@ -469,12 +469,11 @@ int restore_mounts(void)
 	 * Fresh in a user namespace we are its overflow id until the creds
 	 * are restored: files made now (tmpfs contents, mount points) would
 	 * not be ours (EOVERFLOW), nor the namespace's sysctls that the
-	 * other namespaces write.  The namespace's root does all that.
+	 * other namespaces write.  The namespace's root does all that (a
+	 * namespace without a root tries as it is).
 	 */
-	if ((restore_ns_flags() & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0))) {
-		pr_perror("cannot become root of the new user namespace");
-		return -1;
-	}
+	if ((restore_ns_flags() & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0)))
+		pr_info("cannot become root of the new user namespace: %s\n", strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) {
 		pr_perror("cannot keep the new mount namespace's mounts to itself");
 		return -1;

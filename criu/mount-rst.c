@@ -74,7 +74,8 @@ static int open_tmpfs_image(size_t k)
 	for (j = 0; j < k; j++)
 		if (rm[j].e->root_dev == rm[k].e->root_dev)
 			return 0;
-	rm[k].tar = open_image(CR_FD_TMPFS_DEV, O_RSTR, (unsigned long)rm[k].e->root_dev);
+	/* none for a tmpfs that was under another mount */
+	rm[k].tar = open_image(CR_FD_TMPFS_DEV, O_RSTR | O_OPT, (unsigned long)rm[k].e->root_dev);
 	return rm[k].tar ? 0 : -1;
 }
 
@@ -170,6 +171,11 @@ static int untar(struct rst_mnt *r)
 	if (!img) {
 		pr_err("tmpfs on %s: its files were not opened\n", r->e->mountpoint);
 		return -1;
+	}
+	if (empty_image(img)) {
+		pr_info("tmpfs on %s: no files saved (it was under another mount)\n",
+			r->e->mountpoint);
+		return 0;
 	}
 	child = fork();
 	if (child == 0) {

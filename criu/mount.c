@@ -448,10 +448,27 @@ static bool dev_seen(const struct mi *t, const int *order, int upto, const struc
 	return false;
 }
 
-static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *order, int k,
-			  struct mi *h, int nh)
+/* another mount stacked on this one's mount point: its path shows that one */
+static bool hidden(const struct mi *t, int i, int nt)
 {
-	struct mi *m = &t[order[k]];
+	int j;
+
+	for (j = 0; j < nt; j++)
+		if (j != i && t[j].parent == t[i].id && !strcmp(t[j].mp, t[i].mp))
+			return true;
+	return false;
+}
+
+/* the namespace's mounts, their order, and criu's mounts */
+struct mnt_lists {
+	struct mi *t, *h;
+	int nt, nh, *order;
+};
+
+static int dump_one_mount(struct cr_img *img, pid_t pid, const struct mnt_lists *l, int k)
+{
+	struct mi *t = l->t, *m = &t[l->order[k]];
+	const int *order = l->order;
 	MntEntry me = MNT_ENTRY__INIT;
 	char opts[4096], host[PATH_MAX];
 	const char *key = ext_map_find(m->mp);
@@ -477,7 +494,7 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 		me.has_ext_mount = me.ext_mount = true;
 		me.ext_key = (char *)key;
 		pr_info("mount %s: external, key %s\n", m->mp, key);
-	} else if (!host_path_of(m, h, nh, host, sizeof(host))) {
+	} else if (!host_path_of(m, l->h, l->nh, host, sizeof(host))) {
 		me.host_path = host;
 		pr_info("mount %s: a bind of %s\n", m->mp, host);
 	} else if (!dev_seen(t, order, k, m)) {
@@ -492,7 +509,10 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 			return -1;
 		}
 		pr_info("mount %s: a new %s\n", m->mp, m->fstype);
-		if (me.fstype == FSTYPE__TMPFS && dump_tmpfs(pid, m, kdev))
+		if (me.fstype == FSTYPE__TMPFS && hidden(t, order[k], l->nt))
+			pr_warn("tmpfs on %s: under another mount there; its files are not saved\n",
+				m->mp);
+		else if (me.fstype == FSTYPE__TMPFS && dump_tmpfs(pid, m, kdev))
 			return -1;
 	} else {
 		pr_info("mount %s: a bind of %s inside the namespace\n", m->mp, m->root);
@@ -519,6 +539,7 @@ int dump_mounts(pid_t pid, u32 id)
 	struct mi *t = NULL, *h = NULL;
 	int nt = 0, nh = 0, k, *order = NULL, ret = -1;
 	struct cr_img *img = NULL;
+	struct mnt_lists lists;
 
 	if (!tbuf || read_file("/proc/self/mountinfo", &hbuf) < 0 ||
 	    parse_mountinfo(tbuf, &t, &nt) || parse_mountinfo(hbuf, &h, &nh))
@@ -529,8 +550,9 @@ int dump_mounts(pid_t pid, u32 id)
 	img = open_image(CR_FD_MNTS, O_DUMP, (unsigned long)id);
 	if (!img)
 		goto out;
+	lists = (struct mnt_lists){ .t = t, .h = h, .nt = nt, .nh = nh, .order = order };
 	for (k = 0; k < nt; k++)
-		if (dump_one_mount(img, pid, t, order, k, h, nh))
+		if (dump_one_mount(img, pid, &lists, k))
 			goto out;
 	warn_unmatched(t, nt);
 	pr_info("mount namespace of pid %d: %d mounts\n", pid, nt);

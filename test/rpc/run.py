@@ -369,6 +369,55 @@ def case_cgroups_runc():
         cg_remove(new)
 
 
+def case_cgroups_ignore():
+    """manage_cgroups_mode IGNORE (0, the field's default value) with manage_cgroups
+    true, as runc --manage-cgroups-mode ignore sends it: the dump saves the sets
+    only, the restore leaves the target in criu's cgroups."""
+    old = cg_make("cg-rpc-ign")
+    p, out = start_target("cgroups-ignore", pre=lambda: cg_enter(old, 0))
+    pid = p.pid
+    img = tempfile.mkdtemp(dir=TMP)
+    kw = dict(manage_cgroups=True, manage_cgroups_mode=rpc.IGNORE)
+    try:
+        if not old:
+            raise Fail("no cgroup hierarchy to test with")
+        o, fd = opts_for(img, pid, **kw)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
+        s.finish()
+        os.close(fd)
+        p.wait()
+        reap_all()
+        if not r.success:
+            raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        js = subprocess.run(["crit", "show", os.path.join(img, "cgroup.img")],
+                            capture_output=True, text=True).stdout
+        if '"sets"' not in js or '"dirs"' in js:
+            raise Fail("cgroup.img should have the sets and no dirs: %s" % js[:200])
+        cg_remove(old)
+        o, fd = opts_for(img, rst_sibling=True, **kw)
+        s = Swrk()
+        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
+        s.finish()
+        os.close(fd)
+        if not r.success:
+            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+        now, own = cg_paths(r.restore.pid), cg_paths(os.getpid())
+        bad = [c for c in old if now.get(c) != own.get(c)]
+        if bad:
+            raise Fail("restored pid %d is not in criu's cgroups of %s" % (r.restore.pid, bad))
+        if not advancing(out):
+            raise Fail("the restored target does not run")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        reap_all()
+        cg_remove(old)
+
+
 def case_notify_refused():
     p, out = start_target("notify-refused")
     img = tempfile.mkdtemp(dir=TMP)
@@ -481,7 +530,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
-                  case_pre_dump, case_cgroups_runc,
+                  case_pre_dump, case_cgroups_runc, case_cgroups_ignore,
                   case_service):
             case(c)
     finally:

@@ -42,6 +42,7 @@ from lib import *  # noqa: F401,F403,E402
 import cases_dump  # noqa: F401,E402
 import cases_restore  # noqa: F401,E402
 import cases_images  # noqa: F401,E402
+import cases_cgroup  # noqa: F401,E402
 import faults  # noqa: E402
 
 

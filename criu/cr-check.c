@@ -303,6 +303,14 @@ static int check_mem_track(char *text, size_t len)
 	return 0;
 }
 
+static int check_lazy(char *text, size_t len)
+{
+	if (!lazy_pages_works())
+		return ENOTSUP;
+	snprintf(text, len, "userfaultfd for restore --lazy-pages");
+	return 0;
+}
+
 static const struct check checks[] = {
 	{ "PR_SET_MM_MAP", true, check_mm_map },
 	{ "legacy PR_SET_MM_* fields", false, check_legacy_mm },
@@ -316,6 +324,7 @@ static const struct check checks[] = {
 	{ "userfaultfd", false, check_uffd },
 	{ "PAGEMAP_SCAN", false, check_pagemap_scan },
 	{ "write tracking", false, check_mem_track },
+	{ "lazy pages", false, check_lazy },
 };
 
 /* criu check --feature NAME, CRIU's way: one feature, exit status says it. */

@@ -85,6 +85,27 @@ bool lazy_piece(struct pstree_item *it, const VmaEntry *v, const PagemapEntry *p
 	       lazy_vma(it, v);
 }
 
+/*
+ * A lazy piece: emptied if the slot came from the parent, so that it
+ * faults.  A new slot gets its anon_vma now (one page written, dropped):
+ * mremap gives an anonymous VMA that never faulted the page offset of its
+ * new place, and it would merge with a neighbour the dump had apart.
+ */
+int lazy_skip_piece(struct pstree_item *it, u64 slot, u64 at, u64 len)
+{
+	if (!slot) {
+		/* (a THP slot faults in a whole huge page: all of the piece is dropped) */
+		*(volatile u8 *)(unsigned long)at = 0;
+		slot = at;
+	}
+	if (madvise((void *)slot, len, MADV_DONTNEED)) {
+		pr_perror("pid %d: cannot empty the lazy pages at %llx", it->vpid,
+			  (unsigned long long)slot);
+		return -1;
+	}
+	return 0;
+}
+
 /* Runs stay within one VMA: UFFDIO_COPY fills one VMA a call, and each is registered. */
 static int add_run(struct lazy_run **runs, size_t *nr, uint64_t addr, uint64_t len, uint64_t off,
 		   bool same_vma)

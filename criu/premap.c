@@ -311,38 +311,13 @@ struct page_reader {
 	off_t off;		/* in the pages image, of the first queued byte */
 };
 
-/* preadv() of everything queued; one call reads at most 2 GiB, so go on after a short one. */
-static ssize_t preadv_all(struct page_reader *r)
-{
-	struct iovec *iov = r->iov;
-	size_t niov = r->niov, done = 0;
-
-	while (done < r->batch) {
-		ssize_t n = preadv(r->fd, iov, niov, r->off + done);
-
-		if (n <= 0)
-			return n < 0 ? n : (ssize_t)done;
-		done += n;
-		while (niov && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			niov--;
-		}
-		if (niov) {
-			iov->iov_base = (u8 *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
-	}
-	return done;
-}
-
 static int read_queued(struct page_reader *r)
 {
 	ssize_t n;
 
 	if (!r->niov)
 		return 0;
-	n = preadv_all(r);
+	n = preadv_all(r->fd, r->iov, r->niov, r->off, r->batch);
 	if (n != (ssize_t)r->batch) {
 		if (n < 0)
 			pr_perror("cannot read pages-%u.img at %lld", r->pages_id, (long long)r->off);
@@ -410,27 +385,6 @@ static int fill_from_chain(struct pstree_item *it, u64 addr, u64 len, u64 dst,
 }
 
 /*
- * A lazy piece: emptied if the slot came from the parent, so that it
- * faults.  A new slot gets its anon_vma now (one page written, dropped):
- * mremap gives an anonymous VMA that never faulted the page offset of its
- * new place, and it would merge with a neighbour the dump had apart.
- */
-static int lazy_skip(struct pstree_item *it, u64 slot, u64 at, u64 len)
-{
-	if (!slot) {
-		/* (a THP slot faults in a whole huge page: all of the piece is dropped) */
-		*(volatile u8 *)(unsigned long)at = 0;
-		slot = at;
-	}
-	if (madvise((void *)slot, len, MADV_DONTNEED)) {
-		pr_perror("pid %d: cannot empty the lazy pages at %llx", it->vpid,
-			  (unsigned long long)slot);
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * One pagemap entry, split at VMA boundaries (CRIU's runs may go on into
  * the next VMA).  The vDSO's pages, which CRIU saves, are skipped: the
  * kernel's vDSO is moved into place instead.
@@ -463,7 +417,7 @@ static int fill_entry(struct pstree_item *it, struct page_reader *r, struct prem
 		} else if (plan[*vi].slot && lazy_piece(it, v, pe)) {
 			/* the lazy-pages daemon fills it; nothing of the parent's stays there */
 			if (read_queued(r) ||
-			    lazy_skip(it, plan[*vi].from ? plan[*vi].slot + addr - v->start : 0,
+			    lazy_skip_piece(it, plan[*vi].from ? plan[*vi].slot + addr - v->start : 0,
 				      plan[*vi].slot + addr - v->start, piece))
 				return -1;
 			r->off += piece;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -75,6 +76,32 @@ ssize_t read_all(int fd, void *buf, size_t len)
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 {
 	return read_loop(fd, buf, len, off);
+}
+
+/* preadv() of len bytes; one call reads at most 2 GiB, so go on after a short one. */
+ssize_t preadv_all(int fd, struct iovec *iov, int niov, off_t off, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = preadv(fd, iov, niov, off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? n : (ssize_t)done;
+		done += n;
+		while (niov && (size_t)n >= iov->iov_len) {
+			n -= iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= n;
+		}
+	}
+	return done;
 }
 
 ssize_t write_all(int fd, const void *buf, size_t len)

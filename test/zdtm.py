@@ -1655,40 +1655,33 @@ class Run:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
         s.close()
+        ps = self.start_criu_daemon('page-server', ['--port', str(port)], 'ps.log')
+        return ps, port
+
+    def start_criu_daemon(self, cmd, args, log):
+        """criu page-server or lazy-pages on the image dir, once it listens
+        (its --status-fd byte)."""
         r, w = os.pipe()
-        with open(os.path.join(self.wd, 'criu-page-server.out'), 'wb') as o:
-            ps = subprocess.Popen([self.opts.criu, 'page-server', '-D', self.imgdir,
-                                   '--port', str(port), '--status-fd', str(w),
-                                   '-o', 'ps.log', '-v4'], cwd=self.wd,
-                                  stdin=subprocess.DEVNULL, stdout=o,
-                                  stderr=subprocess.STDOUT, pass_fds=(w,))
+        with open(os.path.join(self.wd, 'criu-%s.out' % cmd), 'wb') as o:
+            p = subprocess.Popen([self.opts.criu, cmd, '-D', self.imgdir] + args +
+                                 ['--status-fd', str(w), '-o', log, '-v4'], cwd=self.wd,
+                                 stdin=subprocess.DEVNULL, stdout=o,
+                                 stderr=subprocess.STDOUT, pass_fds=(w,))
         os.close(w)
         ready = select.select([r], [], [], CRIU_TIMEOUT)[0] and os.read(r, 1)
         os.close(r)
         if ready != b'\0':
-            ps.kill()
-            ps.wait()
-            raise TestFailure('criu page-server did not start',
-                              os.path.join(self.imgdir, 'ps.log'))
-        return ps, port
+            p.kill()
+            p.wait()
+            raise TestFailure('criu %s did not start' % cmd,
+                              os.path.join(self.imgdir, log))
+        return p
 
     def lazy_restore(self, pidfile):
         """--lazy-pages: a daemon fills the memory; the captures come once
         it has every page in (it exits 0 then)."""
-        r, w = os.pipe()
-        with open(os.path.join(self.wd, 'criu-lazy-pages.out'), 'wb') as o:
-            lp = subprocess.Popen([self.opts.criu, 'lazy-pages', '-D', self.imgdir,
-                                   '--status-fd', str(w), '-o', 'lazy-pages.log',
-                                   '-v4'] + self.criu_opts(), cwd=self.wd,
-                                  stdin=subprocess.DEVNULL, stdout=o,
-                                  stderr=subprocess.STDOUT, pass_fds=(w,))
-        os.close(w)
-        ready = select.select([r], [], [], CRIU_TIMEOUT)[0] and os.read(r, 1)
-        os.close(r)
-        log = os.path.join(self.imgdir, 'lazy-pages.log')
+        lp = self.start_criu_daemon('lazy-pages', self.criu_opts(), 'lazy-pages.log')
         try:
-            if ready != b'\0':
-                raise TestFailure('criu lazy-pages did not start', log)
             self.criu('restore', ['-D', self.imgdir, '-d', '--pidfile', pidfile,
                                   '--lazy-pages'], 'restore.log')
             rc = lp.wait(timeout=CRIU_TIMEOUT)
@@ -1697,7 +1690,8 @@ class Run:
                 lp.kill()
                 lp.wait()
         if rc:
-            raise TestFailure('criu lazy-pages failed (exit %d)' % rc, log)
+            raise TestFailure('criu lazy-pages failed (exit %d)' % rc,
+                              os.path.join(self.imgdir, 'lazy-pages.log'))
 
     def criu_form(self):
         """The images as CRIU writes them: runs merged across VMAs, no

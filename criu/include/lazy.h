@@ -43,6 +43,8 @@ struct lazy_run {
 
 /* lazy-rst.c: the restore's side */
 bool lazy_piece(struct pstree_item *it, const VmaEntry *v, const PagemapEntry *pe);
+/* premap.c: the slot's place for a lazy piece (slot: taken from the parent, else 0) */
+int lazy_skip_piece(struct pstree_item *it, uint64_t slot, uint64_t at, uint64_t len);
 int lazy_rst_prepare(void);
 int lazy_task_uffd(struct pstree_item *it);
 int lazy_rst_take(void);

@@ -51,6 +51,8 @@ pid_t xwaitpid(pid_t pid, int *status, int flags);
 ssize_t read_all(int fd, void *buf, size_t len);
 ssize_t write_all(int fd, const void *buf, size_t len);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);
+struct iovec;
+ssize_t preadv_all(int fd, struct iovec *iov, int niov, off_t off, size_t len);
 
 /* Monotonic time in microseconds. */
 u64 now_us(void);

@@ -132,6 +132,16 @@ def opts_for(imgdir, pid=None, **kw):
     return o, fd
 
 
+def request(req_type, imgdir, pid=None, **kw):
+    """One request of a fresh criu swrk on imgdir; returns its response."""
+    o, fd = opts_for(imgdir, pid, **kw)
+    s = Swrk()
+    r, _ = s.call(rpc.criu_req(type=req_type, opts=o))
+    s.finish()
+    os.close(fd)
+    return r
+
+
 def case_version():
     s = Swrk()
     r, _ = s.call(rpc.criu_req(type=rpc.VERSION))
@@ -488,18 +498,10 @@ def case_lazy_restore():
     p, out = start_target("lazy")
     img = tempfile.mkdtemp(dir=TMP)
     pid = p.pid
-    o, fd = opts_for(img, pid, lazy_pages=True)
-    s = Swrk()
-    r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
-    s.finish()
-    os.close(fd)
+    r = request(rpc.DUMP, img, pid, lazy_pages=True)
     if r.success or "lazy_pages" not in r.cr_errmsg:
         raise Fail("DUMP with lazy_pages: %s" % r)
-    o, fd = opts_for(img, pid, shell_job=False)
-    s = Swrk()
-    r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
-    s.finish()
-    os.close(fd)
+    r = request(rpc.DUMP, img, pid, shell_job=False)
     p.wait()
     reap_all()
     if not r.success:
@@ -515,11 +517,7 @@ def case_lazy_restore():
         if ok != b"\0":
             raise Fail("criu lazy-pages did not start")
         before = count(out)
-        o, fd = opts_for(img, rst_sibling=True, lazy_pages=True)
-        s = Swrk()
-        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
-        s.finish()
-        os.close(fd)
+        r = request(rpc.RESTORE, img, rst_sibling=True, lazy_pages=True)
         if not r.success:
             raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
         if lp.wait(timeout=30):

@@ -1,46 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The --external list.  Each entry is "KIND[ID]:VALUE"; a user of a kind
- * looks up "KIND[ID]" and gets VALUE.  Kept as given: the parts are the
- * users' to read (veth: net-ns.c).
+ * The --external list: KEY[:VALUE], where a KEY of the form KIND[ID] may
+ * hold colons inside its brackets.  The users of a kind look their keys
+ * up (veth[NAME]: net-ns.c); the last one given for a key counts.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "external.h"
 #include "log.h"
 #include "util.h"
 
-static char **ext;
-static int nr_ext;
+struct ext {
+	char *key, *value;
+	struct ext *next;
+};
 
-int external_add(const char *spec)
+static struct ext *externals;
+
+int external_add(const char *arg)
 {
-	const char *close = strchr(spec, ']');
-	char **n;
+	const char *br = strchr(arg, '[');
+	const char *colon = br && strchr(br, ']') ? strchr(strchr(br, ']'), ':') : strchr(arg, ':');
+	struct ext *e = xzalloc(sizeof(*e));
 
-	if (!strchr(spec, '[') || !close || close[1] != ':' || !close[2]) {
-		pr_err("--external %s: want KIND[ID]:VALUE, e.g. veth[eth0]:vh0\n", spec);
+	if (!e)
+		return -1;
+	e->key = colon ? strndup(arg, colon - arg) : strdup(arg);
+	e->value = strdup(colon ? colon + 1 : "");
+	if (!e->key || !e->value || !*e->key) {
+		pr_err("bad --external '%s': want KEY[:VALUE], e.g. veth[eth0]:vh0\n", arg);
+		free(e->key);
+		free(e->value);
+		free(e);
 		return -1;
 	}
-	n = xrealloc(ext, (nr_ext + 1) * sizeof(*n));
-	if (!n)
-		return -1;
-	ext = n;
-	ext[nr_ext] = strdup(spec);
-	if (!ext[nr_ext])
-		return -1;
-	pr_debug("external: %s\n", spec);
-	nr_ext++;
+	e->next = externals;
+	externals = e;
+	pr_info("external: %s%s%s\n", e->key, *e->value ? " as " : "", e->value);
 	return 0;
 }
 
-const char *external_lookup(const char *key)
+const char *external_value(const char *key)
 {
-	size_t len = strlen(key);
-	int i;
+	struct ext *e;
 
-	for (i = nr_ext - 1; i >= 0; i--)
-		if (!strncmp(ext[i], key, len) && ext[i][len] == ':')
-			return ext[i] + len + 1;
+	for (e = externals; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return e->value;
 	return NULL;
 }

@@ -6,8 +6,7 @@
  * and every task must share the root's.  What they hold is checked and
  * written: uid/gid maps, hostnames, SysV IPC objects (ipc_ns.c); a mount
  * namespace may differ from criu's only by a fresh /proc; a net
- * namespace, loopback and veth devices (net-ns.c); a time namespace, its
- * clocks.
+ * namespace may hold only loopback; a time namespace, its clocks.
  * Anything else is refused by name.
  * At restore the root is cloned into new namespaces of the same kinds,
  * criu writes the id maps, and the root recreates what they held.

@@ -256,7 +256,7 @@ static int check_veth(struct rst_link *rl)
 		return 0;
 	}
 	snprintf(key, sizeof(key), "veth[%s]", nd->name);
-	rl->peer_out = external_lookup(key) ?: nd->peer_name;
+	rl->peer_out = external_value(key) ?: nd->peer_name;
 	if (!rl->peer_out || !rl->peer_out[0] || strcspn(rl->peer_out, "@") >= IFNAMSIZ) {
 		pr_err("veth %s had its peer outside the tree's net namespace: name it with "
 		       "--external veth[%s]:NAME\n", nd->name, nd->name);

@@ -3,11 +3,11 @@
 #define CR_EXTERNAL_H
 
 /*
- * --external KEY:VALUE (RPC: external strings and veths pairs): what the
- * tree uses outside of itself, as CRIU names it, e.g. veth[eth0]:vh0.
+ * --external KEY[:VALUE] (RPC: external strings, and veths pairs as
+ * veth[IN]:OUT): what the tree uses outside of itself, as CRIU names it.
  */
-int external_add(const char *spec);
-/* The value given for key (e.g. "veth[eth0]"), or NULL. */
-const char *external_lookup(const char *key);
+int external_add(const char *arg);
+/* The VALUE of --external KEY:VALUE ("" without one); NULL: not external. */
+const char *external_value(const char *key);
 
 #endif

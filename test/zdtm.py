@@ -831,12 +831,16 @@ def compare_captures(pre, post, what, masks, mem=True, mounts=False):
 # ---------------------------------------------------------------------
 # Checking the images against a capture
 
+# iproute2's save format, as CRIU keeps addresses, routes and rules: crit has no decoder
+RAW_NET_IMAGES = re.compile(r'^(ifaddr|route|route6|rule)-\d+\.img$')
+
+
 def decode_images(imgdir):
     """Decodes every image but the raw ones with crit, in parallel."""
     procs = {}
     for name in sorted(os.listdir(imgdir)):
         if not (name.endswith('.img') or name.startswith('stats-')) or \
-                RAW_IMAGES.match(name):
+                RAW_IMAGES.match(name) or RAW_NET_IMAGES.match(name):
             continue
         procs[name] = subprocess.Popen(
             [CRIT, 'decode', '-i', os.path.join(imgdir, name)],

@@ -24,7 +24,7 @@ Cases (see test/containers/README.md):
                       only the client has (a container's console), dumped and
                       restored with orphan_pts_master; the new master comes
                       in the orphan-pts-master notification and talks to it
-  runc, runc-leave-running, runc-tcp, runc-predump, runc-terminal
+  runc, runc-leave-running, runc-tcp, runc-predump (with --auto-dedup), runc-terminal
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
@@ -455,7 +455,7 @@ def runtime_case(name, rtname, mode="plain", user=None):
         if mode == "predump":
             checkpoint(rt, cid, os.path.join(TMP, name + "-pre"), work, "--pre-dump")
             wait_count(data, len(read_count(data)) + 2, "after pre-dump")
-            extra = ["--parent-path", "../%s-pre" % name]
+            extra = ["--parent-path", "../%s-pre" % name, "--auto-dedup"]
         elif mode == "leave-running":
             extra = ["--leave-running"]
         elif mode == "tcp":
@@ -463,6 +463,8 @@ def runtime_case(name, rtname, mode="plain", user=None):
         low = read_count(data)[-1][1] + 1
         checkpoint(rt, cid, img, work, *extra)
         high = read_count(data)[-1][1] + 1
+        if mode == "predump":
+            check_dedup(work)
         if mode == "leave-running":
             n = len(read_count(data))
             wait_count(data, n + 3, "the container left running")
@@ -492,6 +494,15 @@ def runtime_case(name, rtname, mode="plain", user=None):
             console.close()
         if rt.holder:
             rt.holder.stop()
+
+
+def check_dedup(work):
+    """--auto-dedup: the pre-dump's copies of the pages saved again are holes."""
+    with open(os.path.join(work, "dump.log"), errors="replace") as f:
+        m = re.search(r"auto-dedup: (\d+) bytes", f.read())
+    if not m or int(m.group(1)) == 0:
+        raise CaseFail("--auto-dedup punched nothing out of the pre-dump (%s)" %
+                       (m.group(0) if m else "no auto-dedup line in dump.log"))
 
 
 def check_tcp(data, first):

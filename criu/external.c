@@ -84,16 +84,6 @@ bool inherit_fd_given(const char *key)
 	return find(inherited, key) != NULL;
 }
 
-bool inherit_fd_is_given(int fd)
-{
-	struct keyed *k;
-
-	for (k = inherited; k; k = k->next)
-		if (k->fd == fd)
-			return true;
-	return false;
-}
-
 int inherit_fd_dup(const char *key)
 {
 	struct keyed *k = find(inherited, key);

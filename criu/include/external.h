@@ -19,8 +19,6 @@ int inherit_fd_parse(const char *arg);
 /* A fresh duplicate of the fd given for key (the caller closes it); -1: none. */
 int inherit_fd_dup(const char *key);
 bool inherit_fd_given(const char *key);
-/* Is fd one the caller gave (so criu must not close or reuse it)? */
-bool inherit_fd_is_given(int fd);
 
 int external_add(const char *arg);
 /* The VALUE of --external KEY:VALUE ("" without one); NULL: not external. */

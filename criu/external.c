@@ -172,6 +172,6 @@ int inherit_fd_for_file(FileEntry *fe, int *fd)
 			ret = dup_for(fe->reg->name + 1, fd);
 		return ret;
 	default:
-		return 0;	/* ttys look theirs up themselves (tty-ext.c) */
+		return 0;	/* no key of CRIU's for the other kinds here */
 	}
 }

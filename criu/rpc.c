@@ -884,6 +884,7 @@ int cr_swrk(int sk)
 		return 1;
 	}
 	swrk_mode = true;
+	opts.rpc = true;
 	return serve(sk) ? 1 : 0;
 }
 
@@ -904,6 +905,7 @@ int cr_service(const char *address)
 			strerror(errno));
 		return 1;
 	}
+	opts.rpc = true;
 	signal(SIGCHLD, SIG_IGN);	/* connection children reap themselves */
 	pr_info("service: listening on %s\n", address);
 	for (;;) {

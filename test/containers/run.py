@@ -485,6 +485,8 @@ def runtime_case(name, rtname, mode="plain", user=None):
             check_tcp(data, first)
         else:
             wait_ticks(console or d, first, "%s restore" % rtname)
+            if "restored pid" in d.text():
+                raise CaseFail("criu printed on the container's stdout: %r" % d.text()[:200])
         return "counter on at %d (frozen at %d..%d), pid %s inside, host pid %d" % (
             first, low - 1, high - 1, pid_inside, hostpid)
     finally:

@@ -24,7 +24,8 @@ Cases (see test/containers/README.md):
                       only the client has (a container's console), dumped and
                       restored with orphan_pts_master; the new master comes
                       in the orphan-pts-master notification and talks to it
-  runc, runc-leave-running, runc-tcp, runc-predump (with --auto-dedup), runc-terminal
+  runc, runc-leave-running, runc-tcp, runc-predump (with --auto-dedup), runc-terminal,
+  runc-page-server
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
@@ -460,6 +461,8 @@ def runtime_case(name, rtname, mode="plain", user=None):
             extra = ["--leave-running"]
         elif mode == "tcp":
             extra = ["--tcp-established"]
+        elif mode == "page-server":
+            extra = ["--page-server", "127.0.0.1:%d" % start_page_server(img, work)]
         low = read_count(data)[-1][1] + 1
         checkpoint(rt, cid, img, work, *extra)
         high = read_count(data)[-1][1] + 1
@@ -496,6 +499,18 @@ def runtime_case(name, rtname, mode="plain", user=None):
             console.close()
         if rt.holder:
             rt.holder.stop()
+
+
+def start_page_server(img, work):
+    """Our criu page-server on a free loopback port, receiving into img."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sh([CRIU, "page-server", "-D", img, "--address", "127.0.0.1", "--port", str(port),
+        "--daemon", "-v4", "-o", os.path.join(work, "page-server.log")],
+       stdout=subprocess.DEVNULL)  # the daemon keeps what it was given
+    return port
 
 
 def check_dedup(work):
@@ -705,6 +720,7 @@ CASES = [
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),
     ("runc-predump", lambda: runtime_case("runc-pre", "runc", "predump"), False),
     ("runc-terminal", lambda: runtime_case("runc-tty", "runc", "terminal"), False),
+    ("runc-page-server", lambda: runtime_case("runc-ps", "runc", "page-server"), False),
     ("crun", lambda: runtime_case("crun", "crun"), True),
     ("crun-predump", lambda: runtime_case("crun-pre", "crun", "predump"), True),
     ("podman-runc", lambda: podman_case("podman-runc", "runc"), False),

@@ -6,8 +6,8 @@
  * ~/.criu/default.conf and $CRIU_CONFIG_FILE (unless
  * --no-default-config), then --config FILE, then its own options, which
  * win.  An RPC request's config_file is read after its criu_opts and wins
- * over them; a missing one is no error (runc names /etc/criu/runc.conf
- * whether it exists or not).
+ * over them; one that cannot be opened is skipped, as a default file is
+ * (runc names /etc/criu/runc.conf whether it exists or not).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,8 +87,9 @@ int parse_config_file(const char *path, bool missing_ok)
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		if (missing_ok && errno == ENOENT) {
-			pr_debug("configuration file %s is not there\n", path);
+		/* a default file or runc's: one we cannot open is skipped, as CRIU does */
+		if (missing_ok) {
+			pr_debug("configuration file %s skipped: %s\n", path, strerror(errno));
 			return 0;
 		}
 		fprintf(stderr, "criu: cannot read configuration file %s: %s\n", path,

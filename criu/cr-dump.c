@@ -20,6 +20,7 @@
 #include "core.pb-c.h"
 #include "cpuinfo.h"
 #include "cr_options.h"
+#include "dedup.h"
 #include "dump-intr.h"
 #include "file-lock.h"
 #include "files.h"
@@ -776,6 +777,8 @@ unseize:
 		pr_info("frozen for %llu us\n", (unsigned long long)frozen_us);
 		ret = write_dump_stats(freezing_us, frozen_us, true);
 	}
+	if (!ret && opts.auto_dedup && dedup_parent_pages())
+		ret = -1;	/* the tree is gone or runs on: only the parent is spoilt */
 	if (!ret && opts.leave_running)
 		ret = write_inventory();
 	if (!ret)

@@ -688,7 +688,8 @@ static int run_restore(void)
 		pr_warn("the tree runs on, not frozen as it was dumped\n");
 	if (run_action(ACT_POST_RESUME, root_pid))
 		pr_warn("post-resume action failed: the tree runs on\n");
-	if (root_pid != root_item->vpid)
+	/* under swrk our stdout is the container's (runc hands it its stdio) */
+	if (root_pid != root_item->vpid && !opts.rpc)
 		printf("restored pid %d of a new pid namespace as host pid %d\n", root_item->vpid,
 		       root_pid);
 	pr_info("restored %d processes, root pid %d\n", pstree_count(), root_pid);

@@ -72,6 +72,7 @@ enum {
 	OPT_CONFIG,
 	OPT_EVASIVE_DEVICES,
 	OPT_GHOST_LIMIT,
+	OPT_AUTO_DEDUP,
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
 	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
 	{ "ghost-limit",	required_argument, NULL, OPT_GHOST_LIMIT },
+	{ "auto-dedup",		no_argument,	   NULL, OPT_AUTO_DEDUP },
 	{ "manage-cgroups",	optional_argument, NULL, OPT_MANAGE_CGROUPS },
 	{ "cgroup-root",	required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "freeze-cgroup",	required_argument, NULL, OPT_FREEZE_CGROUP },
@@ -233,6 +235,8 @@ static void usage(FILE *f)
 "      --empty-ns net        the net namespace is made empty (its devices are\n"
 "                            neither dumped nor restored)\n"
 "      --evasive-devices     accepted: device files are opened by their path\n"
+"      --auto-dedup          with --prev-images-dir: the parent dumps' copies\n"
+"                            of the pages saved again become holes\n"
 "      --ghost-limit SIZE    largest deleted file saved (K, M, G;\n"
 "                            default: no limit)\n"
 "  -h, --help                this text\n"
@@ -441,6 +445,9 @@ static int parse_options(int argc, char **argv)
 		case OPT_GHOST_LIMIT:
 			if (parse_size(optarg, &opts.ghost_limit))
 				return -1;
+			break;
+		case OPT_AUTO_DEDUP:
+			opts.auto_dedup = true;
 			break;
 		case OPT_EVASIVE_DEVICES:
 			opts.evasive_devices = true;

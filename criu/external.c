@@ -84,16 +84,6 @@ bool inherit_fd_given(const char *key)
 	return find(inherited, key) != NULL;
 }
 
-bool inherit_fd_is_given(int fd)
-{
-	struct keyed *k;
-
-	for (k = inherited; k; k = k->next)
-		if (k->fd == fd)
-			return true;
-	return false;
-}
-
 int inherit_fd_dup(const char *key)
 {
 	struct keyed *k = find(inherited, key);
@@ -182,6 +172,6 @@ int inherit_fd_for_file(FileEntry *fe, int *fd)
 			ret = dup_for(fe->reg->name + 1, fd);
 		return ret;
 	default:
-		return 0;	/* ttys look theirs up themselves (tty-ext.c) */
+		return 0;	/* no key of CRIU's for the other kinds here */
 	}
 }

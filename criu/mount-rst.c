@@ -40,6 +40,7 @@ struct rst_mnt {
 	bool ro_later;		/* a read-only tmpfs, made writable to be filled */
 	struct cr_img *tar;	/* a tmpfs's files, opened by criu (the root may not read them) */
 	int src_fd;		/* an external or host bind's source, opened by criu */
+	char *late_from;	/* a pty's bind (/dev/console), made once the pty exists */
 };
 
 #define ROOT_SOURCE UINT32_MAX	/* the id of --root among the sources */
@@ -380,6 +381,15 @@ static int mount_bind(size_t k)
 		       fs_name(e));
 		return -1;
 	}
+	/* a container's console: its pts is made with the files, after the mounts */
+	if (src && src->e->fstype == FSTYPE__DEVPTS && *rest && stat(from, &st) &&
+	    errno == ENOENT) {
+		if (asprintf(&r->late_from, "%s%s", src->e->mountpoint, rest) < 0)
+			return -1;
+		pr_debug("mount %s: a bind of pty %s, once it exists\n", e->mountpoint,
+			 r->late_from);
+		return mkdirs(r->target, false);
+	}
 	if (stat(from, &st)) {
 		pr_perror("cannot bind %s on %s", from, e->mountpoint);
 		return -1;
@@ -503,6 +513,23 @@ int finish_mounts(void)
 	return 0;
 }
 
+/* In the root, its files taken: the binds of ptys made with them. */
+static int bind_ptys(void)
+{
+	size_t k;
+
+	for (k = 0; k < nr_rm; k++) {
+		if (!rm[k].late_from)
+			continue;
+		if (mount(rm[k].late_from, rm[k].e->mountpoint, NULL, MS_BIND, NULL)) {
+			pr_perror("cannot bind pty %s on %s", rm[k].late_from, rm[k].e->mountpoint);
+			return -1;
+		}
+		pr_debug("bound %s on %s\n", rm[k].late_from, rm[k].e->mountpoint);
+	}
+	return 0;
+}
+
 int restore_mounts(void)
 {
 	char staging[PATH_MAX], name[64];
@@ -544,7 +571,7 @@ int restore_mounts(void)
 	if (ret)
 		return -1;
 	pr_info("%zu mounts restored\n", nr_rm);
-	return take_anchors();
+	return take_anchors() || bind_ptys() ? -1 : 0;
 }
 
 /* ---- the anchors, from criu to the root ---- */

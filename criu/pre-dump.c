@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cr_options.h"
+#include "dedup.h"
 #include "dump-intr.h"
 #include "image.h"
 #include "infect.h"
@@ -347,6 +348,8 @@ unseize:
 		ret = -1;
 	if (!ret)
 		ret = write_dump_stats(freezing, frozen, false);
+	if (!ret && opts.auto_dedup && dedup_parent_pages())
+		ret = -1;
 out:
 	vmas_early_fini();
 	if (mem_track_finish(ret == 0))

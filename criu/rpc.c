@@ -220,6 +220,7 @@ OPT_BOOL(rst_sibling, opts.restore_sibling)
 OPT_BOOL(track_mem, opts.track_mem)
 OPT_BOOL(evasive_devices, opts.evasive_devices)
 OPT_BOOL(orphan_pts_master, opts.orphan_pts_master)
+OPT_BOOL(auto_dedup, opts.auto_dedup)
 
 static int opt_pid(CriuOpts *o, struct rpc_ctx *c)
 {
@@ -519,6 +520,7 @@ static const struct rpc_opt {
 	{ "empty_ns", opt_empty_ns },
 	{ "evasive_devices", opt_evasive_devices },
 	{ "orphan_pts_master", opt_orphan_pts_master },
+	{ "auto_dedup", opt_auto_dedup },
 	{ "ghost_limit", opt_ghost_limit },
 	{ "status_fd", opt_status_fd },
 	{ "config_file", opt_accept },		/* read last, by apply_opts */
@@ -916,6 +918,7 @@ int cr_swrk(int sk)
 		return 1;
 	}
 	swrk_mode = true;
+	opts.rpc = true;
 	return serve(sk) ? 1 : 0;
 }
 
@@ -936,6 +939,7 @@ int cr_service(const char *address)
 			strerror(errno));
 		return 1;
 	}
+	opts.rpc = true;
 	signal(SIGCHLD, SIG_IGN);	/* connection children reap themselves */
 	pr_info("service: listening on %s\n", address);
 	for (;;) {

@@ -149,12 +149,35 @@ int open_ctty_standin(FileEntry *fe, int *fd)
 	return 0;
 }
 
+/*
+ * A descriptor of the task on the pair's slave.  With the tree's own mounts
+ * criu opened the slaves after the fork: the root's copy of the pair does
+ * not list them, but the task has them in place.
+ */
+static int task_slave_fd(struct pstree_item *it, struct rst_pty *r)
+{
+	struct task_restore *tr = rst_of(it);
+	size_t i;
+	int side;
+
+	for (i = 0; i < tr->nr_fds; i++) {
+		FileEntry *fe = find_file_entry(tr->fds[i]->id);
+
+		if (fe && fe->type == FD_TYPES__TTY && fe->tty &&
+		    pty_of_info(fe->tty->tty_info_id, &side) == r && side == SIDE_SLAVE)
+			return tr->fds[i]->fd;
+	}
+	return -1;
+}
+
 /* In the session leader: the pty becomes its controlling terminal. */
 static int set_ctty(struct pstree_item *it, struct rst_pty *r)
 {
 	char path[PATH_MAX + 16];
 	int fd = first_slave_anchor(r), tmp = -1;
 
+	if (fd < 0)
+		fd = task_slave_fd(it, r);
 	if (fd < 0) {
 		snprintf(path, sizeof(path), "%s/%u", r->pts_dir, r->index);
 		fd = tmp = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);

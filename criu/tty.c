@@ -210,7 +210,8 @@ int dump_info(struct dump_pty *d, bool slave, int sfd)
 	if (d->info[slave])
 		return 0;
 	/* an orphan's lfd is its slave: no lock or packet mode to read */
-	if ((!d->orphan && (ioctl(d->lfd, TIOCGPTLCK, &locked) || ioctl(d->lfd, TIOCGPKT, &packet))) ||
+	if ((!d->orphan &&
+	     (ioctl(d->lfd, TIOCGPTLCK, &locked) || ioctl(d->lfd, TIOCGPKT, &packet))) ||
 	    tcgetattr(d->lfd, &t) || ioctl(d->lfd, TIOCGWINSZ, &ws)) {
 		pr_perror("cannot read the state of pty %d", d->index);
 		return -1;

@@ -38,6 +38,8 @@ struct cr_options {
 	bool evasive_devices;	/* --evasive-devices: accepted (device files by path) */
 	unsigned long long ghost_limit;	/* --ghost-limit: largest deleted file saved; 0 any */
 	bool orphan_pts_master;	/* RPC: a console pty's master goes to the client */
+	bool auto_dedup;	/* --auto-dedup: the parent's copies of saved pages punched */
+	bool rpc;		/* criu swrk / service: stdout is not ours to print on */
 	char *root;		/* --root: the root of the restored mount namespace */
 	int manage_cgroups;	/* --manage-cgroups: enum cg_mode (cgroup.h), soft by default */
 	char *freeze_cgroup;	/* --freeze-cgroup PATH: freeze the tree through it */

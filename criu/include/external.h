@@ -8,10 +8,10 @@
 
 /*
  * What lies outside the tree, named by the caller as CRIU names it:
- * --external KEY[:VALUE] at dump (tty[rdev:dev], net[ino]:NAME,
- * pid[ino]:NAME, unix[ino]), --inherit-fd fd[N]:KEY at restore (criu's
- * own fd N stands for the file or namespace KEY: pipe:[ino],
- * socket:[ino], tty[rdev:dev], a path, or a name given at dump).
+ * --external KEY[:VALUE] at dump (net[ino]:NAME is used; mnt[...] goes to
+ * mount.c; other keys are kept and match nothing), --inherit-fd
+ * fd[N]:KEY at restore (criu's own fd N stands for the file or namespace
+ * KEY: pipe:[ino], socket:[ino], a path, or a name given at dump).
  */
 int inherit_fd_add(int fd, const char *key);
 /* "fd[N]:KEY" */
@@ -19,8 +19,6 @@ int inherit_fd_parse(const char *arg);
 /* A fresh duplicate of the fd given for key (the caller closes it); -1: none. */
 int inherit_fd_dup(const char *key);
 bool inherit_fd_given(const char *key);
-/* Is fd one the caller gave (so criu must not close or reuse it)? */
-bool inherit_fd_is_given(int fd);
 
 int external_add(const char *arg);
 /* The VALUE of --external KEY:VALUE ("" without one); NULL: not external. */

@@ -24,7 +24,8 @@ Cases (see test/containers/README.md):
                       only the client has (a container's console), dumped and
                       restored with orphan_pts_master; the new master comes
                       in the orphan-pts-master notification and talks to it
-  runc, runc-leave-running, runc-tcp, runc-predump
+  runc, runc-leave-running, runc-tcp, runc-predump (with --auto-dedup), runc-terminal,
+  runc-page-server
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
@@ -53,6 +54,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -210,7 +212,7 @@ def wait_ticks(drain, first, what):
         if want in drain.text().splitlines():
             return
         time.sleep(0.1)
-    raise CaseFail("%s: no %r on the stdout pipe given at restore (inherit-fd): %r" %
+    raise CaseFail("%s: no %r on the stdout given at restore (inherit-fd pipe or console master): %r" %
                    (what, want, drain.text()[-200:]))
 
 
@@ -234,7 +236,7 @@ def make_rootfs():
     return root
 
 
-def make_bundle(name, script, rootless=False):
+def make_bundle(name, script, rootless=False, terminal=False):
     b = os.path.join(TMP, "bundle-" + name)
     shutil.rmtree(b, ignore_errors=True)
     os.makedirs(os.path.join(b, "data"))
@@ -242,7 +244,7 @@ def make_bundle(name, script, rootless=False):
     sh(["runc", "spec"] + (["--rootless"] if rootless else []), cwd=b)
     with open(os.path.join(b, "config.json")) as f:
         c = json.load(f)
-    c["process"]["terminal"] = False
+    c["process"]["terminal"] = terminal
     c["process"]["args"] = ["sh", "-c", script]
     c["root"]["readonly"] = False
     c["mounts"].append({"destination": "/data", "type": "bind",
@@ -264,6 +266,55 @@ def env_with_our_criu():
     e["LD_LIBRARY_PATH"] = LIBDIR + (":" + e["LD_LIBRARY_PATH"] if
                                      e.get("LD_LIBRARY_PATH") else "")
     return e
+
+
+class ConsoleSocket:
+    """What --console-socket names: takes each pty master the runtime sends
+    (SCM_RIGHTS) and reads the container's terminal output from it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sk.bind(path)
+        self.sk.listen(4)
+        self.masters = []
+        self.data = b""
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sk.accept()
+            except OSError:
+                return
+            _, anc, _, _ = c.recvmsg(4096, socket.CMSG_SPACE(4))
+            c.close()
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fd = int.from_bytes(raw[:4], sys.byteorder)
+                    self.masters.append(fd)
+                    threading.Thread(target=self._read, args=(fd,), daemon=True).start()
+
+    def _read(self, fd):
+        while True:
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                return
+            if not b:
+                return
+            self.data += b
+
+    def text(self):
+        return self.data.decode(errors="replace").replace("\r", "")
+
+    def close(self):
+        self.sk.close()
+        for fd in self.masters:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def check_crun_criu(name):
@@ -350,10 +401,11 @@ class Runtime:
         self.run("delete", "-f", cid, check=False)
 
 
-def start(rt, cid, bundle, drain):
+def start(rt, cid, bundle, drain, console=None):
     rt.cleanup(cid)
-    rc, _ = sh(rt.argv("run", "-d", "--bundle", bundle, cid), env=rt.env(), user=rt.user,
-               stdout=drain.w, check=False)
+    extra = ["--console-socket", console.path] if console else []
+    rc, _ = sh(rt.argv("run", "-d", *extra, "--bundle", bundle, cid), env=rt.env(),
+               user=rt.user, stdout=drain.w, check=False)
     drain.close_w()
     if rc:
         raise CaseFail("%s run: exit %d: %s" % (rt.name, rc, drain.text().strip()[-400:]))
@@ -368,10 +420,11 @@ def checkpoint(rt, cid, img, work, *extra):
             rt.name, " ".join(extra), rc, out.strip()[-300:], first_error(work, img)))
 
 
-def restore(rt, cid, bundle, img, work):
+def restore(rt, cid, bundle, img, work, console=None):
     d = Drain()
-    rc, _ = sh(rt.argv("restore", "--detach", "--image-path", img, "--work-path", work,
-                       "--bundle", bundle, cid), env=rt.env(), user=rt.user,
+    extra = ["--console-socket", console.path] if console else []
+    rc, _ = sh(rt.argv("restore", "--detach", *extra, "--image-path", img, "--work-path",
+                       work, "--bundle", bundle, cid), env=rt.env(), user=rt.user,
                stdout=d.w, check=False)
     d.close_w()
     if rc:
@@ -384,7 +437,8 @@ def runtime_case(name, rtname, mode="plain", user=None):
     """A container under rtname, checkpointed (mode) and restored."""
     rt = Runtime(rtname, user)
     cid = "ct-%s-%s" % (TAG, name)
-    bundle = make_bundle(name, TCP_SCRIPT if mode == "tcp" else SCRIPT, user is not None)
+    bundle = make_bundle(name, TCP_SCRIPT if mode == "tcp" else SCRIPT, user is not None,
+                         terminal=mode == "terminal")
     data = os.path.join(bundle, "data")
     img, work = os.path.join(TMP, name + "-img"), os.path.join(TMP, name + "-work")
     for d in (img, work, os.path.join(TMP, name + "-pre")):
@@ -393,21 +447,27 @@ def runtime_case(name, rtname, mode="plain", user=None):
         if user is not None:
             os.chown(d, user, user)
     drain = Drain()
+    console = ConsoleSocket(os.path.join(TMP, name + ".console")) if mode == "terminal" \
+        else None
     try:
-        start(rt, cid, bundle, drain)
+        start(rt, cid, bundle, drain, console)
         pid_inside = read_count(data)[-1][0] if mode != "tcp" else None
         extra = []
         if mode == "predump":
             checkpoint(rt, cid, os.path.join(TMP, name + "-pre"), work, "--pre-dump")
             wait_count(data, len(read_count(data)) + 2, "after pre-dump")
-            extra = ["--parent-path", "../%s-pre" % name]
+            extra = ["--parent-path", "../%s-pre" % name, "--auto-dedup"]
         elif mode == "leave-running":
             extra = ["--leave-running"]
         elif mode == "tcp":
             extra = ["--tcp-established"]
+        elif mode == "page-server":
+            extra = ["--page-server", "127.0.0.1:%d" % start_page_server(img, work)]
         low = read_count(data)[-1][1] + 1
         checkpoint(rt, cid, img, work, *extra)
         high = read_count(data)[-1][1] + 1
+        if mode == "predump":
+            check_dedup(work)
         if mode == "leave-running":
             n = len(read_count(data))
             wait_count(data, n + 3, "the container left running")
@@ -418,21 +478,48 @@ def runtime_case(name, rtname, mode="plain", user=None):
                 raise CaseFail("the container went on counting after checkpoint")
             rt.run("delete", "-f", cid, check=False)
         before = len(read_count(data))
-        d = restore(rt, cid, bundle, img, work)
+        if console:
+            console.data = b""
+        d = restore(rt, cid, bundle, img, work, console)
         first = check_continues(data, before, low, high, pid_inside)
         hostpid = rt.pid(cid)
         check_tmpfs(hostpid, "hello-tcp" if mode == "tcp" else "hello-%d" % pid_inside)
         if mode == "tcp":
             check_tcp(data, first)
         else:
-            wait_ticks(d, first, "%s restore" % rtname)
+            wait_ticks(console or d, first, "%s restore" % rtname)
+            if "restored pid" in d.text():
+                raise CaseFail("criu printed on the container's stdout: %r" % d.text()[:200])
         return "counter on at %d (frozen at %d..%d), pid %s inside, host pid %d" % (
             first, low - 1, high - 1, pid_inside, hostpid)
     finally:
         if not KEEP:
             rt.cleanup(cid)
+        if console:
+            console.close()
         if rt.holder:
             rt.holder.stop()
+
+
+def start_page_server(img, work):
+    """Our criu page-server on a free loopback port, receiving into img."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sh([CRIU, "page-server", "-D", img, "--address", "127.0.0.1", "--port", str(port),
+        "--daemon", "-v4", "-o", os.path.join(work, "page-server.log")],
+       stdout=subprocess.DEVNULL)  # the daemon keeps what it was given
+    return port
+
+
+def check_dedup(work):
+    """--auto-dedup: the pre-dump's copies of the pages saved again are holes."""
+    with open(os.path.join(work, "dump.log"), errors="replace") as f:
+        m = re.search(r"auto-dedup: (\d+) bytes", f.read())
+    if not m or int(m.group(1)) == 0:
+        raise CaseFail("--auto-dedup punched nothing out of the pre-dump (%s)" %
+                       (m.group(0) if m else "no auto-dedup line in dump.log"))
 
 
 def check_tcp(data, first):
@@ -632,6 +719,8 @@ CASES = [
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),
     ("runc-predump", lambda: runtime_case("runc-pre", "runc", "predump"), False),
+    ("runc-terminal", lambda: runtime_case("runc-tty", "runc", "terminal"), False),
+    ("runc-page-server", lambda: runtime_case("runc-ps", "runc", "page-server"), False),
     ("crun", lambda: runtime_case("crun", "crun"), True),
     ("crun-predump", lambda: runtime_case("crun-pre", "crun", "predump"), True),
     ("podman-runc", lambda: podman_case("podman-runc", "runc"), False),

@@ -210,7 +210,7 @@ def refused(req_type, expect, **kw):
 
 
 def case_unsupported_option():
-    return refused(rpc.DUMP, "auto_dedup", auto_dedup=True)
+    return refused(rpc.DUMP, "tcp_skip_in_flight", tcp_skip_in_flight=True)
 
 
 def case_unsupported_request():

@@ -255,6 +255,73 @@ ADD_STRING(external, external)
 ADD_STRING(enable_fs, enable_fs)
 ADD_STRING(skip_mnt, skip_mnt)
 ADD_STRING(irmap_path, irmap_scan_paths)
+ADD_STRING(cg_dump_controller, cgroup_dump_controller)
+
+/* the cgroup "add" calls of the API set a single string, replacing the old one */
+#define SET_STRING_AS(name, field)						\
+	int criu_local_##name(criu_opts *o, const char *v)			\
+	{									\
+		return set_str(&o->rpc->field, v);				\
+	}									\
+	int criu_##name(const char *v)						\
+	{									\
+		return criu_local_##name(global, v);				\
+	}
+
+SET_STRING_AS(add_cg_props, cgroup_props)
+SET_STRING_AS(add_cg_props_file, cgroup_props_file)
+SET_STRING_AS(add_cg_yard, cgroup_yard)
+
+int criu_local_add_unix_sk(criu_opts *o, unsigned int inode)
+{
+	UnixSk *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	unix_sk__init(u);
+	u->inode = inode;
+	if (push(&o->rpc->unix_sk_ino, &o->rpc->n_unix_sk_ino, u)) {
+		free(u);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int criu_add_unix_sk(unsigned int inode)
+{
+	return criu_local_add_unix_sk(global, inode);
+}
+
+/* replaces the command run after restore; argv is copied */
+int criu_local_set_exec_cmd(criu_opts *o, int argc, char *argv[])
+{
+	char **v = calloc(argc > 0 ? argc : 1, sizeof(*v));
+	int i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < argc; i++) {
+		v[i] = strdup(argv[i]);
+		if (!v[i])
+			goto err;
+	}
+	for (i = 0; i < (int)o->rpc->n_exec_cmd; i++)
+		free(o->rpc->exec_cmd[i]);
+	free(o->rpc->exec_cmd);
+	o->rpc->exec_cmd = v;
+	o->rpc->n_exec_cmd = argc;
+	return 0;
+err:
+	while (i-- > 0)
+		free(v[i]);
+	free(v);
+	return -ENOMEM;
+}
+
+int criu_set_exec_cmd(int argc, char *argv[])
+{
+	return criu_local_set_exec_cmd(global, argc, argv);
+}
 
 int criu_local_add_ext_mount(criu_opts *o, const char *key, const char *val)
 {

@@ -119,6 +119,12 @@ int criu_local_add_inherit_fd(criu_opts *opts, int fd, const char *key);
 int criu_local_add_external(criu_opts *opts, const char *key);
 int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file,
 			   const char *extra_opt);
+int criu_local_add_unix_sk(criu_opts *opts, unsigned int inode);
+int criu_local_set_exec_cmd(criu_opts *opts, int argc, char *argv[]);
+int criu_local_add_cg_props(criu_opts *opts, const char *stream);
+int criu_local_add_cg_props_file(criu_opts *opts, const char *path);
+int criu_local_add_cg_dump_controller(criu_opts *opts, const char *name);
+int criu_local_add_cg_yard(criu_opts *opts, const char *path);
 void criu_local_set_notify_cb(criu_opts *opts, int (*cb)(char *action, criu_notify_arg_t na));
 
 int criu_local_check(criu_opts *opts);
@@ -188,6 +194,12 @@ int criu_add_irmap_path(const char *path);
 int criu_add_inherit_fd(int fd, const char *key);
 int criu_add_external(const char *key);
 int criu_join_ns_add(const char *ns, const char *ns_file, const char *extra_opt);
+int criu_add_unix_sk(unsigned int inode);
+int criu_set_exec_cmd(int argc, char *argv[]);
+int criu_add_cg_props(const char *stream);
+int criu_add_cg_props_file(const char *path);
+int criu_add_cg_dump_controller(const char *name);
+int criu_add_cg_yard(const char *path);
 void criu_set_notify_cb(int (*cb)(char *action, criu_notify_arg_t na));
 
 /* in a notify callback: the pid the notification names, 0 if none */

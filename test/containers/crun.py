@@ -17,6 +17,10 @@ Cases:
   crun-leave-running  checkpoint --leave-running, the container killed, restored
   crun-predump        checkpoint --pre-dump, then --parent-path ../PRE (crun 1.8
                       has no --auto-dedup): the checkpoint takes pages from PRE
+  crun-tcp            --tcp-established: ticks through a TCP connection inside
+                      the container go on through it after restore
+  crun-terminal       terminal: true, --console-socket: the console pty is an
+                      orphan pts; the new master reaches the restore's socket
   podman-crun         podman container checkpoint / restore --runtime OURCRUN
   podman-crun-export  the same with --export / rm / restore --import
 
@@ -100,6 +104,8 @@ CASES = [
     ("crun", lambda: R.runtime_case("crun", "crun")),
     ("crun-leave-running", lambda: R.runtime_case("crun-lr", "crun", "leave-running")),
     ("crun-predump", lambda: predump_case("crun-pre")),
+    ("crun-tcp", lambda: R.runtime_case("crun-tcp", "crun", "tcp")),
+    ("crun-terminal", lambda: R.runtime_case("crun-tty", "crun", "terminal")),
     ("podman-crun", lambda: R.podman_case("podman-crun", os.path.join(R.BIN, "crun"))),
     ("podman-crun-export", podman_export_case),
 ]

@@ -77,7 +77,8 @@ static int open_tmpfs_image(size_t k)
 	for (j = 0; j < k; j++)
 		if (rm[j].e->root_dev == rm[k].e->root_dev)
 			return 0;
-	rm[k].tar = open_image(CR_FD_TMPFS_DEV, O_RSTR, (unsigned long)rm[k].e->root_dev);
+	/* none for a tmpfs that was under another mount */
+	rm[k].tar = open_image(CR_FD_TMPFS_DEV, O_RSTR | O_OPT, (unsigned long)rm[k].e->root_dev);
 	return rm[k].tar ? 0 : -1;
 }
 
@@ -174,6 +175,11 @@ static int untar(struct rst_mnt *r)
 	if (!img) {
 		pr_err("tmpfs on %s: its files were not opened\n", r->e->mountpoint);
 		return -1;
+	}
+	if (empty_image(img)) {
+		pr_info("tmpfs on %s: no files saved (it was under another mount)\n",
+			r->e->mountpoint);
+		return 0;
 	}
 	child = fork();
 	if (child == 0) {
@@ -527,17 +533,17 @@ static int bind_ptys(void)
 int restore_mounts(void)
 {
 	char staging[PATH_MAX], name[64];
-	int tmp = -1, ret = -1;
+	int tmp, ret;
+
 	/*
 	 * Fresh in a user namespace we are its overflow id until the creds
 	 * are restored: files made now (tmpfs contents, mount points) would
 	 * not be ours (EOVERFLOW), nor the namespace's sysctls that the
-	 * other namespaces write.  The namespace's root does all that.
+	 * other namespaces write.  The namespace's root does all that (a
+	 * namespace without a root tries as it is).
 	 */
-	if ((restore_ns_flags() & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0))) {
-		pr_perror("cannot become root of the new user namespace");
-		return -1;
-	}
+	if ((restore_ns_flags() & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0)))
+		pr_info("cannot become root of the new user namespace: %s\n", strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) {
 		pr_perror("cannot keep the new mount namespace's mounts to itself");
 		return -1;
@@ -554,23 +560,18 @@ int restore_mounts(void)
 	ret = take_sources() || build_mounts(staging) ? -1 : 0;
 	close_tmpfs_images();
 	close_sources();
-	if (ret || enter_root(staging)) {
+	if (!ret && enter_root(staging))
 		ret = -1;
-		goto out;
-	}
+	/* gone before anything can kill us; after a failure what was built is still there */
+	if (ret)
+		umount2(staging, MNT_DETACH);
+	if (unlinkat(tmp, name, AT_REMOVEDIR))
+		pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name, strerror(errno));
+	close(tmp);
+	if (ret)
+		return -1;
 	pr_info("%zu mounts restored\n", nr_rm);
-	ret = take_anchors() || bind_ptys() ? -1 : 0;
-out:
-	if (tmp >= 0) {
-		/* after a failure what was built is still mounted there */
-		if (ret)
-			umount2(staging, MNT_DETACH);
-		if (unlinkat(tmp, name, AT_REMOVEDIR))
-			pr_warn("cannot remove the staging directory /tmp/%s: %s\n", name,
-				strerror(errno));
-		close(tmp);
-	}
-	return ret;
+	return take_anchors() || bind_ptys() ? -1 : 0;
 }
 
 /* ---- the anchors, from criu to the root ---- */

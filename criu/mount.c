@@ -321,6 +321,8 @@ static int host_path_of(const struct mi *m, const struct mi *h, int nh, char *ou
 		}
 	if (best < 0)
 		return -1;
+	if (!strcmp(rest, "/"))
+		rest = "";
 	snprintf(out, len, "%s%s%s", strcmp(h[best].mp, "/") ? h[best].mp : "",
 		 *rest == '/' || !*rest ? "" : "/", rest);
 	if (!out[0])
@@ -498,6 +500,21 @@ static int dump_tmpfs(pid_t pid, const struct mi *m, u32 kdev)
 	return close_image(img);
 }
 
+/* a file system whose contents live in a process or on the network: not made anew */
+static bool needs_a_server(const char *fstype)
+{
+	static const char *const names[] = { "fuse", "fuseblk", "autofs", "nfs", "nfs4", "cifs",
+					     "smb3", "9p", "ceph", "glusterfs" };
+	size_t i;
+
+	if (!strncmp(fstype, "fuse.", 5))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(fstype, names[i]))
+			return true;
+	return false;
+}
+
 static bool dev_seen(const struct mi *t, const int *order, int upto, const struct mi *m)
 {
 	int k;
@@ -508,10 +525,27 @@ static bool dev_seen(const struct mi *t, const int *order, int upto, const struc
 	return false;
 }
 
-static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *order, int k,
-			  struct mi *h, int nh)
+/* another mount stacked on this one's mount point: its path shows that one */
+static bool hidden(const struct mi *t, int i, int nt)
 {
-	struct mi *m = &t[order[k]];
+	int j;
+
+	for (j = 0; j < nt; j++)
+		if (j != i && t[j].parent == t[i].id && !strcmp(t[j].mp, t[i].mp))
+			return true;
+	return false;
+}
+
+/* the namespace's mounts, their order, and criu's mounts */
+struct mnt_lists {
+	struct mi *t, *h;
+	int nt, nh, *order;
+};
+
+static int dump_one_mount(struct cr_img *img, pid_t pid, const struct mnt_lists *l, int k)
+{
+	struct mi *t = l->t, *m = &t[l->order[k]];
+	const int *order = l->order;
 	MntEntry me = MNT_ENTRY__INIT;
 	char opts[4096], host[PATH_MAX];
 	const char *key = ext_map_find(m->mp);
@@ -537,7 +571,7 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 		me.has_ext_mount = me.ext_mount = true;
 		me.ext_key = (char *)key;
 		pr_info("mount %s: external, key %s\n", m->mp, key);
-	} else if (!host_path_of(m, h, nh, host, sizeof(host))) {
+	} else if (!host_path_of(m, l->h, l->nh, host, sizeof(host))) {
 		me.host_path = host;
 		pr_info("mount %s: a bind of %s\n", m->mp, host);
 	} else if (!dev_seen(t, order, k, m)) {
@@ -546,13 +580,34 @@ static int dump_one_mount(struct cr_img *img, pid_t pid, struct mi *t, int *orde
 			       m->root, m->fstype);
 			return -1;
 		}
+		if (needs_a_server(m->fstype)) {
+			pr_err("unsupported: pid %d has a %s mount on %s (mark it --external)\n", pid,
+			       m->fstype, m->mp);
+			return -1;
+		}
 		pr_info("mount %s: a new %s\n", m->mp, m->fstype);
-		if (me.fstype == FSTYPE__TMPFS && dump_tmpfs(pid, m, kdev))
+		if (me.fstype == FSTYPE__TMPFS && hidden(t, order[k], l->nt))
+			pr_warn("tmpfs on %s: under another mount there; its files are not saved\n",
+				m->mp);
+		else if (me.fstype == FSTYPE__TMPFS && dump_tmpfs(pid, m, kdev))
 			return -1;
 	} else {
 		pr_info("mount %s: a bind of %s inside the namespace\n", m->mp, m->root);
 	}
 	return pb_write(img, &me);
+}
+
+/* an --external mnt[KEY] that names no mount is most likely a typo */
+static void warn_unmatched(const struct mi *t, int nt)
+{
+	int i, k;
+
+	for (i = 0; i < nr_ext_maps; i++) {
+		for (k = 0; k < nt && strcmp(t[k].mp, ext_maps[i].key); k++)
+			;
+		if (k == nt)
+			pr_warn("--external mnt[%s]: no mount there\n", ext_maps[i].key);
+	}
 }
 
 int dump_mounts(pid_t pid, u32 id)
@@ -561,6 +616,7 @@ int dump_mounts(pid_t pid, u32 id)
 	struct mi *t = NULL, *h = NULL;
 	int nt = 0, nh = 0, k, *order = NULL, ret = -1;
 	struct cr_img *img = NULL;
+	struct mnt_lists lists;
 
 	if (!tbuf || read_file("/proc/self/mountinfo", &hbuf) < 0 ||
 	    parse_mountinfo(tbuf, &t, &nt) || parse_mountinfo(hbuf, &h, &nh))
@@ -571,9 +627,11 @@ int dump_mounts(pid_t pid, u32 id)
 	img = open_image(CR_FD_MNTS, O_DUMP, (unsigned long)id);
 	if (!img)
 		goto out;
+	lists = (struct mnt_lists){ .t = t, .h = h, .nt = nt, .nh = nh, .order = order };
 	for (k = 0; k < nt; k++)
-		if (dump_one_mount(img, pid, t, order, k, h, nh))
+		if (dump_one_mount(img, pid, &lists, k))
 			goto out;
+	warn_unmatched(t, nt);
 	pr_info("mount namespace of pid %d: %d mounts\n", pid, nt);
 	ret = 0;
 out:

@@ -25,6 +25,8 @@ run() {
 }
 
 run build/criu/criu check
+# the option list in Documentation/options.md follows criu/crtools.c
+run python3 scripts/options-doc.py --check
 run meson test -C build --print-errorlogs
 run python3 test/zdtm.py run --full --keep-going -f h -f ns -f uns -f rootless
 run python3 test/zdtm.py run --dump-only --keep-going -f h

@@ -36,7 +36,9 @@ Flavors:
 A test's optional test/zdtm/static/NAME.desc holds JSON: "flavors" (where
 it runs, default all four), "root" (run it as root, default false),
 "opts" (extra criu options), "dump_opts" and "restore_opts" (for one
-action only; {wd} is the test's work dir), "root_pipes" (N pipes made by root, passed
+action only; {wd} is the test's work dir), "compare_mounts" (false: a
+tree whose mounts were dumped whole may come back with other mount roots,
+as an external mount bound from another path), "root_pipes" (N pipes made by root, passed
 to the test, see ROOT_PIPES_ENV), "restore_mem" (false: no memory comparison
 after a restore, for tests that run code when their restored syscall
 returns EINTR) and "reason" (why).  See test/zdtm/README.md.
@@ -199,7 +201,7 @@ def load_desc(name):
     desc = {'flavors': list(ALL_FLAVORS), 'root': False, 'opts': [],
             'reason': '', 'restore_mem': True, 'pause': 0, 'root_pipes': 0,
             'dump_only': True, 'dump_only_reason': '', 'criu_images': False,
-            'cgroups': '', 'freeze_cgroup': False}
+            'cgroups': '', 'freeze_cgroup': False, 'compare_mounts': True}
     path = os.path.join(STATIC_DIR, name + '.desc')
     if os.path.exists(path):
         with open(path) as f:
@@ -541,6 +543,22 @@ def live_threads(pid, tids):
     return live
 
 
+def mounts_view(base):
+    """mountinfo without mount ids and devices, peer groups renumbered."""
+    out, groups = [], {}
+    for line in read_text(base + '/mountinfo').splitlines():
+        f = line.split()
+        sep = f.index('-')
+        tags = []
+        for t in f[6:sep]:
+            k, _, v = t.partition(':')
+            if k in ('shared', 'master', 'propagate_from'):
+                t = '%s:G%d' % (k, groups.setdefault(v, len(groups)))
+            tags.append(t)
+        out.append(' '.join(f[3:6] + tags + f[sep:]))
+    return out
+
+
 def capture_proc(pid, with_mem):
     base = '/proc/%d' % pid
     st = parse_status(read_text(base + '/status'))
@@ -583,6 +601,7 @@ def capture_proc(pid, with_mem):
         # /proc/PID belongs to root while the task is not dumpable.
         'proc_owner': '%d:%d' % (os.stat(pbase).st_uid, os.stat(pbase).st_gid),
         'fds': capture_fds(pbase),
+        'mounts': mounts_view(pbase),
     })
     p['mem'] = capture_mem(pbase, p['maps']) if with_mem else []
     return p
@@ -739,7 +758,7 @@ def compare_zombies(pa, pb, root, who, errs):
         errs.append('%s: zombie exit code %s -> %s' % (who, ea, eb))
 
 
-def compare_captures(pre, post, what, masks, mem=True):
+def compare_captures(pre, post, what, masks, mem=True, mounts=False):
     errs = []
     a = {p['vpid']: p for p in pre['procs']}
     b = {p['vpid']: p for p in post['procs']}
@@ -794,6 +813,11 @@ def compare_captures(pre, post, what, masks, mem=True):
                 errs.append('%s: status %s %r -> %r' %
                             (who, k, pa['status'].get(k),
                              pb['status'].get(k)))
+        if mounts and pa.get('mounts') != pb.get('mounts'):
+            ma, mb = pa.get('mounts') or [], pb.get('mounts') or []
+            errs.append('%s: mounts differ: %s' % (who, [
+                (x, y) for x, y in zip(ma + [None] * len(mb), mb + [None] * len(ma))
+                if x != y][:3]))
         diff_maps(pa['maps'], pb['maps'], errs, who)
         if mem:
             diff_mem(pa['mem'], pb['mem'], errs, who, masks)
@@ -1769,12 +1793,15 @@ class Run:
         self.log = os.path.join(self.imgdir, 'dump.log')
         masks = check_images(self.imgdir, pre, self.desc['criu_images'] and
                              not self.opts.dump_only)
+        # a mount namespace dumped whole (mountpoints-ID.img) must come back as it was
+        mounts = self.desc['compare_mounts'] and any(
+            n.startswith('mountpoints-') for n in os.listdir(self.imgdir))
         if self.opts.dump_only:
-            compare_captures(pre, post, 'after dump', masks)
+            compare_captures(pre, post, 'after dump', masks, mounts=mounts)
         else:
             self.log = os.path.join(self.imgdir, 'restore.log')
             compare_captures(pre, post, 'after restore', masks,
-                             self.desc['restore_mem'])
+                             self.desc['restore_mem'], mounts)
         self.finish()
 
 

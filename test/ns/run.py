@@ -543,6 +543,10 @@ def cases_sandbox():
         n, ['-Urpfm', '--mount-proc']))
     yield ('host-pidns-no-userns', lambda n: sandbox_case(
         n, ['-pf', '--mount-proc']))
+    # a mount of the sandbox's own: the mount namespace is dumped whole
+    yield ('host-userns-mnt-tmpfs', lambda n: sandbox_case(
+        n, ['-Urpfm', '--mount-proc'],
+        setup='mkdir -p %s/%s/mnt && mount -t tmpfs nstmp %s/%s/mnt' % (BASE, n, BASE, n)))
     yield ('host-userns-mnt-ipc-uts', lambda n: sandbox_case(
         n, ['-Urpfmiu', '--mount-proc'],
         setup='hostname ns-uts-box && domainname ns-uts-dom',
@@ -657,11 +661,16 @@ def cases_refuse():
     def dev_probe(dev):
         return lambda root: links(root).get(dev)
 
-    def tmpfs(n):
-        d = os.path.join(BASE, n, 'mnt')
+    def partial(n):
+        # a bind of a directory of a tmpfs that is mounted nowhere whole:
+        # there is nothing to fill it from (a whole tmpfs is dumped)
+        d, part = os.path.join(BASE, n, 'mnt'), os.path.join(BASE, n, 'part')
         os.makedirs(d)
+        os.makedirs(part)
         return refuse_case(n, ['-Urpfm', '--mount-proc'],
-                    'mount -t tmpfs nstmp %s' % d, 'mount', mnt_probe(d))
+                           'mount -t tmpfs nstmp %s && mkdir %s/sub && '
+                           'mount --bind %s/sub %s && umount %s' % (d, d, d, part, d),
+                           'mount', mnt_probe(part))
 
     def netdev(kind, dev):
         def case(n):
@@ -672,7 +681,7 @@ def cases_refuse():
                 'sed -i "1s/^/the kernel refused a %s device: /" %s/skip; }'
                 % (dev, kind, st, st, kind, st), dev, dev_probe(dev))
         return case
-    yield ('refuse-tmpfs-mount', tmpfs)
+    yield ('refuse-partial-tmpfs-bind', partial)
     yield ('refuse-dummy-netdev', netdev('dummy', 'd0'))
     # The same with a device type this kernel has built in when it lacks
     # the dummy driver.

@@ -8,7 +8,8 @@
  * /proc/sys read-only, sysfs (or a recursive bind
  * of the host's where a user namespace may not mount one), /dev as a
  * tmpfs with host device nodes bound on files, devpts newinstance,
- * mqueue, /dev/shm; a shared /tmp with a peer and a slave; then
+ * mqueue, /dev/shm; a shared /tmp with a peer and a slave; two tmpfs
+ * stacked on /stack (the lower one's files are lost: nothing reaches them); then
  * pivot_root.  The test keeps a file of /tmp open and its cwd in /tmp.
  * After the restore the mountinfo (without ids and device numbers, group
  * ids renumbered) must be the same, the files must hold what they held,
@@ -115,6 +116,11 @@ static int build_root(void)
 	    bind("@/tmp/sub", "/peer", 0) || bind("@/tmp/sub", "/slave", 0) ||
 	    do_mount(NULL, "/slave", NULL, MS_SLAVE, NULL))
 		return -1;
+	/* two tmpfs stacked on one mount point: only the upper one's files show */
+	if (mk("/stack", 1) || do_mount("tmpfs", "/stack", "tmpfs", 0, "size=1m") ||
+	    write_file("/stack/lower", "hidden") || do_mount("tmpfs", "/stack", "tmpfs", 0, "size=2m") ||
+	    write_file("/stack/upper", "on top"))
+		return -1;
 	/* proc, with a mask and a read-only path as runtimes make them */
 	if (do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ||
 	    bind("/dev/null", "/proc/timer_list", 0) || bind("@/proc/sys", "/proc/sys", MS_RDONLY) ||
@@ -123,6 +129,12 @@ static int build_root(void)
 	at("/sys", p, sizeof(p));
 	if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {		/* a user namespace that does not own the net namespace: the host's */
 		if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL))
+			return -1;
+	} else {
+		/* cgroup2 where we may (not in a user namespace: no cgroup namespace of ours) */
+		at("/sys/fs/cgroup", p, sizeof(p));
+		if (mount("cgroup2", p, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
+		    errno != EPERM)
 			return -1;
 	}
 	if (do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755,size=64k"))
@@ -205,6 +217,9 @@ static const char *check_files(int held)
 	n = read_file("/peer/deep", buf, sizeof(buf) - 1);
 	if (n != 6 || memcmp(buf, "deeper", 6))
 		return "/peer is not a bind of /tmp/sub";
+	n = read_file("/stack/upper", buf, sizeof(buf) - 1);
+	if (n != 6 || memcmp(buf, "on top", 6))
+		return "/stack lost the files of its upper tmpfs";
 	n = read_file("/ro/kept", buf, sizeof(buf) - 1);
 	if (n != 11 || memcmp(buf, "in the root", 11))
 		return "/ro is not a bind of /data";

@@ -5,7 +5,8 @@
  * (--external mnt[/ext]:ext-key); the restore binds another directory for
  * that key (--external mnt[ext-key]:WD/test.file.ext2, see the .desc).
  * Afterwards /ext must show that other directory's file, read-write and
- * still a mount of its own, and a file kept open under /ext its data.
+ * still a mount of its own (under a read-only root), and a file kept
+ * open under /ext its data.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,8 +60,9 @@ static int build(const char *root, const char *ext)
 	snprintf(p, sizeof(p), "%s/lib64", root);
 	if (symlink("usr/lib64", p))
 		return -1;
+	/* a read-only root, as runtimes make it: set last, after pivot_root */
 	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ||
-	    chdir("/"))
+	    chdir("/") || mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL))
 		return -1;
 	return 0;
 }
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
 	}
 	if (put("/ext", "new", "rw")) {
 		fail("/ext is not writable: %m");
+		return 1;
+	}
+	if (!put("/", "new", "") || errno != EROFS) {
+		fail("/ is not read-only");
 		return 1;
 	}
 	n = pread(held, buf, sizeof(buf) - 1, 0);

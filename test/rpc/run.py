@@ -316,6 +316,33 @@ def cg_remove(made):
                 time.sleep(0.02)
 
 
+def cg_case_end(pid, *cgroups):
+    """The restored target killed, its cgroups removed."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    reap_all()
+    for made in cgroups:
+        cg_remove(made)
+
+
+def cg_request(req_type, img, pid=None, before=None, **kw):
+    """One DUMP or RESTORE of the cgroup cases; before(swrk, opts) runs first."""
+    o, fd = opts_for(img, pid, **kw)
+    s = Swrk()
+    if before:
+        before(s, o)
+    r, _ = s.call(rpc.criu_req(type=req_type, opts=o))
+    s.finish()
+    os.close(fd)
+    if not r.success:
+        raise Fail("%s failed: %s (log %s/rpc.log)" %
+                   (rpc.criu_req_type.Name(req_type), r.cr_errmsg, img))
+    return r
+
+
 def case_cgroups_runc():
     """As runc 1.1.5 on this host: DUMP with freeze_cgroup and manage_cgroups_mode
     DEFAULT; RESTORE with criu put in the new container's cgroups first and
@@ -329,28 +356,16 @@ def case_cgroups_runc():
         if not old:
             raise Fail("no cgroup hierarchy to test with")
         kw = dict(manage_cgroups=True, manage_cgroups_mode=rpc.DEFAULT)
-        if "freezer" in old:
-            kw["freeze_cgroup"] = old["freezer"][0] + old["freezer"][1]
-        o, fd = opts_for(img, pid, **kw)
-        s = Swrk()
-        r, _ = s.call(rpc.criu_req(type=rpc.DUMP, opts=o))
-        s.finish()
-        os.close(fd)
+        fz = dict(freeze_cgroup=old["freezer"][0] + old["freezer"][1]) if "freezer" in old else {}
+        cg_request(rpc.DUMP, img, pid, **kw, **fz)
         p.wait()
         reap_all()
-        if not r.success:
-            raise Fail("DUMP failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
-        o, fd = opts_for(img, rst_sibling=True, **kw)
-        o.ClearField("freeze_cgroup")
-        s = Swrk()
-        cg_enter(new, s.p.pid)                  # criuApplyCgroups(criu's pid)
-        for ctrl, path in cg_paths(s.p.pid).items():
-            o.cg_root.add(ctrl=ctrl, path=path)
-        r, _ = s.call(rpc.criu_req(type=rpc.RESTORE, opts=o))
-        s.finish()
-        os.close(fd)
-        if not r.success:
-            raise Fail("RESTORE failed: %s (log %s/rpc.log)" % (r.cr_errmsg, img))
+
+        def apply_cgroups(s, o):                # criuApplyCgroups(criu's pid)
+            cg_enter(new, s.p.pid)
+            for ctrl, path in cg_paths(s.p.pid).items():
+                o.cg_root.add(ctrl=ctrl, path=path)
+        r = cg_request(rpc.RESTORE, img, before=apply_cgroups, rst_sibling=True, **kw)
         now = cg_paths(r.restore.pid)
         bad = ["%s:%s" % (c, now.get(c)) for c, (_, path) in new.items() if now.get(c) != path]
         if bad:
@@ -359,14 +374,38 @@ def case_cgroups_runc():
             raise Fail("the restored target does not run")
         return "%d hierarchies%s" % (len(new), ", frozen by its freezer" if "freezer" in old else "")
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        cg_case_end(pid, old, new)
+
+
+def case_cgroups_ignore():
+    """manage_cgroups_mode IGNORE (0, the field's default value) with manage_cgroups
+    true, as runc --manage-cgroups-mode ignore sends it: the dump saves the sets
+    only, the restore leaves the target in criu's cgroups."""
+    old = cg_make("cg-rpc-ign")
+    p, out = start_target("cgroups-ignore", pre=lambda: cg_enter(old, 0))
+    pid = p.pid
+    img = tempfile.mkdtemp(dir=TMP)
+    kw = dict(manage_cgroups=True, manage_cgroups_mode=rpc.IGNORE)
+    try:
+        if not old:
+            raise Fail("no cgroup hierarchy to test with")
+        cg_request(rpc.DUMP, img, pid, **kw)
+        p.wait()
         reap_all()
+        js = subprocess.run(["crit", "show", os.path.join(img, "cgroup.img")],
+                            capture_output=True, text=True).stdout
+        if '"sets"' not in js or '"dirs"' in js:
+            raise Fail("cgroup.img should have the sets and no dirs: %s" % js[:200])
         cg_remove(old)
-        cg_remove(new)
+        r = cg_request(rpc.RESTORE, img, rst_sibling=True, **kw)
+        now, own = cg_paths(r.restore.pid), cg_paths(os.getpid())
+        bad = [c for c in old if now.get(c) != own.get(c)]
+        if bad:
+            raise Fail("restored pid %d is not in criu's cgroups of %s" % (r.restore.pid, bad))
+        if not advancing(out):
+            raise Fail("the restored target does not run")
+    finally:
+        cg_case_end(pid, old)
 
 
 def case_notify_refused():
@@ -481,7 +520,7 @@ def main():
         for c in (case_version, case_feature_check, case_check, case_cpuinfo,
                   case_unsupported_option,
                   case_unsupported_request, case_notify_refused, case_dump_restore,
-                  case_pre_dump, case_cgroups_runc,
+                  case_pre_dump, case_cgroups_runc, case_cgroups_ignore,
                   case_service):
             case(c)
     finally:

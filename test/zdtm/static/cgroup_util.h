@@ -139,21 +139,41 @@ static void cg_dir(struct cg *c, char *buf, size_t len, bool sub)
 		 sub && c->sub[0] ? "/" : "", sub ? c->sub : "");
 }
 
+/* Where the cgroups of c go, below where the caller is now; nothing made. */
+static int cg_plan(struct cg *c, int n, const char *name)
+{
+	const char *flavor = getenv("ZDTM_FLAVOR");
+	char dir[768];
+	int i, nr = 0;
+
+	snprintf(cg_base, sizeof(cg_base), "zdtm-%s-%s", name, flavor ? flavor : "x");
+	for (i = 0; i < n; i++) {
+		c[i].made = false;
+		if (cg_mount_of(c[i].ctrl, c[i].mnt, sizeof(c[i].mnt)) ||
+		    cg_path_of(0, c[i].ctrl, c[i].start, sizeof(c[i].start)))
+			continue;	/* not on this host */
+		cg_dir(&c[i], dir, sizeof(dir), true);
+		snprintf(c[i].path, sizeof(c[i].path), "%s", dir + strlen(c[i].mnt));
+		c[i].made = true;
+		nr++;
+	}
+	return nr;
+}
+
 /*
  * Make the cgroups of c (those whose controller the host has), set their
  * property and move the caller in.  Returns how many it made, -1 on error.
  */
 static int cg_setup(struct cg *c, int n, const char *name)
 {
-	const char *flavor = getenv("ZDTM_FLAVOR");
 	char dir[768], top[768];
 	int i, made = 0;
 
-	snprintf(cg_base, sizeof(cg_base), "zdtm-%s-%s", name, flavor ? flavor : "x");
+	cg_plan(c, n, name);
 	for (i = 0; i < n; i++) {
-		if (cg_mount_of(c[i].ctrl, c[i].mnt, sizeof(c[i].mnt)) ||
-		    cg_path_of(0, c[i].ctrl, c[i].start, sizeof(c[i].start)))
-			continue;	/* not on this host */
+		if (!c[i].made)
+			continue;
+		c[i].made = false;
 		cg_dir(&c[i], top, sizeof(top), false);
 		cg_dir(&c[i], dir, sizeof(dir), true);
 		/* what a failed run left */
@@ -174,7 +194,6 @@ static int cg_setup(struct cg *c, int n, const char *name)
 			pr_perror("cannot move into %s", dir);
 			return -1;
 		}
-		snprintf(c[i].path, sizeof(c[i].path), "%s", dir + strlen(c[i].mnt));
 		c[i].made = true;
 		made++;
 	}

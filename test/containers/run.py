@@ -29,7 +29,7 @@ Cases (see test/containers/README.md):
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
-  podman-runc, podman-crun, podman-export
+  podman-runc, podman-crun, podman-export, podman-terminal
                       podman container checkpoint / restore (--export/--import),
                       our criu first in PATH as `criu` (podman and the runtimes
                       look it up there)
@@ -546,7 +546,18 @@ def podman(*args, check=True, timeout=TIMEOUT):
               timeout=timeout)
 
 
-def podman_case(name, runtime, export=False):
+def check_podman_logs(cid, first):
+    """The restored container's terminal output reaches conmon (its console socket)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        _, out = podman("logs", cid)
+        if "tick %d" % (first + 1) in out.replace("\r", "").splitlines():
+            return
+        time.sleep(0.3)
+    raise CaseFail("podman logs has no tick %d after restore: %r" % (first + 1, out[-200:]))
+
+
+def podman_case(name, runtime, export=False, terminal=False):
     if shutil.which("podman") is None:
         raise CaseFail("podman is not installed")
     check_crun_criu(runtime)
@@ -562,7 +573,8 @@ def podman_case(name, runtime, export=False):
     podman("rm", "-f", cid, check=False)
     try:
         # podman's defaults are above what conmon may set (no CAP_SYS_RESOURCE here)
-        podman("run", "-d", "--name", cid, "--runtime", runtime, "--network", "none",
+        podman("run", "-d", *(["-t"] if terminal else []), "--name", cid, "--runtime",
+               runtime, "--network", "none",
                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
                "-v", "%s:/data" % data, "--tmpfs", "/tmp", image, "sh", "-c", SCRIPT)
         wait_count(data, 3, "podman run")
@@ -587,6 +599,8 @@ def podman_case(name, runtime, export=False):
         _, out = podman("inspect", "-f", "{{.State.Pid}}", cid)
         hostpid = int(out.strip())
         check_tmpfs(hostpid, "hello-%d" % pid_inside)
+        if terminal:
+            check_podman_logs(cid, first)
         return "counter on at %d under %s, host pid %d" % (first, runtime, hostpid)
     finally:
         if not KEEP:
@@ -726,6 +740,7 @@ CASES = [
     ("podman-runc", lambda: podman_case("podman-runc", "runc"), False),
     ("podman-crun", lambda: podman_case("podman-crun", "crun"), True),
     ("podman-export", lambda: podman_case("podman-export", "runc", export=True), False),
+    ("podman-terminal", lambda: podman_case("podman-tty", "runc", terminal=True), False),
     ("runc-rootless", lambda: runtime_case("runc-rl", "runc", user=NOBODY), False),
 ]
 

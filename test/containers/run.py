@@ -29,7 +29,7 @@ Cases (see test/containers/README.md):
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
-  podman-runc, podman-crun, podman-export, podman-terminal
+  podman-runc, podman-crun, podman-export, podman-terminal, podman-network
                       podman container checkpoint / restore (--export/--import),
                       our criu first in PATH as `criu` (podman and the runtimes
                       look it up there)
@@ -557,7 +557,19 @@ def check_podman_logs(cid, first):
     raise CaseFail("podman logs has no tick %d after restore: %r" % (first + 1, out[-200:]))
 
 
-def podman_case(name, runtime, export=False, terminal=False):
+def check_podman_netns(cid, hostpid):
+    """Restored into the net namespace podman made (runc: external net[] and
+    inherit_fd extRootNetNS), with its eth0."""
+    _, out = podman("inspect", "-f", "{{.NetworkSettings.SandboxKey}}", cid)
+    key = out.strip()
+    if not key or os.stat(key).st_ino != os.stat("/proc/%d/ns/net" % hostpid).st_ino:
+        raise CaseFail("the restored container is not in podman's net namespace %r" % key)
+    with open("/proc/%d/net/dev" % hostpid) as f:
+        if "eth0:" not in f.read():
+            raise CaseFail("the restored container's net namespace has no eth0")
+
+
+def podman_case(name, runtime, export=False, terminal=False, network="none"):
     if shutil.which("podman") is None:
         raise CaseFail("podman is not installed")
     check_crun_criu(runtime)
@@ -574,7 +586,7 @@ def podman_case(name, runtime, export=False, terminal=False):
     try:
         # podman's defaults are above what conmon may set (no CAP_SYS_RESOURCE here)
         podman("run", "-d", *(["-t"] if terminal else []), "--name", cid, "--runtime",
-               runtime, "--network", "none",
+               runtime, "--network", network,
                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
                "-v", "%s:/data" % data, "--tmpfs", "/tmp", image, "sh", "-c", SCRIPT)
         wait_count(data, 3, "podman run")
@@ -601,6 +613,8 @@ def podman_case(name, runtime, export=False, terminal=False):
         check_tmpfs(hostpid, "hello-%d" % pid_inside)
         if terminal:
             check_podman_logs(cid, first)
+        if network != "none":
+            check_podman_netns(cid, hostpid)
         return "counter on at %d under %s, host pid %d" % (first, runtime, hostpid)
     finally:
         if not KEEP:
@@ -741,6 +755,7 @@ CASES = [
     ("podman-crun", lambda: podman_case("podman-crun", "crun"), True),
     ("podman-export", lambda: podman_case("podman-export", "runc", export=True), False),
     ("podman-terminal", lambda: podman_case("podman-tty", "runc", terminal=True), False),
+    ("podman-network", lambda: podman_case("podman-net", "runc", network="bridge"), False),
     ("runc-rootless", lambda: runtime_case("runc-rl", "runc", user=NOBODY), False),
 ]
 

@@ -17,6 +17,8 @@ Cases (see test/containers/README.md):
   config-file, config-cli
                       criu alone: RPC config_file and --config FILE (CRIU's
                       format) read and winning; a missing config_file ignored
+  join-ns             criu alone: a process of its own uts namespace restored
+                      with --join-ns uts:FILE into another one (crun's pods)
   external-net        criu alone: a process in a net namespace of the caller's,
                       dumped with --external net[INO]:NAME and put back into it
                       with --inherit-fd fd[N]:NAME (runc's and crun's extRootNetNS)
@@ -700,6 +702,43 @@ def external_net_case():
         subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
 
 
+def join_ns_case():
+    """--join-ns uts:FILE: the restored tree is in that namespace, its hostname."""
+    ns = os.path.join(TMP, "utsns")
+    img = os.path.join(TMP, "joinns-img")
+    open(ns, "w").close()
+    sh(["unshare", "--uts=" + ns, "hostname", "runc-h-joined"])
+    p = None
+    try:
+        p = subprocess.Popen(["unshare", "-u", "sh", "-c",
+                              "hostname runc-h-own; exec setsid sleep 1000"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while time.time() < deadline and not os.readlink(
+                "/proc/%d/exe" % p.pid).endswith("sleep"):
+            time.sleep(0.05)
+        sh([CRIU, "dump", "-t", str(p.pid), "-D", img, "-v4", "-o", "dump.log"])
+        p.wait(timeout=10)
+        rc, _ = sh([CRIU, "restore", "-D", img, "-d", "-v4", "-o", "restore.log",
+                    "--join-ns", "uts:" + ns], check=False)
+        if rc:
+            raise CaseFail("restore --join-ns uts: %s" % first_error(img))
+        if os.stat("/proc/%d/ns/uts" % p.pid).st_ino != os.stat(ns).st_ino:
+            raise CaseFail("the restored tree is not in the joined uts namespace")
+        _, name = sh(["nsenter", "-t", str(p.pid), "-u", "hostname"])
+        if name.strip() != "runc-h-joined":
+            raise CaseFail("hostname %r after restore, not the joined one's" % name.strip())
+        return "pid %d in the joined uts namespace, hostname %s" % (p.pid, name.strip())
+    finally:
+        if p:
+            try:
+                os.kill(p.pid, 9)
+            except OSError:
+                pass
+        subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
+
+
 def rpc_case(name, img):
     """A case of rpc_cases.py (Debian's pycriu, so the system python)."""
     d = os.path.join(TMP, name)
@@ -743,6 +782,7 @@ CASES = [
     ("config-file", lambda: rpc_case("config-file", "config-img"), False),
     ("config-cli", config_cli_case, False),
     ("external-net", external_net_case, False),
+    ("join-ns", join_ns_case, False),
     ("runc", lambda: runtime_case("runc", "runc"), False),
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),

@@ -49,7 +49,8 @@ int join_ns_add(const char *ns, const char *target, const char *extra)
 			return -1;
 		}
 		if (!*t)	/* a pid: its namespace */
-			snprintf(joins[i].path, sizeof(joins[i].path), "/proc/%s/ns/%s", target, ns);
+			snprintf(joins[i].path, sizeof(joins[i].path), "/proc/%s/ns/%s", target,
+				 ns);
 		else
 			snprintf(joins[i].path, sizeof(joins[i].path), "%s", target);
 		return 0;

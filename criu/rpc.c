@@ -25,6 +25,7 @@
 #include "cpuinfo.h"
 #include "cr_options.h"
 #include "external.h"
+#include "join-ns.h"
 #include "mem-track.h"
 #include "mount.h"
 #include "pre-dump.h"
@@ -368,6 +369,22 @@ static int opt_status_fd(CriuOpts *o, struct rpc_ctx *c)
 	return 0;
 }
 
+static int opt_join_ns(CriuOpts *o, struct rpc_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_join_ns; i++) {
+		JoinNamespace *j = o->join_ns[i];
+
+		if (join_ns_add(j->ns, j->ns_file, j->extra_opt)) {
+			snprintf(c->err, sizeof(c->err), "join_ns %s:%s: only uts and ipc, by pid "
+				 "or namespace file", j->ns, j->ns_file);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int opt_ghost_limit(CriuOpts *o, struct rpc_ctx *c)
 {
 	(void)c;
@@ -521,6 +538,7 @@ static const struct rpc_opt {
 	{ "evasive_devices", opt_evasive_devices },
 	{ "orphan_pts_master", opt_orphan_pts_master },
 	{ "auto_dedup", opt_auto_dedup },
+	{ "join_ns", opt_join_ns },
 	{ "ghost_limit", opt_ghost_limit },
 	{ "status_fd", opt_status_fd },
 	{ "config_file", opt_accept },		/* read last, by apply_opts */

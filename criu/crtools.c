@@ -20,6 +20,7 @@
 #include "cr_options.h"
 #include "external.h"
 #include "fault.h"
+#include "join-ns.h"
 #include "image.h"
 #include "log.h"
 #include "mount.h"
@@ -73,6 +74,7 @@ enum {
 	OPT_EVASIVE_DEVICES,
 	OPT_GHOST_LIMIT,
 	OPT_AUTO_DEDUP,
+	OPT_JOIN_NS,
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
@@ -121,6 +123,7 @@ static const struct option long_opts[] = {
 	{ "evasive-devices",	no_argument,	   NULL, OPT_EVASIVE_DEVICES },
 	{ "ghost-limit",	required_argument, NULL, OPT_GHOST_LIMIT },
 	{ "auto-dedup",		no_argument,	   NULL, OPT_AUTO_DEDUP },
+	{ "join-ns",		required_argument, NULL, 'J' },
 	{ "manage-cgroups",	optional_argument, NULL, OPT_MANAGE_CGROUPS },
 	{ "cgroup-root",	required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "freeze-cgroup",	required_argument, NULL, OPT_FREEZE_CGROUP },
@@ -235,6 +238,8 @@ static void usage(FILE *f)
 "      --empty-ns net        the net namespace is made empty (its devices are\n"
 "                            neither dumped nor restored)\n"
 "      --evasive-devices     accepted: device files are opened by their path\n"
+"  -J, --join-ns NS:{PID|FILE}  restore: the tree joins that uts or ipc\n"
+"                            namespace instead of a new one from the images\n"
 "      --auto-dedup          with --prev-images-dir: the parent dumps' copies\n"
 "                            of the pages saved again become holes\n"
 "      --ghost-limit SIZE    largest deleted file saved (K, M, G;\n"
@@ -303,7 +308,7 @@ static int parse_options(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:W:o:v::RjdhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:D:W:o:v::RjdhVJ:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_uint(optarg, "pid", INT_MAX, &val))
@@ -444,6 +449,10 @@ static int parse_options(int argc, char **argv)
 			break;
 		case OPT_GHOST_LIMIT:
 			if (parse_size(optarg, &opts.ghost_limit))
+				return -1;
+			break;
+		case 'J':
+			if (join_ns_parse(optarg))
 				return -1;
 			break;
 		case OPT_AUTO_DEDUP:

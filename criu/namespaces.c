@@ -30,6 +30,7 @@
 #include "cr_options.h"
 #include "image.h"
 #include "ipc_ns.h"
+#include "join-ns.h"
 #include "mount.h"
 #include "namespaces.h"
 #include "pidns.pb-c.h"
@@ -698,8 +699,12 @@ int prepare_id_translation(pid_t root_pid)
 int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
 {
 	const struct ns_kind *k;
-	u32 known = 0;
+	u32 known = 0, joined;
 
+	/* --join-ns: neither made nor filled from the images (join-ns.c) */
+	if (join_ns_prepare(&joined))
+		return -1;
+	ns_flags &= ~joined;
 	for_each_ns_kind(k) {
 		if (!k->refused)
 			known |= k->flag;
@@ -715,6 +720,8 @@ int prepare_namespaces(u32 ns_flags, u32 proc_mount, TaskKobjIdsEntry *ids)
 	for_each_ns_kind(k) {
 		u32 id = *ids_field(ids, k);
 
+		if (joined & k->flag)
+			continue;
 		if ((ns_flags & k->flag) ? k->prepare && k->prepare(id) :
 					   k->prepare_shared && k->prepare_shared(id))
 			return -1;
@@ -726,6 +733,8 @@ int restore_root_namespaces(void)
 {
 	const struct ns_kind *k;
 
+	if (join_ns_enter())
+		return -1;
 	for_each_ns_kind(k)
 		if ((rst_img_ns_flags & k->flag) && k->restore && k->restore())
 			return -1;

@@ -17,6 +17,8 @@ Cases (see test/containers/README.md):
   config-file, config-cli
                       criu alone: RPC config_file and --config FILE (CRIU's
                       format) read and winning; a missing config_file ignored
+  join-ns             criu alone: a process of its own uts namespace restored
+                      with --join-ns uts:FILE into another one (crun's pods)
   external-net        criu alone: a process in a net namespace of the caller's,
                       dumped with --external net[INO]:NAME and put back into it
                       with --inherit-fd fd[N]:NAME (runc's and crun's extRootNetNS)
@@ -29,7 +31,7 @@ Cases (see test/containers/README.md):
                       runc --criu OURCRIU checkpoint / restore --detach (root)
   crun, crun-predump  crun through our libcriu.so.2 (LD_LIBRARY_PATH) and our
                       criu first in PATH
-  podman-runc, podman-crun, podman-export
+  podman-runc, podman-crun, podman-export, podman-terminal, podman-network
                       podman container checkpoint / restore (--export/--import),
                       our criu first in PATH as `criu` (podman and the runtimes
                       look it up there)
@@ -546,7 +548,30 @@ def podman(*args, check=True, timeout=TIMEOUT):
               timeout=timeout)
 
 
-def podman_case(name, runtime, export=False):
+def check_podman_logs(cid, first):
+    """The restored container's terminal output reaches conmon (its console socket)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        _, out = podman("logs", cid)
+        if "tick %d" % (first + 1) in out.replace("\r", "").splitlines():
+            return
+        time.sleep(0.3)
+    raise CaseFail("podman logs has no tick %d after restore: %r" % (first + 1, out[-200:]))
+
+
+def check_podman_netns(cid, hostpid):
+    """Restored into the net namespace podman made (runc: external net[] and
+    inherit_fd extRootNetNS), with its eth0."""
+    _, out = podman("inspect", "-f", "{{.NetworkSettings.SandboxKey}}", cid)
+    key = out.strip()
+    if not key or os.stat(key).st_ino != os.stat("/proc/%d/ns/net" % hostpid).st_ino:
+        raise CaseFail("the restored container is not in podman's net namespace %r" % key)
+    with open("/proc/%d/net/dev" % hostpid) as f:
+        if "eth0:" not in f.read():
+            raise CaseFail("the restored container's net namespace has no eth0")
+
+
+def podman_case(name, runtime, export=False, terminal=False, network="none"):
     if shutil.which("podman") is None:
         raise CaseFail("podman is not installed")
     check_crun_criu(runtime)
@@ -562,7 +587,8 @@ def podman_case(name, runtime, export=False):
     podman("rm", "-f", cid, check=False)
     try:
         # podman's defaults are above what conmon may set (no CAP_SYS_RESOURCE here)
-        podman("run", "-d", "--name", cid, "--runtime", runtime, "--network", "none",
+        podman("run", "-d", *(["-t"] if terminal else []), "--name", cid, "--runtime",
+               runtime, "--network", network,
                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
                "-v", "%s:/data" % data, "--tmpfs", "/tmp", image, "sh", "-c", SCRIPT)
         wait_count(data, 3, "podman run")
@@ -587,6 +613,10 @@ def podman_case(name, runtime, export=False):
         _, out = podman("inspect", "-f", "{{.State.Pid}}", cid)
         hostpid = int(out.strip())
         check_tmpfs(hostpid, "hello-%d" % pid_inside)
+        if terminal:
+            check_podman_logs(cid, first)
+        if network != "none":
+            check_podman_netns(cid, hostpid)
         return "counter on at %d under %s, host pid %d" % (first, runtime, hostpid)
     finally:
         if not KEEP:
@@ -672,6 +702,43 @@ def external_net_case():
         subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
 
 
+def join_ns_case():
+    """--join-ns uts:FILE: the restored tree is in that namespace, its hostname."""
+    ns = os.path.join(TMP, "utsns")
+    img = os.path.join(TMP, "joinns-img")
+    open(ns, "w").close()
+    sh(["unshare", "--uts=" + ns, "hostname", "runc-h-joined"])
+    p = None
+    try:
+        p = subprocess.Popen(["unshare", "-u", "sh", "-c",
+                              "hostname runc-h-own; exec setsid sleep 1000"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while time.time() < deadline and not os.readlink(
+                "/proc/%d/exe" % p.pid).endswith("sleep"):
+            time.sleep(0.05)
+        sh([CRIU, "dump", "-t", str(p.pid), "-D", img, "-v4", "-o", "dump.log"])
+        p.wait(timeout=10)
+        rc, _ = sh([CRIU, "restore", "-D", img, "-d", "-v4", "-o", "restore.log",
+                    "--join-ns", "uts:" + ns], check=False)
+        if rc:
+            raise CaseFail("restore --join-ns uts: %s" % first_error(img))
+        if os.stat("/proc/%d/ns/uts" % p.pid).st_ino != os.stat(ns).st_ino:
+            raise CaseFail("the restored tree is not in the joined uts namespace")
+        _, name = sh(["nsenter", "-t", str(p.pid), "-u", "hostname"])
+        if name.strip() != "runc-h-joined":
+            raise CaseFail("hostname %r after restore, not the joined one's" % name.strip())
+        return "pid %d in the joined uts namespace, hostname %s" % (p.pid, name.strip())
+    finally:
+        if p:
+            try:
+                os.kill(p.pid, 9)
+            except OSError:
+                pass
+        subprocess.run(["umount", ns], stderr=subprocess.DEVNULL)
+
+
 def rpc_case(name, img):
     """A case of rpc_cases.py (Debian's pycriu, so the system python)."""
     d = os.path.join(TMP, name)
@@ -715,6 +782,7 @@ CASES = [
     ("config-file", lambda: rpc_case("config-file", "config-img"), False),
     ("config-cli", config_cli_case, False),
     ("external-net", external_net_case, False),
+    ("join-ns", join_ns_case, False),
     ("runc", lambda: runtime_case("runc", "runc"), False),
     ("runc-leave-running", lambda: runtime_case("runc-lr", "runc", "leave-running"), False),
     ("runc-tcp", lambda: runtime_case("runc-tcp", "runc", "tcp"), False),
@@ -726,6 +794,8 @@ CASES = [
     ("podman-runc", lambda: podman_case("podman-runc", "runc"), False),
     ("podman-crun", lambda: podman_case("podman-crun", "crun"), True),
     ("podman-export", lambda: podman_case("podman-export", "runc", export=True), False),
+    ("podman-terminal", lambda: podman_case("podman-tty", "runc", terminal=True), False),
+    ("podman-network", lambda: podman_case("podman-net", "runc", network="bridge"), False),
     ("runc-rootless", lambda: runtime_case("runc-rl", "runc", user=NOBODY), False),
 ]
 

@@ -828,22 +828,22 @@ def _():
 
 # 6. unsupported options -----------------------------------------------------
 
-# --auto-dedup: a CRIU option of both commands that this tool does not have
+# --link-remap: a CRIU option of both commands that this tool does not have
 
-@case("dump.option.auto-dedup")
+@case("dump.option.link-remap")
 def _():
     t = Target("opt-target")
     try:
-        dump_must_fail("opt-dump", t, ["--auto-dedup"],
-                       "unsupported option: --auto-dedup")
+        dump_must_fail("opt-dump", t, ["--link-remap"],
+                       "unsupported option: --link-remap")
     finally:
         t.kill()
 
 
-@case("restore.option.auto-dedup")
+@case("restore.option.link-remap")
 def _():
     d = case_dir("opt-restore")
-    run = criu(["restore", "-D", d, "-d", "--auto-dedup"])
-    expect_failure(run, "unsupported option: --auto-dedup")
+    run = criu(["restore", "-D", d, "-d", "--link-remap"])
+    expect_failure(run, "unsupported option: --link-remap")
 
 

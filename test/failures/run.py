@@ -50,7 +50,7 @@ class AllCases:
     """What faults.py sees as one module: lib's live globals first."""
 
     def __getattr__(self, name):
-        for mod in (lib, cases_images, cases_restore, cases_dump):
+        for mod in (lib, cases_cgroup, cases_images, cases_restore, cases_dump):
             if hasattr(mod, name):
                 return getattr(mod, name)
         raise AttributeError(name)

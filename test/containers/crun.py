@@ -23,6 +23,9 @@ Cases:
                       orphan pts; the new master reaches the restore's socket
   podman-crun         podman container checkpoint / restore --runtime OURCRUN
   podman-crun-export  the same with --export / rm / restore --import
+  podman-crun-terminal, podman-crun-network
+                      podman run -t (the restored console reaches podman logs),
+                      --network bridge (restored into podman's net namespace)
 
 Usage: test/containers/crun.py [--criu build/criu/criu] [-t GLOB]... [-x GLOB]...
                                [--keep] [-l]   (as root)
@@ -108,6 +111,10 @@ CASES = [
     ("crun-terminal", lambda: R.runtime_case("crun-tty", "crun", "terminal")),
     ("podman-crun", lambda: R.podman_case("podman-crun", os.path.join(R.BIN, "crun"))),
     ("podman-crun-export", podman_export_case),
+    ("podman-crun-terminal", lambda: R.podman_case("podman-crun-tty", os.path.join(R.BIN, "crun"),
+                                                   terminal=True)),
+    ("podman-crun-network", lambda: R.podman_case("podman-crun-net", os.path.join(R.BIN, "crun"),
+                                                  network="bridge")),
 ]
 
 

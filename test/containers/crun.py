@@ -17,6 +17,8 @@ Cases:
   crun-leave-running  checkpoint --leave-running, the container killed, restored
   crun-predump        checkpoint --pre-dump, then --parent-path ../PRE (crun 1.8
                       has no --auto-dedup): the checkpoint takes pages from PRE
+  crun-cgroups-full   --manage-cgroups-mode=full
+  (both: the restored tasks are in the cgroups the container had)
   crun-tcp            --tcp-established: ticks through a TCP connection inside
                       the container go on through it after restore
   crun-terminal       terminal: true, --console-socket: the console pty is an
@@ -61,9 +63,17 @@ def check_in_parent(img):
     raise R.CaseFail("no pagemap entry of the checkpoint is in the parent pre-dump")
 
 
-def predump_case(name):
-    """crun 1.8 has --pre-dump and --parent-path (not --auto-dedup): pre-dump,
-    count on, checkpoint on top of it, restore; run.py's checks."""
+def cgroups(pid):
+    """The task's cgroup lines, the v2 mount's ("0::") left out when hidden."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        return sorted(l for l in f.read().splitlines() if not l.startswith("0::"))
+
+
+def own_case(name, mode):
+    """A case run.py's runtime_case() lacks: "predump" (crun 1.8 has --pre-dump
+    and --parent-path, not --auto-dedup; the checkpoint must take pages from
+    the pre-dump) or "cg-full" (--manage-cgroups-mode=full).  Either way the
+    restored tasks must be in the cgroups the container had; run.py's checks."""
     rt = R.Runtime("crun")
     cid = "ct-crun-h-" + name
     bundle = R.make_bundle(name, R.SCRIPT)
@@ -75,12 +85,19 @@ def predump_case(name):
     try:
         R.start(rt, cid, bundle, R.Drain())
         pid_inside = R.read_count(data)[-1][0]
-        R.checkpoint(rt, cid, pre, work, "--pre-dump")
-        R.wait_count(data, len(R.read_count(data)) + 2, "after pre-dump")
+        cg = cgroups(rt.pid(cid))
+        if not any(cid in l for l in cg):
+            raise R.CaseFail("the container has no cgroup of its own: %s" % cg)
+        extra, what = ["--manage-cgroups-mode=full"], "same cgroups"
+        if mode == "predump":
+            R.checkpoint(rt, cid, pre, work, "--pre-dump")
+            R.wait_count(data, len(R.read_count(data)) + 2, "after pre-dump")
+            extra = ["--parent-path", "../%s-pre" % name]
         low = R.read_count(data)[-1][1] + 1
-        R.checkpoint(rt, cid, img, work, "--parent-path", "../%s-pre" % name)
+        R.checkpoint(rt, cid, img, work, *extra)
         high = R.read_count(data)[-1][1] + 1
-        pm = check_in_parent(img)
+        if mode == "predump":
+            what = "%s has pages in the pre-dump, same cgroups" % check_in_parent(img)
         time.sleep(0.5)
         if R.read_count(data)[-1][1] + 1 != high:
             raise R.CaseFail("the container went on counting after checkpoint")
@@ -91,8 +108,9 @@ def predump_case(name):
         hostpid = rt.pid(cid)
         R.check_tmpfs(hostpid, "hello-%d" % pid_inside)
         R.wait_ticks(d, first, "crun restore")
-        return "counter on at %d (frozen at %d..%d), %s has pages in the pre-dump" % (
-            first, low - 1, high - 1, pm)
+        if cgroups(hostpid) != cg:
+            raise R.CaseFail("restored in cgroups %s, not %s" % (cgroups(hostpid), cg))
+        return "counter on at %d (frozen at %d..%d), %s" % (first, low - 1, high - 1, what)
     finally:
         if not R.KEEP:
             rt.cleanup(cid)
@@ -106,7 +124,8 @@ def podman_export_case():
 CASES = [
     ("crun", lambda: R.runtime_case("crun", "crun")),
     ("crun-leave-running", lambda: R.runtime_case("crun-lr", "crun", "leave-running")),
-    ("crun-predump", lambda: predump_case("crun-pre")),
+    ("crun-predump", lambda: own_case("crun-pre", "predump")),
+    ("crun-cgroups-full", lambda: own_case("crun-cg", "cg-full")),
     ("crun-tcp", lambda: R.runtime_case("crun-tcp", "crun", "tcp")),
     ("crun-terminal", lambda: R.runtime_case("crun-tty", "crun", "terminal")),
     ("podman-crun", lambda: R.podman_case("podman-crun", os.path.join(R.BIN, "crun"))),

@@ -33,7 +33,8 @@ run python3 test/zdtm.py run --dump-only --keep-going -f h
 run python3 test/zdtm.py run --lazy-pages --keep-going -t lazy00,maps00,thread00,fork00 -f h -f ns -f uns -f rootless
 for t in test/failures/run.py test/interrupt/run.py test/soak/run.py test/ns/run.py \
 	test/programs/run.py test/netlock/run.py test/interchange/run.py test/pageserver/run.py \
-	test/predump/run.py test/lazy/run.py test/containers/run.py; do
+	test/predump/run.py test/lazy/run.py test/containers/run.py \
+	test/containers/crun.py; do
 	[ -x "$t" ] && run python3 "$t" --criu build/criu/criu
 done
 [ -x test/servers/run.py ] && run python3 test/servers/run.py --criu build/criu/criu

@@ -15,7 +15,7 @@
              nothing left running.
 
 One line per case, `PASS name` or `FAIL name: why`; exit status 1 if any
-failed.  --mib N sets the size (default 256); --time N,N,... only prints
+failed.  --mib N sets the size (default 1024); --time N,N,... only prints
 the restore times of those sizes (bench/lazy.sh).
 """
 
@@ -218,7 +218,7 @@ def main():
     global CRIU, TMP
     ap = argparse.ArgumentParser()
     ap.add_argument("--criu", default=os.path.join(HERE, "..", "..", "build", "criu", "criu"))
-    ap.add_argument("--mib", type=int, default=256)
+    ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--time", help="sizes in MiB, comma-separated: print restore times")
     ap.add_argument("cases", nargs="*")
     a = ap.parse_args()

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "mnt_top.h"
 
 static char root[PATH_MAX];
 
@@ -90,7 +91,7 @@ static int write_file(const char *path, const char *text)
 static int build_root(void)
 {
 	static const char *devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
-	const char *dirs[] = { "/usr", "/work", "/proc", "/sys", "/dev", "/tmp", "/data", "/ro",
+	const char *dirs[] = { "/usr", mnt_top(), "/proc", "/sys", "/dev", "/tmp", "/data", "/ro",
 			       "/etc", "/peer", "/slave" };
 	char p[PATH_MAX];
 	size_t i;
@@ -104,7 +105,7 @@ static int build_root(void)
 	if (symlink("usr/bin", p) || (at("/lib", p, sizeof(p)), symlink("usr/lib", p)) ||
 	    (at("/lib64", p, sizeof(p)), symlink("usr/lib64", p)))
 		return -1;
-	if (bind("/usr", "/usr", MS_RDONLY) || bind("/work", "/work", 0) ||
+	if (bind("/usr", "/usr", MS_RDONLY) || bind(mnt_top(), mnt_top(), 0) ||
 	    mk("/etc/hostname", 0) || bind("/etc/hostname", "/etc/hostname", MS_RDONLY))
 		return -1;
 	if (write_file("/data/kept", "in the root") || bind("@/data", "/ro", MS_RDONLY))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "mnt_top.h"
 
 static int put(const char *dir, const char *name, const char *text)
 {
@@ -44,8 +45,8 @@ static int build(const char *root, const char *ext)
 	char p[2 * PATH_MAX];
 
 	if (mount("tmpfs", root, "tmpfs", 0, "mode=755") || sub(root, "/usr", p, sizeof(p)) ||
-	    mount("/usr", p, NULL, MS_BIND, NULL) || sub(root, "/work", p, sizeof(p)) ||
-	    mount("/work", p, NULL, MS_BIND, NULL) || sub(root, "/dev", p, sizeof(p)) ||
+	    mount("/usr", p, NULL, MS_BIND, NULL) || sub(root, mnt_top(), p, sizeof(p)) ||
+	    mount(mnt_top(), p, NULL, MS_BIND, NULL) || sub(root, "/dev", p, sizeof(p)) ||
 	    (snprintf(p, sizeof(p), "%s/dev/null", root), put(root, "dev/null", "")) ||
 	    mount("/dev/null", p, NULL, MS_BIND, NULL) || sub(root, "/proc", p, sizeof(p)) ||
 	    mount("proc", p, "proc", 0, NULL) || sub(root, "/ext", p, sizeof(p)) ||

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "mnt_top.h"
 
 static int put(const char *path, const char *text)
 {
@@ -65,7 +66,7 @@ static int root_line(char *out, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const char *const mps[] = { "usr", "work", "proc", "dev", NULL };
+	const char *const mps[] = { "usr", mnt_top() + 1, "proc", "dev", NULL };
 	char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX];
 	char p[2 * PATH_MAX], opts[4 * PATH_MAX], before[8192], after[8192], buf[64];
 	ssize_t n;
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(p, sizeof(p), "%s/usr", root);
 	if (mount("/usr", p, NULL, MS_BIND, NULL) ||
-	    (snprintf(p, sizeof(p), "%s/work", root), mount("/work", p, NULL, MS_BIND, NULL)) ||
+	    (snprintf(p, sizeof(p), "%s%s", root, mnt_top()), mount(mnt_top(), p, NULL, MS_BIND, NULL)) ||
 	    (snprintf(p, sizeof(p), "%s/proc", root), mount("proc", p, "proc", 0, NULL)) ||
 	    (snprintf(p, sizeof(p), "%s/dev/null", root), mount("/dev/null", p, NULL, MS_BIND, NULL)) ||
 	    (snprintf(p, sizeof(p), "%s/lib64", root), symlink("usr/lib64", p)) ||

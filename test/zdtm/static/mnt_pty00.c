@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "mnt_top.h"
 
 static char root[PATH_MAX];
 
@@ -31,7 +32,7 @@ static int in(const char *what, char *p, size_t len)
 
 static int build(void)
 {
-	static const char *const dirs[] = { "/usr", "/work", "/proc", "/dev", NULL };
+	const char *const dirs[] = { "/usr", mnt_top(), "/proc", "/dev", NULL };
 	const char *const *d;
 	char p[2 * PATH_MAX];
 	int fd;
@@ -42,7 +43,7 @@ static int build(void)
 		if (in(*d, p, sizeof(p)) || mkdir(p, 0755))
 			return -1;
 	if (in("/usr", p, sizeof(p)) || mount("/usr", p, NULL, MS_BIND, NULL) ||
-	    in("/work", p, sizeof(p)) || mount("/work", p, NULL, MS_BIND, NULL) ||
+	    in(mnt_top(), p, sizeof(p)) || mount(mnt_top(), p, NULL, MS_BIND, NULL) ||
 	    in("/proc", p, sizeof(p)) || mount("proc", p, "proc", 0, NULL) ||
 	    in("/lib64", p, sizeof(p)) || symlink("usr/lib64", p) ||
 	    in("/lib", p, sizeof(p)) || symlink("usr/lib", p) ||

@@ -29,8 +29,16 @@ static pthread_t writer;
 static bool writer_running;
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
-/* start writeback of each buffer as it is written (a killing dump syncs at the end) */
+/*
+ * A killing dump syncs its images at the end: past the first 64 MiB, the
+ * writeback of each buffer is started as soon as it is written, so that
+ * sync finds most of a big dump on disk.  A small dump is left to the one
+ * fdatasync at the end: there is little to overlap, and sync_file_range()
+ * can make the writer wait behind other I/O on a busy disk.
+ */
+#define EARLY_WRITEBACK_AFTER	(64ULL << 20)
 static bool early_writeback;
+static u64 ring_written;
 
 /* Take full buffers from the ring in order and write each into its image. */
 static void *writer_main(void *arg)
@@ -56,7 +64,7 @@ static void *writer_main(void *arg)
 			err = page_xfer_send_batch(sl->hdrs, sl->nr_hdrs, sl->data);
 		else if (img_write_raw(sl->img, sl->data, sl->len))
 			err = errno ? errno : EIO;
-		else if (early_writeback)
+		else if (early_writeback && (ring_written += sl->len) > EARLY_WRITEBACK_AFTER)
 			img_start_writeback(sl->img, sl->img->off - sl->len, sl->len);
 		pthread_mutex_lock(&ring_lock);
 		dstats.memwrite_us += now_us() - t0;
@@ -165,6 +173,7 @@ int mem_ring_init(bool writeback, u64 expect_bytes)
 	int i;
 
 	early_writeback = writeback;
+	ring_written = 0;
 	copy_area = mmap(NULL, NR_COPY_BUFS * COPY_BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (copy_area == MAP_FAILED) {

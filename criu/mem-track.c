@@ -322,6 +322,12 @@ static int load_parent(int vpid)
 			pb_free(pe);
 			continue;
 		}
+		/* adjacent runs (its own data next to what it left to its parent) are one */
+		if (nr_par_runs && par_runs[nr_par_runs - 1].end == pe->vaddr) {
+			par_runs[nr_par_runs - 1].end += (u64)pe->nr_pages * PAGE_SIZE;
+			pb_free(pe);
+			continue;
+		}
 		n = xrealloc(par_runs, (nr_par_runs + 1) * sizeof(*n));
 		if (!n) {
 			pb_free(pe);

@@ -287,6 +287,24 @@ u64 task_rss_bytes(pid_t pid)
 
 static void read_early_tree(pid_t pid, int depth);
 
+/* Keep only what collect_vmas() parses: VMA headers and VmFlags (a tenth of smaps). */
+static void compact_smaps(char *buf)
+{
+	char *in = buf, *out = buf, *nl;
+	size_t len;
+
+	while (*in) {
+		nl = strchrnul(in, '\n');
+		len = nl - in + (*nl ? 1 : 0);
+		if (is_vma_header(in) || !strncmp(in, "VmFlags:", 8)) {
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	*out = '\0';
+}
+
 /* the children of every thread of pid, read ahead too */
 static void read_early_children(pid_t pid, int depth)
 {
@@ -314,7 +332,7 @@ static void read_early_children(pid_t pid, int depth)
 static void read_early_tree(pid_t pid, int depth)
 {
 	struct early_smaps *e;
-	char path[64];
+	char path[64], *shrunk;
 
 	if (depth > 64 || early_count >= EARLY_MAX || pid <= 0)
 		return;
@@ -328,6 +346,10 @@ static void read_early_tree(pid_t pid, int depth)
 		free(e);
 		return;
 	}
+	compact_smaps(e->buf);
+	shrunk = realloc(e->buf, strlen(e->buf) + 1);
+	if (shrunk)
+		e->buf = shrunk;
 	e->next = early_list;
 	early_list = e;
 	early_count++;

@@ -33,6 +33,9 @@ run python3 scripts/options-doc.py --check
 run meson test -C build --print-errorlogs
 run python3 test/zdtm.py run --full --keep-going -f h -f ns -f uns -f rootless
 run python3 test/zdtm.py run --dump-only --keep-going -f h
+# iterative dumps and the page server in every flavor (issue 11), besides their own suites
+run python3 test/zdtm.py run --pre 2 --keep-going -t maps00,cow00,thread00,fork00 -f h -f uns -f rootless
+run python3 test/zdtm.py run --page-server --keep-going -t maps00,cow00,thread00,fork00 -f h -f uns -f rootless
 run python3 test/zdtm.py run --lazy-pages --keep-going -t lazy00,maps00,thread00,fork00 -f h -f ns -f uns -f rootless
 for t in test/failures/run.py test/interrupt/run.py test/soak/run.py test/ns/run.py \
 	test/programs/run.py test/netlock/run.py test/interchange/run.py test/pageserver/run.py \

@@ -510,6 +510,9 @@ int mem_track_present(int fd, u64 start, u64 end, struct cr_page_region **out, s
 		if (r < 0)
 			goto err;
 		cnt += r;
+		/* regions may come past the walk_end the kernel gives: go on after them */
+		if (cnt && v[cnt - 1].end > a.walk_end)
+			a.walk_end = v[cnt - 1].end;
 		if (a.walk_end <= a.start)
 			break;
 		a.start = a.walk_end;

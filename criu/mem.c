@@ -513,12 +513,21 @@ static int scan_ranges(struct page_batch *b, int pm_fd, const VmaEntry *e, struc
 		}
 		if (!walk_end)
 			return 1;
-		for (i = 0; i < n; i++)
-			if (scan_range(b, pm_fd, e, tv, vs, vec[i].start, vec[i].end))
+		/*
+		 * The kernel may report regions past the walk_end it gives
+		 * (all of a VMA's with walk_end half way): go on after the last
+		 * region, and never read a range twice.
+		 */
+		for (i = 0; i < n; i++) {
+			u64 s = max(vec[i].start, addr);
+
+			if (s < vec[i].end && scan_range(b, pm_fd, e, tv, vs, s, vec[i].end))
 				return -1;
-		if (walk_end <= addr)	/* no progress: not expected, but never loop */
+			addr = max(addr, (u64)vec[i].end);
+		}
+		if (max(walk_end, addr) <= *from)	/* no progress: never loop */
 			return 1;
-		addr = walk_end;
+		addr = max(walk_end, addr);
 	}
 	return 0;
 }

@@ -15,6 +15,8 @@ struct region {
 
 static struct region regions[] = {
 	{1, 1, NULL}, {16, 1, NULL}, {64, 3, NULL}, {256, 17, NULL}, /* a sparse megabyte */
+	/* 1024 separate pages in one VMA: more regions than one PAGEMAP_SCAN walk reports */
+	{8192, 8, NULL},
 };
 
 static void fill(struct region *r, unsigned int idx)
